@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * The fail2git CLI. Commands load lazily so the fail2ban hook only pays for what it uses
+ * (the hook is on fail2ban's critical path; start-up time matters).
+ */
+import { EXIT_FINDING, EXIT_USAGE, UsageError, type Command } from './cli.js';
+import { Fail2gitError, errorMessage } from '../controller/errors.js';
+
+export const VERSION = '0.1.0';
+
+
+/** name → module; order is the order of `fail2git --help`. */
+const COMMANDS: Record<string, { summary: string }> = {
+  init: { summary: 'create a new ledger repository', },
+  validate: { summary: 'check a ledger; every problem as file:line:col', },
+  fmt: { summary: 'rewrite ledger files into the canonical layout', },
+  list: { summary: 'the enforceable set at a moment', },
+  export: { summary: 'the enforceable set as txt or json (pfSense/OPNsense URL tables)', },
+  ban: { summary: 'ban a CIDR network-wide (for people)', },
+  unban: { summary: 'lift a ban network-wide (for people)', },
+  hook: { summary: 'the fail2ban action entry point (ban|unban|prolong|flush)', },
+  flush: { summary: 'push pending operations from the local spool', },
+  pending: { summary: 'operations waiting in the local spool', },
+  reconcile: { summary: 'bring this host\'s targets in line with the ledger', },
+  plan: { summary: 'what each target would add and remove', },
+  status: { summary: 'last run, applied commit, per-target counts', },
+  gc: { summary: 'remove expired entries from the ledger in one commit', },
+  audit: { summary: 'the life of an address in git history', },
+  doctor: { summary: 'check this host\'s setup, one line per check', },
+  demo: { summary: 'run the whole idea on a throwaway ledger', },
+  completion: { summary: 'print bash completion', },
+};
+
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    `fail2git ${VERSION} — network-wide bans as code`,
+    '',
+    'Usage: fail2git <command> [flags]     fail2git <command> --help',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Exit codes: 0 ok, 1 a finding (invalid ledger, refused ban, failed target), 2 usage error.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp() + '\n');
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`fail2git ${VERSION}\n`);
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    process.stderr.write(`fail2git: unknown command "${name}" (see fail2git --help)\n`);
+    return EXIT_USAGE;
+  }
+  let mod: { command: Command };
+  try {
+    // One module per command under ./commands/ (a template import keeps it lazy and bundleable).
+    mod = (await import(`./commands/${name}.js`)) as { command: Command };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(`fail2git: "${name}" is not available in this build\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  return mod.command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`fail2git: ${err.message}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    // Expected failures are one line; anything else is a bug and keeps its stack for the report.
+    if (err instanceof Fail2gitError || (err as { code?: string })?.code?.startsWith?.('E_')) {
+      process.stderr.write(`fail2git: ${errorMessage(err)}\n`);
+    } else {
+      process.stderr.write(`fail2git: internal error: ${errorMessage(err)}\n${(err as Error)?.stack ?? ''}\n`);
+    }
+    process.exitCode = EXIT_FINDING;
+  },
+);

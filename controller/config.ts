@@ -1,0 +1,102 @@
+/**
+ * The host's own config (`/etc/fail2git/config.yaml`): where the ledger lives and who
+ * this host is. Never in the ledger: secrets and trust stay on the host.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { ConfigError } from './errors.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
+
+export interface HostConfig {
+  /** any git URL: a path, file://, ssh, https, git:// */
+  remote: string;
+  branch: string;
+  host: string;
+  stateDir: string;
+  /** SSH key used to sign commits (gpg.format=ssh) */
+  signingKey?: string;
+  requireSignedCommits: boolean;
+  /** ssh-keygen allowed_signers file */
+  allowedSigners?: string;
+  /** reconcile interval, e.g. `30s` */
+  interval: string;
+  /** Prometheus textfile path; default `<stateDir>/fail2git.prom` */
+  metricsFile: string;
+  /** file this config was read from */
+  path: string;
+}
+
+const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'interval', 'metricsFile']);
+
+export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/** Where the host's clone of the ledger lives. */
+export function ledgerClonePath(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'ledger');
+}
+
+export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'spool');
+}
+
+export async function loadHostConfig(path: string): Promise<HostConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError('E_CONFIG_MISSING', `${path}: cannot read host config (${code ?? 'error'}); create it or pass --config FILE`);
+  }
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError('E_CONFIG_YAML', `${path}:${pos?.line ?? 1}:${pos?.col ?? 1}: ${e.message.split('\n')[0]}`);
+  }
+  const raw = doc.toJS() as unknown;
+  return validateHostConfig(raw, path);
+}
+
+export function validateHostConfig(raw: unknown, path: string): HostConfig {
+  const fail = (msg: string): never => {
+    throw new ConfigError('E_CONFIG_INVALID', `${path}: ${msg}`);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('must be a mapping of settings');
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) fail(`unknown setting "${k}" (known: ${[...KNOWN].join(', ')})`);
+  const str = (k: string, required = false): string | undefined => {
+    const v = o[k];
+    if (v === undefined || v === null) {
+      if (required) fail(`"${k}" is required`);
+      return undefined;
+    }
+    if (typeof v !== 'string' || v === '') fail(`"${k}" must be a non-empty string`);
+    return v as string;
+  };
+  const remote = str('remote', true)!;
+  const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
+  const req = o.requireSignedCommits;
+  if (req !== undefined && typeof req !== 'boolean') fail('"requireSignedCommits" must be true or false');
+  const cfg: HostConfig = {
+    remote,
+    branch: str('branch') ?? 'main',
+    host: str('host') ?? hostname(),
+    stateDir,
+    requireSignedCommits: req === true,
+    interval: str('interval') ?? '30s',
+    metricsFile: str('metricsFile') ?? join(stateDir, 'fail2git.prom'),
+    path,
+  };
+  const signingKey = str('signingKey');
+  if (signingKey) cfg.signingKey = signingKey;
+  const allowedSigners = str('allowedSigners');
+  if (allowedSigners) cfg.allowedSigners = allowedSigners;
+  if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
+  if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
+  return cfg;
+}

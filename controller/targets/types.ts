@@ -1,0 +1,69 @@
+/**
+ * The one small interface every enforcement point implements.
+ *
+ * A driver owns a namespace (a set, a table, a route proto, a marked IPSet section) and
+ * only ever reports and changes what it owns. It does not diff, guard or retry: the
+ * controller does. observe() is the truth; a driver never trusts memory of what it did.
+ */
+import type { Family } from '../cidr.js';
+import type { Runner } from './utils/exec.js';
+
+/** An entry the ledger wants enforced. */
+export interface DesiredEntry {
+  /** canonical CIDR key */
+  cidr: string;
+  family: Family;
+  expires?: string;
+  by?: string;
+  jail?: string;
+}
+
+/** An entry a target holds now. */
+export interface ObservedEntry {
+  /** canonical CIDR key */
+  cidr: string;
+  family: Family;
+  /** the exact spelling the target stores, where it differs (Proxmox API removes by exact string) */
+  raw?: string;
+}
+
+export interface Plan {
+  add: DesiredEntry[];
+  remove: ObservedEntry[];
+}
+
+export interface ApplyResult {
+  added: number;
+  removed: number;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly driver: string;
+  /** what this target owns right now, creating nothing */
+  observe(): Promise<ObservedEntry[]>;
+  /** make it so; creates what it needs (sets, tables, sections) on first use; idempotent */
+  apply(plan: Plan): Promise<ApplyResult>;
+  /** addresses this target must never ban (e.g. the API host); optional */
+  protectedAddresses?(): Promise<string[]>;
+  /** human-readable warnings found while observing (e.g. "cluster firewall disabled") */
+  warnings?(): string[];
+  close?(): Promise<void>;
+}
+
+export interface Logger {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface TargetDeps {
+  /** runs programs (argv only); tests wrap it to run inside a network namespace */
+  run: Runner;
+  log: Logger;
+  now: () => Date;
+  /** name of this host, for comments and markers */
+  host: string;
+}
+
+export type TargetFactory = (name: string, options: Record<string, unknown>, deps: TargetDeps) => Target;

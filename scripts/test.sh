@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README's second quick-start command runs it (`npm test`).
+# Installs what the real-part tests need when missing: Debian packages (as root) and node
+# modules; builds the JS the CLI tests execute; then runs vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v git >/dev/null || need_pkgs+=(git)
+command -v ipset >/dev/null || need_pkgs+=(ipset)
+command -v nft >/dev/null || need_pkgs+=(nftables)
+command -v ip >/dev/null || need_pkgs+=(iproute2)
+command -v iptables >/dev/null || need_pkgs+=(iptables)
+command -v fail2ban-server >/dev/null || need_pkgs+=(fail2ban)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v ssh-keygen >/dev/null || need_pkgs+=(openssh-client)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test: installing Debian packages: ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "test: missing ${need_pkgs[*]} (run as root to install them); tests needing them will say so" >&2
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
+npx tsc -p tsconfig.test.json
+npx vitest run "$@"
