@@ -68,3 +68,22 @@ export async function destroyNetns(name: string): Promise<void> {
 export async function destroyAllNetns(): Promise<void> {
   await Promise.all([...live].map((n) => destroyNetns(n)));
 }
+
+// A tiny TCP probe run by node inside the namespace: listen on `dst`, connect from `src`.
+// A DROP rule on INPUT swallows the SYN, so the connect times out; prints "open" or "blocked".
+const PROBE = `
+const net = require('node:net');
+const [src, dst] = process.argv.slice(1);
+const srv = net.createServer((s) => s.end()).listen(0, dst, () => {
+  const c = net.connect({ host: dst, port: srv.address().port, localAddress: src });
+  const done = (r) => { console.log(r); c.destroy(); srv.close(); process.exit(0); };
+  c.setTimeout(700, () => done('blocked'));
+  c.on('connect', () => done('open'));
+  c.on('error', () => done('blocked'));
+});`;
+
+/** Whether a TCP connection from `src` to `dst` (both local to the namespace) gets through. */
+export async function tcpReaches(ns: Netns, src: string, dst: string): Promise<boolean> {
+  const { stdout } = await ns.run(process.execPath, ['-e', PROBE, src, dst]);
+  return stdout.trim() === 'open';
+}

@@ -1,0 +1,114 @@
+/**
+ * `ipset` driver: two hash:net sets (`<setName>-v4`, `<setName>-v6`) that fail2git owns
+ * entirely, changed by one `ipset restore` batch per apply, plus an optional iptables /
+ * ip6tables DROP rule per hook that references the set. Nothing else is read or written.
+ */
+import type { Family } from '../cidr.js';
+import { guarded } from './failure.js';
+import {
+  DEFAULT_MAXELEM, SET_NAME_RE, parseIpsetSave, renderIpsetRestore, setNames, type SetNames,
+} from './ipset-format.js';
+import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './options.js';
+import type { ObservedEntry, Plan, Target, TargetDeps, TargetFactory } from './types.js';
+import type { Runner } from './utils/exec.js';
+
+const DRIVER = 'ipset';
+
+export interface IpsetOptions {
+  /** base name; `-v4` / `-v6` is appended. @default "fail2git" */
+  setName: string;
+  /** hooks that drop traffic from the sets' members. @default "input" */
+  enforce: Enforce;
+}
+
+export function ipsetOptions(name: string, raw: Record<string, unknown>): IpsetOptions {
+  const o = options(name, DRIVER, raw).only(['setName', 'enforce']);
+  return {
+    setName: o.string('setName', 'fail2git', SET_NAME_RE, 'letters, digits, _ . - and at most 28 characters (ipset names are ≤ 31 with the -v4 suffix)'),
+    enforce: o.oneOf('enforce', ENFORCE_VALUES, 'input'),
+  };
+}
+
+export const createIpset: TargetFactory = (name, raw, deps) => {
+  const opts = ipsetOptions(name, raw);
+  const names = setNames(opts.setName);
+  const run = deps.run;
+  const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
+
+  return {
+    name,
+    driver: DRIVER,
+    observe: () => step('observing sets', async () => {
+      const [v4, v6] = await Promise.all([readSet(run, names[4], 4), readSet(run, names[6], 6)]);
+      return [...v4, ...v6];
+    }),
+    apply: (plan: Plan) => step('applying', async () => {
+      const existing = await existingSets(run);
+      const maxelem = Math.max(DEFAULT_MAXELEM, 2 * plan.add.length);
+      const batch = renderIpsetRestore(plan, names, maxelem, (set) => !existing.has(set));
+      await run('ipset', ['restore'], { input: batch, timeoutMs: 300_000 });
+      await ensureRules(run, names, opts.enforce, deps);
+      return { added: plan.add.length, removed: plan.remove.length };
+    }),
+  } satisfies Target;
+};
+
+// --- Internal helpers ---
+
+async function existingSets(run: Runner): Promise<Set<string>> {
+  const { stdout } = await run('ipset', ['list', '-n']);
+  return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+}
+
+async function readSet(run: Runner, set: string, family: Family): Promise<ObservedEntry[]> {
+  try {
+    const { stdout } = await run('ipset', ['save', set], { timeoutMs: 300_000 });
+    return parseIpsetSave(stdout, set, family);
+  } catch (err) {
+    // a set that does not exist yet holds nothing; observe creates nothing
+    if (isMissingSet(err)) return [];
+    throw err;
+  }
+}
+
+function isMissingSet(err: unknown): boolean {
+  const stderr = (err as { stderr?: unknown }).stderr;
+  return typeof stderr === 'string' && stderr.includes('does not exist');
+}
+
+function ruleArgs(chain: string, set: string): string[] {
+  return [chain, '-m', 'set', '--match-set', set, 'src', '-j', 'DROP'];
+}
+
+async function hasRule(run: Runner, tool: string, chain: string, set: string): Promise<boolean> {
+  try {
+    await run(tool, ['-w', '5', '-C', ...ruleArgs(chain, set)]);
+    return true;
+  } catch (err) {
+    // -C exits 1 when the rule is absent; anything else (missing binary) is a real failure
+    if ((err as { exitCode?: unknown }).exitCode === 1) return false;
+    throw err;
+  }
+}
+
+/**
+ * Makes the DROP rules match `enforce`: inserted once at the top of each wanted hook (checked
+ * with -C first, so never duplicated) and removed from hooks no longer wanted. Only rules that
+ * reference our own sets are ever touched.
+ */
+async function ensureRules(run: Runner, names: SetNames, enforce: Enforce, deps: TargetDeps): Promise<void> {
+  const want = enforcedHooks(enforce);
+  for (const family of [4, 6] as const) {
+    const tool = family === 4 ? 'iptables' : 'ip6tables';
+    for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
+      const present = await hasRule(run, tool, chain, names[family]);
+      if (wanted && !present) {
+        await run(tool, ['-w', '5', '-I', ...ruleArgs(chain, names[family])]);
+        deps.log.info('ipset.rule.inserted', { tool, chain, set: names[family] });
+      } else if (!wanted && present) {
+        await run(tool, ['-w', '5', '-D', ...ruleArgs(chain, names[family])]);
+        deps.log.info('ipset.rule.removed', { tool, chain, set: names[family] });
+      }
+    }
+  }
+}

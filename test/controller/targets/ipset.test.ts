@@ -1,0 +1,152 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createIpset } from '../../../controller/targets/ipset.js';
+import { parseIpsetSave, renderIpsetRestore, setNames } from '../../../controller/targets/ipset-format.js';
+import type { Target } from '../../../controller/targets/types.js';
+import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
+import { uniqueName } from '../../helpers/tmp.js';
+import { entry, observedKeys, testTarget } from './contract.js';
+import { testDeps } from './deps.js';
+
+const skip = kernelSkipReason(['ip', 'ipset', 'iptables', 'ip6tables']);
+const kernel = skip ? describe.skip : describe;
+afterAll(destroyAllNetns);
+
+function ipsetIn(ns: Netns, options: Record<string, unknown> = {}): Target {
+  return createIpset('kernel', options, testDeps(ns.run));
+}
+
+/** Foreign state: a set whose name shares our prefix, and someone else's iptables rule. */
+function foreignIpset(ns: Netns, ours: string) {
+  const other = `${ours}x-v4`;
+  return {
+    async seed() {
+      await ns.run('ipset', ['restore'], { input: `create ${other} hash:net family inet\nadd ${other} 198.51.100.7\nadd ${other} 10.0.0.0/8\n` });
+      await ns.run('iptables', ['-A', 'INPUT', '-s', '192.0.2.99', '-j', 'ACCEPT']);
+    },
+    async snapshot() {
+      const sets = (await ns.run('ipset', ['save', other])).stdout;
+      const rules = (await ns.run('iptables-save', [])).stdout.split('\n')
+        .filter((l) => !l.startsWith('#') && !l.includes(`${ours}-v`)).join('\n');
+      return `${sets}\n${rules}`;
+    },
+  };
+}
+
+testTarget('ipset', async () => {
+  const ns = await createNetns('f2gips');
+  const setName = uniqueName('t', 8);
+  return {
+    target: ipsetIn(ns, { setName, enforce: 'both' }),
+    foreign: foreignIpset(ns, setName),
+    cleanup: () => ns.destroy(),
+  };
+}, { describe: kernel });
+
+describe('ipset text', () => {
+  it('reads /32 as a bare address and ignores other sets with the same prefix', () => {
+    const save = [
+      'create f2g-v4 hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x1',
+      'add f2g-v4 1.2.3.0/24',
+      'add f2g-v4 1.2.3.4',
+      'add f2g-v4x 9.9.9.9',
+    ].join('\n');
+    expect(parseIpsetSave(save, 'f2g-v4', 4)).toEqual([
+      { cidr: '1.2.3.0/24', family: 4 },
+      { cidr: '1.2.3.4', family: 4 },
+    ]);
+  });
+
+  it('renders one batch: missing sets created, deletes before adds, every line -exist', () => {
+    const text = renderIpsetRestore(
+      { add: [entry('2001:db8::/48'), entry('10.0.0.1')], remove: [{ cidr: '10.0.0.0/8', family: 4 }] },
+      setNames('f2g'), 1000, (s) => s === 'f2g-v6',
+    );
+    expect(text).toBe([
+      'create f2g-v6 hash:net family inet6 hashsize 1024 maxelem 1000 -exist',
+      'del f2g-v4 10.0.0.0/8 -exist',
+      'add f2g-v6 2001:db8::/48 -exist',
+      'add f2g-v4 10.0.0.1 -exist',
+      '',
+    ].join('\n'));
+  });
+});
+
+describe('ipset options', () => {
+  const deps = testDeps(async () => ({ stdout: '', stderr: '' }));
+  it('refuses an unknown enforce value with one line naming the target', () => {
+    expect(() => createIpset('kernel', { enforce: 'output' }, deps)).toThrow(/target "kernel" \(ipset\): option enforce must be one of input, forward, both, none/);
+  });
+  it('refuses a set name too long for the kernel', () => {
+    expect(() => createIpset('kernel', { setName: 'x'.repeat(29) }, deps)).toThrow(/option setName/);
+  });
+  it('refuses unknown options (typos never fall back to defaults)', () => {
+    expect(() => createIpset('kernel', { setname: 'a' }, deps)).toThrow(/unknown option "setname"/);
+  });
+});
+
+kernel('ipset enforcement', () => {
+  it('drops traffic from a banned source on INPUT, and lets it through once unbanned', async () => {
+    const ns = await createNetns('f2gipe');
+    try {
+      const target = ipsetIn(ns, { setName: uniqueName('e', 8), enforce: 'input' });
+      expect(await tcpReaches(ns, '127.0.0.2', '127.0.0.1')).toBe(true);
+      await target.apply({ add: [entry('127.0.0.2')], remove: [] });
+      expect(await tcpReaches(ns, '127.0.0.2', '127.0.0.1')).toBe(false);
+      expect(await tcpReaches(ns, '127.0.0.3', '127.0.0.1')).toBe(true);
+      await target.apply({ add: [], remove: await target.observe() });
+      expect(await tcpReaches(ns, '127.0.0.2', '127.0.0.1')).toBe(true);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('inserts each rule once, however often it applies, and follows enforce changes', async () => {
+    const ns = await createNetns('f2gipr');
+    try {
+      const setName = uniqueName('r', 8);
+      const count = async (tool: string, chain: string) =>
+        (await ns.run(tool, ['-S', chain])).stdout.split('\n').filter((l) => l.includes(`${setName}-v`)).length;
+      const both = ipsetIn(ns, { setName, enforce: 'both' });
+      for (let i = 0; i < 3; i++) await both.apply({ add: [entry('192.0.2.1'), entry('2001:db8::1')], remove: [] });
+      expect([await count('iptables', 'INPUT'), await count('iptables', 'FORWARD')]).toEqual([1, 1]);
+      expect([await count('ip6tables', 'INPUT'), await count('ip6tables', 'FORWARD')]).toEqual([1, 1]);
+      await ipsetIn(ns, { setName, enforce: 'forward' }).apply({ add: [], remove: [] });
+      expect([await count('iptables', 'INPUT'), await count('iptables', 'FORWARD')]).toEqual([0, 1]);
+      await ipsetIn(ns, { setName, enforce: 'none' }).apply({ add: [], remove: [] });
+      expect([await count('ip6tables', 'INPUT'), await count('ip6tables', 'FORWARD')]).toEqual([0, 0]);
+      expect(await observedKeys(both)).toEqual(['192.0.2.1', '2001:db8::1']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('uses a set someone created by hand with other parameters instead of failing', async () => {
+    const ns = await createNetns('f2giph');
+    try {
+      const setName = uniqueName('h', 8);
+      await ns.run('ipset', ['create', `${setName}-v4`, 'hash:net', 'maxelem', '4096']);
+      await ns.run('ipset', ['add', `${setName}-v4`, '203.0.113.0/24']);
+      const target = ipsetIn(ns, { setName });
+      expect(await observedKeys(target)).toEqual(['203.0.113.0/24']);
+      await target.apply({ add: [entry('198.51.100.1')], remove: [] });
+      expect(await observedKeys(target)).toEqual(['198.51.100.1', '203.0.113.0/24']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('fails alone, as one line naming the target, when ipset is missing', async () => {
+    const ns = await createNetns('f2gipm');
+    try {
+      // the missing binary is looked up on the host (nothing runs there); everything else in the netns
+      const run: Runner = (cmd, args, o) => (cmd === 'ipset' ? execRunner('ipset-not-installed', args, o) : ns.run(cmd, args, o));
+      const target = createIpset('kernel', {}, testDeps(run));
+      await expect(target.apply({ add: [entry('192.0.2.1')], remove: [] })).rejects.toMatchObject({
+        code: 'E_TARGET_TOOL_MISSING', target: 'kernel',
+      });
+    } finally {
+      await ns.destroy();
+    }
+  });
+});
