@@ -1,0 +1,75 @@
+/** `fail2git audit ADDRESS|CIDR`: the life of an address in the ledger's git history. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_OK, UsageError, out, parseFlags, type Command } from '../cli.js';
+import { parseTime } from '../../controller/duration.js';
+import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config.js';
+
+const HELP = `Usage: fail2git audit ADDRESS|CIDR [--json] [--since TIME] [--ledger DIR] [--rev REV] [--no-deepen]
+
+The life of an address in the ledger's history, oldest first: banned (host, jail, TTL,
+count), extended, unbanned (fail2ban or manual), expired and collected by gc, edited by hand
+(commits without fail2git trailers, e.g. a merged pull request), and bans that cover it
+(203.0.113.7 is covered by 203.0.113.0/24). Each line: time, action, what, actor, details, commit.
+
+  --json          the report as JSON
+  --since TIME    only events at or after TIME (RFC 3339)
+  --ledger DIR    the ledger repository (default: the current directory if it holds bans/,
+                  else the host's clone from --config)
+  --rev REV       audit up to this commit (default HEAD)
+  --no-deepen     on a shallow clone, do not fetch missing history (say it is missing)
+  --config FILE   host config (for the default ledger clone)`;
+
+interface Flags {
+  json?: boolean;
+  since?: string;
+  ledger?: string;
+  rev?: string;
+  'no-deepen'?: boolean;
+  config?: string;
+}
+
+async function ledgerDir(flags: Flags): Promise<string> {
+  if (flags.ledger) return flags.ledger;
+  if (existsSync(join(process.cwd(), 'bans'))) return process.cwd();
+  return ledgerClonePath(await loadHostConfig(configPath(flags.config)));
+}
+
+export const command: Command = {
+  summary: 'the life of an address in git history',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<Flags>(
+      argv,
+      {
+        json: { type: 'boolean' },
+        since: { type: 'string' },
+        ledger: { type: 'string' },
+        rev: { type: 'string' },
+        'no-deepen': { type: 'boolean' },
+        config: { type: 'string' },
+      },
+      HELP,
+    );
+    if (!parsed) return EXIT_OK;
+    const [query, ...extra] = parsed.positionals;
+    if (query === undefined || extra.length > 0) throw new UsageError('audit needs exactly one ADDRESS or CIDR');
+    const flags = parsed.values;
+    let since: Date | undefined;
+    try {
+      if (flags.since !== undefined) since = parseTime(flags.since);
+    } catch (err) {
+      throw new UsageError(`--since: ${(err as Error).message}`);
+    }
+    const { auditAddress } = await import('../../controller/audit/history.js');
+    const { renderAuditJson, renderAuditText } = await import('../../controller/audit/render.js');
+    const report = await auditAddress(query, {
+      repoDir: await ledgerDir(flags),
+      ...(flags.rev ? { rev: flags.rev } : {}),
+      ...(since ? { since } : {}),
+      deepen: !flags['no-deepen'],
+    });
+    out(flags.json ? renderAuditJson(report) : renderAuditText(report, new Date()));
+    return EXIT_OK;
+  },
+};

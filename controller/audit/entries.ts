@@ -1,0 +1,91 @@
+/**
+ * Ban entries as they appear on one line of `bans/active.yaml` (canonical layout: one flow
+ * map per line), and how an entry relates to the address being audited. Pure.
+ */
+import { parse } from 'yaml';
+import { cidrContains, tryParseCidr, CidrError, type Cidr } from '../cidr.js';
+import type { BanEntry } from '../ledger/types.js';
+
+/** How a ban's CIDR relates to the audited address or range. */
+export type Relation = 'exact' | 'covered-by' | 'within';
+
+// Cheap pre-filter: only lines that carry a cidr are worth a YAML parse.
+const CIDR_FIELD = /cidr:\s*["']?([0-9A-Fa-f:.]+(?:\/\d+)?)["']?/;
+const ENTRY_LINE = /^\s*-\s*(\{.*\})\s*(?:#.*)?$/;
+
+export function relationOf(query: Cidr, cidr: Cidr): Relation | null {
+  if (query.family !== cidr.family) return null;
+  if (query.prefix === cidr.prefix && query.addr === cidr.addr) return 'exact';
+  if (cidrContains(cidr, query)) return 'covered-by';
+  if (cidrContains(query, cidr)) return 'within';
+  return null;
+}
+
+/** Caches CIDR parsing: a long history names the same few thousand CIDRs over and over. */
+export class CidrCache {
+  private readonly seen = new Map<string, Cidr | null>();
+  get(text: string): Cidr | null {
+    let c = this.seen.get(text);
+    if (c === undefined) {
+      const parsed = tryParseCidr(text);
+      c = parsed instanceof CidrError ? null : parsed;
+      this.seen.set(text, c);
+    }
+    return c;
+  }
+}
+
+/** The entry on a ledger line, when that line is one flow-style ban entry; else null. */
+export function parseEntryLine(line: string): BanEntry | null {
+  const m = ENTRY_LINE.exec(line);
+  if (!m) return null;
+  try {
+    const value = parse(m[1]!) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+    const raw = value as Record<string, unknown>;
+    if (typeof raw.cidr !== 'string') return null;
+    return toBanEntry(raw);
+  } catch {
+    return null;
+  }
+}
+
+function toBanEntry(raw: Record<string, unknown>): BanEntry {
+  const entry: BanEntry = { cidr: String(raw.cidr) };
+  // YAML may read unquoted times as strings or (with other schemas) dates; keep text.
+  const text = (v: unknown): string | undefined =>
+    v === undefined || v === null ? undefined : v instanceof Date ? v.toISOString().replace(/\.\d{3}Z$/, 'Z') : String(v);
+  const expires = text(raw.expires);
+  if (expires !== undefined) entry.expires = expires;
+  const at = text(raw.at);
+  if (at !== undefined) entry.at = at;
+  for (const k of ['by', 'jail', 'reason'] as const) {
+    const v = text(raw[k]);
+    if (v !== undefined) entry[k] = v;
+  }
+  if (typeof raw.count === 'number') entry.count = raw.count;
+  return entry;
+}
+
+/**
+ * Entries on `lines` whose CIDR relates to the query, with the relation. Lines are
+ * pre-filtered by a regex so a 100k-line file costs one pass and few YAML parses.
+ */
+export function matchingEntries(
+  lines: Iterable<string>,
+  query: Cidr,
+  cache: CidrCache,
+): { entry: BanEntry; cidr: Cidr; relation: Relation }[] {
+  const found: { entry: BanEntry; cidr: Cidr; relation: Relation }[] = [];
+  for (const line of lines) {
+    const m = CIDR_FIELD.exec(line);
+    if (!m) continue;
+    const cidr = cache.get(m[1]!);
+    if (!cidr) continue;
+    const relation = relationOf(query, cidr);
+    if (!relation) continue;
+    const entry = parseEntryLine(line);
+    if (entry) found.push({ entry: { ...entry, cidr: cidr.key }, cidr, relation });
+  }
+  return found;
+}

@@ -1,0 +1,89 @@
+import { describe, it, expect } from 'vitest';
+import { parseLog, parseTrailers, LOG_FORMAT } from '../../../controller/audit/trailers.js';
+import { changedLines, parseHandEdits } from '../../../controller/audit/hand-edits.js';
+import { CidrCache, parseEntryLine, relationOf } from '../../../controller/audit/entries.js';
+import { parseCidr } from '../../../controller/cidr.js';
+
+describe('parseTrailers', () => {
+  it('splits operation blocks at each Fail2git-Op, across blank lines', () => {
+    const body = [
+      'Two operations.',
+      '',
+      'Fail2git-Op: ban',
+      'Fail2git-Cidr: 203.0.113.7',
+      'Fail2git-Jail: sshd',
+      '',
+      'Fail2git-Op: Unban',
+      'Fail2git-Cidr: 198.51.100.7',
+      'Fail2git-Host: web1',
+    ].join('\n');
+    expect(parseTrailers(body)).toEqual([
+      { op: 'ban', fields: { cidr: '203.0.113.7', jail: 'sshd' } },
+      { op: 'unban', fields: { cidr: '198.51.100.7', host: 'web1' } },
+    ]);
+  });
+
+  it('ignores fields before the first op and lines that only look alike', () => {
+    expect(parseTrailers('Fail2git-Cidr: 1.2.3.4\nnot Fail2git-Op: ban\nSigned-off-by: x')).toEqual([]);
+  });
+});
+
+describe('parseLog', () => {
+  it('reads the records LOG_FORMAT produces', () => {
+    expect(LOG_FORMAT).toContain('%b');
+    const text = '\x1eabc\x1fp1 p2\x1f1700000000\x1fweb1\x1ffail2git@web1\x1fban 1.2.3.4\x1fFail2git-Op: ban\nFail2git-Cidr: 1.2.3.4\n\n';
+    const [c] = parseLog(text);
+    expect(c).toMatchObject({ commit: 'abc', parents: ['p1', 'p2'], time: 1_700_000_000_000, author: 'web1', subject: 'ban 1.2.3.4' });
+    expect(c!.ops).toEqual([{ op: 'ban', fields: { cidr: '1.2.3.4' } }]);
+  });
+});
+
+describe('entries', () => {
+  it('parses one canonical ledger line', () => {
+    expect(parseEntryLine('  - {cidr: "2001:db8::1", expires: 2026-11-25T10:00:00Z, by: web1, count: 2}')).toEqual({
+      cidr: '2001:db8::1', expires: '2026-11-25T10:00:00Z', by: 'web1', count: 2,
+    });
+    expect(parseEntryLine('kind: BanList')).toBeNull();
+  });
+
+  it('relates a ban to the audited address: exact, covering, within', () => {
+    const q = parseCidr('203.0.113.7');
+    expect(relationOf(q, parseCidr('203.0.113.7'))).toBe('exact');
+    expect(relationOf(q, parseCidr('203.0.113.0/24'))).toBe('covered-by');
+    expect(relationOf(parseCidr('203.0.113.0/24'), q)).toBe('within');
+    expect(relationOf(q, parseCidr('203.0.112.0/24'))).toBeNull();
+    expect(relationOf(q, parseCidr('2001:db8::/32'))).toBeNull();
+  });
+});
+
+describe('hand edits from diff-tree output', () => {
+  const diff = [
+    '\x1emerge1',
+    'diff --cc bans/active.yaml',
+    '@@@ -1,4 -1,3 +1,4 @@@',
+    ' +  - {cidr: 198.51.100.9, by: web1}',
+    '++  - {cidr: 203.0.113.0/24, by: alice}',
+    '  apiVersion: fail2git/v1',
+    '\x1eedit1',
+    'diff --git a/bans/active.yaml b/bans/active.yaml',
+    '@@ -3,2 +3,2 @@',
+    '-  - {cidr: 203.0.113.7, expires: 2026-11-25T10:00:00Z, by: web1}',
+    '+  - {cidr: 203.0.113.7, expires: 2026-12-25T10:00:00Z, by: web1}',
+    '-  - {cidr: 203.0.113.8, by: web1}',
+  ].join('\n');
+
+  it('keeps only lines a merge changed against every parent', () => {
+    const lines = changedLines(diff);
+    expect(lines.get('merge1')).toEqual({ added: ['  - {cidr: 203.0.113.0/24, by: alice}'], removed: [] });
+    expect(lines.get('edit1')!.removed).toHaveLength(2);
+  });
+
+  it('pairs removed and added lines of one CIDR into an edit', () => {
+    const edits = parseHandEdits(diff, parseCidr('203.0.113.7'), new CidrCache());
+    expect(edits.get('merge1')).toEqual([{ cidr: '203.0.113.0/24', relation: 'covered-by', after: { cidr: '203.0.113.0/24', by: 'alice' } }]);
+    const [edit] = edits.get('edit1')!;
+    expect(edit!.before!.expires).toBe('2026-11-25T10:00:00Z');
+    expect(edit!.after!.expires).toBe('2026-12-25T10:00:00Z');
+    expect(edits.get('edit1')).toHaveLength(1);
+  });
+});
