@@ -1,0 +1,72 @@
+/**
+ * `fail2git init DIR [--remote URL] [--allow CIDR]...`: a new ledger repository with safe
+ * defaults, a README for pull-request editors and CI for GitHub and GitLab.
+ */
+import { createInterface } from 'node:readline/promises';
+import { EXIT_OK, UsageError, out, err, parseFlags, type Command } from '../cli.js';
+import { VERSION } from '../commands.js';
+import { tryParseCidr, CidrError } from '../../controller/cidr.js';
+import { createLedgerRepo } from '../../controller/init/create.js';
+import type { AllowSeed } from '../../controller/init/templates.js';
+
+const HELP = `Usage: fail2git init DIR [--remote URL] [--branch NAME] [--allow CIDR]... [--signing-key PATH]
+
+Creates a new ledger repository in DIR (which must not exist or be empty):
+  bans/active.yaml   an empty BanList
+  bans/allow.yaml    the AllowList: your management networks (--allow, or asked for on a terminal)
+  bans/policy.yaml   a Policy with safe defaults
+  bans/targets.yaml  every driver as a commented example (nothing is enforced until you choose)
+  README.md          how to ban and unban by pull request
+  .github/workflows/fail2git.yml, .gitlab-ci.yml   validate + review on every pull request
+and makes the first commit (signed with --signing-key, an SSH key). With --remote, pushes it.
+
+  --remote URL         push the new ledger there (an empty repository)
+  --branch NAME        default main
+  --allow CIDR[=WHY]   a network never to ban, e.g. --allow 192.0.2.0/24=management (repeatable)
+  --signing-key PATH   sign the first commit with this SSH key (gpg.format=ssh)`;
+
+function parseAllow(values: string[]): AllowSeed[] {
+  return values.map((v) => {
+    const [cidr = '', ...why] = v.split('=');
+    const c = tryParseCidr(cidr.trim());
+    if (c instanceof CidrError) throw new UsageError(`--allow ${JSON.stringify(v)}: ${c.message}`);
+    return { cidr: c.key, reason: why.join('=').trim() || 'management network' };
+  });
+}
+
+/** On a terminal with no --allow, ask: an empty allowlist is how admins lock themselves out. */
+async function askAllow(): Promise<AllowSeed[]> {
+  if (!process.stdin.isTTY) return [];
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question('Management networks that must never be banned (comma-separated CIDRs, empty to skip): ');
+    return parseAllow(answer.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  } finally {
+    rl.close();
+  }
+}
+
+export const command: Command = {
+  summary: 'create a new ledger repository',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<{ remote?: string; branch?: string; allow?: string[]; 'signing-key'?: string }>(
+      argv,
+      { remote: { type: 'string' }, branch: { type: 'string' }, allow: { type: 'string', multiple: true }, 'signing-key': { type: 'string' } },
+      HELP,
+    );
+    if (!parsed) return EXIT_OK;
+    const [dir, ...extra] = parsed.positionals;
+    if (!dir || extra.length > 0) throw new UsageError('init needs exactly one DIR (see fail2git init --help)');
+    const branch = parsed.values.branch ?? 'main';
+    if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-')) throw new UsageError(`--branch ${JSON.stringify(branch)} is not a branch name`);
+    if (parsed.values.remote?.startsWith('-')) throw new UsageError(`--remote ${JSON.stringify(parsed.values.remote)} is not a git URL`);
+    const allow = parsed.values.allow ? parseAllow(parsed.values.allow) : await askAllow();
+    const opts = { dir, branch, allow, version: VERSION, ...(parsed.values.remote ? { remote: parsed.values.remote } : {}), ...(parsed.values['signing-key'] ? { signingKey: parsed.values['signing-key'] } : {}) };
+    const result = await createLedgerRepo(opts);
+    out(`created ledger ${dir} (${result.files.length} files, commit ${result.commit.slice(0, 12)}${result.pushed ? `, pushed to ${parsed.values.remote}` : ''})`);
+    if (allow.length === 0) err(`warning: bans/allow.yaml is empty; add your management networks before any host enforces this ledger`);
+    out('next: choose targets in bans/targets.yaml, point each host\'s /etc/fail2git/config.yaml at the remote, run fail2git doctor');
+    return EXIT_OK;
+  },
+};
