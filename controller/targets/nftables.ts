@@ -1,0 +1,61 @@
+/**
+ * `nftables` driver: its own `table inet <table>` (interval sets v4/v6, bookkeeping sets for
+ * nested entries, drop rules in input/forward hooks), read as JSON and changed by one atomic
+ * `nft -f -` transaction per apply. The table is declared with `add`, which never flushes;
+ * no other table is read or written. See nft-format.ts for the covered-entries rule.
+ */
+import { guarded } from './failure.js';
+import { TABLE_NAME_RE, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
+import { ENFORCE_VALUES, options, type Enforce } from './options.js';
+import type { Plan, Target, TargetFactory } from './types.js';
+import type { Runner } from './utils/exec.js';
+
+const DRIVER = 'nftables';
+
+export interface NftablesOptions {
+  /** name of the inet table fail2git owns. @default "fail2git" */
+  table: string;
+  /** hooks that drop traffic from banned sources. @default "input" */
+  enforce: Enforce;
+}
+
+export function nftablesOptions(name: string, raw: Record<string, unknown>): NftablesOptions {
+  const o = options(name, DRIVER, raw).only(['table', 'enforce']);
+  return {
+    table: o.string('table', 'fail2git', TABLE_NAME_RE, 'a letter, then letters, digits or _, at most 31 characters'),
+    enforce: o.oneOf('enforce', ENFORCE_VALUES, 'input'),
+  };
+}
+
+export const createNftables: TargetFactory = (name, raw, deps) => {
+  const opts = nftablesOptions(name, raw);
+  const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
+
+  return {
+    name,
+    driver: DRIVER,
+    observe: () => step(`observing table inet ${opts.table}`, async () => observedFromState(await readTable(deps.run, opts.table))),
+    apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
+      // the transaction is computed from what the kernel holds now, so deletes name only
+      // present elements and a replayed plan changes nothing
+      const state = await readTable(deps.run, opts.table);
+      const text = renderNftTransaction(opts.table, state, plan, opts.enforce);
+      if (text !== undefined) await deps.run('nft', ['-f', '-'], { input: text, timeoutMs: 300_000 });
+      return { added: plan.add.length, removed: plan.remove.length };
+    }),
+  } satisfies Target;
+};
+
+// --- Internal helpers ---
+
+async function readTable(run: Runner, table: string): Promise<NftState> {
+  try {
+    const { stdout } = await run('nft', ['-j', 'list', 'table', 'inet', table], { timeoutMs: 300_000 });
+    return parseNftTable(stdout);
+  } catch (err) {
+    // no table yet: it holds nothing, and observe creates nothing
+    const stderr = (err as { stderr?: unknown }).stderr;
+    if (typeof stderr === 'string' && stderr.includes('No such file or directory')) return emptyState();
+    throw err;
+  }
+}

@@ -1,0 +1,195 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNftables } from '../../../controller/targets/nftables.js';
+import { emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nft-format.js';
+import type { Target } from '../../../controller/targets/types.js';
+import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
+import { uniqueName } from '../../helpers/tmp.js';
+import { entry, observedKeys, planFor, testTarget } from './contract.js';
+import { testDeps } from './deps.js';
+import { nftRulesetExcept } from './kernel-state.js';
+
+const skip = kernelSkipReason(['ip', 'nft']);
+const kernel = skip ? describe.skip : describe;
+afterAll(destroyAllNetns);
+
+function nftIn(ns: Netns, options: Record<string, unknown> = {}): Target {
+  return createNftables('gateway', options, testDeps(ns.run));
+}
+
+/** Foreign state: a table whose name shares our prefix with the same set names, and an ip filter table. */
+function foreignNft(ns: Netns, table: string) {
+  return {
+    async seed() {
+      await ns.run('nft', ['-f', '-'], {
+        input: [
+          `table inet ${table}x {`,
+          '  set v4 { type ipv4_addr; flags interval; elements = { 198.51.100.0/24, 10.0.0.0/8 } }',
+          '  chain input { type filter hook input priority 0; policy accept; ip saddr @v4 counter accept\n }',
+          '}',
+          'table ip other {',
+          '  chain c { type filter hook forward priority 5; policy accept; ip daddr 192.0.2.1 drop\n }',
+          '}',
+        ].join('\n'),
+      });
+    },
+    snapshot: () => nftRulesetExcept(ns, table),
+  };
+}
+
+testTarget('nftables', async () => {
+  const ns = await createNetns('f2gnft');
+  const table = uniqueName('t', 8);
+  return {
+    target: nftIn(ns, { table, enforce: 'both' }),
+    foreign: foreignNft(ns, table),
+    cleanup: () => ns.destroy(),
+  };
+}, { describe: kernel });
+
+const FIXTURE = JSON.stringify({ nftables: [
+  { metainfo: { version: '1.0.6' } },
+  { table: { family: 'inet', name: 't' } },
+  { set: { family: 'inet', name: 'v4', table: 't', type: 'ipv4_addr', flags: ['interval'], elem: [
+    { range: ['10.0.0.1', '10.0.0.5'] },
+    { elem: { val: { prefix: { addr: '10.2.0.0', len: 16 } }, comment: 'x' } },
+    '192.0.2.7',
+  ] } },
+  { set: { family: 'inet', name: 'v4_covered', table: 't', type: ['ipv4_addr', 'ipv4_addr'], elem: [
+    { concat: ['10.2.3.4', '255.255.255.255'] },
+    { concat: ['172.16.1.0', '255.255.255.0'] },
+  ] } },
+  { chain: { family: 'inet', table: 't', name: 'input', type: 'filter', hook: 'input', prio: -10, policy: 'accept' } },
+  { rule: { family: 'inet', table: 't', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@v4' } }, { drop: null }] } },
+] });
+
+describe('nftables text', () => {
+  it('reads prefixes, addresses, ranges (as CIDRs) and covered entries whose cover is present', () => {
+    const keys = observedFromState(parseNftTable(FIXTURE)).map((e) => e.cidr);
+    // 172.16.1.0/24 is recorded as covered but nothing covers it any more: not reported
+    expect(keys).toEqual(['10.0.0.1', '10.0.0.2/31', '10.0.0.4/31', '10.2.0.0/16', '192.0.2.7', '10.2.3.4']);
+  });
+
+  it('moves a nested entry to the covered set instead of adding an overlapping interval', () => {
+    const text = renderNftTransaction('t', emptyState(), { add: ['10.1.2.3', '10.0.0.0/8', '2001:db8::/32'].map(entry), remove: [] }, 'none');
+    expect(text).toContain('add element inet t v4 { 10.0.0.0/8 }');
+    expect(text).toContain('add element inet t v4_covered { 10.1.2.3 . 255.255.255.255 }');
+    expect(text).toContain('add element inet t v6 { 2001:db8::/32 }');
+    expect(text).not.toMatch(/chain/);
+  });
+
+  it('splits a hand-made range when one of its CIDRs is removed', () => {
+    const state = parseNftTable(FIXTURE);
+    const text = renderNftTransaction('t', state, { add: [], remove: [{ cidr: '10.0.0.1', family: 4 }] }, 'input') ?? '';
+    expect(text).toContain('delete element inet t v4 { 10.0.0.1-10.0.0.5 }');
+    expect(text).toContain('add element inet t v4 { 10.0.0.2/31, 10.0.0.4/31 }');
+    expect(text).toContain('delete element inet t v4_covered { 172.16.1.0 . 255.255.255.0 }');
+  });
+
+  it('writes nothing when the table already matches', () => {
+    const state = parseNftTable(FIXTURE);
+    state.sets.add('v6').add('v6_covered');
+    state.chains.set('input', ['ip saddr @v4 drop', 'ip6 saddr @v6 drop']);
+    state.covered[4] = state.covered[4].filter((c) => c.key === '10.2.3.4');
+    state.elements[4] = state.elements[4].filter((e) => e.raw !== '10.0.0.1-10.0.0.5');
+    expect(renderNftTransaction('t', state, { add: [entry('192.0.2.7')], remove: [] }, 'input')).toBeUndefined();
+  });
+});
+
+describe('nftables options', () => {
+  const deps = testDeps(async () => ({ stdout: '', stderr: '' }));
+  it('refuses a table name nft cannot parse', () => {
+    expect(() => createNftables('gw', { table: 'my table' }, deps)).toThrow(/target "gw" \(nftables\): option table/);
+  });
+});
+
+kernel('nftables in the kernel', () => {
+  it('drops traffic from banned sources and lets it through once unbanned', async () => {
+    const ns = await createNetns('f2gnfe');
+    try {
+      const target = nftIn(ns, { table: uniqueName('e', 8), enforce: 'input' });
+      await target.apply({ add: [entry('127.0.0.2')], remove: [] });
+      expect(await tcpReaches(ns, '127.0.0.2', '127.0.0.1')).toBe(false);
+      expect(await tcpReaches(ns, '127.0.0.3', '127.0.0.1')).toBe(true);
+      await target.apply({ add: [], remove: await target.observe() });
+      expect(await tcpReaches(ns, '127.0.0.2', '127.0.0.1')).toBe(true);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('holds nested bans (10.0.0.0/8 and 10.1.2.3) and converges with them', async () => {
+    const ns = await createNetns('f2gnfc');
+    try {
+      const table = uniqueName('c', 8);
+      const target = nftIn(ns, { table });
+      const desired = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.3', '2001:db8::/32', '2001:db8::1'];
+      await target.apply(planFor(desired, await target.observe()));
+      expect(await observedKeys(target)).toEqual(desired);
+      expect(planFor(desired, await target.observe())).toEqual({ add: [], remove: [] });
+      // lifting the /8 leaves the /16 enforced, still covering the host
+      await target.apply({ add: [], remove: (await target.observe()).filter((e) => e.cidr === '10.0.0.0/8') });
+      expect(await observedKeys(target)).toEqual(['10.1.0.0/16', '10.1.2.3', '2001:db8::/32', '2001:db8::1']);
+      const set = (await ns.run('nft', ['list', 'set', 'inet', table, 'v4'])).stdout;
+      expect(set).toMatch(/elements = \{ 10\.1\.0\.0\/16 \}/);
+      // someone deletes the cover by hand: the host is no longer reported, so the next diff re-adds it
+      await ns.run('nft', ['delete', 'element', 'inet', table, 'v4', '{ 10.1.0.0/16 }']);
+      expect(await observedKeys(target)).toEqual(['2001:db8::/32', '2001:db8::1']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('a no-change apply writes nothing (rule handles and elements identical)', async () => {
+    const ns = await createNetns('f2gnfn');
+    try {
+      const table = uniqueName('n', 8);
+      const target = nftIn(ns, { table, enforce: 'both' });
+      const plan = { add: ['192.0.2.0/24', '2001:db8::/48'].map(entry), remove: [] };
+      await target.apply(plan);
+      const before = (await ns.run('nft', ['-a', 'list', 'table', 'inet', table])).stdout;
+      await target.apply(plan);
+      await target.apply({ add: [], remove: [] });
+      expect((await ns.run('nft', ['-a', 'list', 'table', 'inet', table])).stdout).toBe(before);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('restores a deleted table, repairs tampered chains and follows enforce changes', async () => {
+    const ns = await createNetns('f2gnft');
+    try {
+      const table = uniqueName('r', 8);
+      const target = nftIn(ns, { table, enforce: 'both' });
+      await target.apply({ add: [entry('192.0.2.1')], remove: [] });
+      await ns.run('nft', ['delete', 'table', 'inet', table]);
+      expect(await target.observe()).toEqual([]);
+      await target.apply({ add: [entry('192.0.2.1')], remove: [] });
+      await ns.run('nft', ['add', 'rule', 'inet', table, 'input', 'ip', 'saddr', '@v4', 'drop']);
+      await target.apply({ add: [], remove: [] });
+      const listing = (await ns.run('nft', ['list', 'table', 'inet', table])).stdout;
+      expect(listing.match(/ip saddr @v4 drop/g)).toHaveLength(2); // once in input, once in forward
+      await nftIn(ns, { table, enforce: 'forward' }).apply({ add: [], remove: [] });
+      const after = (await ns.run('nft', ['list', 'table', 'inet', table])).stdout;
+      expect(after).not.toMatch(/chain input/);
+      expect(after).toMatch(/chain forward/);
+      expect(await observedKeys(target)).toEqual(['192.0.2.1']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('reports a hand-made range as CIDRs and can remove part of it', async () => {
+    const ns = await createNetns('f2gnfr');
+    try {
+      const table = uniqueName('g', 8);
+      const target = nftIn(ns, { table });
+      await target.apply({ add: [], remove: [] });
+      await ns.run('nft', ['add', 'element', 'inet', table, 'v4', '{ 10.0.0.1-10.0.0.5 }']);
+      expect(await observedKeys(target)).toEqual(['10.0.0.1', '10.0.0.2/31', '10.0.0.4/31']);
+      await target.apply({ add: [], remove: [{ cidr: '10.0.0.4/31', family: 4 }] });
+      expect(await observedKeys(target)).toEqual(['10.0.0.1', '10.0.0.2/31']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+});
