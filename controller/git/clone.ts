@@ -1,0 +1,101 @@
+/**
+ * The host's clone of the ledger (under stateDir). The reconciler only ever reads it:
+ * a cheap `ls-remote` tells whether the remote tip moved; only then does it fetch, into
+ * `refs/remotes/origin/<branch>`. It never merges and never commits; ledgers are read
+ * at a commit (`git show REV:path`), so the working tree is not needed for enforcing.
+ * Writers (controller/git/commit.ts) may use the same clone's working tree.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TransientError, redact } from '../errors.js';
+import { execRunner, type Runner } from '../targets/utils/exec.js';
+
+/** git never prompts (a hung reconciler is worse than a failed fetch) and ignores the caller's cwd config. */
+const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
+const LS_REMOTE_TIMEOUT_MS = 20_000;
+const FETCH_TIMEOUT_MS = 120_000;
+
+function git(run: Runner, dir: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  return run('git', ['-C', dir, ...args], { env: GIT_ENV, timeoutMs }).then((r) => r.stdout.trim());
+}
+
+export function trackingRef(branch: string): string {
+  return `refs/remotes/origin/${branch}`;
+}
+
+/**
+ * Makes `dir` a clone of `remote` (creating it on first use, checked out at `branch`
+ * when the remote has it) and points `origin` at `remote` if the config changed.
+ */
+export async function ensureClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<void> {
+  if (existsSync(join(dir, '.git'))) {
+    const url = await git(run, dir, ['config', '--get', 'remote.origin.url']).catch(() => '');
+    if (url === '') await git(run, dir, ['remote', 'add', 'origin', remote]);
+    else if (url !== remote) await git(run, dir, ['remote', 'set-url', 'origin', remote]);
+    return;
+  }
+  mkdirSync(dirname(dir), { recursive: true });
+  await run('git', ['init', '-q', '-b', branch, dir], { env: GIT_ENV });
+  await git(run, dir, ['remote', 'add', 'origin', remote]);
+  try {
+    const tip = await fetchTip(dir, branch, run);
+    if (tip) await git(run, dir, ['checkout', '-q', '-B', branch, trackingRef(branch)]);
+  } catch {
+    // Remote unreachable on first use: the clone exists; the next run fetches.
+  }
+}
+
+/** The remote's tip of `branch` via `ls-remote` (no objects transferred); undefined when the branch does not exist. */
+export async function lsRemoteTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  try {
+    const out = await git(run, dir, ['ls-remote', '--heads', 'origin', `refs/heads/${branch}`], LS_REMOTE_TIMEOUT_MS);
+    const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+    return line?.split('\t')[0];
+  } catch (err) {
+    throw new TransientError('E_REMOTE_UNREACHABLE', `git ls-remote failed: ${redact(firstLine(err))}`, { cause: err });
+  }
+}
+
+/** The commit last fetched into the tracking ref, if any. */
+export async function localTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  const out = await git(run, dir, ['rev-parse', '--verify', '-q', `${trackingRef(branch)}^{commit}`]).catch(() => '');
+  return out === '' ? undefined : out;
+}
+
+/** Fetches the remote tip of `branch` (forced: the remote is the truth, history may be rewritten). */
+export async function fetchTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  try {
+    await git(run, dir, ['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${branch}:${trackingRef(branch)}`], FETCH_TIMEOUT_MS);
+  } catch (err) {
+    throw new TransientError('E_FETCH_FAILED', `git fetch failed: ${redact(firstLine(err))}`, { cause: err });
+  }
+  return localTip(dir, branch, run);
+}
+
+export interface SyncResult {
+  /** the newest commit available locally (fetched now or earlier); undefined = never fetched */
+  tip: string | undefined;
+  /** whether this call transferred anything */
+  fetched: boolean;
+  /** set when the remote could not be reached; `tip` is then the last fetched commit */
+  error?: TransientError;
+}
+
+/** ls-remote, and fetch only when the remote tip differs from what we already have. */
+export async function syncClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<SyncResult> {
+  await ensureClone(remote, dir, branch, run);
+  const have = await localTip(dir, branch, run);
+  try {
+    const remoteTip = await lsRemoteTip(dir, branch, run);
+    if (remoteTip !== undefined && remoteTip === have) return { tip: have, fetched: false };
+    if (remoteTip === undefined) return { tip: have, fetched: false, error: new TransientError('E_REMOTE_NO_BRANCH', `remote has no branch "${branch}"`) };
+    return { tip: await fetchTip(dir, branch, run), fetched: true };
+  } catch (err) {
+    const e = err instanceof TransientError ? err : new TransientError('E_FETCH_FAILED', redact(firstLine(err)), { cause: err });
+    return { tip: have, fetched: false, error: e };
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}

@@ -1,0 +1,55 @@
+/**
+ * The last good commit: the newest ledger commit that loaded without problems and
+ * passed verification. It keeps being enforced when the tip is invalid or the remote
+ * is down (DESIGN rule 4). Alongside the commit id we keep its parsed ledger as JSON,
+ * so a run whose tip has not moved skips YAML parsing and schema validation entirely.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ledger } from './ledger/types.js';
+import { writeFileAtomic } from './status.js';
+
+export interface LastGood {
+  rev: string;
+  /** when it was first accepted (RFC 3339) */
+  acceptedAt: string;
+}
+
+const FILE = 'last-good.json';
+const SNAPSHOT = 'last-good-ledger.json';
+
+export function readLastGood(stateDir: string): LastGood | undefined {
+  const raw = readJson(join(stateDir, FILE)) as Partial<LastGood> | undefined;
+  if (!raw || typeof raw.rev !== 'string' || typeof raw.acceptedAt !== 'string') return undefined;
+  return { rev: raw.rev, acceptedAt: raw.acceptedAt };
+}
+
+/** The cached ledger of `rev`, or undefined when the cache holds another commit (or none). */
+export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | undefined {
+  const raw = readJson(join(stateDir, SNAPSHOT)) as { rev?: string; ledger?: Ledger } | undefined;
+  return raw && raw.rev === rev && raw.ledger ? raw.ledger : undefined;
+}
+
+/** Records `ledger` (loaded from `rev`) as the last good commit; the snapshot first, so a crash leaves no pointer to a missing snapshot. */
+export function writeLastGood(stateDir: string, rev: string, ledger: Ledger, now: Date): LastGood {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger }));
+  const lg: LastGood = { rev, acceptedAt: now.toISOString() };
+  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n');
+  return lg;
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // A torn or hand-edited cache is not an error: it is rebuilt from git.
+    return undefined;
+  }
+}

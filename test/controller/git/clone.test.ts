@@ -1,0 +1,117 @@
+import { afterAll, describe, it, expect } from 'vitest';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureClone, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
+import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { git, makeLedgerRemote, startGitDaemon } from '../../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
+
+afterAll(cleanupTmp);
+
+/** Records every git subcommand run, to check what a sync costs. */
+function countingRunner(): Runner & { calls: string[] } {
+  const calls: string[] = [];
+  const run = ((cmd, args, opts) => {
+    const i = args[0] === '-C' ? 2 : 0;
+    calls.push(String(args[i]));
+    return execRunner(cmd, args, opts);
+  }) as Runner & { calls: string[] };
+  run.calls = calls;
+  return run;
+}
+
+describe('ensureClone', () => {
+  it('clones on first use with the branch checked out, and is idempotent', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'state', 'ledger');
+    await ensureClone(remote.bare, dir, 'main');
+    expect(readFileSync(join(dir, 'bans', 'active.yaml'), 'utf8')).toContain('kind: BanList');
+    expect(await localTip(dir, 'main')).toBe(remote.head());
+    await ensureClone(remote.bare, dir, 'main');
+    expect(await localTip(dir, 'main')).toBe(remote.head());
+  });
+  it('follows a changed remote URL from the config', async () => {
+    const a = makeLedgerRemote();
+    const b = makeLedgerRemote({ 'bans/active.yaml': 'apiVersion: fail2git/v1\nkind: BanList\nbans: []\n' });
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    await ensureClone(a.bare, dir, 'main');
+    await ensureClone(b.bare, dir, 'main');
+    expect(git(dir, 'config', '--get', 'remote.origin.url')).toBe(b.bare);
+    expect((await syncClone(b.bare, dir, 'main')).tip).toBe(b.head());
+  });
+  it('creates the clone even when the remote is unreachable; the next sync fetches', async () => {
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    const missing = join(tmpDir('f2g-clone'), 'nope.git');
+    await ensureClone(missing, dir, 'main');
+    expect(existsSync(join(dir, '.git'))).toBe(true);
+    const r = await syncClone(missing, dir, 'main');
+    expect(r.tip).toBeUndefined();
+    expect(r.error?.code).toBe('E_REMOTE_UNREACHABLE');
+  });
+});
+
+describe('syncClone', () => {
+  it('an unchanged tip costs one ls-remote and no fetch', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    await syncClone(remote.bare, dir, 'main');
+    const run = countingRunner();
+    const r = await syncClone(remote.bare, dir, 'main', run);
+    expect(r).toEqual({ tip: remote.head(), fetched: false });
+    expect(run.calls).not.toContain('fetch');
+    expect(run.calls.filter((c) => c === 'ls-remote')).toHaveLength(1);
+  });
+  it('fetches the new tip, never merges, leaves the working tree alone', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    await syncClone(remote.bare, dir, 'main');
+    const before = git(dir, 'rev-parse', 'HEAD');
+    const tip = remote.commit({ 'bans/extra.txt': 'x\n' });
+    const r = await syncClone(remote.bare, dir, 'main');
+    expect(r).toEqual({ tip, fetched: true });
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(before);
+    expect(existsSync(join(dir, 'bans', 'extra.txt'))).toBe(false);
+  });
+  it('takes a force-pushed (rewritten) tip as it is', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    remote.commit({ 'a.txt': '1\n' });
+    await syncClone(remote.bare, dir, 'main');
+    git(remote.work, 'reset', '-q', '--hard', 'HEAD~1');
+    git(remote.work, 'commit', '-q', '--allow-empty', '-m', 'rewritten');
+    git(remote.work, 'push', '-q', '--force', 'origin', 'main');
+    expect((await syncClone(remote.bare, dir, 'main')).tip).toBe(remote.head());
+  });
+  it('remote gone: reports it and keeps the last fetched tip', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    const first = await syncClone(remote.bare, dir, 'main');
+    renameSync(remote.bare, remote.bare + '.away');
+    const r = await syncClone(remote.bare, dir, 'main');
+    expect(r.tip).toBe(first.tip);
+    expect(r.fetched).toBe(false);
+    expect(r.error?.message).toMatch(/^git ls-remote failed: /);
+    renameSync(remote.bare + '.away', remote.bare);
+  });
+  it('works over git:// on 127.0.0.1 (git daemon)', async () => {
+    const remote = makeLedgerRemote();
+    const daemon = await startGitDaemon(join(remote.bare, '..'));
+    try {
+      const url = daemon.url('ledger.git');
+      const dir = join(tmpDir('f2g-clone'), 'ledger');
+      expect((await syncClone(url, dir, 'main')).tip).toBe(remote.head());
+      expect(await lsRemoteTip(dir, 'main')).toBe(remote.head());
+      const tip = remote.commit({ 'b.txt': '2\n' });
+      expect(await syncClone(url, dir, 'main')).toEqual({ tip, fetched: true });
+    } finally {
+      await daemon.stop();
+    }
+  });
+  it('a branch the remote does not have is reported, not fatal', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    const r = await syncClone(remote.bare, dir, 'release');
+    expect(r.tip).toBeUndefined();
+    expect(r.error?.code).toBe('E_REMOTE_NO_BRANCH');
+  });
+});
