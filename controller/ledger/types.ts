@@ -122,6 +122,12 @@ export interface Ledger {
 export interface LoadResult {
   ledger: Ledger;
   problems: Problem[];
+  /**
+   * Findings that do not make the ledger unusable (a ban overlapping the allowlist, a ban
+   * broader than the policy allows): desiredSet skips those bans. `validate` reports them
+   * and exits 1; the reconciler enforces the rest.
+   */
+  warnings?: Problem[];
 }
 
 /** Formats a problem as the one-line `file:line:col: message` every command prints. */

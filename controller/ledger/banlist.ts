@@ -1,0 +1,126 @@
+/**
+ * The BanList kind (`bans/active.yaml`): parse (fast path first, full YAML as fallback),
+ * check, and write the canonical layout.
+ */
+import { compareCidr, parseCidr } from '../cidr.js';
+import { API_VERSION, LEDGER_FILES, type BanEntry, type Problem } from './types.js';
+import { checkLedgerText, headerOf } from './text.js';
+import { parseBanListFast } from './banlist-fast.js';
+import { parseYaml } from './yaml-parse.js';
+import { schemaProblems } from './schema-check.js';
+import { ProblemSink, DuplicateTracker, checkCidr, checkTime, isRecord } from './checks.js';
+import { formatScalar, quote } from './scalars.js';
+import type { LocatedDoc } from './located.js';
+
+export interface ParsedBanList {
+  bans: BanEntry[];
+  header: string;
+  problems: Problem[];
+}
+
+/** Canonical key order of an entry; also the order fmt writes. */
+export const BAN_KEYS = ['cidr', 'expires', 'at', 'by', 'jail', 'reason', 'count'] as const;
+
+export function sortProblems(problems: Problem[]): Problem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+}
+
+/** Parses the text into one located document: the fast path when it applies, else YAML. */
+export function locateBanList(text: string, file: string): { doc?: LocatedDoc; problems: Problem[]; fast: boolean } {
+  const fast = parseBanListFast(text);
+  if (fast) return { doc: fast, problems: [], fast: true };
+  const parsed = parseYaml(text, file);
+  if (parsed.problems.length > 0) return { problems: parsed.problems, fast: false };
+  if (parsed.docs.length !== 1) {
+    const line = parsed.docs.length === 0 ? 1 : parsed.docs[1]!.at([]).line;
+    const message = parsed.docs.length === 0
+      ? 'file has no document; an empty ban list is written `bans: []`'
+      : 'a BanList file holds exactly one YAML document';
+    return { problems: [{ file, line, col: 1, code: 'E_DOCUMENTS', message }], fast: false };
+  }
+  return { doc: parsed.docs[0]!, problems: [], fast: false };
+}
+
+function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, unknown>, i: number): BanEntry | undefined {
+  const base = ['bans', i] as const;
+  const cidr = checkCidr(sink, [...base, 'cidr'], raw.cidr);
+  const expires = checkTime(sink, [...base, 'expires'], raw.expires);
+  const at = checkTime(sink, [...base, 'at'], raw.at);
+  if (expires && at && expires.ms < at.ms) {
+    sink.add([...base, 'expires'], 'E_EXPIRES_BEFORE_AT', `expires ${expires.text} is before at ${at.text}`);
+  }
+  if (!cidr) return undefined;
+  dups.check(cidr.key, [...base, 'cidr']);
+  const entry: BanEntry = { cidr: cidr.key };
+  if (expires) entry.expires = expires.text;
+  if (at) entry.at = at.text;
+  for (const k of ['by', 'jail', 'reason'] as const) if (typeof raw[k] === 'string') entry[k] = raw[k];
+  if (typeof raw.count === 'number') entry.count = raw.count;
+  return entry;
+}
+
+/** Schema and per-file semantic checks of a located BanList; returns canonical entries. */
+export function checkBanList(doc: LocatedDoc, file: string): { bans: BanEntry[]; problems: Problem[]; indexes: number[] } {
+  const sink = new ProblemSink(file, doc);
+  sink.problems.push(...schemaProblems('BanList', doc, file));
+  const bans: BanEntry[] = [];
+  // indexes[k] = position in the file's list of bans[k] (entries with bad CIDRs are left out)
+  const indexes: number[] = [];
+  const list = isRecord(doc.value) ? doc.value.bans : undefined;
+  if (Array.isArray(list)) {
+    const dups = new DuplicateTracker(sink);
+    list.forEach((raw, i) => {
+      if (!isRecord(raw)) return;
+      const entry = entryOf(sink, dups, raw, i);
+      if (entry) {
+        bans.push(entry);
+        indexes.push(i);
+      }
+    });
+  }
+  return { bans, problems: sink.problems, indexes };
+}
+
+/**
+ * Parses `bans/active.yaml`. `header` is the comment block at the top, which fmt and
+ * every writer keep. Entries come back canonical (CIDR keys, UTC times) in file order.
+ */
+export function parseBanList(text: string, file: string = LEDGER_FILES.bans): ParsedBanList {
+  const checked = checkLedgerText(text, file);
+  if (checked.text === null) return { bans: [], header: '', problems: checked.problems };
+  const header = headerOf(checked.text);
+  const located = locateBanList(checked.text, file);
+  if (!located.doc) return { bans: [], header, problems: sortProblems(located.problems) };
+  const { bans, problems } = checkBanList(located.doc, file);
+  return { bans, header, problems: sortProblems(problems) };
+}
+
+function formatEntry(e: BanEntry): string {
+  const parts: string[] = [];
+  for (const k of BAN_KEYS) {
+    const v = e[k];
+    if (v === undefined) continue;
+    // IPv6 is always quoted: `::` and `:` are legal in a plain scalar, but people misread them.
+    const text = k === 'cidr' && typeof v === 'string' && v.includes(':') ? quote(v) : formatScalar(v);
+    parts.push(`${k}: ${text}`);
+  }
+  return `  - {${parts.join(', ')}}`;
+}
+
+function normaliseHeader(header: string): string {
+  if (header === '') return '';
+  const lines = header.replace(/\n$/, '').split('\n');
+  return lines.map((l) => (l.trim() === '' || l.trimStart().startsWith('#') ? l : `# ${l}`)).join('\n') + '\n';
+}
+
+/**
+ * The canonical layout: header, apiVersion, kind, `bans:` and one flow mapping per line,
+ * sorted by address (IPv4 before IPv6, broader first). Round-trips through parseBanList.
+ */
+export function formatBanList(bans: readonly BanEntry[], header = ''): string {
+  const sorted = bans.map((b) => ({ b, c: parseCidr(b.cidr) })).sort((x, y) => compareCidr(x.c, y.c));
+  const lines = [`apiVersion: ${API_VERSION}`, 'kind: BanList'];
+  if (sorted.length === 0) lines.push('bans: []');
+  else lines.push('bans:', ...sorted.map(({ b, c }) => formatEntry({ ...b, cidr: c.key })));
+  return normaliseHeader(header) + lines.join('\n') + '\n';
+}

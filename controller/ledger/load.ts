@@ -1,0 +1,149 @@
+/**
+ * Loads a ledger from plain file contents, a directory, or a git commit. The pure core is
+ * parseLedgerFiles; the two loaders only fetch bytes. The reconciler reads commits, never
+ * a working tree, so what it enforces is exactly what was reviewed and pushed.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Fail2gitError, InputError } from '../errors.js';
+import { LEDGER_FILES, type Ledger, type LoadResult, type Problem } from './types.js';
+import { checkLedgerText, MAX_FILE_BYTES, type LedgerInput } from './text.js';
+import { checkBanList, locateBanList, sortProblems } from './banlist.js';
+import { parseAllowList, parsePolicy, parseTargets } from './documents.js';
+import { crossFileWarnings } from './cross-checks.js';
+import type { Pos } from './located.js';
+
+const FILE_ORDER: readonly string[] = Object.values(LEDGER_FILES);
+
+function orderProblems(problems: Problem[]): Problem[] {
+  const rank = (f: string): number => {
+    const i = FILE_ORDER.indexOf(f);
+    return i === -1 ? FILE_ORDER.length : i;
+  };
+  return sortProblems(problems).sort((a, b) => rank(a.file) - rank(b.file));
+}
+
+interface ParsedBans {
+  bans: Ledger['bans'];
+  problems: Problem[];
+  /** where bans[k]'s cidr was written, for cross-file warnings */
+  locate?: (k: number) => Pos;
+}
+
+function parseBans(input: LedgerInput, file: string): ParsedBans {
+  const checked = checkLedgerText(input, file);
+  if (checked.text === null) return { bans: [], problems: checked.problems };
+  const located = locateBanList(checked.text, file);
+  const doc = located.doc;
+  if (!doc) return { bans: [], problems: located.problems };
+  const { bans, problems, indexes } = checkBanList(doc, file);
+  return { bans, problems, locate: (k) => doc.at(['bans', indexes[k] ?? 0, 'cidr']) };
+}
+
+/**
+ * Pure: builds a ledger from file contents keyed by ledger path (`bans/active.yaml`, …);
+ * null or absent = the file is missing (no bans, no allowlist, default policy, no targets).
+ * Bytes are checked for UTF-8; strings are taken as already decoded.
+ */
+export function parseLedgerFiles(files: Record<string, LedgerInput | null | undefined>, source: { dir: string; rev?: string }): LoadResult {
+  const get = (f: string): LedgerInput | null => files[f] ?? null;
+  const problems: Problem[] = [];
+  const bansIn = get(LEDGER_FILES.bans);
+  const allowIn = get(LEDGER_FILES.allow);
+  const policyIn = get(LEDGER_FILES.policy);
+  const targetsIn = get(LEDGER_FILES.targets);
+  const bans: ParsedBans = bansIn === null ? { bans: [], problems: [] } : parseBans(bansIn, LEDGER_FILES.bans);
+  const allow = allowIn === null ? { allow: [], problems: [] } : parseAllowList(allowIn);
+  const policy = policyIn === null ? parsePolicy('apiVersion: fail2git/v1\nkind: Policy\nspec: {}\n') : parsePolicy(policyIn);
+  const targets = targetsIn === null ? { targets: [], problems: [] } : parseTargets(targetsIn);
+  problems.push(...bans.problems, ...allow.problems, ...policy.problems, ...targets.problems);
+  const ledger: Ledger = { bans: bans.bans, allow: allow.allow, policy: policy.policy, targets: targets.targets, source: { ...source } };
+  const locate = bans.locate ?? (() => ({ line: 1, col: 1 }));
+  const warnings = crossFileWarnings(ledger, (k) => ({ file: LEDGER_FILES.bans, ...locate(k) }));
+  return { ledger, problems: orderProblems(problems), warnings: orderProblems(warnings) };
+}
+
+async function readLedgerFile(path: string): Promise<Uint8Array | null> {
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new InputError('E_LEDGER_READ', `${path}: not a regular file`);
+    // Refuse before reading: a runaway file must not be pulled into memory.
+    if (st.size > MAX_FILE_BYTES) return new Uint8Array(MAX_FILE_BYTES + 1);
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (err instanceof InputError) throw err;
+    throw new InputError('E_LEDGER_READ', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Loads the ledger in `dir` (a directory holding `bans/`). */
+export async function loadLedgerFromDir(dir: string): Promise<LoadResult> {
+  const bansDir = await stat(join(dir, 'bans')).catch(() => null);
+  if (!bansDir?.isDirectory()) throw new InputError('E_LEDGER_MISSING', `${dir}: no bans/ directory here; not a fail2git ledger`);
+  const files: Record<string, Uint8Array | null> = {};
+  for (const f of FILE_ORDER) files[f] = await readLedgerFile(join(dir, f));
+  return parseLedgerFiles(files, { dir });
+}
+
+function git(repoDir: string, args: string[], input?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('git', ['-C', repoDir, ...args], { encoding: 'buffer', maxBuffer: 4 * MAX_FILE_BYTES + 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const why = stderr.toString('utf8').trim().split('\n')[0] || err.message.split('\n')[0];
+        reject(new Fail2gitError('E_GIT', `git ${args[0] ?? ''} in ${repoDir} failed: ${why}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+async function resolveCommit(repoDir: string, rev: string): Promise<string> {
+  if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) throw new InputError('E_REV_UNKNOWN', `${JSON.stringify(rev)} is not a git revision`);
+  try {
+    const out = await git(repoDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+    return out.toString('utf8').trim();
+  } catch {
+    throw new Fail2gitError('E_REV_UNKNOWN', `${repoDir}: unknown revision "${rev}" (no such commit)`);
+  }
+}
+
+interface BlobInfo {
+  path: string;
+  size: number;
+  type: string;
+}
+
+function parseBatchCheck(out: string, paths: readonly string[]): BlobInfo[] {
+  return out.trimEnd().split('\n').map((line, i) => {
+    const [, type = 'missing', size = '0'] = line.split(' ');
+    return { path: paths[i]!, type: line.endsWith(' missing') ? 'missing' : type, size: Number(size) };
+  });
+}
+
+/** Reads the four files as they are at `rev`; source.rev is the full commit id. */
+export async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
+  const commit = await resolveCommit(repoDir, rev);
+  const specs = FILE_ORDER.map((f) => `${commit}:${f}`);
+  const infos = parseBatchCheck((await git(repoDir, ['cat-file', '--batch-check'], specs.join('\n') + '\n')).toString('utf8'), FILE_ORDER);
+  const files: Record<string, Uint8Array | null> = {};
+  const wanted = infos.filter((b) => b.type === 'blob' && b.size <= MAX_FILE_BYTES);
+  for (const b of infos) {
+    if (b.type === 'missing') files[b.path] = null;
+    else if (b.type !== 'blob') throw new InputError('E_LEDGER_READ', `${b.path} at ${commit.slice(0, 12)} is a ${b.type}, not a file`);
+    else if (b.size > MAX_FILE_BYTES) files[b.path] = new Uint8Array(MAX_FILE_BYTES + 1);
+  }
+  if (wanted.length > 0) {
+    const out = await git(repoDir, ['cat-file', '--batch'], wanted.map((b) => `${commit}:${b.path}`).join('\n') + '\n');
+    let pos = 0;
+    for (const b of wanted) {
+      pos = out.indexOf(0x0a, pos) + 1; // skip "<oid> blob <size>\n"
+      files[b.path] = out.subarray(pos, pos + b.size);
+      pos += b.size + 1;
+    }
+  }
+  return parseLedgerFiles(files, { dir: repoDir, rev: commit });
+}

@@ -1,0 +1,117 @@
+/**
+ * JSON Schema validation with the precompiled validators (scripts/gen-validators.mjs),
+ * and ajv's errors turned into one-line, positioned problems a person can act on.
+ */
+import * as generated from '../generated/validators.js';
+import type { Problem } from './types.js';
+import type { LocatedDoc, PathSeg } from './located.js';
+
+interface AjvError {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+  data?: unknown;
+  parentSchema?: { properties?: Record<string, unknown>; description?: string; enum?: unknown[] };
+}
+
+type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
+export type SchemaKind = 'BanList' | 'AllowList' | 'Policy' | 'Target' | 'HostConfig';
+
+const VALIDATORS: Record<SchemaKind, Validator> = {
+  BanList: generated.validateBanList as Validator,
+  AllowList: generated.validateAllowList as Validator,
+  Policy: generated.validatePolicy as Validator,
+  Target: generated.validateTarget as Validator,
+  HostConfig: generated.validateHostConfig as Validator,
+};
+
+function pathOf(instancePath: string): PathSeg[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}
+
+function nameOf(path: readonly PathSeg[]): string {
+  const last = [...path].reverse().find((s) => typeof s === 'string');
+  return last === undefined ? 'document' : `"${last}"`;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${show(value)}`;
+}
+
+function describe(e: AjvError, path: readonly PathSeg[], kind: SchemaKind): string {
+  const name = nameOf(path);
+  const p = e.params;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const allowed = Object.keys(e.parentSchema?.properties ?? {}).join(', ');
+      return `unknown field "${String(p.additionalProperty)}"${allowed ? ` (allowed: ${allowed})` : ''}`;
+    }
+    case 'required':
+      return `missing required field "${String(p.missingProperty)}"`;
+    case 'const':
+      return path[0] === 'kind' && path.length === 1
+        ? `kind must be "${String(p.allowedValue)}" here, got ${show(e.data)}`
+        : `${name} must be ${show(p.allowedValue)}, got ${show(e.data)}`;
+    case 'enum':
+      return `${name} must be one of ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}; got ${show(e.data)}`;
+    case 'type': {
+      const want = String(p.type) === 'object' ? 'a mapping' : String(p.type) === 'array' ? 'a list' : `a ${String(p.type)}`;
+      return `${name === 'document' ? `a ${kind} document` : name} must be ${want}, got ${typeName(e.data)}`;
+    }
+    case 'pattern':
+    case 'anyOf': {
+      const hint = e.parentSchema?.description;
+      return `${name}: ${show(e.data)} is not valid${hint ? ` (${hint})` : ''}`;
+    }
+    case 'minimum':
+    case 'maximum':
+      return `${name} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}, got ${show(e.data)}`;
+    case 'minLength':
+      return Number(p.limit) === 1 ? `${name} must not be empty` : `${name} must be at least ${String(p.limit)} characters`;
+    case 'maxLength':
+      return `${name} is longer than ${String(p.limit)} characters`;
+    case 'minItems':
+      return `${name} must list at least ${String(p.limit)} item(s)`;
+    default:
+      return `${name} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/**
+ * Validates a document against its kind's schema. Errors inside an `anyOf` branch are
+ * folded into the one anyOf error, and `if` errors are dropped (their `then` error says why).
+ */
+export function schemaProblems(kind: SchemaKind, doc: LocatedDoc, file: string): Problem[] {
+  const validate = VALIDATORS[kind];
+  if (validate(doc.value)) return [];
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if' && !/\/anyOf\/\d+\//.test(e.schemaPath));
+  return errors.map((e) => {
+    const path = pathOf(e.instancePath);
+    const part = e.keyword === 'additionalProperties' ? 'key' : 'value';
+    const at = e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : path;
+    const pos = doc.at(at, part);
+    return { file, line: pos.line, col: pos.col, code: 'E_SCHEMA', message: describe(e, path, kind) };
+  });
+}
+
+/** Plain validation for values without positions (the host config). */
+export function schemaErrors(kind: SchemaKind, value: unknown): string[] {
+  const doc: LocatedDoc = { value, at: () => ({ line: 1, col: 1 }) };
+  return schemaProblems(kind, doc, '').map((p) => p.message);
+}
