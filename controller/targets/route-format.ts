@@ -1,0 +1,74 @@
+/**
+ * Pure text for the `route` driver: reading `ip -j route show proto N type blackhole` and
+ * writing one `ip -batch` script. A route is ours exactly when it carries our proto number.
+ */
+import { parseCidr } from '../cidr.js';
+import type { ObservedEntry, Plan } from './types.js';
+
+/** Not listed in iproute2's rt_protos; any unused number (or a name added there) works. */
+export const DEFAULT_PROTO = '250';
+
+/** Kernel-reserved protos: owning "static" or "kernel" routes would mean touching everyone's. */
+const RESERVED = new Map<string, string>([
+  ['0', 'unspec'], ['1', 'redirect'], ['2', 'kernel'], ['3', 'boot'], ['4', 'static'],
+]);
+
+/** A proto the driver may own: 5-255, or a name from rt_protos that is not a reserved one. */
+export function checkProto(proto: string): string | undefined {
+  if (/^[0-9]+$/.test(proto)) {
+    const n = Number(proto);
+    if (n > 255) return 'must be 5-255';
+    if (RESERVED.has(String(n))) return `${n} (${RESERVED.get(String(n))}) is reserved by the kernel; fail2git would own other routes`;
+    return undefined;
+  }
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(proto)) return 'must be a number 5-255 or a name from /etc/iproute2/rt_protos';
+  if ([...RESERVED.values()].includes(proto)) return `${proto} is reserved by the kernel; fail2git would own other routes`;
+  return undefined;
+}
+
+export interface RouteRecord {
+  dst?: string;
+  type?: string;
+}
+
+export interface ParsedRoutes {
+  entries: ObservedEntry[];
+  /** routes with our proto that are not a ban fail2git can express (e.g. `default`) */
+  strange: string[];
+}
+
+export function parseIpRouteJson(text: string): ParsedRoutes {
+  const routes = (text.trim() === '' ? [] : JSON.parse(text)) as RouteRecord[];
+  const out: ParsedRoutes = { entries: [], strange: [] };
+  for (const r of routes) {
+    if (r.type !== 'blackhole' || !r.dst) continue;
+    try {
+      const c = parseCidr(r.dst);
+      out.entries.push({ cidr: c.key, family: c.family });
+    } catch {
+      out.strange.push(r.dst);
+    }
+  }
+  return out;
+}
+
+/** One batch for both families (ip infers the family from each address). Deletes first. */
+export function renderRouteBatch(plan: Plan, proto: string): string[] {
+  return [
+    ...plan.remove.map((e) => `route del blackhole ${e.cidr} proto ${proto}`),
+    ...plan.add.map((e) => `route add blackhole ${e.cidr} proto ${proto}`),
+  ];
+}
+
+/** Turns ip's "Command failed -:N" lines back into the batch lines that failed. */
+export function failedBatchLines(stderr: string, lines: readonly string[]): string[] {
+  const out: string[] = [];
+  const reasons = stderr.split('\n');
+  for (let i = 0; i < reasons.length; i++) {
+    const m = /^Command failed -:(\d+)/.exec(reasons[i] ?? '');
+    if (!m) continue;
+    const why = (reasons[i - 1] ?? '').replace(/^RTNETLINK answers: /, '').trim();
+    out.push(`${lines[Number(m[1]) - 1] ?? `line ${m[1]}`} (${why || 'failed'})`);
+  }
+  return out;
+}
