@@ -1,0 +1,105 @@
+/**
+ * pve-clusterfw: owns one `[IPSET name]` section of Proxmox's `cluster.fw` (run as root on
+ * one node). observe() reads the section and reports the members carrying the `fail2git`
+ * marker comment; apply() re-reads the file under Proxmox's cluster lock, splices the plan
+ * into that section only, checks the size against pmxcfs's limit, and renames a temp file
+ * over the original. Every other byte of the file is preserved.
+ */
+import { readFile } from 'node:fs/promises';
+import { TargetError } from '../errors.js';
+import type { ApplyResult, Plan, Target, TargetFactory } from './types.js';
+import { assertPlainLf, firewallEnabled, ipsetReferenced, splitFw, type FwDoc } from './pve/fw-text.js';
+import { findManaged, markerComment, ownedEntries, ownedLineStats, spliceManaged } from './pve/managed-set.js';
+import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
+import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
+import { clusterFwProtected, corosyncAddresses } from './pve/cluster-addresses.js';
+import { OptionReader } from './pve/options.js';
+
+export const DRIVER = 'pve-clusterfw';
+export const DEFAULT_CLUSTER_FW = '/etc/pve/firewall/cluster.fw';
+/** pmxcfs refuses files over 1 MiB and readers need headroom; stay well under it. */
+export const DEFAULT_MAX_BYTES = 900 * 1024;
+
+const KNOWN = ['path', 'ipset', 'lockDir', 'lockTimeoutMs', 'maxBytes', 'corosyncPath'] as const;
+
+export const createPveClusterFw: TargetFactory = (name, options, deps) => {
+  const o = new OptionReader(name, options, KNOWN);
+  const path = o.str('path') ?? DEFAULT_CLUSTER_FW;
+  const ipset = o.ipsetName('ipset', 'fail2ban');
+  const lockDir = o.str('lockDir') ?? (path.startsWith('/etc/pve/') ? PVE_LOCK_DIR : undefined);
+  const lockTimeoutMs = o.num('lockTimeoutMs', 0) ?? 10_000;
+  const maxBytes = o.num('maxBytes', 1) ?? DEFAULT_MAX_BYTES;
+  const corosyncPath = o.str('corosyncPath') ?? '/etc/pve/corosync.conf';
+  let warnings: string[] = [];
+
+  async function load(): Promise<{ text: string; doc: FwDoc }> {
+    const text = await readFwFile(path, name);
+    assertPlainLf(text, path, name);
+    const doc = splitFw(text);
+    warnings = collectWarnings(doc, path, ipset);
+    return { text, doc };
+  }
+
+  async function applyLocked(plan: Plan): Promise<ApplyResult> {
+    const { text } = await load();
+    const add = plan.add.map((e) => ({ cidr: e.cidr, family: e.family, comment: markerComment(e, deps.host) }));
+    const result = spliceManaged(text, ipset, { add, remove: plan.remove }, path, name);
+    if (result.text === text) return { added: 0, removed: 0 };
+    guardSize(text, result.text, { path, ipset, maxBytes, target: name });
+    await writeFwFileAtomic(path, result.text, name);
+    deps.log.info('pve-clusterfw.applied', { target: name, path, added: result.added, removed: result.removed });
+    return { added: result.added, removed: result.removed };
+  }
+
+  return {
+    name,
+    driver: DRIVER,
+    async observe() {
+      const { doc } = await load();
+      return ownedEntries(doc, findManaged(doc, ipset, path, name));
+    },
+    async apply(plan) {
+      if (!lockDir) return applyLocked(plan);
+      return withClusterLock({ lockDir, timeoutMs: lockTimeoutMs }, () => applyLocked(plan));
+    },
+    async protectedAddresses() {
+      const { doc } = await load();
+      const corosync = await readFile(corosyncPath, 'utf8').then(corosyncAddresses, () => []);
+      return [...new Set([...clusterFwProtected(doc), ...corosync])];
+    },
+    warnings: () => [...warnings],
+  } satisfies Target;
+};
+
+function collectWarnings(doc: FwDoc, path: string, ipset: string): string[] {
+  const out: string[] = [];
+  if (!firewallEnabled(doc)) {
+    out.push(`${path}: the cluster firewall is not enabled ([OPTIONS] has no "enable: 1"); bans are stored but not enforced`);
+  }
+  if (ipset !== 'blacklist' && !ipsetReferenced(doc, ipset)) {
+    out.push(`${path}: no rule uses +dc/${ipset}; add "IN DROP -source +dc/${ipset}" to [RULES] (or use ipset: blacklist) or the bans have no effect`);
+  }
+  return out;
+}
+
+interface SizeContext {
+  path: string;
+  ipset: string;
+  maxBytes: number;
+  target: string;
+}
+
+/** Refuses a file that grows past the margin, saying how many of our entries would fit. */
+function guardSize(before: string, after: string, ctx: SizeContext): void {
+  const size = Buffer.byteLength(after);
+  if (size <= ctx.maxBytes || size <= Buffer.byteLength(before)) return;
+  const doc = splitFw(after);
+  const owned = ownedLineStats(doc, findManaged(doc, ctx.ipset, ctx.path, ctx.target));
+  const avg = owned.count > 0 ? owned.bytes / owned.count : 1;
+  const fit = Math.max(0, Math.floor((ctx.maxBytes - (size - owned.bytes)) / avg));
+  throw new TargetError(ctx.target, 'E_PVE_TOO_LARGE',
+    `${ctx.path}: would grow to ${kib(size)} KiB, over the ${kib(ctx.maxBytes)} KiB safety limit (pmxcfs refuses files over 1 MiB); ` +
+    `about ${fit} of ${owned.count} fail2git entries fit; enforce this many bans with the ipset or nftables driver on each node, or ban fewer; file unchanged`);
+}
+
+const kib = (n: number): string => (n / 1024).toFixed(0);

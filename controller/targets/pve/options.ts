@@ -1,0 +1,44 @@
+/**
+ * Checking a Target document's `options` for the Proxmox drivers: unknown keys and wrong
+ * types fail at construction with one line naming the target and the option.
+ */
+import { ConfigError } from '../../errors.js';
+
+export class OptionReader {
+  constructor(
+    private readonly target: string,
+    private readonly options: Record<string, unknown>,
+    known: readonly string[],
+  ) {
+    for (const k of Object.keys(options)) {
+      if (!known.includes(k)) this.fail(`unknown option "${k}" (known: ${known.join(', ')})`);
+    }
+  }
+
+  fail(msg: string): never {
+    throw new ConfigError('E_TARGET_OPTIONS', `target ${this.target}: ${msg}`);
+  }
+
+  str(key: string): string | undefined {
+    const v = this.options[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v === '') this.fail(`option "${key}" must be a non-empty string`);
+    return v;
+  }
+
+  num(key: string, min: number): number | undefined {
+    const v = this.options[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail(`option "${key}" must be a number ≥ ${min}`);
+    return v;
+  }
+
+  /** Proxmox lower-cases set names when it parses the file; upper case would make the API and file disagree. */
+  ipsetName(key: string, fallback: string): string {
+    const name = this.str(key) ?? fallback;
+    if (!/^[a-z][a-z0-9_-]{1,63}$/.test(name)) {
+      this.fail(`option "${key}": ${JSON.stringify(name)} is not a valid Proxmox ipset name (lower-case letter, then 1-63 of a-z 0-9 _ -)`);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,265 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createPveClusterFw } from '../../../controller/targets/pve-clusterfw.js';
+import type { Target } from '../../../controller/targets/types.js';
+import { execRunner } from '../../../controller/targets/utils/exec.js';
+import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
+import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
+import { entry, observedKeys, planFor, sortKeys, testTarget } from './contract.js';
+import { testDeps } from './deps.js';
+
+const FIXTURES = '/work/shared/fixtures/pve';
+afterAll(cleanupTmp);
+
+function fixtureFiles(dir = FIXTURES): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? fixtureFiles(join(dir, d.name)) : d.name.endsWith('.fw') ? [join(dir, d.name)] : []);
+}
+
+function fwTarget(path: string, options: Record<string, unknown> = {}): Target {
+  return createPveClusterFw('dc', { path, lockDir: tmpDir('f2g-lock'), ...options }, testDeps(execRunner));
+}
+
+function tempFw(text?: string): string {
+  const path = join(tmpDir('f2g-pvefw'), 'cluster.fw');
+  if (text !== undefined) writeFileSync(path, text, { mode: 0o640 });
+  return path;
+}
+
+const FOREIGN = `[OPTIONS]
+
+# keep me
+enable: 1
+policy_in: DROP
+
+[ALIASES]
+
+admin 192.0.2.10 # the admin box
+
+[IPSET fail2ban]
+
+10.9.9.9 # hand-made, not ours
+! 10.9.9.0/28
+#a comment line inside our section
+
+[IPSET other]
+198.51.100.7 # fail2git looks like ours but is another set
+
+[RULES]
+
+IN DROP -source +dc/fail2ban
+IN SSH(ACCEPT) -source admin
+`;
+
+const OURS = /^[^[].* # fail2git /;
+
+testTarget('pve-clusterfw', async () => {
+  const path = tempFw();
+  return {
+    target: fwTarget(path),
+    foreign: {
+      async seed() { writeFileSync(path, FOREIGN); },
+      async snapshot() { return readFileSync(path, 'utf8').split('\n').filter((l) => !OURS.test(l)).join('\n'); },
+    },
+    async cleanup() { /* temp dirs go in afterAll */ },
+  };
+});
+
+/** result = original with one contiguous block inserted, made only of our header, blanks and our members */
+function insertedBlock(before: string, after: string): string[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  const tail = a.slice(i);
+  expect(b.slice(b.length - tail.length)).toEqual(tail);
+  return b.slice(i, b.length - tail.length);
+}
+
+describe('pve-clusterfw round trip over every Proxmox fixture', () => {
+  const files = fixtureFiles();
+  it('finds the fixtures', () => expect(files.length).toBeGreaterThanOrEqual(18));
+
+  for (const file of files) {
+    const name = relative(FIXTURES, file);
+    it(`${name}: empty plan is byte-identical; add/remove touch only the managed section`, async () => {
+      const original = readFileSync(file, 'utf8');
+      const path = tempFw(original);
+      const t = fwTarget(path);
+      expect(await t.apply({ add: [], remove: [] })).toEqual({ added: 0, removed: 0 });
+      expect(readFileSync(path, 'utf8')).toBe(original);
+      expect(await t.observe()).toEqual([]);
+
+      const want = ['203.0.113.0/24', '198.51.100.7', '2001:db8:dead::/48', '2001:db8::1'];
+      expect(await t.apply({ add: want.map(entry), remove: [] })).toEqual({ added: 4, removed: 0 });
+      const added = readFileSync(path, 'utf8');
+      const block = insertedBlock(original, added);
+      expect(block.filter((l) => OURS.test(l))).toHaveLength(4);
+      expect(block.every((l) => l === '' || OURS.test(l) || l === '[IPSET fail2ban] # fail2git managed bans')).toBe(true);
+      expect(await observedKeys(t)).toEqual(sortKeys(want));
+      // Proxmox's own parser model sees exactly our members in the set, and the options unchanged
+      const parsed = parseClusterFw(added);
+      expect(parsed.ipsets.get('fail2ban')?.entries.map((e) => e.cidr).sort()).toEqual([...want].sort());
+      expect(parsed.options).toEqual(parseClusterFw(original).options);
+
+      await t.apply({ add: [], remove: await t.observe() });
+      const removed = readFileSync(path, 'utf8');
+      expect(insertedBlock(original, removed).every((l) => l === '' || l.startsWith('[IPSET fail2ban]'))).toBe(true);
+      expect(await t.observe()).toEqual([]);
+    });
+  }
+
+  it('edits an existing lower-case [ipset blacklist] keeping its foreign members, comments and nomatch', async () => {
+    const original = readFileSync(join(FIXTURES, 'pve-firewall/debian-example/cluster.fw'), 'utf8');
+    const path = tempFw(original);
+    const t = fwTarget(path, { ipset: 'blacklist' });
+    expect(await t.observe()).toEqual([]);
+    await t.apply({ add: ['203.0.113.9', '2001:db8:bad::/48'].map(entry), remove: [] });
+    const text = readFileSync(path, 'utf8');
+    const block = insertedBlock(original, text);
+    expect(block).toEqual([
+      '203.0.113.9 # fail2git manual@testhost permanent',
+      '2001:db8:bad::/48 # fail2git manual@testhost permanent',
+    ]);
+    expect(parseClusterFw(text).ipsets.get('blacklist')?.entries.map((e) => e.cidr)).toEqual(
+      ['10.0.0.8', '192.168.0.0/24', '2001:db8:0:85a3:0:0:ac1f:8001', '203.0.113.9', '2001:db8:bad::/48']);
+  });
+});
+
+describe('pve-clusterfw placement, conflicts and refusals', () => {
+  it('creates the section after OPTIONS, ALIASES and IPSETs and before [RULES] and groups', async () => {
+    const path = tempFw('[OPTIONS]\nenable: 1\n\n[ALIASES]\nnet 10.0.0.0/8\n\n[IPSET a]\n10.1.1.1\n\n# rules follow\n[RULES]\nIN DROP -source +dc/fail2ban\n\n[group g1]\nIN ACCEPT\n');
+    await fwTarget(path).apply({ add: [entry('198.51.100.1')], remove: [] });
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const at = (l: string) => lines.indexOf(l);
+    expect(at('[IPSET fail2ban] # fail2git managed bans')).toBeGreaterThan(at('10.1.1.1'));
+    expect(at('[IPSET fail2ban] # fail2git managed bans')).toBeLessThan(at('# rules follow'));
+    expect(at('# rules follow')).toBe(at('[RULES]') - 1);
+  });
+
+  it('reads a lower-case [ipset Fail2ban] header as our section and writes nothing else', async () => {
+    const original = '[OPTIONS]\nenable: 1\n\n[ipset Fail2ban]\n\n10.0.0.1 # fail2git sshd@web1 permanent\n\n[RULES]\nIN DROP -source +dc/fail2ban\n';
+    const path = tempFw(original);
+    const t = fwTarget(path);
+    expect(await observedKeys(t)).toEqual(['10.0.0.1']);
+    await t.apply({ add: [entry('10.0.0.2')], remove: [] });
+    expect(insertedBlock(original, readFileSync(path, 'utf8'))).toEqual(['10.0.0.2 # fail2git manual@testhost permanent']);
+  });
+
+  it('does not write a duplicate of a hand-made member', async () => {
+    const original = '[OPTIONS]\nenable: 1\n\n[IPSET fail2ban]\n198.51.100.0/24 # by hand\n';
+    const path = tempFw(original);
+    expect(await fwTarget(path).apply({ add: [entry('198.51.100.0/24')], remove: [] })).toEqual({ added: 0, removed: 0 });
+    expect(readFileSync(path, 'utf8')).toBe(original);
+  });
+
+  for (const [what, text, code] of [
+    ['CRLF', '[OPTIONS]\r\nenable: 1\r\n', 'E_PVE_CRLF'],
+    ['BOM', '\uFEFF[OPTIONS]\nenable: 1\n', 'E_PVE_BOM'],
+    ['duplicate sections', '[OPTIONS]\nenable: 1\n[IPSET fail2ban]\n1.2.3.4\n[IPSET FAIL2BAN]\n5.6.7.8\n', 'E_PVE_DUPLICATE_SECTION'],
+  ] as const) {
+    it(`refuses ${what} with a clear error and never writes`, async () => {
+      const path = tempFw(text);
+      const t = fwTarget(path);
+      await expect(t.observe()).rejects.toMatchObject({ code });
+      await expect(t.apply({ add: [entry('198.51.100.1')], remove: [] })).rejects.toThrow(path);
+      expect(readFileSync(path, 'utf8')).toBe(text);
+    });
+  }
+
+  it('refuses a result over the size margin, saying how many entries fit, and the advised count does fit', async () => {
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    const t = fwTarget(path, { maxBytes: 4000 });
+    const many = Array.from({ length: 200 }, (_, i) => entry(`10.0.${i}.0/24`));
+    const err = await t.apply({ add: many, remove: [] }).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'E_PVE_TOO_LARGE' });
+    expect(err.message).toMatch(/ipset or nftables driver/);
+    expect(readFileSync(path, 'utf8')).toBe('[OPTIONS]\nenable: 1\n');
+    const fit = Number(/about (\d+) of 200/.exec(err.message)?.[1]);
+    expect(fit).toBeGreaterThan(50);
+    await t.apply({ add: many.slice(0, fit), remove: [] });
+    expect(statSync(path).size).toBeLessThanOrEqual(4000);
+    await expect(t.apply({ add: many.slice(fit, fit + 5), remove: [] })).rejects.toMatchObject({ code: 'E_PVE_TOO_LARGE' });
+  });
+
+  it('warns when the firewall is not enabled or nothing uses the set; silent when both are right', async () => {
+    const off = fwTarget(tempFw('[OPTIONS]\nenable: 0\n'));
+    await off.observe();
+    expect(off.warnings!().join('\n')).toMatch(/not enabled[\s\S]*IN DROP -source \+dc\/fail2ban/);
+    const on = fwTarget(tempFw('[OPTIONS]\nenable: 1\n[RULES]\nIN DROP -source +dc/fail2ban\n'));
+    await on.observe();
+    expect(on.warnings!()).toEqual([]);
+    const blacklist = fwTarget(tempFw('[OPTIONS]\nenable: 1\n'), { ipset: 'blacklist' });
+    await blacklist.observe();
+    expect(blacklist.warnings!()).toEqual([]);
+  });
+
+  it('preserves the file mode and leaves no temp file behind', async () => {
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    await fwTarget(path).apply({ add: [entry('198.51.100.1')], remove: [] });
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(readdirSync(join(path, '..'))).toEqual(['cluster.fw']);
+  });
+});
+
+describe('pve-clusterfw under the Proxmox cluster lock', () => {
+  it('waits for a held lock, then writes and releases it', async () => {
+    const lockDir = tmpDir('f2g-lock');
+    const held = join(lockDir, 'firewall-cluster');
+    mkdirSync(held);
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    const t = fwTarget(path, { lockDir, lockTimeoutMs: 5000 });
+    setTimeout(() => rmdirSync(held), 300);
+    const started = Date.now();
+    await t.apply({ add: [entry('198.51.100.1')], remove: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(existsSync(held)).toBe(false);
+    expect(await observedKeys(t)).toEqual(['198.51.100.1']);
+  });
+
+  it('gives up after the timeout without writing, and releases the lock after a failed apply', async () => {
+    const lockDir = tmpDir('f2g-lock');
+    const held = join(lockDir, 'firewall-cluster');
+    mkdirSync(held);
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    const t = fwTarget(path, { lockDir, lockTimeoutMs: 200, maxBytes: 40 });
+    await expect(t.apply({ add: [entry('198.51.100.1')], remove: [] })).rejects.toMatchObject({ code: 'E_PVE_LOCK_TIMEOUT' });
+    expect(readFileSync(path, 'utf8')).toBe('[OPTIONS]\nenable: 1\n');
+    rmdirSync(held);
+    await expect(t.apply({ add: [entry('198.51.100.1')], remove: [] })).rejects.toMatchObject({ code: 'E_PVE_TOO_LARGE' });
+    expect(existsSync(held)).toBe(false);
+  });
+});
+
+describe('pve-clusterfw converges with files Proxmox rewrote', () => {
+  it('a second run after a Proxmox rewrite (sorted, comment lines dropped, sections reordered) changes nothing', async () => {
+    const original = readFileSync(join(FIXTURES, 'pve-firewall/test-ipset1/cluster.fw'), 'utf8');
+    const path = tempFw(original + '[RULES]\nIN DROP -source +dc/fail2ban\n');
+    const t = fwTarget(path);
+    const desired = sortKeys(['203.0.113.0/24', '198.51.100.7', '2001:db8::/32', '192.0.2.44']);
+    await t.apply(planFor(desired, await t.observe()));
+    const rewritten = proxmoxRewrite(readFileSync(path, 'utf8'));
+    expect(rewritten).not.toContain('#global ipset blacklist');
+    writeFileSync(path, rewritten);
+    expect(await observedKeys(t)).toEqual(desired);
+    const plan = planFor(desired, await t.observe());
+    expect(plan).toEqual({ add: [], remove: [] });
+    expect(await t.apply(plan)).toEqual({ added: 0, removed: 0 });
+    expect(readFileSync(path, 'utf8')).toBe(rewritten);
+    // and a later one-entry change only touches that line
+    await t.apply(planFor([...desired, '198.51.100.8'], await t.observe()));
+    expect(insertedBlock(rewritten, readFileSync(path, 'utf8'))).toEqual(['198.51.100.8 # fail2git manual@testhost permanent']);
+  });
+});
+
+describe('pve-clusterfw protected addresses', () => {
+  it('lists management members (aliases resolved), local_network and corosync ring addresses', async () => {
+    const corosync = join(tmpDir('f2g-coro'), 'corosync.conf');
+    writeFileSync(corosync, 'nodelist {\n  node {\n    name: pve1\n    ring0_addr: 10.10.10.1\n    ring1_addr: fd00::1\n  }\n  node {\n    ring0_addr: pve2\n  }\n}\n');
+    const fx = fwTarget(tempFw(readFileSync(join(FIXTURES, 'proxmox-firewall/tests-input/cluster.fw'), 'utf8')), { corosyncPath: corosync });
+    expect(sortKeys(await fx.protectedAddresses!())).toEqual(sortKeys(['127.0.0.0/8', '198.51.100.100', '10.10.10.1', 'fd00::1']));
+    const aliased = fwTarget(tempFw('[OPTIONS]\nenable: 1\n[ALIASES]\nadmin 192.0.2.10\n[IPSET management]\ndc/admin\n192.0.2.64/26\n'), { corosyncPath: corosync + '.missing' });
+    expect(sortKeys(await aliased.protectedAddresses!())).toEqual(['192.0.2.10', '192.0.2.64/26']);
+  });
+});
