@@ -186,3 +186,15 @@ export async function verifyCommits(
     return held('E_SIG_GIT', `cannot read commits in ${repoDir}: ${(err as Error).message.split('\n')[0]}`);
   }
 }
+
+/**
+ * The reconciler's `verifyCommit` hook: `verifyCommit: signatureVerifier(ledgerClonePath(cfg),
+ * cfg.allowedSigners)` when `cfg.requireSignedCommits`. The message names the held commit,
+ * why, and who signed the tip.
+ */
+export function signatureVerifier(repoDir: string, allowedSignersPath: string, opts: VerifyOptions = {}) {
+  return async (tip: string, lastGood: string | undefined): Promise<{ ok: true } | { ok: false; message: string }> => {
+    const r = await verifyCommits(repoDir, lastGood, tip, allowedSignersPath, opts);
+    return r.ok ? { ok: true } : { ok: false, message: `${r.reason} (tip signed by: ${r.signer})` };
+  };
+}

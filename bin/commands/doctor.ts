@@ -1,0 +1,54 @@
+/**
+ * `fail2git doctor [--config FILE] [--ledger DIR] [--json]`: this host's hardening checks,
+ * one line each. Exit 1 when any check fails.
+ */
+import { EXIT_FINDING, EXIT_OK, parseFlags, out, type Command } from '../cli.js';
+import { configPath } from '../../controller/config.js';
+import { formatCheck, runDoctor } from '../../controller/doctor.js';
+import { ntpSynchronized, probePveApi } from '../../controller/doctor-probes.js';
+import { execRunner } from '../../controller/targets/utils/exec.js';
+
+const HELP = `Usage: fail2git doctor [--config FILE] [--ledger DIR] [--json]
+
+Checks this host's setup, one line per check (ok / fail / skip):
+  config            the host config loads; it is not readable by everyone
+  allowed-signers   (requireSignedCommits) the trust file lists keys and is not writable by others
+  signing-key       the signing key is private, signs, and allowedSigners lists it as fail2git@HOST
+  remote            git ls-remote reaches the branch (15 s timeout, never prompts)
+  targets           which targets select this host; for each: its programs (ipset, iptables,
+                    ip6tables, nft, ip) are installed, its paths exist; pve-api answers over TLS
+                    with the configured pin or CA and accepts the token (token file not world-readable)
+  clock             within 60 s of the Proxmox API's or an http(s) remote's Date header, else
+                    timedatectl's NTPSynchronized; skip when neither is available
+Exit 1 when any check fails.
+
+  --config FILE   host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
+  --ledger DIR    read targets from DIR/bans instead of the host's clone
+  --json          the checks as JSON`;
+
+async function httpDate(url: string): Promise<Date | undefined> {
+  const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(5000) });
+  const d = res.headers.get('date');
+  return d ? new Date(d) : undefined;
+}
+
+export const command: Command = {
+  summary: 'check this host\'s setup, one line per check',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<{ config?: string; ledger?: string; json?: boolean }>(
+      argv,
+      { config: { type: 'string' }, ledger: { type: 'string' }, json: { type: 'boolean' } },
+      HELP,
+      false,
+    );
+    if (!parsed) return EXIT_OK;
+    const checks = await runDoctor(
+      { configPath: configPath(parsed.values.config), ...(parsed.values.ledger ? { ledgerDir: parsed.values.ledger } : {}) },
+      { run: execRunner, now: () => new Date(), pathVar: process.env.PATH ?? '', probePve: probePveApi, httpDate, ntpSynchronized: () => ntpSynchronized(execRunner) },
+    );
+    if (parsed.values.json) out(JSON.stringify(checks, null, 2));
+    else for (const c of checks) out(formatCheck(c));
+    return checks.some((c) => c.status === 'fail') ? EXIT_FINDING : EXIT_OK;
+  },
+};
