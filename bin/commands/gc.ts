@@ -1,0 +1,116 @@
+/** `fail2git gc`: remove expired entries from the ledger in one commit. */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { EXIT_FINDING, EXIT_OK, UsageError, out, err, parseFlags, type Command } from '../cli.js';
+import { parseDuration } from '../../controller/duration.js';
+import { configPath, loadHostConfig } from '../../controller/config.js';
+import { errorMessage } from '../../controller/errors.js';
+
+const HELP = `Usage: fail2git gc [--grace 1h] [--dry-run] [--json] [--config FILE]
+                   [--remote URL] [--branch NAME] [--host NAME] [--state-dir DIR]
+
+Removes every entry whose \`expires\` passed more than the grace period ago from
+bans/active.yaml at the remote tip, in one commit ("gc: expire 37 bans") with one trailer
+block per entry, and pushes it. Safe to run on several hosts at once: a host that loses the
+push race starts over from the new tip and finds nothing left to do.
+
+  --grace D       keep entries this long after they expire (default: the policy's gcGrace, 1h)
+  --dry-run       list what would be removed; commit nothing
+  --json          the result as JSON
+  --config FILE   host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
+  --remote URL, --branch NAME, --host NAME, --state-dir DIR
+                  override the config (with --remote, no config file is needed)
+
+Exit: 0 done (or nothing to do), 1 the remote could not be reached or refused the push.`;
+
+interface Flags {
+  grace?: string;
+  'dry-run'?: boolean;
+  json?: boolean;
+  config?: string;
+  remote?: string;
+  branch?: string;
+  host?: string;
+  'state-dir'?: string;
+}
+
+interface Settings {
+  remote: string;
+  branch: string;
+  host: string;
+  stateDir: string;
+  metricsFile: string;
+  signingKey?: string | undefined;
+}
+
+async function settings(f: Flags): Promise<Settings> {
+  if (f.remote) {
+    const stateDir = f['state-dir'] ?? '/var/lib/fail2git';
+    return { remote: f.remote, branch: f.branch ?? 'main', host: f.host ?? hostname(), stateDir, metricsFile: join(stateDir, 'fail2git.prom') };
+  }
+  const cfg = await loadHostConfig(configPath(f.config));
+  const stateDir = f['state-dir'] ?? cfg.stateDir;
+  return {
+    remote: cfg.remote,
+    branch: f.branch ?? cfg.branch,
+    host: f.host ?? cfg.host,
+    stateDir,
+    metricsFile: f['state-dir'] ? join(stateDir, 'fail2git.prom') : cfg.metricsFile,
+    signingKey: cfg.signingKey,
+  };
+}
+
+export const command: Command = {
+  summary: 'remove expired entries from the ledger in one commit',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<Flags>(
+      argv,
+      {
+        grace: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        config: { type: 'string' },
+        remote: { type: 'string' },
+        branch: { type: 'string' },
+        host: { type: 'string' },
+        'state-dir': { type: 'string' },
+      },
+      HELP,
+      false,
+    );
+    if (!parsed) return EXIT_OK;
+    const f = parsed.values;
+    let graceMs: number | undefined;
+    try {
+      if (f.grace !== undefined) graceMs = parseDuration(f.grace);
+    } catch (e) {
+      throw new UsageError(`--grace: ${(e as Error).message}`);
+    }
+    const s = await settings(f);
+    const { runGc } = await import('../../controller/gc-run.js');
+    const { renderGcMetrics, writeMetricsFile, GC_METRICS_FILE } = await import('../../controller/metrics-gc.js');
+    const now = new Date();
+    try {
+      const result = await runGc({ ...s, dryRun: f['dry-run'] === true, ...(graceMs === undefined ? {} : { graceMs }), now: () => now });
+      if (!result.dryRun) writeMetricsFile(s.metricsFile, GC_METRICS_FILE, renderGcMetrics(result, now));
+      out(f.json ? JSON.stringify(result, null, 2) : describe(result));
+      if (result.unreadable > 0) err(`fail2git: gc kept ${result.unreadable} entries whose expiry it could not read (run fail2git validate)`);
+      return EXIT_OK;
+    } catch (e) {
+      if (!f['dry-run']) writeMetricsFile(s.metricsFile, GC_METRICS_FILE, renderGcMetrics(null, now, false));
+      err(`fail2git: gc: ${errorMessage(e)}`);
+      return EXIT_FINDING;
+    }
+  },
+};
+
+function describe(r: import('../../controller/gc-run.js').GcResult): string {
+  const tip = r.tip.slice(0, 12);
+  if (r.dryRun) {
+    const lines = r.expired.map((e) => `- ${e.cidr} (expired ${e.expires})`);
+    return [...lines, `gc (dry run): would expire ${r.expired.length} bans at ${tip} (grace ${r.grace})`].join('\n');
+  }
+  if (!r.commit) return `gc: nothing to collect at ${tip} (grace ${r.grace})`;
+  return `gc: expired ${r.expired.length} bans in ${r.commit.slice(0, 12)} (grace ${r.grace}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`;
+}

@@ -1,0 +1,81 @@
+import { describe, it, expect } from 'vitest';
+import { gcCutoff, gcMessage, planGc } from '../../controller/gc.js';
+import { graceFrom, hasCollectable } from '../../controller/gc-run.js';
+import { parseTrailers } from '../../controller/audit/trailers.js';
+
+const HEAD = '# header comment\napiVersion: fail2git/v1\nkind: BanList\nbans:\n';
+const NOW = new Date('2026-11-25T12:00:00Z');
+const HOUR = 3_600_000;
+
+describe('planGc', () => {
+  const text = HEAD + [
+    '  - {cidr: 192.0.2.1, expires: 2026-11-25T10:00:00Z, at: 2026-11-25T09:00:00Z, by: web1, jail: sshd, count: 1}',
+    '  - {cidr: 192.0.2.2, expires: 2026-11-25T11:30:00Z, by: web1}',
+    '  - {cidr: 192.0.2.3, at: 2026-11-20T10:00:00Z, by: alice, reason: "expires: 2000-01-01T00:00:00Z"}',
+    '  # a comment between entries stays',
+    '  - {cidr: "2001:db8::1", expires: "2026-11-25T10:59:59Z", by: mail1}',
+    '  - {cidr: 192.0.2.9, by: bob, expires: 2026-11-25T09:00:00Z}',
+    '  - {cidr: 192.0.2.10, by: bob, expires: 2026-11-25T11:30:00Z}',
+    '  - {cidr: 192.0.2.11, expires: [broken}',
+  ].join('\n') + '\n';
+
+  it('removes entries that expired more than the grace ago and keeps every other byte', () => {
+    const plan = planGc(text, gcCutoff(NOW, HOUR));
+    expect(plan.expired).toEqual([
+      { cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' },
+      { cidr: '2001:db8::1', expires: '2026-11-25T10:59:59Z' },
+      { cidr: '192.0.2.9', expires: '2026-11-25T09:00:00Z' },
+    ]);
+    const gone = ['192.0.2.1,', '2001:db8::1', '192.0.2.9,'];
+    expect(plan.text).toBe(text.split('\n').filter((l) => !gone.some((g) => l.includes(g))).join('\n'));
+  });
+
+  it('keeps entries within the grace period, permanent ones, and reasons that merely mention expires', () => {
+    const plan = planGc(text, gcCutoff(NOW, HOUR));
+    expect(plan.text).toContain('192.0.2.2');
+    expect(plan.text).toContain('192.0.2.3');
+  });
+
+  it('reads entries in another key order exactly, and never removes a line it cannot read', () => {
+    const plan = planGc(text, gcCutoff(NOW, HOUR));
+    expect(plan.text).toContain('192.0.2.10,');
+    expect(plan.text).toContain('192.0.2.11,');
+    expect(plan.unreadable).toBe(1);
+  });
+
+  it('leaves a valid empty list when everything expired', () => {
+    const plan = planGc(HEAD + '  - {cidr: 192.0.2.1, expires: 2026-11-25T10:00:00Z}\n', gcCutoff(NOW, 0));
+    expect(plan.text).toBe('# header comment\napiVersion: fail2git/v1\nkind: BanList\nbans: []\n');
+  });
+
+  it('returns the text unchanged when nothing expired', () => {
+    expect(planGc(text, gcCutoff(new Date('2026-01-01T00:00:00Z'), 0))).toEqual({ text, expired: [], unreadable: 1 });
+  });
+});
+
+describe('gcMessage', () => {
+  it('has the subject and one trailer block per removed entry, readable by audit', () => {
+    const msg = gcMessage('web1', [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }, { cidr: '192.0.2.7', expires: '2026-11-25T10:00:00Z' }], NOW);
+    expect(msg.split('\n')[0]).toBe('gc: expire 2 bans');
+    expect(parseTrailers(msg)).toEqual([
+      { op: 'expire', fields: { cidr: '192.0.2.1', host: 'web1', expires: '2026-11-25T10:00:00Z' } },
+      { op: 'expire', fields: { cidr: '192.0.2.7', host: 'web1', expires: '2026-11-25T10:00:00Z' } },
+    ]);
+    expect(gcMessage('web1', [{ cidr: '192.0.2.1', expires: 'x' }], NOW).split('\n')[0]).toBe('gc: expire 1 ban');
+  });
+});
+
+describe('grace and collectability', () => {
+  it('takes the grace from the flag, else the policy, else the default', () => {
+    const policy = 'apiVersion: fail2git/v1\nkind: Policy\nspec:\n  gcGrace: 2h\n';
+    expect(graceFrom(policy, 60_000)).toBe(60_000);
+    expect(graceFrom(policy)).toBe(2 * HOUR);
+    expect(graceFrom(null)).toBe(HOUR);
+    expect(graceFrom('{{{ not yaml')).toBe(HOUR);
+  });
+
+  it('hasCollectable is true only when an entry expired before the cutoff', () => {
+    expect(hasCollectable([{ cidr: '192.0.2.1', expires: '2026-11-25T10:30:00Z' }], NOW, HOUR)).toBe(true);
+    expect(hasCollectable([{ cidr: '192.0.2.1', expires: '2026-11-25T11:30:00Z' }, { cidr: '192.0.2.2' }], NOW, HOUR)).toBe(false);
+  });
+});
