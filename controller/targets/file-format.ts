@@ -1,0 +1,88 @@
+/**
+ * Pure text for the `file` driver. `txt` is one canonical CIDR per line, sorted, with no
+ * comments: the lowest common denominator that pfSense / OPNsense URL table aliases, nginx
+ * `include`-style scripts and `ipset restore` wrappers all read. `json` carries the ledger's
+ * metadata per entry for consumers that want it. Neither holds a timestamp, so an unchanged
+ * ban list is an unchanged file (a no-op run never rewrites it).
+ */
+import { compareCidr, parseCidr } from '../cidr.js';
+import type { DesiredEntry } from './types.js';
+
+export type FileFormat = 'txt' | 'json';
+export const FILE_FORMATS: readonly FileFormat[] = ['txt', 'json'];
+
+export interface ParsedList {
+  entries: DesiredEntry[];
+  /** lines or content that are not a ban; they are dropped on the next write */
+  problems: string[];
+}
+
+export function parseList(text: string, format: FileFormat): ParsedList {
+  return format === 'txt' ? parseTxt(text) : parseJson(text);
+}
+
+function parseTxt(text: string): ParsedList {
+  const out: ParsedList = { entries: [], problems: [] };
+  text.split('\n').forEach((line, i) => {
+    const t = line.replace(/#.*/, '').trim();
+    if (t === '') return;
+    try {
+      const c = parseCidr(t);
+      out.entries.push({ cidr: c.key, family: c.family });
+    } catch {
+      out.problems.push(`line ${i + 1}: ${JSON.stringify(t)} is not a CIDR`);
+    }
+  });
+  return out;
+}
+
+interface JsonBan {
+  cidr: unknown;
+  expires?: unknown;
+  by?: unknown;
+  jail?: unknown;
+}
+
+function parseJson(text: string): ParsedList {
+  if (text.trim() === '') return { entries: [], problems: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { entries: [], problems: [`not JSON: ${(err as Error).message}`] };
+  }
+  const bans = (doc as { bans?: unknown } | null)?.bans;
+  if (!Array.isArray(bans)) return { entries: [], problems: ['no "bans" array'] };
+  const out: ParsedList = { entries: [], problems: [] };
+  bans.forEach((b: JsonBan, i) => {
+    try {
+      const c = parseCidr(String(b?.cidr));
+      const e: DesiredEntry = { cidr: c.key, family: c.family };
+      for (const k of ['expires', 'by', 'jail'] as const) if (typeof b[k] === 'string') e[k] = b[k] as string;
+      out.entries.push(e);
+    } catch {
+      out.problems.push(`bans[${i}]: ${JSON.stringify(b?.cidr)} is not a CIDR`);
+    }
+  });
+  return out;
+}
+
+export function sortEntries(entries: DesiredEntry[]): DesiredEntry[] {
+  return entries
+    .map((e) => ({ e, c: parseCidr(e.cidr) }))
+    .sort((a, b) => compareCidr(a.c, b.c))
+    .map(({ e }) => e);
+}
+
+export function renderList(entries: DesiredEntry[], format: FileFormat): string {
+  const sorted = sortEntries(entries);
+  if (format === 'txt') return sorted.map((e) => `${e.cidr}\n`).join('');
+  const bans = sorted.map((e) => {
+    const o: Record<string, string> = { cidr: e.cidr };
+    if (e.expires) o.expires = e.expires;
+    if (e.by) o.by = e.by;
+    if (e.jail) o.jail = e.jail;
+    return o;
+  });
+  return `{"bans": [\n${bans.map((b) => `  ${JSON.stringify(b)}`).join(',\n')}\n]}\n`.replace('[\n\n]', '[]');
+}

@@ -1,0 +1,118 @@
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createFile } from '../../../controller/targets/file.js';
+import { parseList, renderList } from '../../../controller/targets/file-format.js';
+import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
+import { entry, observedKeys, testTarget } from './contract.js';
+import { testDeps } from './deps.js';
+
+afterAll(cleanupTmp);
+
+const deps = testDeps(async () => { throw new Error('the file driver runs no programs'); });
+
+function fileTarget(path: string, format: 'txt' | 'json' = 'txt') {
+  return createFile('alias', { path, format }, deps);
+}
+
+/** Foreign state: a neighbour file in the same directory, and the directory listing (no temp files left). */
+function foreignFiles(dir: string, ours: string) {
+  return {
+    async seed() {
+      writeFileSync(join(dir, 'other.txt'), '10.0.0.0/8\n# not ours\n');
+    },
+    async snapshot() {
+      const names = readdirSync(dir).filter((n) => n !== ours).sort();
+      return names.map((n) => `${n}:\n${readFileSync(join(dir, n), 'utf8')}`).join('\n');
+    },
+  };
+}
+
+for (const format of ['txt', 'json'] as const) {
+  testTarget(`file (${format})`, async () => {
+    const dir = tmpDir('f2g-file');
+    const name = `bans.${format}`;
+    return { target: fileTarget(join(dir, name), format), foreign: foreignFiles(dir, name), cleanup: async () => undefined };
+  });
+}
+
+describe('file formats', () => {
+  it('writes txt as sorted canonical CIDRs, one per line, IPv4 first', () => {
+    expect(renderList(['2001:db8::/48', '203.0.113.0/24', '10.0.0.1', '10.0.0.0/8'].map(entry), 'txt'))
+      .toBe('10.0.0.0/8\n10.0.0.1\n203.0.113.0/24\n2001:db8::/48\n');
+    expect(renderList([], 'txt')).toBe('');
+  });
+
+  it('writes json with the ledger metadata it was given', () => {
+    const text = renderList([{ ...entry('198.51.100.7'), expires: '2026-11-22T09:00:00Z', by: 'web1', jail: 'sshd' }, entry('10.0.0.0/8')], 'json');
+    expect(text).toBe('{"bans": [\n  {"cidr":"10.0.0.0/8"},\n  {"cidr":"198.51.100.7","expires":"2026-11-22T09:00:00Z","by":"web1","jail":"sshd"}\n]}\n');
+    expect(JSON.parse(renderList([], 'json'))).toEqual({ bans: [] });
+    expect(parseList(text, 'json').entries[1]).toEqual({ cidr: '198.51.100.7', family: 4, expires: '2026-11-22T09:00:00Z', by: 'web1', jail: 'sshd' });
+  });
+
+  it('reads what people write by hand: comments, blanks, non-canonical spellings; reports the rest', () => {
+    const parsed = parseList('# header\n\n203.0.113.0/24  # botnet\n2001:DB8:0::1\nnot-an-ip\n', 'txt');
+    expect(parsed.entries.map((e) => e.cidr)).toEqual(['203.0.113.0/24', '2001:db8::1']);
+    expect(parsed.problems).toEqual(['line 5: "not-an-ip" is not a CIDR']);
+  });
+});
+
+describe('file driver', () => {
+  it('replaces the file atomically (new inode), keeps its mode, and leaves no temp files', async () => {
+    const dir = tmpDir('f2g-file');
+    const path = join(dir, 'list.txt');
+    writeFileSync(path, '192.0.2.1\n');
+    chmodSync(path, 0o640);
+    const inode = statSync(path).ino;
+    const target = fileTarget(path);
+    await target.apply({ add: [entry('198.51.100.0/24')], remove: [] });
+    expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n198.51.100.0/24\n');
+    expect(statSync(path).ino).not.toBe(inode);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir)).toEqual(['list.txt']);
+  });
+
+  it('does not rewrite an unchanged list (a no-op run touches nothing)', async () => {
+    const dir = tmpDir('f2g-file');
+    const path = join(dir, 'list.json');
+    const target = fileTarget(path, 'json');
+    await target.apply({ add: [entry('192.0.2.1')], remove: [] });
+    const before = statSync(path);
+    await target.apply({ add: [entry('192.0.2.1')], remove: [] });
+    await target.apply({ add: [], remove: [] });
+    expect(statSync(path).ino).toBe(before.ino);
+    expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('creates missing parent directories on first use, and observes a missing file as empty', async () => {
+    const path = join(tmpDir('f2g-file'), 'www', 'html', 'fail2git.txt');
+    const target = fileTarget(path);
+    expect(await target.observe()).toEqual([]);
+    await target.apply({ add: [entry('2001:db8::/48')], remove: [] });
+    expect(readFileSync(path, 'utf8')).toBe('2001:db8::/48\n');
+  });
+
+  it('warns about lines it cannot read and drops them on the next write', async () => {
+    const path = join(tmpDir('f2g-file'), 'list.txt');
+    writeFileSync(path, '192.0.2.1\ngarbage\n');
+    const target = fileTarget(path);
+    expect(await observedKeys(target)).toEqual(['192.0.2.1']);
+    expect(target.warnings?.()).toEqual([`${path}: line 2: "garbage" is not a CIDR (dropped on the next write)`]);
+    await target.apply({ add: [], remove: [] });
+    expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n');
+  });
+
+  it('fails as one line naming the target when the path cannot be written', async () => {
+    const dir = tmpDir('f2g-file');
+    writeFileSync(join(dir, 'afile'), '');
+    const target = fileTarget(join(dir, 'afile', 'list.txt'));
+    await expect(target.apply({ add: [entry('192.0.2.1')], remove: [] })).rejects.toMatchObject({
+      code: 'E_TARGET_IO', target: 'alias', message: expect.stringMatching(/^target "alias" \(file\): writing .*list\.txt failed: /),
+    });
+  });
+
+  it('refuses a relative path or an unknown format', () => {
+    expect(() => createFile('alias', { path: 'bans.txt' }, deps)).toThrow(/option path "bans.txt" must be an absolute file path/);
+    expect(() => createFile('alias', { path: '/x', format: 'csv' }, deps)).toThrow(/option format must be one of txt, json/);
+  });
+});
