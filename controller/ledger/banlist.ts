@@ -11,6 +11,7 @@ import { schemaProblems } from './schema-check.js';
 import { ProblemSink, DuplicateTracker, checkCidr, checkTime, isRecord } from './checks.js';
 import { formatScalar, quote } from './scalars.js';
 import type { LocatedDoc } from './located.js';
+import { formatHeader } from './allowlist-format.js';
 
 export interface ParsedBanList {
   bans: BanEntry[];
@@ -107,12 +108,6 @@ function formatEntry(e: BanEntry): string {
   return `  - {${parts.join(', ')}}`;
 }
 
-function normaliseHeader(header: string): string {
-  if (header === '') return '';
-  const lines = header.replace(/\n$/, '').split('\n');
-  return lines.map((l) => (l.trim() === '' || l.trimStart().startsWith('#') ? l : `# ${l}`)).join('\n') + '\n';
-}
-
 /**
  * The canonical layout: header, apiVersion, kind, `bans:` and one flow mapping per line,
  * sorted by address (IPv4 before IPv6, broader first). Round-trips through parseBanList.
@@ -122,5 +117,5 @@ export function formatBanList(bans: readonly BanEntry[], header = ''): string {
   const lines = [`apiVersion: ${API_VERSION}`, 'kind: BanList'];
   if (sorted.length === 0) lines.push('bans: []');
   else lines.push('bans:', ...sorted.map(({ b, c }) => formatEntry({ ...b, cidr: c.key })));
-  return normaliseHeader(header) + lines.join('\n') + '\n';
+  return formatHeader(header) + lines.join('\n') + '\n';
 }

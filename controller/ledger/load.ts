@@ -97,6 +97,8 @@ function git(repoDir: string, args: string[], input?: string): Promise<Buffer> {
         resolve(stdout);
       }
     });
+    // A command that exits without reading stdin must not crash us with EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }

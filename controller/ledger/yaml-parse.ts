@@ -86,3 +86,26 @@ export function parseYaml(text: string, file: string): YamlParsed {
   }
   return { docs, problems };
 }
+
+/**
+ * True when the text has comments beyond its top-of-file header (inline or between
+ * entries). fmt rewrites such a file only where dropping them is the documented rule.
+ */
+export function hasCommentsBeyondHeader(text: string, header: string): boolean {
+  const headerComments = header.split('\n').filter((l) => l.trimStart().startsWith('#')).length;
+  let total = 0;
+  const count = (c: string | null | undefined): void => {
+    if (c) total += c.split('\n').length;
+  };
+  for (const doc of parseAllDocuments(text, OPTIONS)) {
+    count(doc.commentBefore);
+    count(doc.comment);
+    visit(doc, {
+      Node(_key, node) {
+        count(node.comment);
+        count(node.commentBefore);
+      },
+    });
+  }
+  return total > headerComments;
+}

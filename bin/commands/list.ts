@@ -1,0 +1,63 @@
+/**
+ * `fail2git list`: the enforceable set at a moment — what every reconciler enforces:
+ * expired, allowlisted and too-broad bans left out.
+ */
+import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
+import { formatTime } from '../../controller/duration.js';
+import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary } from './_ledger.js';
+import type { DesiredEntry } from '../../controller/targets/types.js';
+
+const HELP = `Usage: fail2git list [--at TIME] [--json] [--ledger DIR]
+
+Prints the enforceable set: bans live at TIME (default now) minus expired ones, bans
+overlapping the allowlist, and bans broader than the policy allows. One line per entry:
+CIDR, expiry (or "permanent"), who banned it and the jail. A summary goes to stderr.
+
+  --at TIME      an RFC 3339 time, e.g. 2026-11-22T09:00:00Z (default: now)
+  --json         {at, rev?, entries[], skipped[], nextExpiry?}
+${LEDGER_FLAG_HELP}
+
+Exit: 0 listed, 1 the ledger is invalid (problems on stderr), 2 usage error.`;
+
+function lines(entries: readonly DesiredEntry[]): string {
+  const width = entries.reduce((w, e) => Math.max(w, e.cidr.length), 0);
+  const rows = entries.map((e) => {
+    const cols = [e.cidr.padEnd(width), (e.expires ?? 'permanent').padEnd(20)];
+    if (e.by !== undefined) cols.push(`by ${e.by}`);
+    if (e.jail !== undefined) cols.push(`jail ${e.jail}`);
+    return cols.join('  ').trimEnd();
+  });
+  return rows.length ? rows.join('\n') + '\n' : '';
+}
+
+export const command: Command = {
+  summary: 'the enforceable set at a moment',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<{ ledger?: string; at?: string; json?: boolean }>(
+      argv,
+      { ledger: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' } },
+      HELP,
+      false,
+    );
+    if (!parsed) return EXIT_OK;
+    const at = atFlag(parsed.values.at);
+    const loaded = await enforceable(await resolveLedgerDir(parsed.values.ledger), at);
+    if (!loaded) return EXIT_FINDING;
+    const { set, result } = loaded;
+    if (parsed.values.json) {
+      const doc = {
+        at: formatTime(at),
+        ...(result.ledger.source.rev ? { rev: result.ledger.source.rev } : {}),
+        entries: set.entries,
+        skipped: set.skipped,
+        ...(set.nextExpiry ? { nextExpiry: formatTime(set.nextExpiry) } : {}),
+      };
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    } else {
+      process.stdout.write(lines(set.entries));
+      err(setSummary(set.entries.length, set.skipped, at, formatTime));
+    }
+    return EXIT_OK;
+  },
+};
