@@ -213,7 +213,7 @@ async function describeHost(git: ReturnType<typeof gitIn>, record: FleetRecord, 
 export function renderFleet(view: FleetView): string {
   const rows = [['HOST', 'APPLIED', 'BEHIND', 'LAST SEEN', 'ERRORS']];
   for (const h of view.hosts) {
-    const behind = h.lagCommits === undefined ? 'unknown' : h.lagCommits === 0 ? 'up to date' : `${h.lagCommits} commits, ${formatDuration((h.lagSeconds ?? 0) * 1000)}`;
+    const behind = h.lagCommits === undefined ? 'unknown' : h.lagCommits === 0 ? 'up to date' : `${h.lagCommits} commit${h.lagCommits === 1 ? '' : 's'}, ${formatDuration((h.lagSeconds ?? 0) * 1000)}`;
     const seen = `${formatDuration(h.seenAgoSeconds * 1000)} ago${h.silent ? ` SILENT (>${SILENT_INTERVALS}×${h.record.interval})` : ''}`;
     const errors = [h.record.lastError, ...Object.entries(h.record.targets).filter(([, t]) => t.error).map(([n, t]) => `${n}: ${t.error}`)]
       .filter((e): e is string => Boolean(e));
