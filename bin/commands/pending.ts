@@ -1,0 +1,45 @@
+/** `fail2git pending` — operations waiting in the local spool, and the last flush's outcome. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_OK, out, parseFlags, type Command } from '../cli.js';
+import { configPath, spoolPath } from '../../controller/config.js';
+import { readHostConfig } from '../../hooks/fast-config.js';
+import { listOperations } from '../../hooks/spool.js';
+import type { Operation } from '../../hooks/operations.js';
+
+const HELP = `Usage: fail2git pending [--json] [--config FILE]
+
+Lists the operations waiting in stateDir/spool/ (oldest first) and the outcome of the last
+flush (stateDir/flush.json). Refused operations are kept in spool/refused/ for reading.`;
+
+function line(op: Operation): string {
+  const ttl = op.until ? `until ${op.until}` : op.ttl === undefined ? '' : op.ttl < 0 ? 'permanent' : `${op.ttl}s`;
+  return [op.id, op.op, op.cidr, op.jail ? `${op.jail}@${op.by}` : op.by, op.at, ttl].filter(Boolean).join('  ');
+}
+
+function lastFlush(stateDir: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'flush.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+export const command: Command = {
+  summary: 'operations waiting in the local spool',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<{ json?: boolean; config?: string }>(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, HELP, false);
+    if (!parsed) return EXIT_OK;
+    const cfg = await readHostConfig(configPath(parsed.values.config));
+    const ops = listOperations(spoolPath(cfg));
+    const last = lastFlush(cfg.stateDir);
+    if (parsed.values.json) {
+      out(JSON.stringify({ pending: ops, lastFlush: last }));
+      return EXIT_OK;
+    }
+    for (const op of ops) out(line(op));
+    out(`${ops.length} pending${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
+    return EXIT_OK;
+  },
+};

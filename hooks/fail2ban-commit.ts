@@ -1,0 +1,134 @@
+/**
+ * The fail2ban action entry point (`fail2git hook ban|unban|prolong|flush`).
+ *
+ * On fail2ban's critical path, so it does the least that keeps DESIGN rules 1 and 7: check
+ * the input, decide (restored → skip, natural expiry → skip, allowlisted/too broad → refuse),
+ * fsync the operation into the spool, start a detached flusher unless one is running, exit.
+ * It never loads a YAML parser, a schema validator or git.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { CidrError, parseCidr, widen } from '../controller/cidr.js';
+import { spoolPath, type HostConfig } from '../controller/config.js';
+import { formatTime } from '../controller/duration.js';
+import { InputError } from '../controller/errors.js';
+import type { Guard } from './guard-cache.js';
+import { isStale } from './lock.js';
+import { refusal, type Operation } from './operations.js';
+import { newOpId, spoolOperation } from './spool.js';
+
+export type HookAction = 'ban' | 'unban' | 'prolong';
+
+/** The fail2ban tags the action file passes, validated. */
+export interface HookArgs {
+  action: HookAction;
+  jail: string;
+  /** canonical address */
+  ip: string;
+  /** seconds; -1 = permanent */
+  bantime: number;
+  /** ban time, seconds since the epoch */
+  time: number;
+  restored: boolean;
+  bancount?: number;
+  failures?: number;
+}
+
+export type HookDecision =
+  | { kind: 'spool'; op: Operation }
+  | { kind: 'skip'; why: string }
+  | { kind: 'refuse'; why: string };
+
+const JAIL = /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,63}$/;
+const NUMBER = /^-?[0-9]{1,15}(\.[0-9]{1,9})?$/;
+
+function number(flag: string, raw: string | undefined): number {
+  if (raw === undefined) throw new InputError('E_HOOK_ARGS', `--${flag} is required`);
+  if (!NUMBER.test(raw)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw)} is not a number`);
+  return Number(raw);
+}
+
+function count(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]{1,9}$/.test(raw)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw)} is not a count`);
+  return Number(raw);
+}
+
+/** Pure: validates the raw flag values of a hook call. */
+export function parseHookArgs(action: string | undefined, v: Record<string, string | undefined>): HookArgs {
+  if (action !== 'ban' && action !== 'unban' && action !== 'prolong') {
+    throw new InputError('E_HOOK_ARGS', `hook action must be ban, unban, prolong or flush, got ${JSON.stringify(action ?? '')}`);
+  }
+  const jail = v.jail;
+  if (jail === undefined || !JAIL.test(jail)) throw new InputError('E_HOOK_ARGS', `--jail ${JSON.stringify(jail ?? '')} is not a jail name`);
+  if (v.ip === undefined) throw new InputError('E_HOOK_ARGS', '--ip is required');
+  let ip: string;
+  try {
+    ip = parseCidr(v.ip).key;
+  } catch (err) {
+    if (err instanceof CidrError) throw new InputError('E_HOOK_IP', `--ip: ${err.message}`);
+    throw err;
+  }
+  const bantime = Math.round(number('bantime', v.bantime));
+  if (bantime !== -1 && bantime <= 0) throw new InputError('E_HOOK_ARGS', `--bantime must be positive seconds or -1 (permanent), got ${v.bantime}`);
+  const time = number('time', v.time);
+  if (time <= 0) throw new InputError('E_HOOK_ARGS', `--time must be seconds since the epoch, got ${v.time}`);
+  if (v.restored !== undefined && v.restored !== '0' && v.restored !== '1') {
+    throw new InputError('E_HOOK_ARGS', `--restored must be 0 or 1, got ${JSON.stringify(v.restored)}`);
+  }
+  const args: HookArgs = { action, jail, ip, bantime, time, restored: v.restored === '1' };
+  const bancount = count('bancount', v.bancount);
+  if (bancount !== undefined) args.bancount = bancount;
+  const failures = count('failures', v.failures);
+  if (failures !== undefined) args.failures = failures;
+  return args;
+}
+
+/** Pure: what a hook call means. `now` in ms. */
+export function decide(args: HookArgs, guard: Guard, host: string, now: number, id: string): HookDecision {
+  if (args.restored) return { kind: 'skip', why: `restored ${args.action} of ${args.ip} not committed (fail2ban restart; the ledger already has it)` };
+  const at = formatTime(new Date(Math.floor(args.time) * 1000));
+  const base: Operation = { v: 1, id, op: args.action, cidr: args.ip, widen: true, at, by: host, host, jail: args.jail };
+  if (args.action === 'unban') {
+    // fail2ban unbans at time + bantime; the ledger's expiry governs that moment everywhere.
+    if (args.bantime >= 0 && (args.time + args.bantime) * 1000 <= now + 1000) {
+      return { kind: 'skip', why: `unban of ${args.ip} at natural expiry: the TTL already governs` };
+    }
+    return { kind: 'spool', op: base };
+  }
+  const c = parseCidr(args.ip);
+  const target = widen(c, c.family === 4 ? guard.banPrefix.ipv4 : guard.banPrefix.ipv6);
+  const why = refusal(target, guard.allow, guard.broadestPrefix);
+  if (why) return { kind: 'refuse', why: `refusing to ${args.action} ${args.ip}: ${why}` };
+  const op: Operation = { ...base, ttl: args.bantime };
+  if (args.action === 'ban') op.escalate = true;
+  if (args.bancount !== undefined) op.bancount = args.bancount;
+  if (args.failures !== undefined) op.failures = args.failures;
+  return { kind: 'spool', op };
+}
+
+/** True when a live flusher holds the lock (it re-checks the spool before it exits). */
+export function flusherRunning(lockFile: string, now = Date.now()): boolean {
+  try {
+    return !isStale(readFileSync(lockFile, 'utf8'), now, 10 * 60_000);
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `fail2git flush --background` detached: fail2ban does not wait for the push. */
+export function spawnFlusher(cfg: Pick<HostConfig, 'path'>, cli = process.argv[1]): void {
+  if (!cli) return;
+  const child = spawn(process.execPath, [cli, 'flush', '--background', '--config', cfg.path], { detached: true, stdio: 'ignore' });
+  child.on('error', () => { /* the next hook or reconcile run flushes */ });
+  child.unref();
+}
+
+/** Spools the operation (or not) and nudges a flusher; returns the decision for the caller to report. */
+export function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, lockFile: string, now = Date.now()): HookDecision {
+  const decision = decide(args, guard, cfg.host, now, newOpId(cfg.host, now));
+  if (decision.kind !== 'spool') return decision;
+  spoolOperation(spoolPath(cfg), decision.op);
+  if (!flusherRunning(lockFile, now)) spawnFlusher(cfg);
+  return decision;
+}

@@ -1,0 +1,175 @@
+/**
+ * The flusher: turns every pending operation in the spool into one commit and pushes it.
+ *
+ * One at a time per host (hooks/lock.ts). Each round lists the spool, runs the writer
+ * protocol (controller/git/commit.ts) with the operations re-applied to the ledger at the
+ * remote tip, and deletes the operations only after the push succeeded. Operations whose id
+ * is already in the remote history (a flusher killed between push and delete) are skipped,
+ * so nothing is applied twice. After releasing the lock it looks once more: an operation
+ * spooled while the lock was held is never left behind.
+ */
+import { join } from 'node:path';
+import type { HostConfig } from '../controller/config.js';
+import { spoolPath } from '../controller/config.js';
+import { errorMessage, InvalidLedgerError } from '../controller/errors.js';
+import { commitAndPush, recentMessages, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
+import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
+import type { Runner } from '../controller/targets/utils/exec.js';
+import { summarize, writeGuard } from './guard-cache.js';
+import { flushLockPath, tryLock, waitLock, type Lock } from './lock.js';
+import { applyOperations, type OpResult, type Operation } from './operations.js';
+import { commitMessage, deliveredIds } from './message.js';
+import { listOperations, opCreatedAt, removeOperations, setAside, writeStateFile } from './spool.js';
+
+export interface FlushOptions {
+  /** wait for a running flusher (people's commands) instead of leaving the work to it */
+  wait?: boolean;
+  /** pause before another round when operations arrived during one (batches storms); default 200 ms */
+  batchDelayMs?: number;
+  /** fetch and refresh the guard cache even when nothing is pending */
+  refresh?: boolean;
+  now?: () => Date;
+  run?: Runner;
+  log?: (line: string) => void;
+}
+
+export interface FlushResult {
+  /** another flusher holds the lock; it delivers what is pending */
+  busy: boolean;
+  /** operations delivered (pushed, or no-ops that needed no commit) */
+  delivered: number;
+  commits: string[];
+  /** operation id → the commit that delivered it */
+  commitOf: Record<string, string>;
+  results: OpResult[];
+  refused: OpResult[];
+  /** left in the spool */
+  pending: number;
+}
+
+const PATHS = [LEDGER_FILES.bans, LEDGER_FILES.allow, LEDGER_FILES.policy];
+
+function lockPath(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return flushLockPath(cfg.stateDir);
+}
+
+export function writerRepo(cfg: HostConfig, run?: Runner): WriterRepo {
+  return { dir: join(cfg.stateDir, 'writer.git'), remote: cfg.remote, branch: cfg.branch, ...(run ? { run } : {}) };
+}
+
+export function authorOf(cfg: Pick<HostConfig, 'host'>): { name: string; email: string } {
+  return { name: cfg.host, email: `fail2git@${cfg.host}` };
+}
+
+/** Parses the ledger at a snapshot; an invalid ban list or policy cannot be written onto. */
+async function ledgerAt(snap: Snapshot) {
+  const { parseBanList, formatBanList } = await import('../controller/ledger/banlist.js');
+  const { parseLedgerFiles } = await import('../controller/ledger/load.js');
+  const text = snap.files[LEDGER_FILES.bans] ?? null;
+  const list = text === null ? { bans: [], header: '', problems: [] } : parseBanList(text, LEDGER_FILES.bans);
+  const rest = parseLedgerFiles({ ...snap.files, [LEDGER_FILES.bans]: null, [LEDGER_FILES.targets]: null }, { dir: '.', rev: snap.tip });
+  const problems = [...list.problems, ...rest.problems];
+  if (problems.length > 0) {
+    throw new InvalidLedgerError(`ledger at ${snap.tip.slice(0, 12)} is invalid (${formatProblem(problems[0]!)}); operations wait until it is fixed`, problems);
+  }
+  return { list, ledger: rest.ledger, format: formatBanList };
+}
+
+interface Round {
+  results: OpResult[];
+  skipped: string[];
+}
+
+async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions): Promise<{ commit: string | null; round: Round }> {
+  const repo = writerRepo(cfg, opts.run);
+  const author = authorOf(cfg);
+  const oldest = Math.min(...ops.map((o) => opCreatedAt(o.id)));
+  let round: Round = { results: [], skipped: [] };
+  const { commit } = await commitAndPush(repo, {
+    author,
+    signingKey: cfg.signingKey,
+    paths: PATHS,
+    async mutate(snap) {
+      const { list, ledger, format } = await ledgerAt(snap);
+      writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
+      if (ops.length === 0) return null;
+      // Clock slack: the commit that delivered an op was made on this host after it was spooled.
+      const seen = deliveredIds(await recentMessages(repo, snap.tip, new Date(oldest - 3_600_000), author.email));
+      const todo = ops.filter((o) => !seen.has(o.id));
+      const now = opts.now?.() ?? new Date();
+      const { bans, results } = applyOperations(list.bans, todo, { policy: ledger.policy, allow: ledger.allow, now });
+      round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
+      const message = commitMessage(cfg.host, results);
+      return message === null ? null : { files: { [LEDGER_FILES.bans]: format(bans, list.header) }, message };
+    },
+  });
+  return { commit, round };
+}
+
+function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
+  try {
+    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n');
+  } catch {
+    /* status is advisory; never let it hide the real outcome */
+  }
+}
+
+async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult): Promise<void> {
+  const spool = spoolPath(cfg);
+  let first = true;
+  for (;;) {
+    let ops = listOperations(spool);
+    if (ops.length === 0 && !(first && opts.refresh)) return;
+    if (!first) {
+      // More arrived while we pushed: a storm. Let it gather so it lands in one commit.
+      await new Promise((r) => setTimeout(r, opts.batchDelayMs ?? 200));
+      ops = listOperations(spool);
+      if (ops.length === 0) return;
+    }
+    first = false;
+    const { commit, round } = await flushRound(cfg, ops, opts);
+    removeOperations(spool, ops.filter((o) => !round.results.some((r) => r.op.id === o.id && r.outcome === 'refused')).map((o) => o.id));
+    for (const r of round.results.filter((x) => x.outcome === 'refused')) {
+      setAside(spool, 'refused', `${r.op.id}.json`);
+      out.refused.push(r);
+      opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
+    }
+    if (commit) {
+      out.commits.push(commit);
+      for (const r of round.results) out.commitOf[r.op.id] = commit;
+    }
+    out.results.push(...round.results);
+    out.delivered += ops.length - round.results.filter((r) => r.outcome === 'refused').length;
+    if (ops.length === 0) return;
+  }
+}
+
+/**
+ * Delivers every pending operation. Throws (TransientError, InvalidLedgerError) when the
+ * remote is unreachable or the ledger at its tip is invalid: the operations stay spooled.
+ */
+export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Promise<FlushResult> {
+  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], pending: 0 };
+  for (;;) {
+    const lock: Lock | null = opts.wait ? await waitLock(lockPath(cfg), 120_000) : tryLock(lockPath(cfg));
+    if (!lock) {
+      out.busy = true;
+      break;
+    }
+    try {
+      await runRounds(cfg, opts, out);
+    } catch (err) {
+      out.pending = listOperations(spoolPath(cfg)).length;
+      writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });
+      throw err;
+    } finally {
+      lock.release();
+    }
+    // Anything spooled after our last look was left to us by a hook that saw the lock held.
+    if (listOperations(spoolPath(cfg)).length === 0) break;
+    opts = { ...opts, refresh: false };
+  }
+  out.pending = listOperations(spoolPath(cfg)).length;
+  if (!out.busy) writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, commits: out.commits });
+  return out;
+}

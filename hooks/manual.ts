@@ -1,0 +1,92 @@
+/**
+ * `fail2git ban` / `unban` for people: the same spool and flusher as the hook, run
+ * synchronously so the person sees the pushed commit (or why it is still queued).
+ */
+import { userInfo } from 'node:os';
+import { parseCidr, CidrError } from '../controller/cidr.js';
+import { spoolPath, type HostConfig } from '../controller/config.js';
+import { formatTime, parseDuration, parseTime } from '../controller/duration.js';
+import { InputError, errorMessage } from '../controller/errors.js';
+import { readGuard } from './guard-cache.js';
+import { flushSpool } from './flush.js';
+import { refusal, type Operation } from './operations.js';
+import { describe } from './message.js';
+import { newOpId, spoolOperation } from './spool.js';
+
+export interface ManualRequest {
+  op: 'ban' | 'unban';
+  cidr: string;
+  ttl?: string;
+  until?: string;
+  permanent?: boolean;
+  reason?: string;
+  by?: string;
+}
+
+export interface ManualOutcome {
+  ok: boolean;
+  line: string;
+  commit?: string;
+}
+
+/** The person running the command (sudo keeps the real one in SUDO_USER). */
+export function whoAmI(env: NodeJS.ProcessEnv = process.env): string {
+  const name = env.SUDO_USER || env.USER || userInfo().username;
+  return /^[A-Za-z0-9._@-]{1,64}$/.test(name) ? name : 'unknown';
+}
+
+function canonical(text: string): string {
+  try {
+    return parseCidr(text).key;
+  } catch (err) {
+    if (err instanceof CidrError) throw new InputError('E_CIDR', err.message);
+    throw err;
+  }
+}
+
+/** Pure: the operation a person asked for. `now` in ms. */
+export function manualOperation(req: ManualRequest, host: string, now: number): Operation {
+  const op: Operation = { v: 1, id: newOpId(host, now), op: req.op, cidr: canonical(req.cidr), at: formatTime(new Date(now)), by: req.by ?? whoAmI(), host };
+  if (req.reason !== undefined) {
+    if (req.reason.trim() === '' || /[\r\n]/.test(req.reason)) throw new InputError('E_REASON', '--reason must be one non-empty line');
+    op.reason = req.reason;
+  }
+  if (req.op === 'unban') return op;
+  const chosen = [req.ttl !== undefined, req.until !== undefined, req.permanent === true].filter(Boolean).length;
+  if (chosen > 1) throw new InputError('E_TTL', 'give at most one of --ttl, --until, --permanent');
+  if (req.permanent) op.ttl = -1;
+  if (req.ttl !== undefined) {
+    const ms = parseDuration(req.ttl);
+    if (ms < 1000) throw new InputError('E_TTL', `--ttl ${req.ttl} is shorter than a second`);
+    op.ttl = Math.round(ms / 1000);
+  }
+  if (req.until !== undefined) {
+    const until = parseTime(req.until);
+    if (until.getTime() <= now) throw new InputError('E_TTL', `--until ${req.until} is not in the future`);
+    op.until = formatTime(until);
+  }
+  return op;
+}
+
+/** Spools the request, flushes synchronously, and says what happened in one line. */
+export async function runManual(req: ManualRequest, cfg: HostConfig, now = Date.now()): Promise<ManualOutcome> {
+  const op = manualOperation(req, cfg.host, now);
+  if (op.op === 'ban') {
+    const guard = readGuard(cfg.stateDir);
+    const why = refusal(parseCidr(op.cidr), guard.allow, guard.broadestPrefix);
+    if (why) return { ok: false, line: `refusing to ban ${op.cidr}: ${why}` };
+  }
+  spoolOperation(spoolPath(cfg), op);
+  let result;
+  try {
+    result = await flushSpool(cfg, { wait: true });
+  } catch (err) {
+    return { ok: false, line: `${op.op} ${op.cidr} queued, not yet pushed: ${errorMessage(err)} (run \`fail2git flush\` later)` };
+  }
+  const mine = result.results.find((r) => r.op.id === op.id);
+  if (!mine) return { ok: !result.busy, line: result.busy ? `${op.op} ${op.cidr} queued: another flusher is busy` : `${op.op} ${op.cidr} delivered by a concurrent flush` };
+  if (mine.outcome === 'refused') return { ok: false, line: `refused ${op.op} ${mine.cidr}: ${mine.detail ?? ''}` };
+  const commit = result.commitOf[op.id];
+  const what = mine.outcome === 'absent' ? `${mine.cidr} was not banned; nothing to do` : mine.outcome === 'stale' ? `${mine.cidr}: already expired; nothing to do` : describe(mine);
+  return { ok: true, line: commit && mine.outcome !== 'absent' && mine.outcome !== 'stale' ? `${what}: pushed ${commit.slice(0, 12)}` : what, ...(commit ? { commit } : {}) };
+}

@@ -1,0 +1,167 @@
+/**
+ * Operations: what a hook or a person asked for, and how it changes a ban list.
+ *
+ * Pure. An operation is recorded once in the spool and may be applied more than once
+ * (a flusher killed after pushing re-applies it), so the flusher skips operations whose id
+ * is already in the remote history; everything here is also an upsert/delete on a CIDR key,
+ * so re-applying never creates a second line.
+ */
+import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/cidr.js';
+import { formatTime, parseDuration } from '../controller/duration.js';
+import type { AllowEntry, BanEntry, PolicySpec, PrefixLimits } from '../controller/ledger/types.js';
+
+export type OpKind = 'ban' | 'unban' | 'prolong';
+
+/** One spooled request. Times are absolute (RFC 3339 UTC); never a duration relative to delivery. */
+export interface Operation {
+  v: 1;
+  /** unique across hosts; sorts by creation time */
+  id: string;
+  op: OpKind;
+  /** canonical CIDR as given */
+  cidr: string;
+  /** a single address from fail2ban: widen to the policy's banPrefix when applied */
+  widen?: boolean;
+  /** when the offence was banned (fail2ban `<time>`) or when the person asked */
+  at: string;
+  /** who: the host (hooks) or the person */
+  by: string;
+  /** the host that spooled it */
+  host: string;
+  jail?: string;
+  reason?: string;
+  /** seconds; -1 = permanent; absent = the policy's defaultTtl (ban, prolong) */
+  ttl?: number;
+  /** absolute expiry chosen by a person (`--until`); wins over ttl */
+  until?: string;
+  /** repeat-offender escalation from the policy applies (hook bans) */
+  escalate?: boolean;
+  /** fail2ban's own counters, kept for the record */
+  bancount?: number;
+  failures?: number;
+}
+
+export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'refused';
+
+export interface OpResult {
+  op: Operation;
+  /** the key actually written (after widening) */
+  cidr: string;
+  outcome: Outcome;
+  /** resulting expiry; undefined = permanent (ban/prolong only) */
+  expires?: string;
+  /** effective TTL in seconds; -1 = permanent (ban/prolong only) */
+  ttl?: number;
+  count?: number;
+  /** why it was refused */
+  detail?: string;
+}
+
+/** What applying needs from the ledger, besides the bans themselves. */
+export interface ApplyContext {
+  policy: Pick<PolicySpec, 'defaultTtl' | 'broadestPrefix' | 'banPrefix' | 'escalation'>;
+  allow: readonly AllowEntry[];
+  now: Date;
+}
+
+/** The key an operation writes: a hook's single address widened to the policy's banPrefix. */
+export function targetCidr(op: Pick<Operation, 'cidr' | 'widen'>, banPrefix: PrefixLimits): Cidr {
+  const c = parseCidr(op.cidr);
+  if (!op.widen) return c;
+  return widen(c, c.family === 4 ? banPrefix.ipv4 : banPrefix.ipv6);
+}
+
+/**
+ * Why a ban of `cidr` must not be made, or null. Allowlisted means overlapping an allow
+ * entry in either direction: a ban broader than an allow entry would never be enforced whole.
+ */
+export function refusal(cidr: Cidr, allow: readonly Cidr[], broadest: PrefixLimits): string | null {
+  const limit = cidr.family === 4 ? broadest.ipv4 : broadest.ipv6;
+  if (cidr.prefix < limit) return `${cidr.key} is broader than the policy allows (/${limit} for IPv${cidr.family})`;
+  const hit = allow.find((a) => cidrOverlaps(a, cidr));
+  if (hit) return `${cidr.key} is allowlisted (${hit.key})`;
+  return null;
+}
+
+/** TTL in seconds after repeat-offender escalation: base × factor^(count−1), capped at maxTtl. */
+export function escalatedTtl(base: number, count: number, escalation: PolicySpec['escalation']): number {
+  if (base < 0 || !escalation || count <= 1) return base;
+  const cap = parseDuration(escalation.maxTtl) / 1000;
+  const ttl = base * Math.pow(escalation.factor, count - 1);
+  return Math.round(Math.min(ttl, cap));
+}
+
+function baseTtl(op: Operation, policy: ApplyContext['policy']): number {
+  return op.ttl ?? parseDuration(policy.defaultTtl) / 1000;
+}
+
+/** The later of two expiries; undefined (permanent) is the latest of all. */
+function laterExpiry(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
+}
+
+function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: ApplyContext): OpResult {
+  const old = bans.get(key);
+  const live = old !== undefined && (old.expires === undefined || Date.parse(old.expires) > ctx.now.getTime());
+  const count = op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1);
+  let ttl: number;
+  let expires: string | undefined;
+  if (op.until !== undefined) {
+    expires = op.until;
+    ttl = Math.round((Date.parse(op.until) - Date.parse(op.at)) / 1000);
+  } else {
+    const base = baseTtl(op, ctx.policy);
+    ttl = op.escalate && op.op === 'ban' ? escalatedTtl(base, count, ctx.policy.escalation) : base;
+    expires = ttl < 0 ? undefined : formatTime(new Date(Date.parse(op.at) + ttl * 1000));
+  }
+  // Delivered after it already ran out (a long outage): adding it would enforce nothing.
+  if (expires !== undefined && Date.parse(expires) <= ctx.now.getTime() && !live) {
+    return { op, cidr: key, outcome: 'stale', expires, ttl };
+  }
+  const next: BanEntry = { cidr: key };
+  const finalExpires = live ? laterExpiry(old.expires, expires) : expires;
+  if (finalExpires !== undefined) next.expires = finalExpires;
+  next.at = op.at;
+  next.by = op.by;
+  const jail = op.jail ?? (op.op === 'prolong' ? old?.jail : undefined);
+  if (jail !== undefined) next.jail = jail;
+  const reason = op.reason ?? old?.reason;
+  if (reason !== undefined) next.reason = reason;
+  next.count = count;
+  if (op.op === 'prolong' && old && finalExpires === old.expires) {
+    return { op, cidr: key, outcome: 'unchanged', expires: finalExpires, ttl, count };
+  }
+  bans.set(key, next);
+  return { op, cidr: key, outcome: old ? 'updated' : 'added', expires: finalExpires, ttl: finalExpires === undefined ? -1 : ttl, count };
+}
+
+function applyOne(bans: Map<string, BanEntry>, op: Operation, allow: readonly Cidr[], ctx: ApplyContext): OpResult {
+  const target = targetCidr(op, ctx.policy.banPrefix);
+  if (op.op === 'unban') {
+    return { op, cidr: target.key, outcome: bans.delete(target.key) ? 'removed' : 'absent' };
+  }
+  const why = refusal(target, allow, ctx.policy.broadestPrefix);
+  if (why) return { op, cidr: target.key, outcome: 'refused', detail: why };
+  return upsert(bans, target.key, op, ctx);
+}
+
+/**
+ * Applies operations in order to a ban list. Returns the new list (order kept; new entries
+ * appended — the formatter sorts) and one result per operation.
+ */
+export function applyOperations(
+  current: readonly BanEntry[],
+  ops: readonly Operation[],
+  ctx: ApplyContext,
+): { bans: BanEntry[]; results: OpResult[] } {
+  const bans = new Map(current.map((b) => [b.cidr, b] as const));
+  const allow = ctx.allow.map((a) => parseCidr(a.cidr));
+  const results = ops.map((op) => applyOne(bans, op, allow, ctx));
+  return { bans: [...bans.values()], results };
+}
+
+/** Results that change the ledger (and therefore go into the commit's trailers). */
+export function isChange(r: OpResult): boolean {
+  return r.outcome === 'added' || r.outcome === 'updated' || r.outcome === 'removed';
+}

@@ -1,0 +1,51 @@
+import { afterAll, describe, it, expect } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseFlatConfig, readHostConfig } from '../../hooks/fast-config.js';
+import { loadHostConfig } from '../../controller/config.js';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+
+afterAll(cleanupTmp);
+
+describe('fast host config reader', () => {
+  it('reads flat key: value files, quotes, comments and booleans', () => {
+    expect(parseFlatConfig('# c\nremote: git@github.com/x.git  # where\nhost: "web1"\nstateDir: \'/var/lib/f\'\nrequireSignedCommits: false\n')).toEqual({
+      remote: 'git@github.com/x.git', host: 'web1', stateDir: '/var/lib/f', requireSignedCommits: false,
+    });
+  });
+
+  it.each([
+    'remote: [a, b]\n',
+    'remote: {a: 1}\n',
+    'remote: |\n  x\n',
+    'remote: x\nremote: y\n',
+    'host: 123\n',
+    'host: yes\n',
+    '  remote: x\n',
+    'remote: &a x\n',
+    'remote: "a\\"b"\n',
+  ])('leaves %j to the full parser', (text) => {
+    expect(parseFlatConfig(text)).toBeNull();
+  });
+
+  it('agrees with the full loader on the same file', async () => {
+    const dir = tmpDir('f2g-cfg');
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, 'remote: https://git.example/ledger.git\nbranch: main\nhost: web1\nstateDir: state\ninterval: 30s\n');
+    expect(await readHostConfig(path)).toEqual(await loadHostConfig(path));
+  });
+
+  it('falls back to the full loader for anything it does not read', async () => {
+    const dir = tmpDir('f2g-cfg');
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, 'remote: >-\n  /srv/ledger.git\nhost: web1\n');
+    expect((await readHostConfig(path)).remote).toBe('/srv/ledger.git');
+  });
+
+  it('a missing or broken config is one clear line', async () => {
+    const dir = tmpDir('f2g-cfg');
+    await expect(readHostConfig(join(dir, 'nope.yaml'))).rejects.toThrow(/cannot read host config/);
+    writeFileSync(join(dir, 'bad.yaml'), 'host: web1\n');
+    await expect(readHostConfig(join(dir, 'bad.yaml'))).rejects.toThrow(/"remote" is required/);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, it, expect } from 'vitest';
+import { applyOperations, escalatedTtl, refusal, targetCidr, type Operation } from '../../hooks/operations.js';
+import { parseCidr } from '../../controller/cidr.js';
+import { DEFAULT_POLICY, type BanEntry } from '../../controller/ledger/types.js';
+
+const NOW = new Date('2026-11-25T10:00:00Z');
+const policy = { ...DEFAULT_POLICY, banPrefix: { ipv4: 32, ipv6: 64 }, escalation: { factor: 2, maxTtl: '1d' } };
+const ctx = { policy, allow: [{ cidr: '192.0.2.0/28' }, { cidr: '2001:db8:1::/64' }], now: NOW };
+
+let n = 0;
+function op(fields: Partial<Operation>): Operation {
+  n++;
+  return { v: 1, id: `${String(1_700_000_000_000 + n)}-web1-x${n}`, op: 'ban', cidr: '198.51.100.7', at: '2026-11-25T10:00:00Z', by: 'web1', host: 'web1', jail: 'sshd', ttl: 3600, widen: true, escalate: true, ...fields };
+}
+
+describe('applyOperations', () => {
+  it('adds a new ban with expiry at + ttl and count 1', () => {
+    const { bans, results } = applyOperations([], [op({})], ctx);
+    expect(bans).toEqual([{ cidr: '198.51.100.7', expires: '2026-11-25T11:00:00Z', at: '2026-11-25T10:00:00Z', by: 'web1', jail: 'sshd', count: 1 }]);
+    expect(results[0]!.outcome).toBe('added');
+  });
+
+  it('upserts a repeat offender: count +1, escalated TTL (base × 2^(count−1))', () => {
+    const existing: BanEntry[] = [{ cidr: '198.51.100.7', expires: '2026-11-25T10:30:00Z', at: '2026-11-25T09:30:00Z', by: 'mail1', jail: 'postfix', count: 2 }];
+    const { bans, results } = applyOperations(existing, [op({})], ctx);
+    expect(bans[0]).toMatchObject({ count: 3, by: 'web1', jail: 'sshd', expires: '2026-11-25T14:00:00Z' });
+    expect(results[0]!.ttl).toBe(4 * 3600);
+  });
+
+  it('keeps the later expiry when the existing ban outlasts the new one', () => {
+    const existing: BanEntry[] = [{ cidr: '198.51.100.7', expires: '2026-12-01T00:00:00Z', count: 1 }];
+    const { bans } = applyOperations(existing, [op({ escalate: false })], ctx);
+    expect(bans[0]!.expires).toBe('2026-12-01T00:00:00Z');
+    expect(bans[0]!.count).toBe(2);
+  });
+
+  it('a permanent ban (bantime -1) has no expiry and stays permanent', () => {
+    const { bans } = applyOperations([], [op({ ttl: -1 }), op({ ttl: 60 })], ctx);
+    expect(bans[0]!.expires).toBeUndefined();
+    expect(bans[0]!.count).toBe(2);
+  });
+
+  it('caps escalation at maxTtl', () => {
+    expect(escalatedTtl(3600, 10, { factor: 2, maxTtl: '1d' })).toBe(86400);
+    expect(escalatedTtl(3600, 1, { factor: 2, maxTtl: '1d' })).toBe(3600);
+    expect(escalatedTtl(-1, 5, { factor: 2, maxTtl: '1d' })).toBe(-1);
+    expect(escalatedTtl(3600, 3, null)).toBe(3600);
+  });
+
+  it('widens an IPv6 host to the policy banPrefix', () => {
+    const { bans } = applyOperations([], [op({ cidr: '2001:db8:aa::17' })], ctx);
+    expect(bans[0]!.cidr).toBe('2001:db8:aa::/64');
+    expect(targetCidr({ cidr: '2001:db8:aa::17', widen: false }, policy.banPrefix).key).toBe('2001:db8:aa::17');
+  });
+
+  it('refuses allowlisted and too-broad bans and leaves the list alone', () => {
+    const { bans, results } = applyOperations([], [op({ cidr: '192.0.2.5' }), op({ cidr: '2001:db8:1::9' }), op({ cidr: '10.0.0.0/7', widen: false })], ctx);
+    expect(bans).toEqual([]);
+    expect(results.map((r) => r.outcome)).toEqual(['refused', 'refused', 'refused']);
+    expect(results[2]!.detail).toMatch(/broader than the policy/);
+  });
+
+  it('unban deletes the (widened) entry; unban of an absent entry is a no-op', () => {
+    const existing: BanEntry[] = [{ cidr: '2001:db8:aa::/64', count: 1 }, { cidr: '198.51.100.7' }];
+    const { bans, results } = applyOperations(existing, [op({ op: 'unban', cidr: '2001:db8:aa::99' }), op({ op: 'unban', cidr: '203.0.113.1' })], ctx);
+    expect(bans).toEqual([{ cidr: '198.51.100.7' }]);
+    expect(results.map((r) => r.outcome)).toEqual(['removed', 'absent']);
+  });
+
+  it('prolong extends the expiry without counting an offence', () => {
+    const existing: BanEntry[] = [{ cidr: '198.51.100.7', expires: '2026-11-25T11:00:00Z', at: '2026-11-25T10:00:00Z', by: 'web1', jail: 'sshd', count: 1 }];
+    const { bans, results } = applyOperations(existing, [op({ op: 'prolong', ttl: 7200, escalate: false })], ctx);
+    expect(bans[0]).toMatchObject({ expires: '2026-11-25T12:00:00Z', count: 1 });
+    expect(results[0]!.outcome).toBe('updated');
+    const again = applyOperations(bans, [op({ op: 'prolong', ttl: 600, escalate: false })], ctx);
+    expect(again.results[0]!.outcome).toBe('unchanged');
+  });
+
+  it('a ban delivered after it already expired adds nothing (stale)', () => {
+    const { bans, results } = applyOperations([], [op({ at: '2026-11-25T08:00:00Z', ttl: 600 })], ctx);
+    expect(bans).toEqual([]);
+    expect(results[0]!.outcome).toBe('stale');
+  });
+
+  it('uses the policy defaultTtl when a person gives none, and --until when given', () => {
+    const { bans } = applyOperations([], [op({ ttl: undefined, escalate: false }), op({ cidr: '203.0.113.0/24', widen: false, until: '2027-01-01T00:00:00Z' })], ctx);
+    expect(bans.find((b) => b.cidr === '198.51.100.7')!.expires).toBe('2026-11-25T11:00:00Z');
+    expect(bans.find((b) => b.cidr === '203.0.113.0/24')!.expires).toBe('2027-01-01T00:00:00Z');
+  });
+});
+
+describe('refusal', () => {
+  const allow = [parseCidr('192.0.2.0/28')];
+  const limits = { ipv4: 8, ipv6: 32 };
+  it.each([
+    ['192.0.2.3', /allowlisted/],
+    ['192.0.2.0/24', /allowlisted/],
+    ['10.0.0.0/7', /broader/],
+    ['2001:db8::/31', /broader/],
+  ])('%s is refused', (cidr, why) => {
+    expect(refusal(parseCidr(cidr), allow, limits)).toMatch(why);
+  });
+  it('a plain address outside the allowlist is fine', () => {
+    expect(refusal(parseCidr('192.0.2.16'), allow, limits)).toBeNull();
+  });
+});
