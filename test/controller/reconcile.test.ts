@@ -1,0 +1,270 @@
+import { afterAll, describe, it, expect } from 'vitest';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { reconcile, hostMatches, type ReconcileConfig, type ReconcileDeps, type ReconcileOptions } from '../../controller/reconcile.js';
+import { createMemoryLogger } from '../../controller/log.js';
+import { createMemoryTarget, type MemoryTargetOptions } from '../../controller/targets/memory.js';
+import { createIpset } from '../../controller/targets/ipset.js';
+import { execRunner, type Runner } from '../../controller/targets/utils/exec.js';
+import { readStatus } from '../../controller/status.js';
+import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+import { banList, ledgerFiles, type FixtureBan } from './ledger-fixture.js';
+
+afterAll(cleanupTmp);
+
+const T0 = new Date('2027-01-01T00:00:00Z');
+const after = (s: number) => new Date(T0.getTime() + s * 1000);
+const hosts = (n: number, base = '198.51.100.'): FixtureBan[] => Array.from({ length: n }, (_, i) => ({ cidr: `${base}${i + 1}` }));
+
+/** A reconciler for host `web1` whose targets are memory targets with stores the test can read and tamper with. */
+function harness(remote: LedgerRemote, opts: { host?: string; faults?: Record<string, MemoryTargetOptions>; run?: Runner } = {}) {
+  const stateDir = tmpDir('f2g-state');
+  const stores = new Map<string, Set<string>>();
+  const store = (name: string): Set<string> => stores.get(name) ?? stores.set(name, new Set()).get(name)!;
+  const cfg: ReconcileConfig = { remote: remote.bare, branch: 'main', host: opts.host ?? 'web1', stateDir, metricsFile: join(stateDir, 'fail2git.prom') };
+  let clock = T0;
+  const log = createMemoryLogger();
+  const deps: ReconcileDeps = {
+    run: opts.run ?? execRunner,
+    log,
+    now: () => clock,
+    createTarget: async (doc, tdeps) => {
+      if (doc.spec.driver === 'ipset') return createIpset(doc.metadata.name, doc.spec.options ?? {}, tdeps);
+      return createMemoryTarget(doc.metadata.name, { store: store(doc.metadata.name), ...opts.faults?.[doc.metadata.name] });
+    },
+  };
+  return {
+    cfg, deps, log, store,
+    keys: (name: string) => [...store(name)].sort(),
+    setNow: (d: Date) => { clock = d; },
+    run: (o: ReconcileOptions = {}) => reconcile(cfg, o, deps),
+  };
+}
+
+describe('reconcile with memory targets and a real git remote', () => {
+  it('brings the selected targets to the desired set at now; a second run changes nothing', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({
+      bans: [{ cidr: '192.0.2.7' }, { cidr: '198.51.100.9', expires: after(3600) }, { cidr: '198.51.100.10', expires: after(-60) }, { cidr: '2001:db8:dead::/48' }],
+      targets: [{ name: 'alpha', hosts: ['web*'] }, { name: 'beta' }, { name: 'gamma', hosts: ['db*', 'mail?'] }],
+    }));
+    const h = harness(remote);
+    const r1 = await h.run();
+    expect(r1.status.reason).toBe('Applied');
+    expect(r1.status.ok).toBe(true);
+    expect(h.keys('alpha')).toEqual(['192.0.2.7', '198.51.100.9', '2001:db8:dead::/48']);
+    expect(h.keys('beta')).toEqual(h.keys('alpha'));
+    expect(h.keys('gamma')).toEqual([]); // not for this host
+    expect(Object.keys(r1.status.targets).sort()).toEqual(['alpha', 'beta']);
+    expect(r1.status.commit.applied).toBe(remote.head());
+    expect(r1.status.desired).toMatchObject({ entries: 3, skipped: { expired: 1 }, nextExpiry: '2027-01-01T01:00:00Z' });
+    expect(r1.nextExpiry).toEqual(after(3600));
+    const r2 = await h.run();
+    expect(r2.status.reason).toBe('UpToDate');
+    expect(r2.targets.every((t) => t.plan.add.length === 0 && t.plan.remove.length === 0)).toBe(true);
+    expect(readStatus(h.cfg.stateDir)?.runsTotal).toBe(2);
+  });
+
+  it('follows ledger commits: a ban added, a ban lifted', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    await h.run();
+    remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.8' }]) });
+    const r = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.8']);
+    expect(r.targets[0]).toMatchObject({ added: 1, removed: 1, drift: { readded: 0, removed: 0 } });
+  });
+
+  it('one failing target does not stop the others; the run reports it', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets: [{ name: 'alpha' }, { name: 'broken' }, { name: 'lying' }] }));
+    const h = harness(remote, { faults: { broken: { fail: 'apply' } } });
+    const r = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+    expect(r.status.reason).toBe('TargetsFailed');
+    expect(r.status.ok).toBe(false);
+    expect(r.status.targets.broken).toMatchObject({ reason: 'ApplyFailed', errorsTotal: 1 });
+    expect(r.status.targets.broken!.error).toContain('injected fault');
+    expect(r.status.targets.alpha).toMatchObject({ reason: 'Applied', entries: 1 });
+    const again = await h.run();
+    expect(again.status.targets.broken!.errorsTotal).toBe(2);
+    expect(readFileSync(h.cfg.metricsFile, 'utf8')).toContain('fail2git_target_errors_total{target="broken",driver="file"} 2');
+  });
+
+  it('verifies by observing again: a driver that ignores removals is an error', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [] }));
+    const h = harness(remote, { faults: { alpha: { dropRemovals: true } } });
+    h.store('alpha').add('192.0.2.99');
+    const r = await h.run();
+    expect(r.status.targets.alpha).toMatchObject({ reason: 'VerifyFailed' });
+    expect(r.status.targets.alpha!.error).toMatch(/still differs by 0 missing and 1 extra/);
+  });
+
+  it('a driver whose binary is missing fails alone', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets: [{ name: 'kernel', driver: 'ipset', options: { setName: 'f2gmissing' } }, { name: 'alpha' }] }));
+    // Every ipset/iptables call goes to a program that does not exist; git and ip still work.
+    const run: Runner = (cmd, args, o) => execRunner(['ipset', 'iptables', 'ip6tables'].includes(cmd) ? `${cmd}-not-installed-f2g` : cmd, args, o);
+    const h = harness(remote, { run });
+    const r = await h.run();
+    expect(r.status.targets.kernel).toMatchObject({ reason: 'ObserveFailed' });
+    expect(r.status.targets.kernel!.error).toMatch(/not-installed-f2g: command not found/);
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+  });
+
+  it('an invalid tip keeps the last good commit enforced, and status says why', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }, { cidr: '192.0.2.8' }] }));
+    const h = harness(remote);
+    await h.run();
+    const good = remote.head();
+    const bad = remote.commit({ 'bans/active.yaml': 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 192.0.2.300}\n' });
+    const r = await h.run();
+    expect(r.status.reason).toBe('InvalidLedger');
+    expect(r.status.ok).toBe(false);
+    expect(r.status.commit).toMatchObject({ applied: good, tip: bad });
+    expect(r.status.commit.tipProblems[0]).toMatch(/bans\/active\.yaml:\d+:\d+: .*192\.0\.2\.300/);
+    expect(r.status.message).toContain(`enforcing last good ${good.slice(0, 12)}`);
+    expect(h.keys('alpha')).toEqual(['192.0.2.7', '192.0.2.8']);
+    // Fixed at the tip: enforced again.
+    const fixed = remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.9' }]) });
+    const r2 = await h.run();
+    expect(r2.status).toMatchObject({ reason: 'Applied', commit: { applied: fixed, tipProblems: [] } });
+    expect(h.keys('alpha')).toEqual(['192.0.2.9']);
+  });
+
+  it('a failed signature check holds the tip like an invalid ledger', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    await h.run();
+    const good = remote.head();
+    remote.commit({ 'bans/active.yaml': banList([]) });
+    h.deps.verifyCommit = async (rev, lastGood) => (lastGood === good ? { ok: false, message: `held: ${rev.slice(0, 7)} unsigned` } : { ok: true });
+    const r = await h.run();
+    expect(r.status.reason).toBe('InvalidLedger');
+    expect(r.status.commit.tipProblems[0]).toContain('unsigned');
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+  });
+
+  it('remote unreachable: the last fetched good commit stays enforced and expiries still happen', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7', expires: after(10) }, { cidr: '192.0.2.8' }] }));
+    const h = harness(remote);
+    await h.run();
+    const fetched = remote.head();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7', '192.0.2.8']);
+    renameSync(remote.bare, remote.bare + '.gone');
+    h.setNow(after(11));
+    const r = await h.run();
+    expect(r.status.reason).toBe('PullFailed');
+    expect(r.status.remote.reachable).toBe(false);
+    expect(r.status.commit.applied).toBe(fetched);
+    expect(h.keys('alpha')).toEqual(['192.0.2.8']);
+    expect(readFileSync(h.cfg.metricsFile, 'utf8')).toContain('fail2git_remote_reachable 0');
+  });
+
+  it('refuses a plan removing more than maxRemovePerRun until --force; adds still happen', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: hosts(30) }));
+    const h = harness(remote);
+    await h.run();
+    expect(h.store('alpha').size).toBe(30);
+    remote.commit({ 'bans/active.yaml': banList([{ cidr: '203.0.113.5' }]) });
+    const refused = await h.run();
+    expect(refused.status.targets.alpha).toMatchObject({ reason: 'GuardRefused', heldRemovals: 30, added: 1 });
+    expect(refused.status.targets.alpha!.error).toMatch(/refusing to remove 30 of 30 entries .*--force/);
+    expect(refused.status.ok).toBe(false);
+    expect(h.store('alpha').size).toBe(31);
+    const forced = await h.run({ force: true });
+    expect(forced.status.targets.alpha).toMatchObject({ reason: 'Applied', removed: 30 });
+    expect(h.keys('alpha')).toEqual(['203.0.113.5']);
+  });
+
+  it('an absolute maxRemovePerRun from the policy applies', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: hosts(5), policy: { maxRemovePerRun: 2 } }));
+    const h = harness(remote);
+    await h.run();
+    remote.commit({ 'bans/active.yaml': banList(hosts(2)) });
+    expect((await h.run()).status.targets.alpha!.reason).toBe('GuardRefused');
+  });
+
+  it('never enforces protected addresses: this host, the remote host, targets\' own', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({
+      bans: [{ cidr: '127.0.0.1' }, { cidr: '192.0.2.7' }, { cidr: '203.0.113.0/24' }, { cidr: '198.51.100.1' }],
+      targets: [{ name: 'alpha' }, { name: 'api', driver: 'pve-api', hosts: ['pve*'], options: { url: 'https://198.51.100.1:8006' } }],
+    }));
+    const h = harness(remote, { faults: { alpha: { protectedAddresses: ['203.0.113.9'] } } });
+    const r = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+    expect(r.status.desired.skipped.protected).toBe(3);
+    expect(h.log.lines.filter((l) => l.event === 'skip.protected').map((l) => l.fields.cidr).sort()).toEqual(['127.0.0.1', '198.51.100.1', '203.0.113.0/24']);
+  });
+
+  it('--dry-run observes and plans but changes nothing, and does not move counters', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    h.store('alpha').add('192.0.2.99');
+    const r = await h.run({ dryRun: true });
+    expect(r.status.reason).toBe('DryRun');
+    expect(r.targets[0]!.plan.add.map((a) => a.cidr)).toEqual(['192.0.2.7']);
+    expect(r.targets[0]!.plan.remove.map((a) => a.cidr)).toEqual(['192.0.2.99']);
+    expect(h.keys('alpha')).toEqual(['192.0.2.99']);
+    expect(readStatus(h.cfg.stateDir)).toBeUndefined();
+  });
+
+  it('--target runs only the named targets and reports names that match nothing here', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets: [{ name: 'alpha' }, { name: 'beta' }, { name: 'gamma', hosts: ['db*'] }] }));
+    const h = harness(remote);
+    const r = await h.run({ targets: ['beta', 'gamma', 'nope'] });
+    expect(r.targets.map((t) => t.name)).toEqual(['beta']);
+    expect(h.keys('alpha')).toEqual([]);
+    expect(h.keys('beta')).toEqual(['192.0.2.7']);
+    expect(r.unknownTargets).toEqual(['gamma', 'nope']);
+  });
+
+  it('counts drift: entries someone deleted from or added to what a target owns', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }, { cidr: '192.0.2.8' }] }));
+    const h = harness(remote);
+    await h.run();
+    h.store('alpha').delete('192.0.2.7');
+    h.store('alpha').add('192.0.2.66');
+    const r = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7', '192.0.2.8']);
+    expect(r.status.targets.alpha).toMatchObject({ driftLast: { readded: 1, removed: 1 }, driftCorrectedTotal: 2 });
+    // A ledger change is not drift.
+    remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.8' }]) });
+    const r2 = await h.run();
+    expect(r2.status.targets.alpha).toMatchObject({ removed: 1, driftLast: { readded: 0, removed: 0 }, driftCorrectedTotal: 2 });
+  });
+
+  it('no good commit ever fetched: nothing is enforced and nothing is touched', async () => {
+    const remote = makeLedgerRemote({ 'bans/active.yaml': 'kind: [broken\n' });
+    const h = harness(remote);
+    h.store('alpha').add('192.0.2.99');
+    const r = await h.run();
+    expect(r.status.reason).toBe('NoLedger');
+    expect(r.status.ok).toBe(false);
+    expect(h.keys('alpha')).toEqual(['192.0.2.99']);
+  });
+
+  it('a tip unchanged since the last run is not parsed again (the snapshot is used)', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    await h.run();
+    const snapshot = JSON.parse(readFileSync(join(h.cfg.stateDir, 'last-good-ledger.json'), 'utf8')) as { rev: string };
+    expect(snapshot.rev).toBe(remote.head());
+    const calls: string[] = [];
+    h.deps.run = (cmd, args, o) => { calls.push(`${cmd} ${args.filter((a) => !a.startsWith('-') && a !== h.cfg.stateDir).slice(1, 2).join(' ')}`); return execRunner(cmd, args, o); };
+    await h.run();
+    expect(calls.filter((c) => c.startsWith('git') && /show|cat-file/.test(c))).toEqual([]);
+  });
+});
+
+describe('hostMatches', () => {
+  const cases: [string[] | undefined, string, boolean][] = [
+    [undefined, 'anything', true],
+    [['web*'], 'web1', true],
+    [['web*'], 'mail1', false],
+    [['web?'], 'web12', false],
+    [['pve[12]'], 'pve2', true],
+    [['pve[12]'], 'pve3', false],
+    [['a.b'], 'axb', false],
+    [[], 'web1', false],
+  ];
+  for (const [globs, host, want] of cases) it(`${JSON.stringify(globs)} ${host} → ${want}`, () => expect(hostMatches(globs, host)).toBe(want));
+});
