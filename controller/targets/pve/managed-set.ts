@@ -15,7 +15,12 @@ export const SECTION_COMMENT = 'fail2git managed bans';
 
 /** A member Proxmox stores and we wrote: no `!`, comment starting with the marker. */
 export function isOwned(line: IpsetLine): boolean {
-  return !line.nomatch && (line.comment?.startsWith(MARKER) ?? false);
+  return !line.nomatch && isMarker(line.comment);
+}
+
+/** `fail2git` as the comment's first word (`fail2git-like` or `not fail2git` are someone else's). */
+export function isMarker(comment: string | undefined): boolean {
+  return comment !== undefined && /^fail2git(\s|$)/.test(comment);
 }
 
 /** Canonical key of a stored member, masking host bits as Proxmox/the kernel would; undefined for aliases and junk. */

@@ -1,0 +1,168 @@
+/**
+ * pve-api: owns the members of one datacenter IPSet that carry the `fail2git` marker
+ * comment, through Proxmox's REST API (any host that reaches port 8006). observe() is one
+ * GET; apply() creates the set if needed, removes with DELETE by the exact string GET
+ * returned (the API reports success for a spelling it does not hold) and adds with POST.
+ * Every write takes Proxmox's cluster lock and rewrites cluster.fw, so writes run through
+ * a small p-queue and are retried with backoff when Proxmox says "try again".
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import PQueue from 'p-queue';
+import { errorMessage, TargetError } from '../errors.js';
+import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
+import { PveApiClient, PveApiError } from './pve/api-client.js';
+import { readApiConfig } from './pve/api-config.js';
+import { isMarker, lenientKey, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
+import { withRetry } from './pve/retry.js';
+
+export const DRIVER = 'pve-api';
+
+interface ApiEntry { cidr: string; comment?: string; nomatch?: number | boolean; digest?: string }
+interface Snapshot { entries: ApiEntry[]; digest?: string }
+
+export const createPveApi: TargetFactory = (name, options, deps) => {
+  const cfg = readApiConfig(name, options);
+  const client = new PveApiClient(name, cfg.client);
+  const setPath = `/cluster/firewall/ipset/${encodeURIComponent(cfg.ipset)}`;
+  const retry = <T>(fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, { retries: cfg.retries, baseMs: cfg.retryBaseMs, retryable: (e) => e instanceof PveApiError && e.retryable });
+  /** the set's members and digest as of the last GET; undefined once our own write made them stale */
+  let snapshot: Snapshot | undefined;
+  let setExists: boolean | undefined;
+
+  async function readSet(): Promise<ApiEntry[]> {
+    try {
+      const entries = (await retry(() => client.call('GET', setPath))) as ApiEntry[];
+      setExists = true;
+      snapshot = { entries, ...(entries[0]?.digest ? { digest: entries[0].digest } : {}) };
+      return entries;
+    } catch (err) {
+      if (!(err instanceof PveApiError && /no such ipset/i.test(err.message))) throw err;
+      setExists = false;
+      snapshot = { entries: [] };
+      return [];
+    }
+  }
+
+  async function ensureSet(): Promise<void> {
+    if (setExists) return;
+    await retry(() => client.call('POST', '/cluster/firewall/ipset', { name: cfg.ipset, comment: SECTION_COMMENT })).catch(ignoreIf(/already exists/));
+    setExists = true;
+  }
+
+  async function add(entry: DesiredEntry): Promise<void> {
+    const body = { cidr: entry.cidr, comment: markerComment(entry, deps.host) };
+    // 400 "already exists": someone (maybe a previous run cut short) holds it; it is enforced.
+    await retry(() => client.call('POST', setPath, body)).catch(ignoreIf(/already exists/));
+    snapshot = undefined;
+  }
+
+  async function currentSet(): Promise<Snapshot> {
+    if (!snapshot) await readSet();
+    return snapshot ?? { entries: [] };
+  }
+
+  /** Re-reads the set when our last write made the digest stale, so DELETE carries a current one. */
+  async function remove(entry: ObservedEntry): Promise<void> {
+    const raw = entry.raw ?? entry.cidr;
+    await retry(async () => {
+      const current = await currentSet();
+      const held = current.entries.find((e) => e.cidr === raw && isOwned(e));
+      if (!held) return; // vanished (or no longer ours): done
+      const query: Record<string, string> = current.digest ? { digest: current.digest } : {};
+      try {
+        await client.call('DELETE', `${setPath}/${encodeURIComponent(raw)}`, query);
+      } catch (err) {
+        if (err instanceof PveApiError && /detected modified configuration/i.test(err.message)) {
+          snapshot = undefined;
+          throw new StaleDigest(name, err); // someone else wrote: re-read and retry
+        }
+        throw err;
+      }
+      snapshot = undefined;
+    });
+  }
+
+  async function applyPlan(plan: Plan): Promise<ApplyResult> {
+    const queue = new PQueue({ concurrency: cfg.concurrency });
+    const total = plan.add.length + plan.remove.length;
+    const result = { added: 0, removed: 0 };
+    const failures: unknown[] = [];
+    let done = 0;
+    const track = (kind: 'added' | 'removed', job: () => Promise<void>) => async () => {
+      try {
+        await job();
+        result[kind]++;
+      } catch (err) {
+        failures.push(err);
+        if (err instanceof PveApiError && (err.status === 401 || err.status === 403)) queue.clear();
+      }
+      if (++done % cfg.progressEvery === 0) deps.log.info('pve-api.progress', { target: name, done, total });
+    };
+    if (plan.add.length > 0) await ensureSet();
+    for (const r of plan.remove) void queue.add(track('removed', () => remove(r)));
+    await queue.onIdle();
+    for (const a of plan.add) void queue.add(track('added', () => add(a)));
+    await queue.onIdle();
+    if (failures.length > 0) {
+      throw new TargetError(name, 'E_PVE_API_APPLY', `${failures.length} of ${total} changes failed (${result.added} added, ${result.removed} removed); first: ${errorMessage(failures[0])}`, { cause: failures[0] });
+    }
+    if (total >= cfg.progressEvery) deps.log.info('pve-api.applied', { target: name, ...result });
+    return result;
+  }
+
+  return {
+    name,
+    driver: DRIVER,
+    async observe() {
+      return ownedEntries(await readSet());
+    },
+    apply: applyPlan,
+    async protectedAddresses() {
+      return apiHostAddresses(new URL(cfg.client.baseUrl).hostname);
+    },
+    async close() {
+      client.close();
+    },
+  } satisfies Target;
+};
+
+function isOwned(e: ApiEntry): boolean {
+  return !e.nomatch && isMarker(e.comment);
+}
+
+/** A DELETE refused because the set changed since our GET: always worth a re-read and another try. */
+class StaleDigest extends PveApiError {
+  constructor(target: string, cause: PveApiError) {
+    super(target, cause.status, cause.message, cause.errors, cause);
+  }
+
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+function ownedEntries(entries: ApiEntry[]): ObservedEntry[] {
+  const out = new Map<string, ObservedEntry>();
+  for (const e of entries) {
+    const key = isOwned(e) ? lenientKey(e.cidr) : undefined;
+    if (!key || out.has(key.key)) continue;
+    out.set(key.key, { cidr: key.key, family: key.family, ...(e.cidr !== key.key ? { raw: e.cidr } : {}) });
+  }
+  return [...out.values()];
+}
+
+function ignoreIf(pattern: RegExp): (err: unknown) => void {
+  return (err) => {
+    if (err instanceof PveApiError && err.status === 400 && Object.values(err.errors).some((v) => pattern.test(v))) return;
+    throw err;
+  };
+}
+
+/** The API host's own addresses: banning them would cut this reconciler off from the API. */
+async function apiHostAddresses(hostname: string): Promise<string[]> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const addrs = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  return [...new Set(addrs.map((a) => lenientKey(a)?.key).filter((k): k is string => k !== undefined))];
+}
