@@ -18,10 +18,9 @@ export function fileMode(path: string): { mode: number } | { error: string } {
   }
 }
 
-/** The first executable `name` on PATH (plus the sbin dirs root tools live in). */
+/** The first executable `name` in the directories of `pathVar` (a PATH-style list). */
 export function findProgram(name: string, pathVar: string): string | undefined {
-  const dirs = [...pathVar.split(delimiter).filter((d) => d !== ''), '/usr/sbin', '/sbin'];
-  for (const dir of new Set(dirs)) {
+  for (const dir of new Set(pathVar.split(delimiter).filter((d) => d !== ''))) {
     try {
       accessSync(join(dir, name), constants.X_OK);
       return join(dir, name);

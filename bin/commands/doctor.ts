@@ -45,7 +45,7 @@ export const command: Command = {
     if (!parsed) return EXIT_OK;
     const checks = await runDoctor(
       { configPath: configPath(parsed.values.config), ...(parsed.values.ledger ? { ledgerDir: parsed.values.ledger } : {}) },
-      { run: execRunner, now: () => new Date(), pathVar: process.env.PATH ?? '', probePve: probePveApi, httpDate, ntpSynchronized: () => ntpSynchronized(execRunner) },
+      { run: execRunner, now: () => new Date(), pathVar: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, probePve: probePveApi, httpDate, ntpSynchronized: () => ntpSynchronized(execRunner) },
     );
     if (parsed.values.json) out(JSON.stringify(checks, null, 2));
     else for (const c of checks) out(formatCheck(c));
