@@ -39,8 +39,15 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
     name,
     driver: DRIVER,
     observe: () => step('observing sets', async () => {
-      const [v4, v6] = await Promise.all([readSet(run, names[4], 4), readSet(run, names[6], 6)]);
-      return [...v4, ...v6];
+      // A ban counts as held only while it is enforced: if someone deleted our DROP rule for
+      // a family, that family's entries are reported absent, so the controller's next plan
+      // re-adds them and apply() puts the rule back (the controller skips empty plans).
+      const out: ObservedEntry[] = [];
+      for (const family of [4, 6] as const) {
+        const held = await readSet(run, names[family], family);
+        if (held.length > 0 && await rulesIntact(run, names, opts.enforce, family)) out.push(...held);
+      }
+      return out;
     }),
     apply: (plan: Plan) => step('applying', async () => {
       const existing = await existingSets(run);
@@ -74,6 +81,15 @@ async function readSet(run: Runner, set: string, family: Family): Promise<Observ
 function isMissingSet(err: unknown): boolean {
   const stderr = (err as { stderr?: unknown }).stderr;
   return typeof stderr === 'string' && stderr.includes('does not exist');
+}
+
+async function rulesIntact(run: Runner, names: SetNames, enforce: Enforce, family: Family): Promise<boolean> {
+  const want = enforcedHooks(enforce);
+  const tool = family === 4 ? 'iptables' : 'ip6tables';
+  for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
+    if (wanted && !(await hasRule(run, tool, chain, names[family]))) return false;
+  }
+  return true;
 }
 
 function ruleArgs(chain: string, set: string): string[] {

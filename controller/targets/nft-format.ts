@@ -40,6 +40,7 @@ export interface NftState {
 export const SET_NAMES = { 4: 'v4', 6: 'v6' } as const;
 export const COVERED_NAMES = { 4: 'v4_covered', 6: 'v6_covered' } as const;
 const FAMILIES = [4, 6] as const;
+const DROP_RULES = ['ip saddr @v4 drop', 'ip6 saddr @v6 drop'];
 
 export function emptyState(): NftState {
   return { exists: false, elements: { 4: [], 6: [] }, covered: { 4: [], 6: [] }, sets: new Set(), chains: new Map() };
@@ -132,6 +133,16 @@ export function ruleSignature(expr: unknown): string {
   return `${String(payload.protocol)} ${String(payload.field)} ${String(match.right)} ${Object.keys(verdict)[0]}`;
 }
 
+/**
+ * Whether the drop rules `enforce` asks for are exactly in place. When they are not (a chain
+ * deleted or edited by hand), observe() reports nothing: the bans are not in force, the
+ * controller's next plan re-adds them, and apply() rebuilds the chains on the way.
+ */
+export function enforcementIntact(state: NftState, enforce: Enforce): boolean {
+  const want = enforcedHooks(enforce);
+  return (['input', 'forward'] as const).every((chain) => !want[chain] || state.chains.get(chain)?.join('\n') === DROP_RULES.join('\n'));
+}
+
 export function observedFromState(state: NftState): ObservedEntry[] {
   const out: ObservedEntry[] = [];
   for (const family of FAMILIES) {
@@ -154,7 +165,6 @@ function dedupe(entries: ObservedEntry[]): ObservedEntry[] {
 
 // --- writing ---
 
-const DROP_RULES = ['ip saddr @v4 drop', 'ip6 saddr @v6 drop'];
 
 /**
  * The transaction that takes the table from `state` to `state + plan`, or undefined when

@@ -5,7 +5,7 @@
  * no other table is read or written. See nft-format.ts for the covered-entries rule.
  */
 import { guarded } from './failure.js';
-import { TABLE_NAME_RE, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
+import { TABLE_NAME_RE, emptyState, enforcementIntact, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
 import { ENFORCE_VALUES, options, type Enforce } from './options.js';
 import type { Plan, Target, TargetFactory } from './types.js';
 import type { Runner } from './utils/exec.js';
@@ -34,7 +34,10 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
   return {
     name,
     driver: DRIVER,
-    observe: () => step(`observing table inet ${opts.table}`, async () => observedFromState(await readTable(deps.run, opts.table))),
+    observe: () => step(`observing table inet ${opts.table}`, async () => {
+      const state = await readTable(deps.run, opts.table);
+      return enforcementIntact(state, opts.enforce) ? observedFromState(state) : [];
+    }),
     apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       // the transaction is computed from what the kernel holds now, so deletes name only
       // present elements and a replayed plan changes nothing

@@ -5,7 +5,7 @@ import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, testTarget } from './contract.js';
+import { entry, observedKeys, planFor, testTarget } from './contract.js';
 import { testDeps } from './deps.js';
 
 const skip = kernelSkipReason(['ip', 'ipset', 'iptables', 'ip6tables']);
@@ -113,9 +113,26 @@ kernel('ipset enforcement', () => {
       expect([await count('ip6tables', 'INPUT'), await count('ip6tables', 'FORWARD')]).toEqual([1, 1]);
       await ipsetIn(ns, { setName, enforce: 'forward' }).apply({ add: [], remove: [] });
       expect([await count('iptables', 'INPUT'), await count('iptables', 'FORWARD')]).toEqual([0, 1]);
-      await ipsetIn(ns, { setName, enforce: 'none' }).apply({ add: [], remove: [] });
+      const none = ipsetIn(ns, { setName, enforce: 'none' });
+      await none.apply({ add: [], remove: [] });
       expect([await count('ip6tables', 'INPUT'), await count('ip6tables', 'FORWARD')]).toEqual([0, 0]);
-      expect(await observedKeys(both)).toEqual(['192.0.2.1', '2001:db8::1']);
+      expect(await observedKeys(none)).toEqual(['192.0.2.1', '2001:db8::1']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('reports a family absent while its DROP rule is gone, and the re-add plan restores the rule', async () => {
+    const ns = await createNetns('f2gipd');
+    try {
+      const setName = uniqueName('d', 8);
+      const target = ipsetIn(ns, { setName, enforce: 'input' });
+      await target.apply({ add: [entry('192.0.2.1'), entry('2001:db8::1')], remove: [] });
+      await ns.run('ip6tables', ['-D', 'INPUT', '-m', 'set', '--match-set', `${setName}-v6`, 'src', '-j', 'DROP']);
+      expect(await observedKeys(target)).toEqual(['192.0.2.1']);
+      await target.apply(planFor(['192.0.2.1', '2001:db8::1'], await target.observe()));
+      expect(await observedKeys(target)).toEqual(['192.0.2.1', '2001:db8::1']);
+      expect((await ns.run('ip6tables', ['-S', 'INPUT'])).stdout).toContain(`--match-set ${setName}-v6 src -j DROP`);
     } finally {
       await ns.destroy();
     }
@@ -128,8 +145,9 @@ kernel('ipset enforcement', () => {
       await ns.run('ipset', ['create', `${setName}-v4`, 'hash:net', 'maxelem', '4096']);
       await ns.run('ipset', ['add', `${setName}-v4`, '203.0.113.0/24']);
       const target = ipsetIn(ns, { setName });
-      expect(await observedKeys(target)).toEqual(['203.0.113.0/24']);
-      await target.apply({ add: [entry('198.51.100.1')], remove: [] });
+      // its member is not enforced yet (no DROP rule), so it is not reported as held
+      expect(await observedKeys(target)).toEqual([]);
+      await target.apply({ add: [entry('198.51.100.1'), entry('203.0.113.0/24')], remove: [] });
       expect(await observedKeys(target)).toEqual(['198.51.100.1', '203.0.113.0/24']);
     } finally {
       await ns.destroy();
