@@ -44,7 +44,7 @@ function keyed(list: Fields[], file: string, unparsable: string[]): Map<string, 
   for (const e of list) {
     const c = tryParseCidr(String(e.cidr ?? ''));
     if (c instanceof CidrError) unparsable.push(`${file}: ${JSON.stringify(e.cidr)} (${c.message})`);
-    else out.set(c.key, e);
+    else out.set(c.key, { ...e, cidr: c.key }); // spelling is validate's concern, not a change
   }
   return out;
 }
