@@ -86,7 +86,10 @@ export function parseHookArgs(action: string | undefined, v: Record<string, stri
 
 /** Pure: what a hook call means. `now` in ms. */
 export function decide(args: HookArgs, guard: Guard, host: string, now: number, id: string): HookDecision {
-  if (args.restored) return { kind: 'skip', why: `restored ${args.action} of ${args.ip} not committed (fail2ban restart; the ledger already has it)` };
+  // A restored ban (fail2ban restart) is already in the ledger; an unban is an unban either way.
+  if (args.restored && args.action !== 'unban') {
+    return { kind: 'skip', why: `restored ${args.action} of ${args.ip} not committed (fail2ban restart; the ledger already has it)` };
+  }
   const at = formatTime(new Date(Math.floor(args.time) * 1000));
   const base: Operation = { v: 1, id, op: args.action, cidr: args.ip, widen: true, at, by: host, host, jail: args.jail };
   if (args.action === 'unban') {

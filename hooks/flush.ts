@@ -8,6 +8,7 @@
  * so nothing is applied twice. After releasing the lock it looks once more: an operation
  * spooled while the lock was held is never left behind.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../controller/config.js';
 import { spoolPath } from '../controller/config.js';
@@ -149,6 +150,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult):
  * remote is unreachable or the ledger at its tip is invalid: the operations stay spooled.
  */
 export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Promise<FlushResult> {
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o750 });
   const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], pending: 0 };
   for (;;) {
     const lock: Lock | null = opts.wait ? await waitLock(lockPath(cfg), 120_000) : tryLock(lockPath(cfg));
