@@ -1,0 +1,187 @@
+/**
+ * `fail2git init` through the real CLI: the new ledger validates, pushes to a real bare
+ * remote, signs its first commit, and the GitHub/GitLab CI it generates runs locally.
+ * Run `npm run build` first (the test executes dist/bin/fail2git.js).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+import { git, REPO_ROOT } from '../helpers/git.js';
+import { COMMANDS } from '../../bin/commands.js';
+import { verifyCommits } from '../../controller/git/signing.js';
+import { GITHUB_CHECK_STEPS, GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH } from '../../controller/init/ci-templates.js';
+
+const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
+
+afterAll(() => cleanupTmp());
+
+function f2g(args: string[], cwd = REPO_ROOT): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function init(extra: string[] = []): string {
+  const dir = join(tmpDir('f2g-init'), 'ledger');
+  const r = f2g(['init', dir, '--allow', '192.0.2.0/24=management', ...extra]);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return dir;
+}
+
+/**
+ * `fail2git` on PATH as CI installs it (`npm install --global fail2git@VERSION`), here the
+ * built CLI. Until the lead registers `review` in bin/commands.ts, the shim runs that one
+ * command's module directly (same code, same argv).
+ */
+function cliOnPath(): string {
+  const bin = tmpDir('f2g-init-bin');
+  const shim = Object.hasOwn(COMMANDS, 'review')
+    ? `#!/bin/bash\nexec node ${JSON.stringify(CLI)} "$@"\n`
+    : `#!/bin/bash\nif [ "$1" = review ]; then shift; exec node --input-type=module -e ${JSON.stringify(
+      `const { command } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/bin/commands/review.js'))});` +
+      `try { process.exitCode = await command.run(process.argv.slice(1)); } catch (e) { console.error('fail2git: ' + e.message); process.exitCode = e.code === 'E_USAGE' ? 2 : 1; }`,
+    )} -- "$@"; fi\nexec node ${JSON.stringify(CLI)} "$@"\n`;
+  writeFileSync(join(bin, 'fail2git'), shim);
+  chmodSync(join(bin, 'fail2git'), 0o755);
+  return bin;
+}
+
+interface Step { id?: string; run?: string; shell?: string; env?: Record<string, string> }
+
+/** Runs one generated workflow step's script the way GitHub's `shell: bash` does. */
+function runGithubStep(step: Step, cwd: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  expect(step.shell).toBe('bash');
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${cliOnPath()}:${process.env.PATH}`, ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function commitAll(dir: string, message: string): string {
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', message);
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+const BAN_HEADER = 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n';
+
+describe('fail2git init', () => {
+  it('creates a ledger that validates and is already in canonical layout', () => {
+    const dir = init();
+    for (const f of ['bans/active.yaml', 'bans/allow.yaml', 'bans/policy.yaml', 'bans/targets.yaml', 'README.md', GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH]) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(dir, 'bans/allow.yaml'), 'utf8')).toContain('- {cidr: 192.0.2.0/24, reason: management}');
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    expect(git(dir, 'log', '--format=%s')).toBe('Create the ban ledger (fail2git init)');
+    const v = f2g(['validate'], dir);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toContain('0 bans, 1 allowlisted');
+    expect(f2g(['fmt', '--check'], dir).status).toBe(0);
+  });
+
+  it('warns when no management network is allowlisted', () => {
+    const dir = join(tmpDir('f2g-init'), 'ledger');
+    const r = f2g(['init', dir]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('bans/allow.yaml is empty');
+    expect(f2g(['validate'], dir).status).toBe(0);
+  });
+
+  it('refuses a non-empty directory and a bad --allow, writing nothing', () => {
+    const parent = tmpDir('f2g-init');
+    mkdirSync(join(parent, 'full'));
+    writeFileSync(join(parent, 'full', 'keep.txt'), 'mine\n');
+    const full = f2g(['init', join(parent, 'full')]);
+    expect(full.status).toBe(1);
+    expect(full.stderr).toMatch(/not empty/);
+    expect(readFileSync(join(parent, 'full', 'keep.txt'), 'utf8')).toBe('mine\n');
+    const bad = f2g(['init', join(parent, 'new'), '--allow', '999.1.1.1']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--allow "999.1.1.1"');
+    expect(existsSync(join(parent, 'new'))).toBe(false);
+  });
+
+  it('pushes to --remote, a real bare repository', () => {
+    const bare = join(tmpDir('f2g-init-remote'), 'ledger.git');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    const dir = init(['--remote', bare]);
+    expect(git(bare, 'rev-parse', 'main')).toBe(git(dir, 'rev-parse', 'HEAD'));
+  });
+
+  it('signs the first commit with --signing-key', async () => {
+    const keys = tmpDir('f2g-init-key');
+    const key = join(keys, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const dir = init(['--signing-key', key]);
+    const email = git(dir, 'log', '-1', '--format=%ce');
+    writeFileSync(join(keys, 'allowed'), `${email} ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+    const r = await verifyCommits(dir, undefined, git(dir, 'rev-parse', 'HEAD'), join(keys, 'allowed'));
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('the generated GitHub workflow, run locally', () => {
+  function stepsOf(dir: string): Map<string, Step> {
+    const wf = parse(readFileSync(join(dir, GITHUB_WORKFLOW_PATH), 'utf8')) as { jobs: Record<string, { steps: Step[] }> };
+    const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+    return new Map(steps.filter((s) => s.id).map((s) => [s.id!, s]));
+  }
+
+  it('validates, then summarises a clean pull request (exit 0) into the step summary', () => {
+    const dir = init();
+    const steps = stepsOf(dir);
+    expect([...steps.keys()]).toEqual(expect.arrayContaining([...GITHUB_CHECK_STEPS]));
+    expect(steps.get('install')?.run).toMatch(/^npm install --global fail2git@\d+\.\d+\.\d+$/);
+    const base = git(dir, 'rev-parse', 'HEAD');
+    writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 198.51.100.7, expires: 2026-12-01T00:00:00Z, at: 2026-11-25T10:00:00Z, by: alice, reason: "ticket 42"}\n`);
+    const head = commitAll(dir, 'ban 198.51.100.7');
+    const summary = join(tmpDir('f2g-init-gh'), 'summary.md');
+    const env = { BASE_SHA: base, HEAD_SHA: head, GITHUB_STEP_SUMMARY: summary };
+    const validate = runGithubStep(steps.get('validate')!, dir, env);
+    expect(validate.stderr).toBe('');
+    expect(validate.status).toBe(0);
+    const review = runGithubStep(steps.get('review')!, dir, env);
+    expect(review.status).toBe(0);
+    expect(readFileSync(summary, 'utf8')).toContain('**1 ban added, 0 removed, 0 changed, no findings**');
+    expect(review.stdout).toContain('198.51.100.7, until 2026-12-01T00:00:00Z, by: alice, reason: ticket 42');
+  });
+
+  it('fails the review step on a ban inside the allowlist, and the validate step on a broken ledger', () => {
+    const dir = init();
+    const steps = stepsOf(dir);
+    const base = git(dir, 'rev-parse', 'HEAD');
+    writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 192.0.2.9, at: 2026-11-25T10:00:00Z, by: mallory}\n`);
+    const head = commitAll(dir, 'ban the admins');
+    const summary = join(tmpDir('f2g-init-gh'), 'summary.md');
+    const env = { BASE_SHA: base, HEAD_SHA: head, GITHUB_STEP_SUMMARY: summary };
+    const review = runGithubStep(steps.get('review')!, dir, env);
+    expect(review.status).toBe(1);
+    expect(readFileSync(summary, 'utf8')).toContain('192.0.2.9 overlaps allowlisted 192.0.2.0/24 (management)');
+
+    writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 999.1.1.1, by: typo}\n`);
+    commitAll(dir, 'broken');
+    const validate = runGithubStep(steps.get('validate')!, dir, env);
+    expect(validate.status).not.toBe(0);
+    expect(validate.stdout + validate.stderr).toContain('bans/active.yaml:4');
+  });
+});
+
+describe('the generated GitLab CI, run locally', () => {
+  it('runs its script lines with merge-request variables', () => {
+    const dir = init();
+    const job = (parse(readFileSync(join(dir, GITLAB_CI_PATH), 'utf8')) as Record<string, { script: string[] }>).fail2git!;
+    const base = git(dir, 'rev-parse', 'HEAD');
+    writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 203.0.113.0/24, at: 2026-11-25T10:00:00Z, by: alice, reason: botnet}\n`);
+    const head = commitAll(dir, 'ban a /24');
+    const env = { ...process.env, PATH: `${cliOnPath()}:${process.env.PATH}`, CI_MERGE_REQUEST_DIFF_BASE_SHA: base, CI_COMMIT_SHA: head };
+    const outputs = job.script.map((line) => spawnSync('sh', ['-e', '-c', line], { cwd: dir, encoding: 'utf8', env }));
+    expect(outputs.map((o) => o.status)).toEqual(job.script.map(() => 0));
+    expect(outputs.map((o) => o.stdout).join('')).toContain('1 ban added');
+  });
+});
