@@ -12,7 +12,7 @@
 import { ledgerClonePath } from './config.js';
 import { desiredSet } from './desired.js';
 import { errorMessage } from './errors.js';
-import { syncClone, type SyncResult } from './git/clone.js';
+import { checkoutRev, syncClone, type SyncResult } from './git/clone.js';
 import { readLastGood, readLedgerSnapshot, writeLastGood, type LastGood } from './last-good.js';
 import { loadLedgerFromGit } from './ledger/load.js';
 import { formatProblem, type Ledger, type TargetDoc } from './ledger/types.js';
@@ -132,6 +132,8 @@ async function loadLedger(ctx: RunContext): Promise<void> {
       ctx.lastGood = writeLastGood(cfg.stateDir, tip, ctx.ledger!, deps.now());
       ctx.applied = tip;
       deps.log.info('ledger.accepted', { rev: tip });
+      await checkoutRev(ledgerClonePath(cfg), cfg.branch, tip, deps.run).catch((err: unknown) =>
+        deps.log.warn('checkout.failed', { rev: tip, error: errorMessage(err) }));
       return;
     }
     deps.log.error('ledger.invalid', { rev: tip, problems: ctx.tipProblems.length, first: ctx.tipProblems[0], enforcing: ctx.lastGood?.rev ?? null });

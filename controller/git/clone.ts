@@ -3,7 +3,7 @@
  * a cheap `ls-remote` tells whether the remote tip moved; only then does it fetch, into
  * `refs/remotes/origin/<branch>`. It never merges and never commits; ledgers are read
  * at a commit (`git show REV:path`), so the working tree is not needed for enforcing.
- * Writers (controller/git/commit.ts) may use the same clone's working tree.
+ * After a commit is accepted its tree is checked out, for people and read-only commands.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -70,6 +70,14 @@ export async function fetchTip(dir: string, branch: string, run: Runner = execRu
     throw new TransientError('E_FETCH_FAILED', `git fetch failed: ${redact(firstLine(err))}`, { cause: err });
   }
   return localTip(dir, branch, run);
+}
+
+/**
+ * Points the clone's working tree at an accepted commit, so `list`, `export` and people
+ * reading stateDir/ledger see what is enforced. Writers use their own repository.
+ */
+export async function checkoutRev(dir: string, branch: string, rev: string, run: Runner = execRunner): Promise<void> {
+  await git(run, dir, ['checkout', '-q', '-f', '-B', branch, rev]);
 }
 
 export interface SyncResult {

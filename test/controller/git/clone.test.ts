@@ -1,7 +1,7 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureClone, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
+import { checkoutRev, ensureClone, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
 import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
 import { git, makeLedgerRemote, startGitDaemon } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -113,5 +113,18 @@ describe('syncClone', () => {
     const r = await syncClone(remote.bare, dir, 'release');
     expect(r.tip).toBeUndefined();
     expect(r.error?.code).toBe('E_REMOTE_NO_BRANCH');
+  });
+});
+
+describe('checkoutRev', () => {
+  it('shows an accepted commit in the working tree', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    await syncClone(remote.bare, dir, 'main');
+    const tip = remote.commit({ 'bans/extra.txt': 'x\n' });
+    await syncClone(remote.bare, dir, 'main');
+    await checkoutRev(dir, 'main', tip);
+    expect(readFileSync(join(dir, 'bans', 'extra.txt'), 'utf8')).toBe('x\n');
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(tip);
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * Shared by `reconcile`, `plan` and `status`: the host config from `--config` or from
+ * flags (`--remote URL --host NAME --state-dir DIR`, for demos, tests and hosts without
+ * a config file; flags also override a config file), the real target factory, the
+ * signature check, and the human one-line summaries.
+ */
+import { join, resolve } from 'node:path';
+import { configPath, loadHostConfig, ledgerClonePath, validateHostConfig, type HostConfig } from '../../controller/config.js';
+import type { ReconcileDeps } from '../../controller/reconcile.js';
+import type { TargetDoc } from '../../controller/ledger/types.js';
+import type { Target, TargetDeps, TargetFactory } from '../../controller/targets/types.js';
+import { TargetError } from '../../controller/errors.js';
+
+export const CONFIG_FLAGS = {
+  config: { type: 'string' },
+  remote: { type: 'string' },
+  host: { type: 'string' },
+  'state-dir': { type: 'string' },
+  branch: { type: 'string' },
+  'metrics-file': { type: 'string' },
+} as const;
+
+export const CONFIG_FLAGS_HELP = `  --config FILE        host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
+  --remote URL         the ledger remote; without --config, run from flags alone
+  --host NAME          this host's name for target selection (default: config, else hostname)
+  --state-dir DIR      clone, status.json, last good commit (default: config, else /var/lib/fail2git)
+  --branch NAME        ledger branch (default main)
+  --metrics-file FILE  Prometheus textfile (default <state-dir>/fail2git.prom)`;
+
+export interface ConfigFlagValues {
+  config?: string;
+  remote?: string;
+  host?: string;
+  'state-dir'?: string;
+  branch?: string;
+  'metrics-file'?: string;
+}
+
+/** The host config: a file (`--config`, or the default path when no --remote is given), then flags on top. */
+export async function resolveHostConfig(v: ConfigFlagValues): Promise<HostConfig> {
+  if (v.remote !== undefined && v.config === undefined) {
+    const raw: Record<string, unknown> = { remote: v.remote };
+    if (v.host !== undefined) raw.host = v.host;
+    if (v.branch !== undefined) raw.branch = v.branch;
+    if (v['state-dir'] !== undefined) raw.stateDir = resolve(v['state-dir']);
+    if (v['metrics-file'] !== undefined) raw.metricsFile = resolve(v['metrics-file']);
+    return validateHostConfig(raw, '(command-line flags)');
+  }
+  const cfg = await loadHostConfig(configPath(v.config));
+  const defaultMetrics = cfg.metricsFile === join(cfg.stateDir, 'fail2git.prom');
+  if (v.remote !== undefined) cfg.remote = v.remote;
+  if (v.host !== undefined) cfg.host = v.host;
+  if (v.branch !== undefined) cfg.branch = v.branch;
+  if (v['state-dir'] !== undefined) cfg.stateDir = resolve(v['state-dir']);
+  if (v['metrics-file'] !== undefined) cfg.metricsFile = resolve(v['metrics-file']);
+  else if (defaultMetrics) cfg.metricsFile = join(cfg.stateDir, 'fail2git.prom');
+  const { path, ...settings } = cfg;
+  return validateHostConfig(settings, path);
+}
+
+// Module names are computed so a build without a driver (or without the registry) still
+// compiles; a missing driver then fails alone, at run time, for its targets only.
+const REGISTRY = '../../controller/targets/index.js';
+const DRIVERS: Record<string, [string, string]> = {
+  ipset: ['../../controller/targets/ipset.js', 'createIpset'],
+  nftables: ['../../controller/targets/nftables.js', 'createNftables'],
+  route: ['../../controller/targets/route.js', 'createRoute'],
+  file: ['../../controller/targets/file.js', 'createFile'],
+  'pve-clusterfw': ['../../controller/targets/pve-clusterfw.js', 'createPveClusterFw'],
+  'pve-api': ['../../controller/targets/pve-api.js', 'createPveApi'],
+};
+
+/** The drivers' registry (controller/targets/index.ts) when present, else each driver module directly. */
+export async function createTarget(doc: TargetDoc, deps: TargetDeps): Promise<Target> {
+  const registry = (await import(REGISTRY).catch(() => undefined)) as
+    | { createTarget?: (doc: TargetDoc, deps: TargetDeps) => Promise<Target> | Target }
+    | undefined;
+  if (registry?.createTarget) return registry.createTarget(doc, deps);
+  const entry = DRIVERS[doc.spec.driver];
+  const name = doc.metadata.name;
+  if (!entry) throw new TargetError(name, 'E_TARGET_DRIVER', `target ${JSON.stringify(name)}: unknown driver "${doc.spec.driver}" (known: ${Object.keys(DRIVERS).join(', ')})`);
+  const mod = (await import(entry[0]).catch((err: unknown) => {
+    throw new TargetError(name, 'E_TARGET_DRIVER', `target ${JSON.stringify(name)}: driver "${doc.spec.driver}" is not available in this build (${(err as Error).message.split('\n')[0]})`);
+  })) as Record<string, TargetFactory>;
+  return mod[entry[1]]!(name, doc.spec.options ?? {}, deps);
+}
+
+/** The signature check when the host requires signed commits (issue 7). */
+export async function commitVerifier(cfg: HostConfig): Promise<ReconcileDeps['verifyCommit']> {
+  if (!cfg.requireSignedCommits || !cfg.allowedSigners) return undefined;
+  const { signatureVerifier } = await import('../../controller/git/signing.js');
+  return signatureVerifier(ledgerClonePath(cfg), cfg.allowedSigners);
+}
+
+export const short = (rev: string | undefined): string => rev?.slice(0, 12) ?? 'none';

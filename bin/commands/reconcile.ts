@@ -1,0 +1,161 @@
+/**
+ * `fail2git reconcile`: bring this host's targets in line with the ledger, once (default;
+ * for a systemd timer or cron) or in a loop (`--watch`; the systemd service). Logs are
+ * one JSON line per event on stderr; a human summary goes to stdout.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, err, out, parseFlags, type Command } from '../cli.js';
+import { spoolPath, type HostConfig } from '../../controller/config.js';
+import { parseDuration } from '../../controller/duration.js';
+import { errorMessage } from '../../controller/errors.js';
+import { createJsonLogger } from '../../controller/log.js';
+import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
+import { execRunner } from '../../controller/targets/utils/exec.js';
+import type { Logger } from '../../controller/targets/types.js';
+import { watchLoop } from '../../controller/watch.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
+
+const HELP = `Usage: fail2git reconcile [--once | --watch] [--interval 30s] [--dry-run] [--force]
+                          [--target NAME]... [--json] [--config FILE | --remote URL ...]
+
+Brings every target of this host (Target documents whose hosts globs match) in line
+with the ledger at the remote tip: observe, diff, guard, apply, verify. An invalid tip
+or an unreachable remote leaves the last good commit enforced; expiries still happen.
+
+  --once             one run, then exit (default)
+  --watch            run until SIGTERM/SIGINT: every --interval (±10 % jitter) and just
+                     after the next expiry; pushes the local hook spool first. Stopping
+                     never flushes a firewall.
+  --interval DUR     time between runs in --watch (default: config interval, 30s). A run
+                     whose tip has not moved costs one git ls-remote plus observing the
+                     targets, so 1s is fine for fast propagation on small ledgers.
+  --dry-run          observe and plan; change nothing (see also: fail2git plan)
+  --force            apply removals the removal guard (policy maxRemovePerRun) refused
+  --target NAME      only this target (repeatable)
+  --json             the run status as JSON on stdout (one line per run in --watch)
+${CONFIG_FLAGS_HELP}
+
+Exit (--once): 0 every target in line, 1 a target failed, a removal was refused, the tip
+is invalid or the remote unreachable (status.json says which), 2 usage error.`;
+
+type Values = ConfigFlagValues & {
+  once?: boolean; watch?: boolean; interval?: string; 'dry-run'?: boolean; force?: boolean; target?: string[]; json?: boolean;
+};
+
+export const command: Command = {
+  summary: 'bring this host\'s targets in line with the ledger',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<Values>(argv, {
+      ...CONFIG_FLAGS, once: { type: 'boolean' }, watch: { type: 'boolean' }, interval: { type: 'string' },
+      'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, target: { type: 'string', multiple: true }, json: { type: 'boolean' },
+    }, HELP, false);
+    if (!parsed) return EXIT_OK;
+    const v = parsed.values;
+    if (v.once && v.watch) throw new UsageError('--once and --watch exclude each other');
+    const cfg = await resolveHostConfig(v);
+    const intervalMs = interval(v.interval ?? cfg.interval);
+    const log = createJsonLogger({ base: { host: cfg.host } });
+    const deps: ReconcileDeps = { run: execRunner, log, now: () => new Date(), createTarget };
+    const verify = await commitVerifier(cfg);
+    if (verify) deps.verifyCommit = verify;
+    const opts: ReconcileOptions = { dryRun: v['dry-run'] === true, force: v.force === true, ...(v.target && { targets: v.target }) };
+    if (!v.watch) {
+      const result = await reconcile(cfg, opts, deps);
+      report(result, v.json === true, true);
+      if (result.unknownTargets.length > 0) {
+        err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
+        return EXIT_USAGE;
+      }
+      return result.status.ok ? EXIT_OK : EXIT_FINDING;
+    }
+    await watch(cfg, opts, deps, intervalMs, v.json === true);
+    return EXIT_OK;
+  },
+};
+
+function interval(text: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms < 100) throw new Error('too short');
+    return ms;
+  } catch {
+    throw new UsageError(`--interval ${JSON.stringify(text)} is not a duration of at least 100ms (e.g. 1s, 30s, 5m)`);
+  }
+}
+
+/** The loop: flush the spool, reconcile, sleep; SIGTERM/SIGINT end it after the current run. */
+async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, intervalMs: number, json: boolean): Promise<void> {
+  const ac = new AbortController();
+  const stop = (sig: string) => () => {
+    deps.log.info('watch.stop', { signal: sig });
+    ac.abort();
+  };
+  process.once('SIGTERM', stop('SIGTERM'));
+  process.once('SIGINT', stop('SIGINT'));
+  deps.log.info('watch.start', { intervalMs, remote: cfg.remote, stateDir: cfg.stateDir });
+  const flusher = spoolFlusher(cfg, deps.log);
+  let last: string | undefined;
+  await watchLoop({
+    intervalMs,
+    signal: ac.signal,
+    tick: async () => {
+      await flusher();
+      const result = await reconcile(cfg, opts, deps);
+      deps.previousDesired = result.desiredKeys;
+      // Quiet when nothing happens: print on change, failure, or a new reason.
+      const changed = result.targets.some((t) => t.added + t.removed > 0);
+      if (changed || !result.status.ok || result.status.reason !== last) report(result, json, false);
+      last = result.status.reason;
+      return result.nextExpiry ? { nextExpiry: result.nextExpiry } : {};
+    },
+  });
+}
+
+const FLUSH_CAP_MS = 10_000;
+
+/**
+ * Pushes what local hooks spooled (issue 3) before each run, so this host's own bans
+ * propagate even when its detached flusher died. Never stops the reconcile: failures are
+ * logged, and a slow flush is left running in the background (at most one at a time).
+ */
+function spoolFlusher(cfg: HostConfig, log: Logger): () => Promise<void> {
+  let running: Promise<unknown> | undefined;
+  return async () => {
+    if (running || !spoolHasWork(cfg)) return;
+    const mod = (await import(FLUSH_MODULE).catch(() => undefined)) as
+      | { flushSpool?: (cfg: HostConfig) => Promise<{ delivered?: number; pending?: number }> }
+      | undefined;
+    if (!mod?.flushSpool) return;
+    running = mod.flushSpool(cfg).then(
+      (r) => log.info('spool.flushed', { delivered: r.delivered ?? 0, pending: r.pending ?? 0 }),
+      (e: unknown) => log.warn('spool.flush-failed', { error: errorMessage(e) }),
+    ).finally(() => { running = undefined; });
+    await Promise.race([running, new Promise((r) => setTimeout(r, FLUSH_CAP_MS).unref())]);
+  };
+}
+
+// Computed so a build without the hook side still compiles and runs.
+const FLUSH_MODULE = '../../hooks/flush.js';
+
+function spoolHasWork(cfg: HostConfig): boolean {
+  const dir = spoolPath(cfg);
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir).some((f) => !f.startsWith('.') && !f.endsWith('.tmp'));
+}
+
+/** Human summary (or the status JSON) on stdout. */
+export function report(result: RunResult, json: boolean, pretty: boolean): void {
+  const s = result.status;
+  if (json) {
+    out(pretty ? JSON.stringify(s, null, 2) : JSON.stringify(s));
+    return;
+  }
+  const skipped = Object.entries(s.desired.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+  out(`${s.host} @ ${short(s.commit.applied)}: ${s.reason}: ${s.message} (${s.desired.entries} desired${skipped ? `; skipped ${skipped}` : ''}; ${s.durationSeconds.toFixed(2)}s)`);
+  for (const t of result.targets) {
+    const what = t.error ? `${t.reason}: ${t.error}` : `${t.reason}, +${t.added} -${t.removed}, ${t.entries} entries`;
+    const drift = t.drift.readded + t.drift.removed > 0 ? ` (drift: ${t.drift.readded} re-added, ${t.drift.removed} removed)` : '';
+    out(`  ${t.name} (${t.driver}): ${what}${drift}`);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * `fail2git status`: what the last reconcile run did, from stateDir/status.json.
+ */
+import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
+import { readStatus, statusPath, type RunStatus } from '../../controller/status.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
+import { resolve } from 'node:path';
+
+const HELP = `Usage: fail2git status [--json] [--state-dir DIR | --config FILE]
+
+The last reconcile run: when, how long, the applied commit and the tip, per target its
+entries, last change, drift corrected (entries put back or taken out that the ledger did
+not change: someone edited the firewall by hand) and last error.
+
+  --json    status.json as it is
+${CONFIG_FLAGS_HELP}
+
+Exit: 0 the last run succeeded, 1 it did not (or no run was recorded), 2 usage error.`;
+
+type Values = ConfigFlagValues & { json?: boolean };
+
+export const command: Command = {
+  summary: 'last run, applied commit, per-target counts',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseFlags<Values>(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' } }, HELP, false);
+    if (!parsed) return EXIT_OK;
+    const v = parsed.values;
+    // status.json is all we need: --state-dir alone is enough.
+    const stateDir = v['state-dir'] !== undefined && v.config === undefined ? resolve(v['state-dir']) : (await resolveHostConfig(v)).stateDir;
+    const s = readStatus(stateDir);
+    if (!s) {
+      err(`fail2git: no reconcile run recorded in ${statusPath(stateDir)} (run fail2git reconcile first)`);
+      return EXIT_FINDING;
+    }
+    out(v.json ? JSON.stringify(s, null, 2) : renderStatus(s, new Date()));
+    return s.ok ? EXIT_OK : EXIT_FINDING;
+  },
+};
+
+function ago(iso: string | undefined, now: Date): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  const text = s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`;
+  return `${iso} (${text} ago)`;
+}
+
+export function renderStatus(s: RunStatus, now: Date): string {
+  const skipped = Object.entries(s.desired.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+  const lines = [
+    `host          ${s.host}`,
+    `last run      ${ago(s.finishedAt, now)}, ${s.durationSeconds.toFixed(2)}s${s.dryRun ? ' (dry run)' : ''}`,
+    `result        ${s.ok ? 'ok' : 'NOT OK'}: ${s.reason}: ${s.message}`,
+    `last success  ${ago(s.lastSuccessAt, now)}`,
+    `commit        ${short(s.commit.applied)} applied; tip ${short(s.commit.tip)}${s.commit.tipProblems.length ? ` INVALID: ${s.commit.tipProblems[0]}` : ''}`,
+    `remote        ${s.remote.url} ${s.remote.reachable ? '(reachable)' : `(UNREACHABLE: ${s.remote.error ?? ''})`}`,
+    `desired       ${s.desired.entries} entries${skipped ? `; skipped ${skipped}` : ''}${s.desired.nextExpiry ? `; next expiry ${s.desired.nextExpiry}` : ''}`,
+    `runs          ${s.runsTotal}`,
+    'targets:',
+  ];
+  const names = Object.keys(s.targets);
+  const w = Math.max(4, ...names.map((n) => n.length));
+  for (const n of names) {
+    const t = s.targets[n]!;
+    lines.push(
+      `  ${n.padEnd(w)}  ${t.driver.padEnd(13)} ${t.reason.padEnd(13)} ${String(t.entries).padStart(7)} entries  last +${t.added} -${t.removed}` +
+        `  drift corrected ${t.driftCorrectedTotal}  errors ${t.errorsTotal}`,
+    );
+    if (t.error) lines.push(`  ${' '.repeat(w)}  error: ${t.error}`);
+    else if (t.lastError) lines.push(`  ${' '.repeat(w)}  last error ${t.lastError.at}: ${t.lastError.message}`);
+  }
+  if (names.length === 0) lines.push('  (none for this host)');
+  return lines.join('\n');
+}
