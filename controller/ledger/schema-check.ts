@@ -71,7 +71,8 @@ function describe(e: AjvError, path: readonly PathSeg[], kind: SchemaKind): stri
     case 'enum':
       return `${name} must be one of ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}; got ${show(e.data)}`;
     case 'type': {
-      const want = String(p.type) === 'object' ? 'a mapping' : String(p.type) === 'array' ? 'a list' : `a ${String(p.type)}`;
+      const t = String(p.type);
+      const want = t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : t === 'integer' ? 'an integer' : `a ${t}`;
       return `${name === 'document' ? `a ${kind} document` : name} must be ${want}, got ${typeName(e.data)}`;
     }
     case 'pattern':

@@ -52,6 +52,11 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
+// C0 controls except tab and newline, and DEL: never meaningful in a ledger, and the YAML
+// parser accepts some of them silently.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
 const BOM_MESSAGE = 'file starts with a byte order mark (BOM); ledger files are plain UTF-8 (fail2git fmt removes it)';
 
 function decodeBytes(bytes: Uint8Array, file: string): Checked {
@@ -106,6 +111,12 @@ export function checkLedgerText(input: LedgerInput, file: string): Checked {
     const pos = linePosOf(text, cr);
     const what = text[cr + 1] === '\n' ? 'CRLF line ending' : 'carriage return';
     return { text: null, problems: [problem(file, pos.line, pos.col, 'E_CRLF', `${what}; ledger files use LF line endings (fail2git fmt converts them)`)] };
+  }
+  const ctl = CONTROL.exec(text);
+  if (ctl) {
+    const pos = linePosOf(text, ctl.index);
+    const hex = ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return { text: null, problems: [problem(file, pos.line, pos.col, 'E_CONTROL_CHAR', `control character U+${hex} is not allowed in ledger files`)] };
   }
   const long = longLine(text);
   if (long) {

@@ -12,7 +12,8 @@ export interface YamlParsed {
   problems: Problem[];
 }
 
-const OPTIONS = { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', schema: 'core' } as const;
+// logLevel 'error': yaml's process warnings (e.g. on collection keys) must not leak to stderr.
+const OPTIONS = { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', schema: 'core', logLevel: 'error' } as const;
 
 function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');

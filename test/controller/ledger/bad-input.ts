@@ -1,0 +1,88 @@
+/**
+ * The malformed ledgers: each case is a set of ledger files and the one finding it must
+ * produce (file, line, column, code, message). Shared by the loader test (all cases) and
+ * the CLI test (a subset through `fail2git validate`).
+ */
+export interface BadCase {
+  name: string;
+  files: Record<string, string | Uint8Array>;
+  file: string;
+  line: number;
+  col: number;
+  code: string;
+  message: RegExp;
+  /** a warning (validate exits 1, the ledger stays usable) rather than a problem */
+  warning?: boolean;
+}
+
+const HEAD = '# test ledger\napiVersion: fail2git/v1\nkind: BanList\n';
+export const bans = (...lines: string[]): string => `${HEAD}bans:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
+const OK = '{cidr: 192.0.2.1, at: 2026-11-22T08:00:00Z}';
+const allow = (...lines: string[]): string => `apiVersion: fail2git/v1\nkind: AllowList\nallow:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
+const policy = (spec: string): string => `apiVersion: fail2git/v1\nkind: Policy\nspec:\n${spec}`;
+const target = (body: string): string => `apiVersion: fail2git/v1\nkind: Target\n${body}`;
+const B = 'bans/active.yaml';
+const A = 'bans/allow.yaml';
+const P = 'bans/policy.yaml';
+const T = 'bans/targets.yaml';
+
+function billionLaughs(): string {
+  const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const BAD_CASES: BadCase[] = [
+  { name: 'broken YAML (unclosed flow mapping)', files: { [B]: bans(OK, '{cidr: 192.0.2.2, at: 2026-11-22T08:00:00Z') }, file: B, line: 7, col: 1, code: 'E_YAML', message: /flow|map|expected/i },
+  { name: 'wrong kind in active.yaml', files: { [B]: '# x\napiVersion: fail2git/v1\nkind: AllowList\nbans: []\n' }, file: B, line: 3, col: 7, code: 'E_SCHEMA', message: /kind must be "BanList" here, got "AllowList"/ },
+  { name: 'wrong apiVersion', files: { [B]: 'apiVersion: fail2git/v2\nkind: BanList\nbans: []\n' }, file: B, line: 1, col: 13, code: 'E_SCHEMA', message: /"apiVersion" must be "fail2git\/v1"/ },
+  { name: 'missing apiVersion', files: { [B]: 'kind: BanList\nbans: []\n' }, file: B, line: 1, col: 1, code: 'E_SCHEMA', message: /missing required field "apiVersion"/ },
+  { name: 'unknown field in an entry', files: { [B]: bans(OK, '{cidr: 192.0.2.2, jial: sshd}') }, file: B, line: 6, col: 23, code: 'E_SCHEMA', message: /unknown field "jial" \(allowed: cidr, expires, at, by, jail, reason, count\)/ },
+  { name: 'unknown top-level field', files: { [B]: `${HEAD}bans: []\nextra: 1\n` }, file: B, line: 5, col: 1, code: 'E_SCHEMA', message: /unknown field "extra"/ },
+  { name: 'bad IPv4 address', files: { [B]: bans(OK, '{cidr: 203.0.113.300}') }, file: B, line: 6, col: 12, code: 'E_CIDR_SYNTAX', message: /^"203\.0\.113\.300" is not an IP address or CIDR$/ },
+  { name: 'IPv6 with host bits', files: { [B]: bans(OK, '{cidr: "2001:db8::1/64"}') }, file: B, line: 6, col: 12, code: 'E_CIDR_HOST_BITS', message: /host bits set \(did you mean 2001:db8::\/64\?\)/ },
+  { name: 'IPv4 with host bits', files: { [B]: bans('{cidr: 10.0.0.1/24}') }, file: B, line: 5, col: 12, code: 'E_CIDR_HOST_BITS', message: /did you mean 10\.0\.0\.0\/24/ },
+  { name: 'zero-length prefix /0', files: { [B]: bans('{cidr: 0.0.0.0/0}') }, file: B, line: 5, col: 12, code: 'E_CIDR_ZERO', message: /zero-length prefix/ },
+  { name: 'prefix too long', files: { [B]: bans('{cidr: 192.0.2.0/33}') }, file: B, line: 5, col: 12, code: 'E_CIDR_PREFIX', message: /invalid prefix length/ },
+  { name: 'IPv6 zone id', files: { [B]: bans('{cidr: "fe80::1%eth0"}') }, file: B, line: 5, col: 12, code: 'E_CIDR_SYNTAX', message: /not an IP address/ },
+  { name: 'duplicate after canonicalisation (IPv4 /32)', files: { [B]: bans(OK, '{cidr: 192.0.2.1/32}') }, file: B, line: 6, col: 12, code: 'E_DUPLICATE', message: /192\.0\.2\.1 is listed twice \(first at line 5\)/ },
+  { name: 'duplicate IPv6 spellings', files: { [B]: bans('{cidr: "2001:DB8::1"}', '{cidr: "2001:db8:0:0::1/128"}') }, file: B, line: 6, col: 12, code: 'E_DUPLICATE', message: /2001:db8::1 is listed twice/ },
+  { name: 'ban overlapping the allowlist', files: { [B]: bans('{cidr: 192.0.2.5}'), [A]: allow('{cidr: 192.0.2.0/28, reason: mgmt}') }, file: B, line: 5, col: 12, code: 'E_ALLOW_OVERLAP', message: /192\.0\.2\.5 is allowlisted by 192\.0\.2\.0\/28/, warning: true },
+  { name: 'ban containing an allowlisted network', files: { [B]: bans('{cidr: 192.0.2.0/24}'), [A]: allow('{cidr: 192.0.2.0/28}') }, file: B, line: 5, col: 12, code: 'E_ALLOW_OVERLAP', message: /contains allowlisted 192\.0\.2\.0\/28; the whole ban is not enforced/, warning: true },
+  { name: 'prefix broader than the policy allows', files: { [B]: bans('{cidr: 10.0.0.0/7}') }, file: B, line: 5, col: 12, code: 'E_TOO_BROAD', message: /broader than the policy allows \(IPv4 \/8\)/, warning: true },
+  { name: 'expires before at', files: { [B]: bans('{cidr: 192.0.2.1, expires: 2026-11-22T07:00:00Z, at: 2026-11-22T08:00:00Z}') }, file: B, line: 5, col: 32, code: 'E_EXPIRES_BEFORE_AT', message: /expires 2026-11-22T07:00:00Z is before at 2026-11-22T08:00:00Z/ },
+  { name: 'time not RFC 3339', files: { [B]: bans('{cidr: 192.0.2.1, expires: "2026-11-22 09:00"}') }, file: B, line: 5, col: 32, code: 'E_TIME', message: /"expires": "2026-11-22 09:00" is not an RFC 3339 time/ },
+  { name: 'impossible calendar date', files: { [B]: bans('{cidr: 192.0.2.1, at: 2026-02-30T00:00:00Z}') }, file: B, line: 5, col: 27, code: 'E_TIME', message: /not a valid calendar time/ },
+  { name: 'count is a string', files: { [B]: bans('{cidr: 192.0.2.1, count: three}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be an integer, got string "three"/ },
+  { name: 'count is zero', files: { [B]: bans('{cidr: 192.0.2.1, count: 0}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be >= 1/ },
+  { name: 'entry without cidr', files: { [B]: bans(OK, '{by: web1}') }, file: B, line: 6, col: 5, code: 'E_SCHEMA', message: /missing required field "cidr"/ },
+  { name: 'bans is a mapping, not a list', files: { [B]: `${HEAD}bans: {cidr: 192.0.2.1}\n` }, file: B, line: 4, col: 7, code: 'E_SCHEMA', message: /"bans" must be a list, got a mapping/ },
+  { name: 'document is a plain string', files: { [B]: 'hello\n' }, file: B, line: 1, col: 1, code: 'E_SCHEMA', message: /a BanList document must be a mapping/ },
+  { name: 'empty active.yaml', files: { [B]: '# nothing here\n' }, file: B, line: 1, col: 1, code: 'E_DOCUMENTS', message: /no document; an empty ban list is written `bans: \[\]`/ },
+  { name: 'two documents in active.yaml', files: { [B]: `${bans(OK)}---\n${bans(OK)}` }, file: B, line: 8, col: 1, code: 'E_DOCUMENTS', message: /exactly one YAML document/ },
+  { name: 'duplicate key in a mapping', files: { [B]: bans('{cidr: 192.0.2.1, cidr: 192.0.2.2}') }, file: B, line: 5, col: 23, code: 'E_YAML', message: /unique/ },
+  { name: 'tab indentation', files: { [B]: `${HEAD}bans:\n\t- {cidr: 192.0.2.1}\n` }, file: B, line: 5, col: 1, code: 'E_YAML', message: /tab/i },
+  { name: 'YAML alias bomb', files: { [B]: `${HEAD}bans: []\n${billionLaughs()}` }, file: B, line: 6, col: 8, code: 'E_YAML_ALIAS', message: /aliases \(\*a\) are not allowed/ },
+  { name: 'byte order mark', files: { [B]: '\uFEFF' + bans(OK) }, file: B, line: 1, col: 1, code: 'E_BOM', message: /byte order mark/ },
+  { name: 'byte order mark (bytes)', files: { [B]: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(bans(OK))]) }, file: B, line: 1, col: 1, code: 'E_BOM', message: /fail2git fmt removes it/ },
+  { name: 'CRLF line endings', files: { [B]: bans(OK).replace(/\n/g, '\r\n') }, file: B, line: 1, col: 14, code: 'E_CRLF', message: /CRLF line ending; ledger files use LF/ },
+  { name: 'non-UTF-8 bytes', files: { [B]: Buffer.concat([Buffer.from(bans(OK, '{cidr: 192.0.2.2, reason: "caf').trimEnd()), Buffer.from([0xe9]), Buffer.from('"}\n')]) }, file: B, line: 6, col: 35, code: 'E_ENCODING', message: /invalid UTF-8 \(byte 0xe9\)/ },
+  { name: 'a 50 MB single line', files: { [B]: bans(`{cidr: 192.0.2.1, reason: "${'x'.repeat(50 * 1024 * 1024)}"}`) }, file: B, line: 5, col: 65537, code: 'E_LINE_TOO_LONG', message: /line is \d+ characters long; the limit is 65536/ },
+  { name: 'huge file (> 64 MiB)', files: { [B]: new Uint8Array(65 * 1024 * 1024).fill(0x23) }, file: B, line: 1, col: 1, code: 'E_TOO_LARGE', message: /65 MiB; ledger files are limited to 64 MiB/ },
+  { name: 'NUL byte', files: { [B]: bans('{cidr: 192.0.2.1, reason: a\u0000b}') }, file: B, line: 5, col: 32, code: 'E_CONTROL_CHAR', message: /control character U\+0000 is not allowed/ },
+  { name: 'allow.yaml wrong kind', files: { [A]: 'apiVersion: fail2git/v1\nkind: BanList\nallow: []\n' }, file: A, line: 2, col: 7, code: 'E_SCHEMA', message: /kind must be "AllowList"/ },
+  { name: 'allow.yaml bad CIDR', files: { [A]: allow('{cidr: 192.0.2.0/28}', '{cidr: not-an-ip}') }, file: A, line: 5, col: 12, code: 'E_CIDR_SYNTAX', message: /"not-an-ip" is not an IP address/ },
+  { name: 'policy unknown key', files: { [P]: policy('  defaultTTL: 1h\n') }, file: P, line: 4, col: 3, code: 'E_SCHEMA', message: /unknown field "defaultTTL" \(allowed: defaultTtl,/ },
+  { name: 'policy bad duration', files: { [P]: policy('  defaultTtl: 1 hour\n') }, file: P, line: 4, col: 15, code: 'E_SCHEMA', message: /"defaultTtl": "1 hour" is not valid/ },
+  { name: 'policy prefix out of range', files: { [P]: policy('  broadestPrefix: {ipv4: 40, ipv6: 32}\n') }, file: P, line: 4, col: 26, code: 'E_SCHEMA', message: /"ipv4" must be <= 32/ },
+  { name: 'target with unknown driver', files: { [T]: target('metadata: {name: k}\nspec: {driver: iptables}\n') }, file: T, line: 4, col: 16, code: 'E_SCHEMA', message: /"driver" must be one of ipset, nftables, route, file, pve-clusterfw, pve-api; got "iptables"/ },
+  { name: 'target option of another driver', files: { [T]: target('metadata: {name: k}\nspec:\n  driver: file\n  options: {path: /x.txt, setName: f2g}\n') }, file: T, line: 6, col: 27, code: 'E_SCHEMA', message: /unknown field "setName" \(allowed: path, format\)/ },
+  { name: 'duplicate target names', files: { [T]: `${target('metadata: {name: k}\nspec: {driver: ipset}\n')}---\n${target('metadata: {name: k}\nspec: {driver: route}\n')}` }, file: T, line: 8, col: 18, code: 'E_DUPLICATE', message: /target name "k" is used twice \(first at line 3\)/ },
+  { name: 'target host glob unclosed bracket', files: { [T]: target('metadata: {name: k}\nspec: {driver: ipset, hosts: ["web[12"]}\n') }, file: T, line: 4, col: 31, code: 'E_HOST_GLOB', message: /unclosed "\["/ },
+  { name: 'target without metadata', files: { [T]: target('spec: {driver: ipset}\n') }, file: T, line: 1, col: 1, code: 'E_SCHEMA', message: /missing required field "metadata"/ },
+  { name: 'pve-api URL with credentials', files: { [T]: target('metadata: {name: pve}\nspec:\n  driver: pve-api\n  options: {url: "https://root:secret@pve1:8006"}\n') }, file: T, line: 6, col: 18, code: 'E_SCHEMA', message: /"url": .* is not valid/ },
+];

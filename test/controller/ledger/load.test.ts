@@ -1,0 +1,120 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdirSync, writeFileSync, readFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseLedgerFiles, loadLedgerFromDir, loadLedgerFromGit } from '../../../controller/ledger/load.js';
+import { DEFAULT_POLICY, formatProblem } from '../../../controller/ledger/types.js';
+import { BAD_CASES, bans } from './bad-input.js';
+import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
+import { git } from '../../helpers/git.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+afterAll(() => cleanupTmp());
+
+describe('parseLedgerFiles: malformed ledgers', () => {
+  it('covers at least 30 cases', () => {
+    expect(BAD_CASES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  for (const c of BAD_CASES) {
+    it(`${c.name} → ${c.file}:${c.line}:${c.col} ${c.code}`, () => {
+      const result = parseLedgerFiles(c.files, { dir: '/l' });
+      const findings = c.warning ? (result.warnings ?? []) : result.problems;
+      if (c.warning) expect(result.problems).toEqual([]);
+      const hit = findings.find((p) => p.code === c.code);
+      expect(hit, JSON.stringify(findings.map(formatProblem))).toBeDefined();
+      expect({ file: hit!.file, line: hit!.line, col: hit!.col }).toEqual({ file: c.file, line: c.line, col: c.col });
+      expect(hit!.message).toMatch(c.message);
+      // one line, no stack, and the formatted form is file:line:col: message
+      expect(formatProblem(hit!)).not.toContain('\n');
+      expect(formatProblem(hit!)).toMatch(/^bans\/[a-z]+\.yaml:\d+:\d+: \S/);
+    });
+  }
+});
+
+describe('parseLedgerFiles: valid input', () => {
+  it('missing files mean an empty ledger with the default policy', () => {
+    const r = parseLedgerFiles({}, { dir: '/l' });
+    expect(r.problems).toEqual([]);
+    expect(r.ledger).toEqual({ bans: [], allow: [], policy: DEFAULT_POLICY, targets: [], source: { dir: '/l' } });
+  });
+
+  it('canonicalises addresses and times, fills policy defaults', () => {
+    const r = parseLedgerFiles({
+      'bans/active.yaml': bans('{cidr: "::ffff:198.51.100.7", expires: "2026-11-22T10:00:00+01:00", at: 2026-11-22T08:00:00.250Z}', '{cidr: "2001:DB8:0::/48"}'),
+      'bans/policy.yaml': 'apiVersion: fail2git/v1\nkind: Policy\nspec: {defaultTtl: 2h}\n',
+    }, { dir: '/l', rev: 'abc' });
+    expect(r.problems).toEqual([]);
+    expect(r.ledger.bans).toEqual([
+      { cidr: '198.51.100.7', expires: '2026-11-22T09:00:00Z', at: '2026-11-22T08:00:00Z' },
+      { cidr: '2001:db8::/48' },
+    ]);
+    expect(r.ledger.policy).toEqual({ ...DEFAULT_POLICY, defaultTtl: '2h' });
+    expect(r.ledger.source).toEqual({ dir: '/l', rev: 'abc' });
+  });
+
+  it('the example ledger in bans/ is valid, with no warnings', async () => {
+    const r = await loadLedgerFromDir(ROOT);
+    expect(r.problems.map(formatProblem)).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.ledger.bans.length).toBeGreaterThan(3);
+    expect(r.ledger.targets.map((t) => t.metadata.name).length).toBeGreaterThan(0);
+  });
+});
+
+describe('loadLedgerFromDir / loadLedgerFromGit', () => {
+  it('refuses a directory without bans/', async () => {
+    await expect(loadLedgerFromDir(tmpDir('noledger'))).rejects.toMatchObject({ code: 'E_LEDGER_MISSING' });
+  });
+
+  it('reads a commit, not the working tree, and reports the full commit id', async () => {
+    const repo = tmpDir('ledger-git');
+    git(repo, 'init', '-q', '-b', 'main');
+    cpSync(join(ROOT, 'bans'), join(repo, 'bans'), { recursive: true });
+    git(repo, 'add', '.');
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-q', '-m', 'seed');
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    // The working tree changes afterwards; the commit is what counts.
+    writeFileSync(join(repo, 'bans/active.yaml'), 'not: [valid\n');
+    const r = await loadLedgerFromGit(repo, 'HEAD');
+    expect(r.problems).toEqual([]);
+    expect(r.ledger.source).toEqual({ dir: repo, rev: head });
+    const fromDir = await loadLedgerFromDir(ROOT);
+    expect(r.ledger.bans).toEqual(fromDir.ledger.bans);
+    expect((await loadLedgerFromDir(repo)).problems[0]?.code).toBe('E_YAML');
+  });
+
+  it('a file missing at the commit is a missing file; non-UTF-8 bytes are reported with a position', async () => {
+    const repo = tmpDir('ledger-git2');
+    git(repo, 'init', '-q', '-b', 'main');
+    mkdirSync(join(repo, 'bans'));
+    writeFileSync(join(repo, 'bans/active.yaml'), Buffer.concat([Buffer.from(bans('{cidr: 192.0.2.1, reason: "x').trimEnd()), Buffer.from([0xff, 0x22, 0x7d, 0x0a])]));
+    git(repo, 'add', '.');
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-q', '-m', 'bad bytes');
+    const r = await loadLedgerFromGit(repo, 'main');
+    expect(r.problems.map(formatProblem)).toEqual(['bans/active.yaml:5:33: invalid UTF-8 (byte 0xff); ledger files must be UTF-8']);
+    expect(r.ledger.policy).toEqual(DEFAULT_POLICY);
+  });
+
+  it('an unknown revision is a clear error', async () => {
+    const repo = tmpDir('ledger-git3');
+    git(repo, 'init', '-q', '-b', 'main');
+    await expect(loadLedgerFromGit(repo, 'deadbeef')).rejects.toThrow(/unknown revision "deadbeef"/);
+    await expect(loadLedgerFromGit(repo, '--output=/tmp/x')).rejects.toMatchObject({ code: 'E_REV_UNKNOWN' });
+  });
+
+  it('keeps the bytes of the commit exactly (multi-byte UTF-8 sizes)', async () => {
+    const repo = tmpDir('ledger-git4');
+    git(repo, 'init', '-q', '-b', 'main');
+    mkdirSync(join(repo, 'bans'));
+    writeFileSync(join(repo, 'bans/active.yaml'), bans('{cidr: 192.0.2.1, reason: "café ☕ 日本"}'));
+    writeFileSync(join(repo, 'bans/allow.yaml'), 'apiVersion: fail2git/v1\nkind: AllowList\nallow: [{cidr: 198.51.100.0/24, reason: "bür"}]\n');
+    git(repo, 'add', '.');
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-q', '-m', 'utf8');
+    const r = await loadLedgerFromGit(repo, 'HEAD');
+    expect(r.problems).toEqual([]);
+    expect(r.ledger.bans[0]!.reason).toBe('café ☕ 日本');
+    expect(r.ledger.allow[0]!.reason).toBe('bür');
+    expect(readFileSync(join(repo, 'bans/active.yaml'), 'utf8')).toContain('café');
+  });
+});
