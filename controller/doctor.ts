@@ -24,6 +24,7 @@ import { principalMatches } from './git/signing.js';
 import { readLedgerTextsAt } from './init/read-at.js';
 import { fileMode, findProgram, type PveAnswer, type PveProbe } from './doctor-probes.js';
 import type { Runner } from './targets/utils/exec.js';
+import { normaliseFingerprint } from './targets/pve/api-client.js';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
@@ -59,11 +60,13 @@ const skip = (name: string, detail: string): Check => ({ name, status: 'skip', d
 const octal = (m: number) => '0' + m.toString(8).padStart(3, '0');
 
 /**
- * Judges a file's mode. `secret`: nobody but owner and group may read it. `trust`: nobody
- * but the owner may write it (a writable allowedSigners lets anyone add a trusted key).
+ * Judges a file's mode. `private` (keys, tokens): owner only, as ssh-keygen and the pve-api
+ * driver demand. `secret` (the config): not readable by everyone. `trust` (allowedSigners):
+ * nobody but the owner may write it, or anyone could add a trusted key.
  */
-export function judgeMode(name: string, path: string, kind: 'secret' | 'trust', m: ReturnType<typeof fileMode>): Check {
+export function judgeMode(name: string, path: string, kind: 'private' | 'secret' | 'trust', m: ReturnType<typeof fileMode>): Check {
   if ('error' in m) return fail(name, `${path}: cannot stat (${m.error})`);
+  if (kind === 'private' && m.mode & 0o077) return fail(name, `${path} is readable by ${m.mode & 0o007 ? 'everyone' : 'its group'} (mode ${octal(m.mode)}); chmod 600`);
   if (m.mode & 0o022) return fail(name, `${path} is writable by group or others (mode ${octal(m.mode)}); chmod go-w`);
   if (kind === 'secret' && m.mode & 0o004) return fail(name, `${path} is readable by everyone (mode ${octal(m.mode)}); chmod o-rwx`);
   return ok(name, `${path} mode ${octal(m.mode)}`);
@@ -81,7 +84,7 @@ async function checkSigning(cfg: HostConfig, run: Runner): Promise<Check[]> {
       ? [fail('signing-key', 'requireSignedCommits is on but no signingKey: this host\'s own bans would be held')]
       : [skip('signing-key', 'no signingKey configured: commits from this host are unsigned')];
   }
-  const checks = [judgeMode('signing-key-mode', cfg.signingKey, 'secret', fileMode(cfg.signingKey))];
+  const checks = [judgeMode('signing-key-mode', cfg.signingKey, 'private', fileMode(cfg.signingKey))];
   const dir = mkdtempSync(join(tmpdir(), 'f2g-doctor-'));
   try {
     const sig = (await run('ssh-keygen', ['-Y', 'sign', '-f', cfg.signingKey, '-n', 'git'], { input: 'fail2git doctor\n', timeoutMs: 10_000 })).stdout;
@@ -183,13 +186,15 @@ async function checkPveApi(t: SelectedTarget, name: string, deps: DoctorDeps, da
   const checks: Check[] = [];
   const secretFile = str('tokenSecretFile');
   if (secretFile) {
-    checks.push(judgeMode(`${name} token`, secretFile, 'secret', fileMode(secretFile)));
+    checks.push(judgeMode(`${name} token`, secretFile, 'private', fileMode(secretFile)));
     if (checks[0]!.status === 'fail' && checks[0]!.detail.includes('cannot stat')) return checks;
   }
   const url = str('url') ?? 'https://localhost:8006';
-  const tls = str('fingerprint') ? 'pinned fingerprint' : str('caFile') ? `CA ${str('caFile')}` : 'system CAs';
+  // The same spellings the driver accepts (`aa:bb…`, `AABB…`, `sha256//…`).
+  const pin = str('fingerprint') ? normaliseFingerprint(str('fingerprint')!) ?? str('fingerprint') : undefined;
+  const tls = pin ? 'pinned fingerprint' : str('caFile') ? `CA ${str('caFile')}` : 'system CAs';
   try {
-    const answer = await deps.probePve({ url, tokenId: str('tokenId'), tokenSecretFile: secretFile, fingerprint: str('fingerprint'), caFile: str('caFile') });
+    const answer = await deps.probePve({ url, tokenId: str('tokenId'), tokenSecretFile: secretFile, fingerprint: pin, caFile: str('caFile') });
     if (answer.date) dates.push({ source: `Proxmox API ${new URL(url).host}`, date: answer.date, at: deps.now() });
     if (answer.status === 401) checks.push(fail(name, `${url}: TLS ok (${tls}), but the token was rejected (401)`));
     else if (answer.status === 403) checks.push(fail(name, `${url}: TLS ok (${tls}), but the token lacks privileges (403; needs Sys.Audit and Sys.Modify on /)`));

@@ -154,6 +154,13 @@ describe('doctor finds each planted problem', () => {
     expect(check(checks, 'target api token')?.detail).toContain('readable by everyone');
   });
 
+  it('a Proxmox token file its group can read (the driver refuses it too)', async () => {
+    chmodSync(host.token, 0o640);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['target api token']);
+    expect(check(checks, 'target api token')?.detail).toContain('readable by its group');
+  });
+
   it('an allowedSigners file others can write to', async () => {
     chmodSync(host.allowed, 0o666);
     expect(failing(await doctor(host))).toContain('allowed-signers');
