@@ -171,6 +171,8 @@ export class PveEmulator {
   private writesInFlight = 0;
   /** highest number of writes seen inside the lock at once (must stay 1) */
   maxConcurrentWrites = 0;
+  /** writes refused with the lock-timeout 500 */
+  lockTimeouts = 0;
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     this.clusterFw = opts.clusterFw ?? '[OPTIONS]\n\nenable: 1\n\n';
@@ -308,6 +310,7 @@ export class PveEmulator {
     const got = await Promise.race([prev.then(() => true), sleep(timeout).then(() => false)]);
     if (!got) {
       void prev.then(release);
+      this.lockTimeouts++;
       throw new ApiError(500, "cfs-lock 'firewall-cluster' error: got lock request timeout");
     }
     this.writesInFlight++;

@@ -213,10 +213,11 @@ describe('pve-api against the emulator: Proxmox semantics', () => {
   it('serialises writes under the lock even with concurrency, retries lock timeouts, and logs progress', async () => {
     const emu = await emulator({ writeCostMs: 30, lockTimeoutMs: 50 });
     const deps = testDeps(execRunner);
-    const t = apiTarget(emu, { concurrency: 3, progressEvery: 10 }, deps);
+    const t = apiTarget(emu, { concurrency: 3, progressEvery: 10, retries: 10 }, deps);
     const many = Array.from({ length: 25 }, (_, i) => entry(`10.20.${i}.0/24`));
     expect(await t.apply({ add: many, remove: [] })).toEqual({ added: 25, removed: 0 });
     expect(emu.maxConcurrentWrites).toBe(1);
+    expect(emu.lockTimeouts).toBeGreaterThan(0);
     expect(deps.events.filter((e) => e.event === 'pve-api.progress').map((e) => e.fields?.done)).toEqual([10, 20]);
     expect((await t.observe()).length).toBe(25);
     await t.close!();
