@@ -33,9 +33,9 @@ export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | unde
 /** Records `ledger` (loaded from `rev`) as the last good commit; the snapshot first, so a crash leaves no pointer to a missing snapshot. */
 export function writeLastGood(stateDir: string, rev: string, ledger: Ledger, now: Date): LastGood {
   mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger }));
+  writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger }), true);
   const lg: LastGood = { rev, acceptedAt: now.toISOString() };
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n');
+  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', true);
   return lg;
 }
 

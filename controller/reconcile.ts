@@ -14,8 +14,7 @@ import { desiredSet } from './desired.js';
 import { errorMessage } from './errors.js';
 import { checkoutRev, syncClone, type SyncResult } from './git/clone.js';
 import { readLastGood, readLedgerSnapshot, writeLastGood, type LastGood } from './last-good.js';
-import { loadLedgerFromGit } from './ledger/load.js';
-import { formatProblem, type Ledger, type TargetDoc } from './ledger/types.js';
+import { formatProblem, type Ledger, type LoadResult, type TargetDoc } from './ledger/types.js';
 import { parseProtected } from './guard.js';
 import { protectedAddresses } from './protect.js';
 import { readStatus, type RunStatus } from './status.js';
@@ -141,6 +140,15 @@ async function loadLedger(ctx: RunContext): Promise<void> {
   if (!ctx.lastGood) return;
   ctx.ledger = readLedgerSnapshot(cfg.stateDir, ctx.lastGood.rev) ?? (await reloadLastGood(ctx, ctx.lastGood.rev));
   ctx.applied = ctx.ledger ? ctx.lastGood.rev : undefined;
+}
+
+/**
+ * The YAML parser and schema validators load only when a new commit must be parsed: a run
+ * whose tip has not moved reads the JSON snapshot and never pays for them.
+ */
+async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
+  const { loadLedgerFromGit: load } = await import('./ledger/load.js');
+  return load(repoDir, rev);
 }
 
 /** Loads and verifies a new tip; returns its problems (empty = good, and ctx.ledger is set). */

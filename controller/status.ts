@@ -107,14 +107,18 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-/** Writes a file so readers see the old or the new content, never a mix: temp file, fsync, rename. */
-export function writeFileAtomic(path: string, text: string): void {
+/**
+ * Writes a file so readers see the old or the new content, never a mix: temp file, rename.
+ * `durable` adds an fsync before the rename (for state that must survive a power cut);
+ * status and metrics are rewritten every run, so they skip it and stay cheap.
+ */
+export function writeFileAtomic(path: string, text: string, durable = false): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
     writeSync(fd, text);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

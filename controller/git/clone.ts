@@ -5,7 +5,7 @@
  * at a commit (`git show REV:path`), so the working tree is not needed for enforcing.
  * After a commit is accepted its tree is checked out, for people and read-only commands.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TransientError, redact } from '../errors.js';
 import { execRunner, type Runner } from '../targets/utils/exec.js';
@@ -29,7 +29,7 @@ export function trackingRef(branch: string): string {
  */
 export async function ensureClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<void> {
   if (existsSync(join(dir, '.git'))) {
-    const url = await git(run, dir, ['config', '--get', 'remote.origin.url']).catch(() => '');
+    const url = originUrl(dir) ?? (await git(run, dir, ['config', '--get', 'remote.origin.url']).catch(() => ''));
     if (url === '') await git(run, dir, ['remote', 'add', 'origin', remote]);
     else if (url !== remote) await git(run, dir, ['remote', 'set-url', 'origin', remote]);
     return;
@@ -56,8 +56,29 @@ export async function lsRemoteTip(dir: string, branch: string, run: Runner = exe
   }
 }
 
+/** `remote.origin.url` read from .git/config without starting git (the common, simple case); undefined = ask git. */
+function originUrl(dir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, '.git', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^\[remote "origin"\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(text);
+  const url = m && /^\s*url\s*=\s*(.+?)\s*$/m.exec(m[1]!);
+  // Quoting, escapes or includes: leave it to git.
+  return url && !/["\\]/.test(url[1]!) && !text.includes('[include') ? url[1] : undefined;
+}
+
 /** The commit last fetched into the tracking ref, if any. */
 export async function localTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  // A loose ref is one small file; fetch writes it. Packed refs (after gc) go through git.
+  try {
+    const loose = readFileSync(join(dir, '.git', trackingRef(branch)), 'utf8').trim();
+    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(loose)) return loose;
+  } catch {
+    // not loose: ask git
+  }
   const out = await git(run, dir, ['rev-parse', '--verify', '-q', `${trackingRef(branch)}^{commit}`]).catch(() => '');
   return out === '' ? undefined : out;
 }
