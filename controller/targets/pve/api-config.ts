@@ -32,7 +32,7 @@ export function readApiConfig(target: string, options: Record<string, unknown>):
   const concurrency = o.num('concurrency', 1) ?? 1;
   return {
     client: {
-      baseUrl: apiBase(o.str('url') ?? o.fail('option "url" is required (https://HOST:8006)'), o),
+      baseUrl: apiBase(o.str('url') ?? 'https://localhost:8006', o),
       tokenId,
       secret: readSecret(target, secretFile),
       ...(fingerprint ? { fingerprint } : {}),
