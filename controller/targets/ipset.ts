@@ -9,6 +9,7 @@ import {
   DEFAULT_MAXELEM, SET_NAME_RE, parseIpsetSave, renderIpsetRestore, setNames, type SetNames,
 } from './ipset-format.js';
 import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './options.js';
+import { repairMarker, withoutMarker } from './repair.js';
 import type { ObservedEntry, Plan, Target, TargetDeps, TargetFactory } from './types.js';
 import type { Runner } from './utils/exec.js';
 
@@ -39,17 +40,15 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
     name,
     driver: DRIVER,
     observe: () => step('observing sets', async () => {
-      // A ban counts as held only while it is enforced: if someone deleted our DROP rule for
-      // a family, that family's entries are reported absent, so the controller's next plan
-      // re-adds them and apply() puts the rule back (the controller skips empty plans).
       const out: ObservedEntry[] = [];
-      for (const family of [4, 6] as const) {
-        const held = await readSet(run, names[family], family);
-        if (held.length > 0 && await rulesIntact(run, names, opts.enforce, family)) out.push(...held);
-      }
+      for (const family of [4, 6] as const) out.push(...await readSet(run, names[family], family));
+      // entries that are not enforced (a DROP rule deleted by hand, enforce changed) need an
+      // apply() even though the entries themselves are right: see repair.ts
+      if (out.length > 0 && !(await rulesMatch(run, names, opts.enforce))) out.push(repairMarker('iptables rules'));
       return out;
     }),
-    apply: (plan: Plan) => step('applying', async () => {
+    apply: (whole: Plan) => step('applying', async () => {
+      const plan = withoutMarker(whole);
       const existing = await existingSets(run);
       const maxelem = Math.max(DEFAULT_MAXELEM, 2 * plan.add.length);
       const batch = renderIpsetRestore(plan, names, maxelem, (set) => !existing.has(set));
@@ -83,11 +82,14 @@ function isMissingSet(err: unknown): boolean {
   return typeof stderr === 'string' && stderr.includes('does not exist');
 }
 
-async function rulesIntact(run: Runner, names: SetNames, enforce: Enforce, family: Family): Promise<boolean> {
+/** Whether exactly the wanted hooks carry our DROP rule, for both families. */
+async function rulesMatch(run: Runner, names: SetNames, enforce: Enforce): Promise<boolean> {
   const want = enforcedHooks(enforce);
-  const tool = family === 4 ? 'iptables' : 'ip6tables';
-  for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
-    if (wanted && !(await hasRule(run, tool, chain, names[family]))) return false;
+  for (const family of [4, 6] as const) {
+    const tool = family === 4 ? 'iptables' : 'ip6tables';
+    for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
+      if (wanted !== (await hasRule(run, tool, chain, names[family]))) return false;
+    }
   }
   return true;
 }

@@ -133,14 +133,13 @@ export function ruleSignature(expr: unknown): string {
   return `${String(payload.protocol)} ${String(payload.field)} ${String(match.right)} ${Object.keys(verdict)[0]}`;
 }
 
-/**
- * Whether the drop rules `enforce` asks for are exactly in place. When they are not (a chain
- * deleted or edited by hand), observe() reports nothing: the bans are not in force, the
- * controller's next plan re-adds them, and apply() rebuilds the chains on the way.
- */
-export function enforcementIntact(state: NftState, enforce: Enforce): boolean {
+/** Whether exactly the chains `enforce` asks for exist, each holding exactly our drop rules. */
+export function chainsMatch(state: NftState, enforce: Enforce): boolean {
   const want = enforcedHooks(enforce);
-  return (['input', 'forward'] as const).every((chain) => !want[chain] || state.chains.get(chain)?.join('\n') === DROP_RULES.join('\n'));
+  return (['input', 'forward'] as const).every((chain) => {
+    const have = state.chains.get(chain);
+    return want[chain] ? have?.join('\n') === DROP_RULES.join('\n') : have === undefined;
+  });
 }
 
 export function observedFromState(state: NftState): ObservedEntry[] {

@@ -5,8 +5,9 @@
  * no other table is read or written. See nft-format.ts for the covered-entries rule.
  */
 import { guarded } from './failure.js';
-import { TABLE_NAME_RE, emptyState, enforcementIntact, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
+import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
 import { ENFORCE_VALUES, options, type Enforce } from './options.js';
+import { repairMarker, withoutMarker } from './repair.js';
 import type { Plan, Target, TargetFactory } from './types.js';
 import type { Runner } from './utils/exec.js';
 
@@ -36,9 +37,13 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
     driver: DRIVER,
     observe: () => step(`observing table inet ${opts.table}`, async () => {
       const state = await readTable(deps.run, opts.table);
-      return enforcementIntact(state, opts.enforce) ? observedFromState(state) : [];
+      const held = observedFromState(state);
+      // right entries behind a broken or outdated chain still need an apply(): see repair.ts
+      if (held.length > 0 && !chainsMatch(state, opts.enforce)) held.push(repairMarker('nft chains'));
+      return held;
     }),
-    apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
+    apply: (whole: Plan) => step(`applying to table inet ${opts.table}`, async () => {
+      const plan = withoutMarker(whole);
       // the transaction is computed from what the kernel holds now, so deletes name only
       // present elements and a replayed plan changes nothing
       const state = await readTable(deps.run, opts.table);

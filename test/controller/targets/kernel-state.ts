@@ -4,10 +4,15 @@
  */
 import type { Netns } from '../../helpers/netns.js';
 
-/** `nft list ruleset` without the block of `table inet <table>`. */
-export async function nftRulesetExcept(ns: Netns, table: string): Promise<string> {
-  const text = (await ns.run('nft', ['list', 'ruleset'])).stdout;
-  return dropBlock(text, `table inet ${table} {`);
+/**
+ * `nft list ruleset` without the block of `table inet <table>`. With `skipXtables`, also
+ * without the tables iptables-nft keeps (`ip filter`, `ip6 filter`): there our ipset DROP
+ * rules show only as an anonymous `xt match set`, so compare those via xtablesExcept().
+ */
+export async function nftRulesetExcept(ns: Netns, table: string, skipXtables = false): Promise<string> {
+  let text = dropBlock((await ns.run('nft', ['list', 'ruleset'])).stdout, `table inet ${table} {`);
+  if (skipXtables) text = dropBlock(dropBlock(text, 'table ip filter {'), 'table ip6 filter {');
+  return text;
 }
 
 export function dropBlock(text: string, header: string): string {
