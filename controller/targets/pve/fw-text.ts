@@ -12,6 +12,8 @@ export interface Header {
   kind: SectionKind;
   /** ipset/group name, lower-cased as Proxmox stores it */
   name?: string;
+  /** text after `#` on an ipset/group header line */
+  comment?: string;
 }
 
 export interface Section {
@@ -49,7 +51,11 @@ export function parseHeader(line: string): Header | undefined {
   const simple = SIMPLE_HEADER.exec(t);
   if (simple) return { kind: simple[1]!.toLowerCase() as SectionKind };
   const named = NAMED_HEADER.exec(t);
-  if (named) return { kind: named[1]!.toLowerCase() as SectionKind, name: named[2]!.toLowerCase() };
+  if (named) {
+    const header: Header = { kind: named[1]!.toLowerCase() as SectionKind, name: named[2]!.toLowerCase() };
+    if (named[3]) header.comment = named[3];
+    return header;
+  }
   return undefined;
 }
 

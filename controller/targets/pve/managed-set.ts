@@ -123,8 +123,14 @@ export function spliceManaged(text: string, name: string, plan: SplicePlan, path
   // so comment lines that introduce the next section stay where they are.
   const at = lastMember >= 0 ? lastMember + 1 : kept[0] !== undefined && trimH(kept[0]) === '' ? 1 : 0;
   kept.splice(at, 0, ...newLines);
-  const lines = [...doc.lines.slice(0, section.start + 1), ...kept, ...doc.lines.slice(section.end)];
+  const lines = [...doc.lines.slice(0, section.start), headerLine(name, section), ...kept, ...doc.lines.slice(section.end)];
   return { text: lines.join('\n'), added: newLines.length, removed };
+}
+
+/** Our header as both parsers accept it: the strict nftables parser wants upper-case `[IPSET`. */
+function headerLine(name: string, section: Section): string {
+  const comment = section.header.comment?.replace(/[\r\n]/g, ' ');
+  return comment ? `[IPSET ${name}] # ${comment}` : `[IPSET ${name}]`;
 }
 
 /** Canonical, de-duplicated member lines for entries not already in the set, in address order. */

@@ -39,6 +39,10 @@ export class OptionReader {
     if (!/^[a-z][a-z0-9_-]{1,63}$/.test(name)) {
       this.fail(`option "${key}": ${JSON.stringify(name)} is not a valid Proxmox ipset name (lower-case letter, then 1-63 of a-z 0-9 _ -)`);
     }
+    // Members of these sets are *allowed* (management ports, guest anti-spoofing): a ban there would open the door.
+    if (name === 'management' || name.startsWith('ipfilter-')) {
+      this.fail(`option "${key}": "${name}" is a Proxmox set with a special meaning (it allows its members); use blacklist or fail2ban`);
+    }
     return name;
   }
 }

@@ -110,20 +110,21 @@ describe('pve-clusterfw round trip over every Proxmox fixture', () => {
     });
   }
 
-  it('edits an existing lower-case [ipset blacklist] keeping its foreign members, comments and nomatch', async () => {
+  it('edits an existing lower-case [ipset blacklist]: header upper-cased, foreign members, comments and nomatch kept', async () => {
     const original = readFileSync(join(FIXTURES, 'pve-firewall/debian-example/cluster.fw'), 'utf8');
     const path = tempFw(original);
     const t = fwTarget(path, { ipset: 'blacklist' });
     expect(await t.observe()).toEqual([]);
     await t.apply({ add: ['203.0.113.9', '2001:db8:bad::/48'].map(entry), remove: [] });
     const text = readFileSync(path, 'utf8');
-    const block = insertedBlock(original, text);
-    expect(block).toEqual([
-      '203.0.113.9 # fail2git manual@testhost permanent',
-      '2001:db8:bad::/48 # fail2git manual@testhost permanent',
-    ]);
+    const before = '#global ipset blacklist\n[ipset blacklist]\n\n10.0.0.8\n192.168.0.0/24\n2001:db8:0:85a3:0:0:ac1f:8001\n';
+    expect(original.endsWith(before)).toBe(true);
+    expect(text).toBe(original.slice(0, -before.length) + '#global ipset blacklist\n[IPSET blacklist]\n\n10.0.0.8\n192.168.0.0/24\n2001:db8:0:85a3:0:0:ac1f:8001\n' +
+      '203.0.113.9 # fail2git manual@testhost permanent\n2001:db8:bad::/48 # fail2git manual@testhost permanent\n');
     expect(parseClusterFw(text).ipsets.get('blacklist')?.entries.map((e) => e.cidr)).toEqual(
       ['10.0.0.8', '192.168.0.0/24', '2001:db8:0:85a3:0:0:ac1f:8001', '203.0.113.9', '2001:db8:bad::/48']);
+    // the nomatch member and comments of the other set are untouched
+    expect(text).toContain('[ipset myipset]\n\n192.168.0.1 #mycomment\n172.16.0.10\n192.168.0.0/24\n! 10.0.0.0/8  #nomatch - needs kernel 3.7 or newer\n');
   });
 });
 
@@ -138,13 +139,20 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
     expect(at('# rules follow')).toBe(at('[RULES]') - 1);
   });
 
-  it('reads a lower-case [ipset Fail2ban] header as our section and writes nothing else', async () => {
-    const original = '[OPTIONS]\nenable: 1\n\n[ipset Fail2ban]\n\n10.0.0.1 # fail2git sshd@web1 permanent\n\n[RULES]\nIN DROP -source +dc/fail2ban\n';
+  it('reads a lower-case [ipset Fail2ban] header as our section, and writes it back upper-case with its comment', async () => {
+    const original = '[OPTIONS]\nenable: 1\n\n[ipset Fail2ban] # keep me\n\n10.0.0.1 # fail2git sshd@web1 permanent\n\n[RULES]\nIN DROP -source +dc/fail2ban\n';
     const path = tempFw(original);
     const t = fwTarget(path);
     expect(await observedKeys(t)).toEqual(['10.0.0.1']);
+    expect(await t.apply({ add: [], remove: [] })).toEqual({ added: 0, removed: 0 });
+    expect(readFileSync(path, 'utf8')).toBe(original);
     await t.apply({ add: [entry('10.0.0.2')], remove: [] });
-    expect(insertedBlock(original, readFileSync(path, 'utf8'))).toEqual(['10.0.0.2 # fail2git manual@testhost permanent']);
+    expect(readFileSync(path, 'utf8')).toBe(original.replace('[ipset Fail2ban] # keep me', '[IPSET fail2ban] # keep me')
+      .replace('permanent\n', 'permanent\n10.0.0.2 # fail2git manual@testhost permanent\n'));
+  });
+
+  it.each(['management', 'ipfilter-net0', 'Fail2ban'])('refuses to own the set %j', (ipset) => {
+    expect(() => fwTarget(tempFw(), { ipset })).toThrow(/ipset/);
   });
 
   it('does not write a duplicate of a hand-made member', async () => {

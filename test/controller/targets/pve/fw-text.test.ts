@@ -8,9 +8,9 @@ describe('parseHeader follows the Perl parser (whole trimmed line, case-insensit
     ['  [RULES]\t', { kind: 'rules' }],
     ['[IPSET fail2ban]', { kind: 'ipset', name: 'fail2ban' }],
     ['[ipset Fail2ban]', { kind: 'ipset', name: 'fail2ban' }],
-    ['[IPSET x1] # a comment', { kind: 'ipset', name: 'x1' }],
+    ['[IPSET x1] # a comment', { kind: 'ipset', name: 'x1', comment: 'a comment' }],
     ['[GROUP g1]', { kind: 'group', name: 'g1' }],
-    ['[group g1] # c', { kind: 'group', name: 'g1' }],
+    ['[group g1] # c', { kind: 'group', name: 'g1', comment: 'c' }],
   ])('%j is a header', (line, header) => expect(parseHeader(line)).toEqual(header));
 
   it.each([
