@@ -94,8 +94,7 @@ function longLine(text: string): { line: number; length: number } | null {
 export function checkLedgerText(input: LedgerInput, file: string): Checked {
   const size = typeof input === 'string' ? input.length : input.byteLength;
   if (size > MAX_FILE_BYTES) {
-    const mib = (size / 1024 / 1024).toFixed(0);
-    return { text: null, problems: [problem(file, 1, 1, 'E_TOO_LARGE', `file is ${mib} MiB; ledger files are limited to 64 MiB (refusing to parse)`)] };
+    return { text: null, problems: [problem(file, 1, 1, 'E_TOO_LARGE', 'file is larger than 64 MiB, the limit for ledger files (refusing to parse)')] };
   }
   let text: string;
   if (typeof input === 'string') {

@@ -72,7 +72,7 @@ export const BAD_CASES: BadCase[] = [
   { name: 'CRLF line endings', files: { [B]: bans(OK).replace(/\n/g, '\r\n') }, file: B, line: 1, col: 14, code: 'E_CRLF', message: /CRLF line ending; ledger files use LF/ },
   { name: 'non-UTF-8 bytes', files: { [B]: Buffer.concat([Buffer.from(bans(OK, '{cidr: 192.0.2.2, reason: "caf').trimEnd()), Buffer.from([0xe9]), Buffer.from('"}\n')]) }, file: B, line: 6, col: 35, code: 'E_ENCODING', message: /invalid UTF-8 \(byte 0xe9\)/ },
   { name: 'a 50 MB single line', files: { [B]: bans(`{cidr: 192.0.2.1, reason: "${'x'.repeat(50 * 1024 * 1024)}"}`) }, file: B, line: 5, col: 65537, code: 'E_LINE_TOO_LONG', message: /line is \d+ characters long; the limit is 65536/ },
-  { name: 'huge file (> 64 MiB)', files: { [B]: new Uint8Array(65 * 1024 * 1024).fill(0x23) }, file: B, line: 1, col: 1, code: 'E_TOO_LARGE', message: /65 MiB; ledger files are limited to 64 MiB/ },
+  { name: 'huge file (> 64 MiB)', files: { [B]: new Uint8Array(65 * 1024 * 1024).fill(0x23) }, file: B, line: 1, col: 1, code: 'E_TOO_LARGE', message: /larger than 64 MiB, the limit for ledger files/ },
   { name: 'NUL byte', files: { [B]: bans('{cidr: 192.0.2.1, reason: a\u0000b}') }, file: B, line: 5, col: 32, code: 'E_CONTROL_CHAR', message: /control character U\+0000 is not allowed/ },
   { name: 'allow.yaml wrong kind', files: { [A]: 'apiVersion: fail2git/v1\nkind: BanList\nallow: []\n' }, file: A, line: 2, col: 7, code: 'E_SCHEMA', message: /kind must be "AllowList"/ },
   { name: 'allow.yaml bad CIDR', files: { [A]: allow('{cidr: 192.0.2.0/28}', '{cidr: not-an-ip}') }, file: A, line: 5, col: 12, code: 'E_CIDR_SYNTAX', message: /"not-an-ip" is not an IP address/ },

@@ -1,0 +1,82 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { existsSync, cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, writeLedger, looksLikeStackTrace, CLI } from './cli-helpers.js';
+import { BAD_CASES } from '../controller/ledger/bad-input.js';
+import { REPO_ROOT, git } from '../helpers/git.js';
+import { tmpDir, cleanupTmp } from '../helpers/tmp.js';
+
+afterAll(() => cleanupTmp());
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('run `npm run build` first');
+});
+
+const CLI_SUBSET = [
+  'broken YAML (unclosed flow mapping)', 'wrong kind in active.yaml', 'unknown field in an entry', 'bad IPv4 address',
+  'IPv6 with host bits', 'duplicate IPv6 spellings', 'ban overlapping the allowlist', 'zero-length prefix /0', 'byte order mark',
+  'CRLF line endings', 'tab indentation', 'YAML alias bomb', 'non-UTF-8 bytes', 'a 50 MB single line', 'huge file (> 64 MiB)',
+  'target option of another driver',
+];
+
+describe('fail2git validate', () => {
+  it('the example ledger is valid (exit 0)', () => {
+    const r = runCli(['validate', '--ledger', REPO_ROOT]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok: \d+ bans, \d+ allowlisted networks, \d+ targets/);
+  });
+
+  for (const name of CLI_SUBSET) {
+    const c = BAD_CASES.find((b) => b.name === name)!;
+    it(`${name}: one file:line:col line, exit 1, no stack trace`, () => {
+      const dir = writeLedger(c.files);
+      const r = runCli(['validate', '--ledger', dir]);
+      expect(r.code).toBe(1);
+      expect(looksLikeStackTrace(r.stdout + r.stderr)).toBe(false);
+      const line = r.stdout.split('\n').find((l) => l.startsWith(`${c.file}:${c.line}:${c.col}: `));
+      expect(line, r.stdout.slice(0, 2000)).toBeDefined();
+      expect(line!.replace(/^[^:]+:\d+:\d+: /, '').replace(/ \(warning\)$/, '')).toMatch(c.message);
+      if (c.warning) expect(line).toMatch(/\(warning\)$/);
+    });
+  }
+
+  it('--json lists problems with positions and codes', () => {
+    const c = BAD_CASES.find((b) => b.name === 'bad IPv4 address')!;
+    const r = runCli(['validate', '--json', '--ledger', writeLedger(c.files)]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; problems: { file: string; line: number; col: number; code: string; text: string }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.problems[0]).toMatchObject({ file: 'bans/active.yaml', line: 6, col: 12, code: 'E_CIDR_SYNTAX', text: 'bans/active.yaml:6:12: "203.0.113.300" is not an IP address or CIDR' });
+  });
+
+  it('--rev validates a commit, not the working tree', () => {
+    const repo = tmpDir('cli-rev');
+    git(repo, 'init', '-q', '-b', 'main');
+    cpSync(join(REPO_ROOT, 'bans'), join(repo, 'bans'), { recursive: true });
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'good');
+    const good = git(repo, 'rev-parse', 'HEAD');
+    writeFileSync(join(repo, 'bans/active.yaml'), 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 203.0.113.300}\n');
+    git(repo, 'commit', '-q', '-am', 'bad');
+    expect(runCli(['validate', '--ledger', repo, '--rev', 'HEAD']).stdout).toContain('bans/active.yaml:4:12: "203.0.113.300" is not an IP address or CIDR');
+    const ok = runCli(['validate', '--ledger', repo, '--rev', 'HEAD~1']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`at ${good.slice(0, 12)}`);
+    const unknown = runCli(['validate', '--ledger', repo, '--rev', 'nosuchbranch']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe(`fail2git: ${repo}: unknown revision "nosuchbranch" (no such commit)`);
+  });
+
+  it('usage errors exit 2; --help exits 0', () => {
+    expect(runCli(['validate', '--bogus']).code).toBe(2);
+    const help = runCli(['validate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: fail2git validate');
+  });
+
+  it('a directory that is not a ledger is one clear line', () => {
+    const r = runCli(['validate', '--ledger', tmpDir('empty')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^fail2git: .*: no bans\/ directory here; not a fail2git ledger\n$/);
+  });
+});
