@@ -21,6 +21,8 @@ export async function readFwFile(path: string, target: string): Promise<string> 
 export async function writeFwFileAtomic(path: string, text: string, target: string): Promise<void> {
   const tmp = `${path}.tmp.${process.pid}`;
   const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o640);
+  // A leftover from a crashed run with the same pid would block O_EXCL forever; we hold the lock.
+  await unlink(tmp).catch(() => undefined);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
