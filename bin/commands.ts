@@ -5,6 +5,7 @@ export const VERSION = '0.1.0';
 export const COMMANDS: Record<string, { summary: string }> = {
   init: { summary: 'create a new ledger repository' },
   validate: { summary: 'check a ledger; every problem as file:line:col' },
+  review: { summary: 'summarise a pull request: bans added/removed, allowlist overlaps' },
   fmt: { summary: 'rewrite ledger files into the canonical layout' },
   list: { summary: 'the enforceable set at a moment' },
   export: { summary: 'the enforceable set as txt or json (pfSense/OPNsense URL tables)' },

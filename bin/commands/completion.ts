@@ -27,6 +27,7 @@ const FLAGS: Record<string, string> = {
   audit: '--ledger --json --since --help',
   doctor: '--config --help',
   demo: '--keep --help',
+  review: '--base --head --ledger --json --help',
   completion: 'bash',
 };
 
