@@ -29,6 +29,7 @@ export interface GcPlan {
 // `  - {cidr: X, expires: T, ...}` in canonical key order; cidr and expires may be quoted.
 const CANONICAL = /^\s*-\s*\{\s*cidr:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*,\s*expires:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*[,}]/;
 const ENTRY = /^\s*-\s*\{/;
+const UTC_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /** When an entry expired `graceMs` before `now`, it may go: `expires + grace <= now`. */
 export function gcCutoff(now: Date, graceMs: number): number {
@@ -41,11 +42,14 @@ export function planGc(text: string, cutoffMs: number): GcPlan {
   const kept: string[] = [];
   const expired: Expired[] = [];
   let unreadable = 0;
+  // Canonical times (`2026-11-25T10:00:00Z`) order as strings: compare text, parse only others.
+  // A whole-second expiry is <= the cutoff exactly when it is <= the cutoff's whole second.
+  const cutoffText = formatTime(new Date(Math.floor(cutoffMs / 1000) * 1000));
   for (const line of lines) {
     const m = CANONICAL.exec(line);
     if (m) {
       const expires = m[4] ?? m[5] ?? m[6]!;
-      const at = Date.parse(expires);
+      const at = UTC_SECONDS.test(expires) ? (expires <= cutoffText ? -Infinity : Infinity) : Date.parse(expires);
       if (Number.isNaN(at)) unreadable++;
       else if (at <= cutoffMs) {
         expired.push({ cidr: m[1] ?? m[2] ?? m[3]!, expires });

@@ -48,6 +48,17 @@ describe('planGc', () => {
     expect(plan.text).toBe('# header comment\napiVersion: fail2git/v1\nkind: BanList\nbans: []\n');
   });
 
+  it('compares at second precision exactly, for canonical and other time spellings', () => {
+    const t = HEAD + [
+      '  - {cidr: 192.0.2.1, expires: 2026-11-25T10:00:00Z}',
+      '  - {cidr: 192.0.2.2, expires: 2026-11-25T10:00:01Z}',
+      '  - {cidr: 192.0.2.3, expires: "2026-11-25T11:00:00+01:00"}',
+      '  - {cidr: 192.0.2.4, expires: "2026-11-25T11:00:00.900+01:00"}',
+    ].join('\n') + '\n';
+    const plan = planGc(t, Date.parse('2026-11-25T10:00:00.500Z'));
+    expect(plan.expired.map((e) => e.cidr)).toEqual(['192.0.2.1', '192.0.2.3']);
+  });
+
   it('returns the text unchanged when nothing expired', () => {
     expect(planGc(text, gcCutoff(new Date('2026-01-01T00:00:00Z'), 0))).toEqual({ text, expired: [], unreadable: 1 });
   });
