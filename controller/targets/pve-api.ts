@@ -89,6 +89,7 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     const total = plan.add.length + plan.remove.length;
     const result = { added: 0, removed: 0 };
     const failures: unknown[] = [];
+    let fatal: PveApiError | undefined;
     let done = 0;
     const track = (kind: 'added' | 'removed', job: () => Promise<void>) => async () => {
       try {
@@ -96,15 +97,20 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
         result[kind]++;
       } catch (err) {
         failures.push(err);
-        if (err instanceof PveApiError && (err.status === 401 || err.status === 403)) queue.clear();
+        // a wrong token or missing privilege fails every call alike: stop, and say that
+        if (err instanceof PveApiError && (err.status === 401 || err.status === 403)) {
+          fatal ??= err;
+          queue.clear();
+        }
       }
       if (++done % cfg.progressEvery === 0) deps.log.info('pve-api.progress', { target: name, done, total });
     };
     if (plan.add.length > 0) await ensureSet();
     for (const r of plan.remove) void queue.add(track('removed', () => remove(r)));
     await queue.onIdle();
-    for (const a of plan.add) void queue.add(track('added', () => add(a)));
+    for (const a of fatal ? [] : plan.add) void queue.add(track('added', () => add(a)));
     await queue.onIdle();
+    if (fatal) throw fatal;
     if (failures.length > 0) {
       throw new TargetError(name, 'E_PVE_API_APPLY', `${failures.length} of ${total} changes failed (${result.added} added, ${result.removed} removed); first: ${errorMessage(failures[0])}`, { cause: failures[0] });
     }

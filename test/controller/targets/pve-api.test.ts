@@ -85,11 +85,11 @@ describe('pve-api against the emulator: auth, TLS and secrets', () => {
   });
 
   it('gets 403 for a token without Sys.Modify: reads work, writes fail once without retries', async () => {
-    const emu = await emulator();
+    const emu = await emulator({ clusterFw: '[OPTIONS]\nenable: 1\n[IPSET fail2ban]\n' });
     const t = apiTarget(emu, { tokenId: READER, tokenSecretFile: secretFile(RO_SECRET) });
     expect(await t.observe()).toEqual([]);
     const err = (await t.apply({ add: [entry('198.51.100.1'), entry('198.51.100.2')], remove: [] }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/403 Permission check failed \(\/, Sys\.Modify\)/);
+    expect(err.message).toMatch(/^POST \/cluster\/firewall\/ipset\/fail2ban: 403 Permission check failed \(\/, Sys\.Modify\)/);
     expect(emu.count('POST')).toBe(1);
     await t.close!();
   });
