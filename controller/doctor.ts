@@ -13,33 +13,22 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { join } from 'node:path';
 import { loadHostConfig, ledgerClonePath, type HostConfig } from './config.js';
 import { errorMessage, redact } from './errors.js';
 import { LEDGER_FILES } from './ledger/types.js';
-import { hostMatches } from './reconcile.js';
 import { trackingRef } from './git/clone.js';
 import { principalMatches } from './git/signing.js';
 import { readLedgerTextsAt } from './init/read-at.js';
-import { fileMode, findProgram, type PveAnswer, type PveProbe } from './doctor-probes.js';
+import { fail, judgeClockSamples, judgeMode, ok, skip, type Check, type ClockSample } from './doctor-checks.js';
+import { fileMode } from './doctor-probes.js';
+import { checkTarget, selectTargets, type TargetCheckDeps } from './doctor-targets.js';
 import type { Runner } from './targets/utils/exec.js';
-import { normaliseFingerprint } from './targets/pve/api-client.js';
 
-export type CheckStatus = 'ok' | 'fail' | 'skip';
+export { formatCheck, type Check, type CheckStatus } from './doctor-checks.js';
 
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-}
-
-export interface DoctorDeps {
+export interface DoctorDeps extends TargetCheckDeps {
   run: Runner;
-  now: () => Date;
-  /** PATH to look for target programs in */
-  pathVar: string;
-  probePve: (p: PveProbe) => Promise<PveAnswer>;
   /** an http(s) URL's Date header (undefined when none) */
   httpDate: (url: string) => Promise<Date | undefined>;
   ntpSynchronized: () => Promise<boolean | undefined>;
@@ -49,33 +38,6 @@ export interface DoctorOptions {
   configPath: string;
   /** read targets from this directory's bans/ instead of the host's clone */
   ledgerDir?: string;
-}
-
-/** Clock skew tolerated before expiries are visibly wrong across the fleet. */
-export const MAX_SKEW_MS = 60_000;
-
-const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail });
-const fail = (name: string, detail: string): Check => ({ name, status: 'fail', detail });
-const skip = (name: string, detail: string): Check => ({ name, status: 'skip', detail });
-const octal = (m: number) => '0' + m.toString(8).padStart(3, '0');
-
-/**
- * Judges a file's mode. `private` (keys, tokens): owner only, as ssh-keygen and the pve-api
- * driver demand. `secret` (the config): not readable by everyone. `trust` (allowedSigners):
- * nobody but the owner may write it, or anyone could add a trusted key.
- */
-export function judgeMode(name: string, path: string, kind: 'private' | 'secret' | 'trust', m: ReturnType<typeof fileMode>): Check {
-  if ('error' in m) return fail(name, `${path}: cannot stat (${m.error})`);
-  if (kind === 'private' && m.mode & 0o077) return fail(name, `${path} is readable by ${m.mode & 0o007 ? 'everyone' : 'its group'} (mode ${octal(m.mode)}); chmod 600`);
-  if (m.mode & 0o022) return fail(name, `${path} is writable by group or others (mode ${octal(m.mode)}); chmod go-w`);
-  if (kind === 'secret' && m.mode & 0o004) return fail(name, `${path} is readable by everyone (mode ${octal(m.mode)}); chmod o-rwx`);
-  return ok(name, `${path} mode ${octal(m.mode)}`);
-}
-
-export function judgeClock(skewMs: number, source: string): Check {
-  const s = Math.round(skewMs / 1000);
-  const detail = `${s >= 0 ? '+' : ''}${s}s against ${source}`;
-  return Math.abs(skewMs) <= MAX_SKEW_MS ? ok('clock', detail) : fail('clock', `${detail}: more than ${MAX_SKEW_MS / 1000}s off, expiries will be wrong; fix NTP`);
 }
 
 async function checkSigning(cfg: HostConfig, run: Runner): Promise<Check[]> {
@@ -129,12 +91,6 @@ async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
   }
 }
 
-interface SelectedTarget {
-  name: string;
-  driver: string;
-  options: Record<string, unknown>;
-}
-
 async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): Promise<string | undefined> {
   if (opts.ledgerDir) return readFileSync(join(opts.ledgerDir, LEDGER_FILES.targets), 'utf8');
   const clone = ledgerClonePath(cfg);
@@ -143,70 +99,7 @@ async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): P
   return texts.targets ?? '';
 }
 
-export function selectTargets(text: string, host: string): SelectedTarget[] {
-  const out: SelectedTarget[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    const d = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown }; spec?: { driver?: unknown; hosts?: string[]; options?: Record<string, unknown> } } | null;
-    if (!d || d.kind !== 'Target' || typeof d.spec?.driver !== 'string') continue;
-    if (!hostMatches(d.spec.hosts, host)) continue;
-    out.push({ name: String(d.metadata?.name ?? '?'), driver: d.spec.driver, options: d.spec.options ?? {} });
-  }
-  return out;
-}
-
-/** Programs each driver runs; route/nft/ipset enforcement rules need their tools too. */
-export function programsFor(t: SelectedTarget): string[] {
-  switch (t.driver) {
-    case 'ipset': return t.options.enforce === 'none' ? ['ipset'] : ['ipset', 'iptables', 'ip6tables'];
-    case 'nftables': return ['nft'];
-    case 'route': return ['ip'];
-    default: return [];
-  }
-}
-
-async function checkTarget(t: SelectedTarget, deps: DoctorDeps, dates: { source: string; date: Date; at: Date }[]): Promise<Check[]> {
-  const name = `target ${t.name}`;
-  const programs = programsFor(t);
-  if (programs.length > 0) {
-    const missing = programs.filter((p) => !findProgram(p, deps.pathVar));
-    return [missing.length > 0 ? fail(name, `${t.driver}: missing ${missing.join(', ')} (install it or drop this host from the target)`) : ok(name, `${t.driver}: ${programs.join(', ')} present`)];
-  }
-  if (t.driver === 'file' || t.driver === 'pve-clusterfw') {
-    const path = String(t.options.path ?? (t.driver === 'pve-clusterfw' ? '/etc/pve/firewall/cluster.fw' : ''));
-    if (!path) return [skip(name, `${t.driver}: no path option`)];
-    return [existsSync(dirname(path)) ? ok(name, `${t.driver}: ${dirname(path)} exists`) : fail(name, `${t.driver}: directory ${dirname(path)} does not exist`)];
-  }
-  if (t.driver === 'pve-api') return checkPveApi(t, name, deps, dates);
-  return [skip(name, `unknown driver ${t.driver}`)];
-}
-
-async function checkPveApi(t: SelectedTarget, name: string, deps: DoctorDeps, dates: { source: string; date: Date; at: Date }[]): Promise<Check[]> {
-  const o = t.options;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const checks: Check[] = [];
-  const secretFile = str('tokenSecretFile');
-  if (secretFile) {
-    checks.push(judgeMode(`${name} token`, secretFile, 'private', fileMode(secretFile)));
-    if (checks[0]!.status === 'fail' && checks[0]!.detail.includes('cannot stat')) return checks;
-  }
-  const url = str('url') ?? 'https://localhost:8006';
-  // The same spellings the driver accepts (`aa:bb…`, `AABB…`, `sha256//…`).
-  const pin = str('fingerprint') ? normaliseFingerprint(str('fingerprint')!) ?? str('fingerprint') : undefined;
-  const tls = pin ? 'pinned fingerprint' : str('caFile') ? `CA ${str('caFile')}` : 'system CAs';
-  try {
-    const answer = await deps.probePve({ url, tokenId: str('tokenId'), tokenSecretFile: secretFile, fingerprint: pin, caFile: str('caFile') });
-    if (answer.date) dates.push({ source: `Proxmox API ${new URL(url).host}`, date: answer.date, at: deps.now() });
-    if (answer.status === 401) checks.push(fail(name, `${url}: TLS ok (${tls}), but the token was rejected (401)`));
-    else if (answer.status === 403) checks.push(fail(name, `${url}: TLS ok (${tls}), but the token lacks privileges (403; needs Sys.Audit and Sys.Modify on /)`));
-    else if (answer.status >= 400) checks.push(fail(name, `${url}: TLS ok (${tls}), HTTP ${answer.status}`));
-    else checks.push(ok(name, `${url} reachable, TLS ok (${tls}), token accepted`));
-  } catch (err) {
-    checks.push(fail(name, `pve-api ${url}: ${errorMessage(err)}`));
-  }
-  return checks;
-}
-
-async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: { source: string; date: Date; at: Date }[]): Promise<Check> {
+async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: ClockSample[]): Promise<Check> {
   if (/^https?:\/\//.test(cfg.remote)) {
     const u = new URL(cfg.remote);
     u.username = '';
@@ -214,11 +107,8 @@ async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: { source: st
     const date = await deps.httpDate(u.toString()).catch(() => undefined);
     if (date) dates.push({ source: `remote ${u.host}`, date, at: deps.now() });
   }
-  if (dates.length > 0) {
-    // A Date header has 1 s resolution and was sent before we read our clock: allow for both.
-    const worst = dates.map((d) => ({ ...d, skew: d.at.getTime() - d.date.getTime() })).sort((a, b) => Math.abs(b.skew) - Math.abs(a.skew))[0]!;
-    return judgeClock(worst.skew, worst.source);
-  }
+  const measured = judgeClockSamples(dates);
+  if (measured) return measured;
   const synced = await deps.ntpSynchronized();
   if (synced === true) return ok('clock', 'timedatectl: NTP synchronized');
   if (synced === false) return fail('clock', 'timedatectl: NTP not synchronized; expiries depend on the clock');
@@ -236,7 +126,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
   checks.push(...checkAllowedSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run));
-  const dates: { source: string; date: Date; at: Date }[] = [];
+  const dates: ClockSample[] = [];
   let text: string | undefined;
   try {
     text = await targetsText(cfg, opts, deps.run);
@@ -252,8 +142,4 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   checks.push(await checkClock(cfg, deps, dates));
   return checks;
-}
-
-export function formatCheck(c: Check): string {
-  return `${c.status.padEnd(4)}  ${c.name.padEnd(18)}  ${c.detail}`;
 }

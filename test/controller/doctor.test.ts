@@ -11,6 +11,7 @@ import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
 import { PveEmulator } from '../helpers/pve-emulator.js';
 import { runDoctor, type Check, type DoctorDeps } from '../../controller/doctor.js';
+import { judgeClockSamples, judgeMode } from '../../controller/doctor-checks.js';
 import { findProgram, ntpSynchronized, probePveApi } from '../../controller/doctor-probes.js';
 import { execRunner } from '../../controller/targets/utils/exec.js';
 
@@ -259,5 +260,23 @@ describe('fail2git doctor (CLI)', () => {
     expect(lines.every((l) => /^(ok|fail|skip)\s+\S/.test(l))).toBe(true);
     expect(lines.find((l) => l.includes('config-mode'))).toMatch(/^fail/);
     expect(lines.find((l) => /^\w+\s+target api\s{2,}/.test(l))).toMatch(/^ok .*token accepted$/);
+  });
+});
+
+describe('pure judgments', () => {
+  it('file modes: private is owner-only, secret is not world-readable, trust is not writable by others', () => {
+    const v = (kind: 'private' | 'secret' | 'trust', mode: number) => judgeMode('x', '/f', kind, { mode }).status;
+    expect([v('private', 0o600), v('private', 0o640), v('private', 0o604)]).toEqual(['ok', 'fail', 'fail']);
+    expect([v('secret', 0o640), v('secret', 0o644), v('secret', 0o660)]).toEqual(['ok', 'fail', 'fail']);
+    expect([v('trust', 0o644), v('trust', 0o664), v('trust', 0o646)]).toEqual(['ok', 'fail', 'fail']);
+    expect(judgeMode('x', '/f', 'trust', { error: 'ENOENT' })).toMatchObject({ status: 'fail', detail: '/f: cannot stat (ENOENT)' });
+  });
+
+  it('clock: the worst sample decides, 60 s either way is fine', () => {
+    const at = new Date('2026-11-25T10:00:00Z');
+    const sample = (source: string, offsetS: number) => ({ source, at, date: new Date(at.getTime() - offsetS * 1000) });
+    expect(judgeClockSamples([])).toBeUndefined();
+    expect(judgeClockSamples([sample('a', 60), sample('b', -59)])).toMatchObject({ status: 'ok', detail: '+60s against a' });
+    expect(judgeClockSamples([sample('a', 1), sample('b', -61)])).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^-61s against b/) });
   });
 });
