@@ -106,6 +106,12 @@ describe('init → validate → ban → reconcile', () => {
     const rec = f2g(['reconcile', '--once', '--config', cfg]);
     expect(rec.status, rec.stdout + rec.stderr).toBe(0);
     expect(listed(s)).toEqual(['198.51.100.7']);
+    // doctor now reads the targets from the reconciler's clone (no --ledger).
+    const doc = f2g(['doctor', '--config', cfg]);
+    expect(doc.stdout).toMatch(/^ok\s+targets\s+1 for host web1: alias \(file\)$/m);
+    expect(doc.stdout).toMatch(/^ok\s+remote\s+.*main at [0-9a-f]{12}$/m);
+    // The clock line depends on this machine's NTP (timedatectl); everything else must pass.
+    expect(doc.stdout.split('\n').filter((l) => l.startsWith('fail') && !/^fail\s+clock\s/.test(l))).toEqual([]);
   });
 });
 
