@@ -1,0 +1,98 @@
+/**
+ * The writer protocol against real git: a change lands on top of the remote tip, racing
+ * writers both land (the loser re-applies on the new tip), and failures are typed.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { backoffDelay, commitAndPush, readAt, type WriterRepo } from '../../../controller/git/commit.js';
+import { TransientError } from '../../../controller/errors.js';
+import { git, makeLedgerRemote } from '../../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
+
+afterAll(cleanupTmp);
+
+const author = { name: 'web1', email: 'fail2git@web1' };
+
+function writer(remote: string, name = 'w'): WriterRepo {
+  return { dir: join(tmpDir('f2g-writer'), `${name}.git`), remote, branch: 'main' };
+}
+
+/** Appends a line to notes.txt at whatever the tip holds (a re-applied change, not a patch). */
+function appendLine(line: string) {
+  return ({ files }: { files: Record<string, string | null> }) => ({
+    files: { 'notes.txt': (files['notes.txt'] ?? '') + line + '\n' },
+    message: `add ${line}\n`,
+  });
+}
+
+describe('commitAndPush', () => {
+  it('commits on top of the remote tip with the given author and only the given files', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': 'seed\n', 'other.txt': 'keep\n' });
+    const res = await commitAndPush(writer(remote.bare), { author, paths: ['notes.txt'], mutate: appendLine('one') });
+    expect(res.commit).toBe(remote.head());
+    expect(git(remote.bare, 'show', 'main:notes.txt')).toBe('seed\none');
+    expect(git(remote.bare, 'show', 'main:other.txt')).toBe('keep');
+    expect(git(remote.bare, 'log', '-1', '--format=%an <%ae>|%cn <%ce>|%P', 'main')).toBe(`web1 <fail2git@web1>|web1 <fail2git@web1>|${res.tip}`);
+  });
+
+  it('two writers racing: both changes land, the loser re-applies on the new tip', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': 'seed\n' });
+    const a = writer(remote.bare, 'a');
+    const b = writer(remote.bare, 'b');
+    // b commits while a is between fetch and push: a's first push is rejected.
+    let first = true;
+    const resA = await commitAndPush(a, {
+      author, paths: ['notes.txt'], backoffMs: 10,
+      async mutate(snap) {
+        if (first) {
+          first = false;
+          await commitAndPush(b, { author, paths: ['notes.txt'], mutate: appendLine('from-b') });
+        }
+        return appendLine('from-a')(snap);
+      },
+    });
+    expect(resA.attempts).toBe(2);
+    expect(git(remote.bare, 'show', 'main:notes.txt').split('\n').sort()).toEqual(['from-a', 'from-b', 'seed']);
+    expect(Number(git(remote.bare, 'rev-list', '--count', 'main'))).toBe(3);
+  });
+
+  it('many concurrent writers all land exactly once', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': '' });
+    await Promise.all(Array.from({ length: 6 }, (_, i) =>
+      commitAndPush(writer(remote.bare, `c${i}`), { author, paths: ['notes.txt'], backoffMs: 20, maxAttempts: 30, mutate: appendLine(`w${i}`) })));
+    const lines = git(remote.bare, 'show', 'main:notes.txt').split('\n').sort();
+    expect(lines).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5']);
+  });
+
+  it('nothing to commit: no commit, remote unchanged', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': 'same\n' });
+    const before = remote.head();
+    const w = writer(remote.bare);
+    expect((await commitAndPush(w, { author, paths: ['notes.txt'], mutate: () => null })).commit).toBeNull();
+    expect((await commitAndPush(w, { author, paths: ['notes.txt'], mutate: ({ files }) => ({ files: { 'notes.txt': files['notes.txt']! }, message: 'x\n' }) })).commit).toBeNull();
+    expect(remote.head()).toBe(before);
+  });
+
+  it('an unreachable remote is a TransientError with one line naming the remote', async () => {
+    const missing = join(tmpDir('f2g-gone'), 'gone.git');
+    const err = await commitAndPush(writer(missing), { author, paths: ['notes.txt'], mutate: appendLine('x') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as TransientError).code).toBe('E_REMOTE_UNREACHABLE');
+    expect((err as Error).message).toContain(missing);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('readAt returns multi-byte content intact and null for missing files', async () => {
+    const remote = makeLedgerRemote({ 'a.txt': 'héllo ✓\n', 'b.txt': 'two\n' });
+    const w = writer(remote.bare);
+    await commitAndPush(w, { author, paths: [], mutate: () => null });
+    const files = await readAt(w, remote.head(), ['a.txt', 'missing.txt', 'b.txt']);
+    expect(files).toEqual({ 'a.txt': 'héllo ✓\n', 'missing.txt': null, 'b.txt': 'two\n' });
+  });
+
+  it('backoff is jittered and capped', () => {
+    expect(backoffDelay(1, 100, () => 1)).toBe(200);
+    expect(backoffDelay(10, 100, () => 1)).toBe(2000);
+    expect(backoffDelay(3, 100, () => 0)).toBe(0);
+  });
+});

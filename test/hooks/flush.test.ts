@@ -1,0 +1,139 @@
+/**
+ * Delivery guarantees of the spool + flusher (DESIGN rule 1) with real git and the real CLI:
+ * outages, kill -9 mid-flush, and many hosts hooking at once.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeLedgerRemote, startGitDaemon, git } from '../helpers/git.js';
+import { cleanupTmp } from '../helpers/tmp.js';
+import { newOpId, spoolOperation } from '../../hooks/spool.js';
+import type { Operation } from '../../hooks/operations.js';
+import { CLI, cli, commitCount, hookArgs, makeHost, remoteBans, setRemote, settled, spooled, waitFor, type TestHost } from './fixture.js';
+
+afterAll(cleanupTmp);
+
+function spoolBan(host: TestHost, ip: string): Operation {
+  const op: Operation = {
+    v: 1, id: newOpId(host.name), op: 'ban', cidr: ip, widen: true, at: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    by: host.name, host: host.name, jail: 'sshd', ttl: 3600, escalate: true,
+  };
+  spoolOperation(host.spool, op);
+  return op;
+}
+
+async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+describe('outage', () => {
+  it('remote moved away: hooks return 0, operations wait; remote back: one flush delivers all in one commit', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web1');
+    expect((await cli(['flush', '--config', host.config])).code).toBe(0);
+    const away = `${remote.bare}.away`;
+    renameSync(remote.bare, away);
+    const ips = ['203.0.113.60', '203.0.113.61', '203.0.113.62'];
+    for (const ip of ips) {
+      const res = await cli(hookArgs(host, 'ban', ip));
+      expect(res.code).toBe(0);
+      expect(res.stderr).toBe('');
+    }
+    await waitFor('background flushers to give up', () => !existsSync(join(host.stateDir, 'flush.lock')));
+    expect(spooled(host)).toHaveLength(3);
+    const failed = await cli(['flush', '--config', host.config]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toMatch(/operations wait in the spool: cannot fetch main/);
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: Operation[]; lastFlush: { ok: boolean } };
+    expect(pending.pending.map((o) => o.cidr)).toEqual(ips);
+    expect(pending.lastFlush.ok).toBe(false);
+    renameSync(away, remote.bare);
+    const before = commitCount(remote.bare);
+    const ok = await cli(['flush', '--config', host.config]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^delivered 3 operations in 1 commit/);
+    expect(commitCount(remote.bare)).toBe(before + 1);
+    expect(git(remote.bare, 'log', '-1', '--format=%s', 'main')).toBe('fail2git web1: 3 operations');
+    expect(remoteBans(remote.bare).filter((b) => ips.includes(b.cidr))).toHaveLength(3);
+    expect(spooled(host)).toEqual([]);
+  });
+
+  it('git daemon stopped: hooks return 0 within the same latency; a new daemon: flush delivers', async () => {
+    const remote = makeLedgerRemote();
+    const base = join(remote.bare, '..');
+    let daemon = await startGitDaemon(base);
+    const host = makeHost(daemon.url('ledger.git'), 'web2');
+    const up = await cli(hookArgs(host, 'ban', '203.0.113.70'));
+    await waitFor('delivered over git://', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.70'));
+    await daemon.stop();
+    const down = await cli(hookArgs(host, 'ban', '203.0.113.71'));
+    expect(down.code).toBe(0);
+    expect(down.ms).toBeLessThan(Math.max(3 * up.ms, 1500));
+    await waitFor('flusher gave up', () => !existsSync(join(host.stateDir, 'flush.lock')));
+    expect(spooled(host)).toHaveLength(1);
+    daemon = await startGitDaemon(base);
+    try {
+      setRemote(host, daemon.url('ledger.git'));
+      expect((await cli(['flush', '--config', host.config])).code).toBe(0);
+      expect(remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.71')).toBe(true);
+      expect(spooled(host)).toEqual([]);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
+describe('kill -9 of a flusher', () => {
+  it('at random points (20 trials): after the next flush nothing is lost and nothing applied twice', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web1');
+    expect((await cli(['flush', '--config', host.config])).code).toBe(0);
+    const fresh: string[] = [];
+    let repeats = 0;
+    for (let trial = 0; trial < 20; trial++) {
+      const ip = `203.0.114.${trial + 1}`;
+      fresh.push(ip);
+      spoolBan(host, ip);
+      spoolBan(host, '198.51.100.99'); // the same offender every trial: its count must be exact
+      repeats++;
+      const child = spawn(process.execPath, [CLI, 'flush', '--config', host.config], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, Math.random() * 600));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const res = await cli(['flush', '--config', host.config]);
+    expect(res.code, res.stderr).toBe(0);
+    const bans = remoteBans(remote.bare);
+    for (const ip of fresh) expect(bans.filter((b) => b.cidr === ip), ip).toHaveLength(1);
+    expect(bans.find((b) => b.cidr === '198.51.100.99')!.count).toBe(repeats);
+    expect(spooled(host)).toEqual([]);
+  }, 120_000);
+});
+
+describe('concurrency', () => {
+  it('4 hosts × 100 bans fired concurrently: all 400 present once, ledger valid, spools empty', async () => {
+    const remote = makeLedgerRemote();
+    const hosts = ['h1', 'h2', 'h3', 'h4'].map((n) => makeHost(remote.bare, n));
+    const calls = hosts.flatMap((h, hi) => Array.from({ length: 100 }, (_, i) => ({ h, ip: `10.${hi + 1}.${Math.floor(i / 50)}.${(i % 50) + 1}` })));
+    const failures: string[] = [];
+    await pool(calls, 12, async ({ h, ip }) => {
+      const res = await cli(hookArgs(h, 'ban', ip));
+      if (res.code !== 0) failures.push(`${ip}: ${res.code} ${res.stderr}`);
+    });
+    expect(failures).toEqual([]);
+    await waitFor('all spools drained', () => hosts.every(settled), 120_000);
+    const bans = remoteBans(remote.bare);
+    for (const { ip } of calls) expect(bans.filter((b) => b.cidr === ip), ip).toHaveLength(1);
+    const clone = join(remote.work, '..', 'check');
+    git(join(remote.work, '..'), 'clone', '-q', remote.bare, clone);
+    const valid = await cli(['validate', '--ledger', clone]);
+    expect(valid.code, valid.stdout + valid.stderr).toBe(0);
+    rmSync(clone, { recursive: true, force: true });
+  }, 240_000);
+});
