@@ -13,37 +13,18 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execRunner, ExecError } from './targets/utils/exec.js';
 import { TransientError, redact, errorMessage } from './errors.js';
-import { formatDuration, formatTime, parseDuration } from './duration.js';
-import { writeFileAtomic, type RunStatus } from './status.js';
+import { formatTime, parseDuration } from './duration.js';
+import { writeFileAtomic } from './status.js';
+import { renderFleet } from './fleet-render.js';
+import { SILENT_INTERVALS, shouldPublish, type FleetRecord } from './fleet-record.js';
+import { FLEET_METRICS_FILE, renderFleetMetrics, writeMetricsFile } from './metrics-gc.js';
+
+export { renderFleet };
+export { recordFromRun, shouldPublish, SILENT_INTERVALS, HEARTBEAT_INTERVALS, type FleetRecord } from './fleet-record.js';
 
 export const STATUS_REF_PREFIX = 'refs/fail2git/status/';
 const TIP_REF = 'refs/fail2git/fleet-tip';
 const RECORD_FILE = 'status.json';
-/** silent = no record for this many intervals */
-export const SILENT_INTERVALS = 3;
-/** a record unchanged for this many intervals is published again, as a heartbeat */
-export const HEARTBEAT_INTERVALS = 1.5;
-
-/** What one host says about itself. */
-export interface FleetRecord {
-  version: 1;
-  host: string;
-  /** the commit this host enforces, and its commit time */
-  appliedCommit?: string;
-  appliedCommitTime?: string;
-  /** the reconciler's last run: reason (UpToDate, Applied, PullFailed, ...) and when it ended */
-  reason?: string;
-  runAt?: string;
-  targets: Record<string, { entries: number; error?: string }>;
-  /** one line; absent when the last run had no error */
-  lastError?: string;
-  /** fail2git version */
-  software: string;
-  /** the host's reconcile interval, e.g. `30s` (silence is measured in these) */
-  interval: string;
-  /** when this record was published */
-  seen: string;
-}
 
 export interface FleetRepo {
   /** the ledger remote */
@@ -66,32 +47,6 @@ async function fleetRepo(stateDir: string): Promise<string> {
     await execRunner('git', ['init', '-q', '--bare', dir]);
   }
   return dir;
-}
-
-/** A record from the reconciler's run status (controller/status.ts). Pure. */
-export function recordFromRun(status: RunStatus, software: string, interval: string, appliedCommitTime?: string): Omit<FleetRecord, 'seen'> {
-  const targets: FleetRecord['targets'] = {};
-  for (const [name, t] of Object.entries(status.targets)) targets[name] = t.error ? { entries: t.entries, error: t.error } : { entries: t.entries };
-  const record: Omit<FleetRecord, 'seen'> = { version: 1, host: status.host, reason: status.reason, runAt: status.finishedAt, targets, software, interval };
-  if (status.commit.applied) record.appliedCommit = status.commit.applied;
-  if (appliedCommitTime) record.appliedCommitTime = appliedCommitTime;
-  if (!status.ok) record.lastError = status.message;
-  return record;
-}
-
-/** Pure: does this record need publishing, given the last one published? */
-export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord | undefined, now: Date): boolean {
-  if (!last) return true;
-  const { seen, runAt: _lastRun, ...lastBody } = last;
-  const { runAt: _nextRun, ...nextBody } = next;
-  if (JSON.stringify(lastBody) !== JSON.stringify(nextBody)) return true;
-  let intervalMs = 30_000;
-  try {
-    intervalMs = parseDuration(next.interval);
-  } catch {
-    /* keep the default */
-  }
-  return now.getTime() - Date.parse(seen) >= intervalMs * HEARTBEAT_INTERVALS;
 }
 
 export interface PublishResult {
@@ -153,6 +108,8 @@ export interface FleetHost {
 }
 
 export interface FleetView {
+  /** a host is silent after this many of its intervals without a record */
+  silentAfterIntervals: number;
   tip: string;
   tipTime: string;
   hosts: FleetHost[];
@@ -175,7 +132,7 @@ export async function readFleet(repo: FleetRepo, now: Date = new Date()): Promis
     if (record) hosts.push(await describeHost(git, record, tip, Number(tipTime), now));
   }
   hosts.sort((a, b) => a.host.localeCompare(b.host));
-  return { tip, tipTime: formatTime(new Date(Number(tipTime) * 1000)), hosts };
+  return { silentAfterIntervals: SILENT_INTERVALS, tip, tipTime: formatTime(new Date(Number(tipTime) * 1000)), hosts };
 }
 
 async function readRecord(git: ReturnType<typeof gitIn>, ref: string): Promise<FleetRecord | undefined> {
@@ -209,20 +166,18 @@ async function describeHost(git: ReturnType<typeof gitIn>, record: FleetRecord, 
   return host;
 }
 
-/** The fleet as a table, one host per line. Pure. */
-export function renderFleet(view: FleetView): string {
-  const rows = [['HOST', 'APPLIED', 'BEHIND', 'LAST SEEN', 'ERRORS']];
-  for (const h of view.hosts) {
-    const behind = h.lagCommits === undefined ? 'unknown' : h.lagCommits === 0 ? 'up to date' : `${h.lagCommits} commit${h.lagCommits === 1 ? '' : 's'}, ${formatDuration((h.lagSeconds ?? 0) * 1000)}`;
-    const seen = `${formatDuration(h.seenAgoSeconds * 1000)} ago${h.silent ? ` SILENT (>${SILENT_INTERVALS}×${h.record.interval})` : ''}`;
-    const errors = [h.record.lastError, ...Object.entries(h.record.targets).filter(([, t]) => t.error).map(([n, t]) => `${n}: ${t.error}`)]
-      .filter((e): e is string => Boolean(e));
-    rows.push([h.host, h.record.appliedCommit?.slice(0, 12) ?? '-', behind, seen, [...new Set(errors)].join('; ') || '-']);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
-  const silent = view.hosts.filter((h) => h.silent).length;
-  const failing = view.hosts.filter((h) => h.record.lastError).length;
-  lines.push('', `tip ${view.tip.slice(0, 12)} (${view.tipTime}); ${view.hosts.length} hosts, ${failing} with errors, ${silent} silent`);
-  return lines.join('\n');
+/**
+ * `fail2git status --fleet [--json]`: reads the fleet, writes the fleet metrics textfile
+ * (when a metrics file is configured) and returns what to print. Exit 1 when a host is
+ * silent or reports an error, so a monitoring check can run it as is.
+ */
+export async function fleetStatus(
+  repo: FleetRepo & { metricsFile?: string },
+  opts: { json?: boolean; now?: Date } = {},
+): Promise<{ output: string; exitCode: 0 | 1; view: FleetView }> {
+  const view = await readFleet(repo, opts.now ?? new Date());
+  if (repo.metricsFile) writeMetricsFile(repo.metricsFile, FLEET_METRICS_FILE, renderFleetMetrics(view));
+  const output = opts.json ? JSON.stringify(view, null, 2) : renderFleet(view);
+  const bad = view.hosts.some((h) => h.silent || h.record.lastError);
+  return { output, exitCode: bad ? 1 : 0, view };
 }

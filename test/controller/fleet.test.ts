@@ -1,6 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { publishHostStatus, readFleet, recordFromRun, renderFleet, shouldPublish, type FleetRecord } from '../../controller/fleet.js';
+import { fleetStatus, publishHostStatus, readFleet, recordFromRun, renderFleet, shouldPublish, type FleetRecord } from '../../controller/fleet.js';
+import { readFileSync } from 'node:fs';
 import { renderFleetMetrics } from '../../controller/metrics-gc.js';
 import type { RunStatus } from '../../controller/status.js';
 import { git, makeLedgerRemote } from '../helpers/git.js';
@@ -59,6 +60,13 @@ describe('fleet status on a real remote', () => {
     expect(text).toMatch(/web2\s+\w{12}\s+2 commits, \S+\s+0s ago\s+1 of 1 targets failed/);
     expect(text).toMatch(/mail1\s+\w{12}\s+1 commit, \S+\s+10m ago SILENT \(>3×30s\)/);
     expect(text).toContain('3 hosts, 1 with errors, 1 silent');
+
+    const metricsFile = join(root, 'admin', 'fail2git.prom');
+    const cli = await fleetStatus({ ...repo('admin'), metricsFile }, { now: NOW });
+    expect(cli.exitCode).toBe(1); // one failing, one silent: a finding
+    expect(cli.output).toBe(text);
+    expect(readFileSync(join(root, 'admin', 'fail2git-fleet.prom'), 'utf8')).toContain('fail2git_fleet_hosts 3');
+    expect(JSON.parse((await fleetStatus(repo('admin'), { json: true, now: NOW })).output).hosts).toHaveLength(3);
 
     const prom = renderFleetMetrics(view);
     expect(prom).toContain('fail2git_fleet_lag_commits{host="web2"} 2');
