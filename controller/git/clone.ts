@@ -26,13 +26,14 @@ export function trackingRef(branch: string): string {
 /**
  * Makes `dir` a clone of `remote` (creating it on first use, checked out at `branch`
  * when the remote has it) and points `origin` at `remote` if the config changed.
+ * Returns true when it created the clone.
  */
-export async function ensureClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<void> {
+export async function ensureClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<boolean> {
   if (existsSync(join(dir, '.git'))) {
     const url = originUrl(dir) ?? (await git(run, dir, ['config', '--get', 'remote.origin.url']).catch(() => ''));
     if (url === '') await git(run, dir, ['remote', 'add', 'origin', remote]);
     else if (url !== remote) await git(run, dir, ['remote', 'set-url', 'origin', remote]);
-    return;
+    return false;
   }
   mkdirSync(dirname(dir), { recursive: true });
   await run('git', ['init', '-q', '-b', branch, dir], { env: GIT_ENV });
@@ -43,6 +44,7 @@ export async function ensureClone(remote: string, dir: string, branch: string, r
   } catch {
     // Remote unreachable on first use: the clone exists; the next run fetches.
   }
+  return true;
 }
 
 /** The remote's tip of `branch` via `ls-remote` (no objects transferred); undefined when the branch does not exist. */
@@ -112,11 +114,11 @@ export interface SyncResult {
 
 /** ls-remote, and fetch only when the remote tip differs from what we already have. */
 export async function syncClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<SyncResult> {
-  await ensureClone(remote, dir, branch, run);
+  const created = await ensureClone(remote, dir, branch, run);
   const have = await localTip(dir, branch, run);
   try {
     const remoteTip = await lsRemoteTip(dir, branch, run);
-    if (remoteTip !== undefined && remoteTip === have) return { tip: have, fetched: false };
+    if (remoteTip !== undefined && remoteTip === have) return { tip: have, fetched: created };
     if (remoteTip === undefined) return { tip: have, fetched: false, error: new TransientError('E_REMOTE_NO_BRANCH', `remote has no branch "${branch}"`) };
     return { tip: await fetchTip(dir, branch, run), fetched: true };
   } catch (err) {

@@ -1,0 +1,254 @@
+/**
+ * The reconciler as people and systemd run it: `node dist/bin/fail2git.js reconcile|plan|status`
+ * against real git remotes, file targets in temp dirs and, for --watch, an ipset target in
+ * a network namespace (the kernel part runs the whole CLI inside the namespace).
+ */
+import { afterAll, afterEach, describe, it, expect } from 'vitest';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
+import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
+import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../controller/ledger-fixture.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
+
+afterAll(async () => {
+  cleanupTmp();
+  await destroyAllNetns();
+});
+
+interface Ran { code: number; stdout: string; stderr: string }
+
+function cli(args: string[], opts: { prefix?: string[] } = {}): Promise<Ran> {
+  const [cmd, ...pre] = opts.prefix ?? [];
+  const file = cmd ?? process.execPath;
+  const argv = cmd ? [...pre, process.execPath, CLI, ...args] : [CLI, ...args];
+  return new Promise((resolve) => {
+    execFile(file, argv, { encoding: 'utf8', env: { ...process.env, FAIL2GIT_CONFIG: '/nonexistent/fail2git.yaml' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A ledger remote whose targets write files in a temp dir, and the flags to reconcile it as `host`. */
+function setup(bans: FixtureBan[], targets?: (dir: string) => FixtureTarget[], policy?: Record<string, unknown>) {
+  const dir = tmpDir('f2g-cli');
+  const list = (name: string) => join(dir, `${name}.txt`);
+  const docs = targets?.(dir) ?? [{ name: 'alias', hosts: ['web*'], options: { path: list('alias'), format: 'txt' } }];
+  const remote: LedgerRemote = makeLedgerRemote(ledgerFiles({ bans, targets: docs, ...(policy && { policy }) }));
+  const stateDir = join(dir, 'state');
+  const flags = ['--remote', remote.bare, '--host', 'web1', '--state-dir', stateDir];
+  const entries = (name: string): string[] =>
+    existsSync(list(name)) ? readFileSync(list(name), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')) : [];
+  return { dir, remote, stateDir, flags, list, entries };
+}
+
+/** stdout as JSON; on failure the error carries stderr, so a broken run explains itself. */
+function stdoutJson<T>(r: Ran): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`exit ${r.code}, stdout not JSON: ${r.stdout.slice(0, 200)} | stderr: ${r.stderr.slice(0, 500)}`);
+  }
+}
+
+const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const soon = (s: number) => new Date(Date.now() + s * 1000);
+
+describe('fail2git reconcile --once', () => {
+  it('applies the ledger to this host\'s file target; logs are JSON lines; a second run is up to date', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }, { cidr: '2001:db8::/48', expires: soon(3600) }]);
+    const r = await cli(['reconcile', ...s.flags]);
+    expect(r.code).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7', '2001:db8::/48']);
+    expect(r.stdout).toMatch(/^web1 @ [0-9a-f]{12}: Applied: /);
+    expect(r.stdout).toContain('alias (file): Applied, +2 -0, 2 entries');
+    const events = jsonLines(r.stderr);
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['fetch', 'ledger.accepted', 'apply', 'run']));
+    expect(events.find((e) => e.event === 'apply')).toMatchObject({ level: 'info', target: 'alias', added: 2, removed: 0, host: 'web1' });
+    const again = await cli(['reconcile', '--once', ...s.flags]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(': UpToDate: ');
+    expect(jsonLines(again.stderr).map((e) => e.event)).toEqual(['run']);
+  });
+
+  it('--json prints the run status; status.json and the metrics textfile agree', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const r = await cli(['reconcile', '--json', ...s.flags]);
+    const status = stdoutJson<{ reason: string; commit: { applied: string }; targets: Record<string, { entries: number }> }>(r);
+    expect(status.reason).toBe('Applied');
+    expect(status.commit.applied).toBe(s.remote.head());
+    expect(JSON.parse(readFileSync(join(s.stateDir, 'status.json'), 'utf8'))).toEqual(status);
+    const prom = readFileSync(join(s.stateDir, 'fail2git.prom'), 'utf8');
+    expect(prom).toContain('fail2git_desired_entries 1\n');
+    expect(prom).toContain('fail2git_target_entries{target="alias",driver="file"} 1\n');
+  });
+
+  it('--dry-run changes nothing; --target limits the run', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }], (d) => [
+      { name: 'a', options: { path: join(d, 'a.txt') } },
+      { name: 'b', options: { path: join(d, 'b.txt') } },
+    ]);
+    expect((await cli(['reconcile', '--dry-run', ...s.flags])).code).toBe(0);
+    expect(existsSync(s.list('a'))).toBe(false);
+    const r = await cli(['reconcile', '--target', 'b', ...s.flags]);
+    expect(r.code).toBe(0);
+    expect(existsSync(s.list('a'))).toBe(false);
+    expect(s.entries('b')).toEqual(['192.0.2.7']);
+  });
+
+  it('an invalid tip: exit 1, the last good commit stays, status says why', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    await cli(['reconcile', ...s.flags]);
+    s.remote.commit({ 'bans/active.yaml': 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 10.0.0.1/8}\n' });
+    const r = await cli(['reconcile', ...s.flags]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('InvalidLedger');
+    expect(s.entries('alias')).toEqual(['192.0.2.7']);
+    const st = await cli(['status', '--state-dir', s.stateDir]);
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/result\s+NOT OK: InvalidLedger: tip [0-9a-f]{12} is invalid \(bans\/active\.yaml:4:\d+: .*enforcing last good/);
+  });
+
+  it('the removal guard refuses until --force (exit 1, then 0)', async () => {
+    const many = Array.from({ length: 24 }, (_, i) => ({ cidr: `198.51.100.${i + 1}` }));
+    const s = setup(many);
+    await cli(['reconcile', ...s.flags]);
+    s.remote.commit({ 'bans/active.yaml': banList([]) });
+    const refused = await cli(['reconcile', ...s.flags]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/GuardRefused: refusing to remove 24 of 24 entries .*--force/);
+    expect(s.entries('alias')).toHaveLength(24);
+    const forced = await cli(['reconcile', '--force', ...s.flags]);
+    expect(forced.code).toBe(0);
+    expect(s.entries('alias')).toEqual([]);
+  });
+
+  it('reads --config, and flags override it', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const cfg = join(s.dir, 'config.yaml');
+    writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: db1\nstateDir: ${s.stateDir}\ninterval: 5s\n`);
+    const asDb = await cli(['reconcile', '--config', cfg]);
+    expect(asDb.code).toBe(0);
+    expect(existsSync(s.list('alias'))).toBe(false); // alias is for web*
+    const asWeb = await cli(['reconcile', '--config', cfg, '--host', 'web7']);
+    expect(asWeb.code).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7']);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['--once with --watch', ['reconcile', '--once', '--watch'], /--once and --watch exclude each other/],
+    ['a bad interval', ['reconcile', '--watch', '--interval', 'soon'], /--interval "soon" is not a duration/],
+    ['an unknown flag', ['reconcile', '--frobnicate'], /frobnicate/],
+  ];
+  for (const [name, args, msg] of usage) {
+    it(`usage error: ${name} → exit 2, one line`, async () => {
+      const s = setup([]);
+      const r = await cli([...args, ...s.flags]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    });
+  }
+
+  it('--target naming no target of this host → exit 2 with the name', async () => {
+    const s = setup([]);
+    const r = await cli(['reconcile', '--target', 'nope', ...s.flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no target named "nope" for host web1');
+  });
+
+  it('no config and no --remote: one clear line, exit 1', async () => {
+    const r = await cli(['reconcile']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^fail2git: \/nonexistent\/fail2git\.yaml: cannot read host config/);
+  });
+});
+
+describe('fail2git plan and status', () => {
+  it('plan lists + and - per target and a summary; --detailed-exitcode 3 on changes, 0 when in line', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }, { cidr: '2001:db8:beef::17' }]);
+    writeFileSync(s.list('alias'), '198.51.100.1\n');
+    const r = await cli(['plan', ...s.flags]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('target alias (file): 2 to add, 1 to remove (holds 1)');
+    expect(r.stdout).toMatch(/^ {2}\+ 192\.0\.2\.7$/m);
+    expect(r.stdout).toMatch(/^ {2}\+ 2001:db8:beef::17$/m);
+    expect(r.stdout).toMatch(/^ {2}- 198\.51\.100\.1$/m);
+    expect(r.stdout).toContain('Plan: 2 to add, 1 to remove, across 1 of 1 target(s).');
+    expect(readFileSync(s.list('alias'), 'utf8')).toBe('198.51.100.1\n');
+    expect((await cli(['plan', '--detailed-exitcode', ...s.flags])).code).toBe(3);
+    const json = stdoutJson<{ add: number; remove: number; targets: { name: string; add: string[]; remove: string[] }[] }>(await cli(['plan', '--json', ...s.flags]));
+    expect(json).toMatchObject({ add: 2, remove: 1, targets: [{ name: 'alias', add: ['192.0.2.7', '2001:db8:beef::17'], remove: ['198.51.100.1'] }] });
+    await cli(['reconcile', ...s.flags]);
+    const after = await cli(['plan', '--detailed-exitcode', ...s.flags]);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('No changes.');
+  });
+
+  it('status shows the last run, commit, per-target counts and drift corrected', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }, { cidr: '192.0.2.8' }]);
+    expect((await cli(['status', '--state-dir', s.stateDir])).code).toBe(1);
+    await cli(['reconcile', ...s.flags]);
+    writeFileSync(s.list('alias'), '192.0.2.7\n203.0.113.9\n'); // someone edited the list by hand
+    await cli(['reconcile', ...s.flags]);
+    const st = await cli(['status', '--state-dir', s.stateDir]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/^result\s+ok: Applied/m);
+    expect(st.stdout).toContain(`commit        ${s.remote.head().slice(0, 12)} applied`);
+    expect(st.stdout).toMatch(/alias\s+file\s+Applied\s+2 entries\s+last \+1 -1\s+drift corrected 2\s+errors 0/);
+    const json = stdoutJson<{ runsTotal: number; targets: Record<string, { driftCorrectedTotal: number }> }>(await cli(['status', '--json', ...s.flags]));
+    expect(json.runsTotal).toBe(2);
+    expect(json.targets.alias!.driftCorrectedTotal).toBe(2);
+  });
+});
+
+const skip = kernelSkipReason(['ip', 'ipset']);
+describe.skipIf(skip !== undefined)('fail2git reconcile --watch on a real ipset target in a network namespace', () => {
+  let ns: Netns | undefined;
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    child = undefined;
+    await ns?.destroy();
+    ns = undefined;
+  });
+
+  async function members(n: Netns, set: string): Promise<string[]> {
+    const { stdout } = await n.run('ipset', ['list', '-o', 'save', `${set}-v4`]).catch(() => ({ stdout: '' }));
+    return stdout.split('\n').filter((l) => l.startsWith('add ')).map((l) => l.split(' ')[2]!).sort();
+  }
+
+  async function until(what: () => Promise<boolean>, ms: number): Promise<number> {
+    const start = Date.now();
+    while (Date.now() - start < ms) {
+      if (await what()) return Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out after ${ms} ms`);
+  }
+
+  it('expires a 3 s TTL entry within 2 s of its expiry, picks up new bans, and stops on SIGTERM without flushing', async () => {
+    ns = await createNetns('f2gw');
+    const set = uniqueName('f2gw');
+    const expires = new Date(Math.ceil((Date.now() + 3_000) / 1000) * 1000);
+    const s = setup([{ cidr: '192.0.2.7', expires }, { cidr: '192.0.2.8' }], () => [{ name: 'kernel', driver: 'ipset', options: { setName: set, enforce: 'none' } }]);
+    child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'reconcile', '--watch', '--interval', '1s', ...s.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const n = ns;
+    await until(async () => (await members(n, set)).length === 2, 15_000);
+    expect(await members(n, set)).toEqual(['192.0.2.7', '192.0.2.8']);
+    const gone = await until(async () => !(await members(n, set)).includes('192.0.2.7'), 15_000);
+    expect(gone - expires.getTime()).toBeLessThan(2_000);
+    s.remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.8' }, { cidr: '192.0.2.9' }]) });
+    await until(async () => (await members(n, set)).includes('192.0.2.9'), 10_000);
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await members(n, set)).toEqual(['192.0.2.8', '192.0.2.9']);
+    expect(jsonLines(stderr).map((e) => e.event)).toEqual(expect.arrayContaining(['watch.start', 'apply', 'watch.stop']));
+  });
+});
