@@ -109,8 +109,12 @@ function describe(r: import('../../controller/gc-run.js').GcResult): string {
   const tip = r.tip.slice(0, 12);
   if (r.dryRun) {
     const lines = r.expired.map((e) => `- ${e.cidr} (expired ${e.expires})`);
-    return [...lines, `gc (dry run): would expire ${r.expired.length} bans at ${tip} (grace ${r.grace})`].join('\n');
+    return [...lines, `gc (dry run): would expire ${bans(r.expired.length)} at ${tip} (grace ${r.grace})`].join('\n');
   }
   if (!r.commit) return `gc: nothing to collect at ${tip} (grace ${r.grace})`;
-  return `gc: expired ${r.expired.length} bans in ${r.commit.slice(0, 12)} (grace ${r.grace}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`;
+  return `gc: expired ${bans(r.expired.length)} in ${r.commit.slice(0, 12)} (grace ${r.grace}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`;
+}
+
+function bans(n: number): string {
+  return `${n} ban${n === 1 ? '' : 's'}`;
 }

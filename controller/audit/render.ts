@@ -18,7 +18,7 @@ function actorText(e: AuditEvent): string {
 function details(e: AuditEvent): string {
   const parts: string[] = [];
   if (e.ttl) parts.push(e.ttl === 'permanent' ? 'permanent' : `ttl ${e.ttl}`);
-  if (e.expires) parts.push(`${e.action === 'expired' ? 'expired' : 'until'} ${e.expires}`);
+  if (e.expires && e.action !== 'edited') parts.push(`${e.action === 'expired' ? 'expired' : 'until'} ${e.expires}`);
   if (e.count !== undefined) parts.push(`count ${e.count}`);
   if (e.detail) parts.push(e.detail);
   if (e.reason) parts.push(`reason ${JSON.stringify(e.reason)}`);

@@ -116,9 +116,13 @@ function editEvent(c: LoggedCommit, edit: HandEdit, live: Map<string, BanEntry>)
     via: 'hand-edit',
     commit: c.commit,
   };
-  if (edit.after) {
+  if (edit.after && edit.before) {
+    // An edit says what changed; its TTL would be measured from someone else's `at`.
+    event.detail = changeSummary(edit.before, edit.after);
+    event.expires = edit.after.expires ?? null;
+    live.set(edit.cidr, edit.after);
+  } else if (edit.after) {
     describeEntry(event, edit.after, c.time);
-    if (edit.before) event.detail = changeSummary(edit.before, edit.after);
     live.set(edit.cidr, edit.after);
   } else {
     live.delete(edit.cidr);

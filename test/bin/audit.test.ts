@@ -88,7 +88,7 @@ describe('fail2git audit on a ledger built by the hook, the CLI, gc and a merged
 
     await sleep(2500);
     const gcOut = await ok(['gc', '--grace', '0s', '--remote', remote.bare, '--host', 'gc1', '--state-dir', join(root, 'gc1')]);
-    expect(gcOut).toMatch(/^gc: expired 1 bans/);
+    expect(gcOut).toMatch(/^gc: expired 1 ban in /);
     commits.gc = remote.head();
 
     commits.ban3 = await hook(web1, 'ban', '3600');
@@ -118,7 +118,7 @@ describe('fail2git audit on a ledger built by the hook, the CLI, gc and a merged
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  banned    203\\.0\\.113\\.7  by web1 \\(fail2ban sshd\\)  ttl 1h, until \\S+, count 1  ${commits.ban1!.slice(0, 12)}$`));
     expect(lines[2]).toContain('banned    203.0.113.0/24 (covers it)  by alice (manual)');
-    expect(lines[3]).toContain('edited    203.0.113.7  by Carol <carol@example.invalid> (hand edit)');
+    expect(lines[3]).toMatch(/edited    203\.0\.113\.7  by Carol <carol@example\.invalid> \(hand edit\)  expires \S+ → \S+  \w{12}$/);
     expect(lines[4]).toContain('expired   203.0.113.7  by gc1 (gc)');
     expect(lines.at(-1)).toMatch(/^now: not in the ledger at \w{12}$/);
   });

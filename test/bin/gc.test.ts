@@ -68,7 +68,7 @@ describe('fail2git gc', () => {
     const dry = await cli(['gc', '--dry-run', '--remote', remote.bare, '--host', 'h1', '--state-dir', state]);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('- 192.0.2.7 (expired 2020-01-01T00:00:00Z)');
-    expect(dry.stdout).toContain('would expire 1 bans');
+    expect(dry.stdout).toContain('would expire 1 ban at');
     expect(dry.stdout).toContain('grace 2h');
     expect(remote.head()).toBe(head);
     const real = await cli(['gc', '--json', '--remote', remote.bare, '--host', 'h1', '--state-dir', state]);
