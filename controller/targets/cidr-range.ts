@@ -3,6 +3,7 @@
  * (someone added `10.0.0.1-10.0.0.5` by hand) as a range; fail2git speaks only CIDRs.
  */
 import { formatCidr, parseCidr, type Cidr, type Family } from '../cidr.js';
+import { fastCidr } from './fast-cidr.js';
 
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
@@ -39,10 +40,14 @@ export function prefixMask(family: Family, prefix: number): string {
 
 /** The prefix length of a contiguous netmask address, or undefined if it is not one. */
 export function maskPrefix(family: Family, maskText: string): number | undefined {
-  const m = parseCidr(maskText);
+  const m = fastCidr(maskText);
   if (m.family !== family) return undefined;
-  for (let p = 0; p <= BITS[family]; p++) if (prefixMask(family, p) === m.key) return p;
-  return undefined;
+  const bits = BITS[family];
+  const ones = m.addr.toString(2).replace(/0+$/, '');
+  // contiguous ones from the top: the binary text is all ones and starts at the top bit
+  if (m.addr === 0n) return 0;
+  if (!/^1+$/.test(ones) || m.addr.toString(2).length !== bits) return undefined;
+  return ones.length;
 }
 
 /**

@@ -2,7 +2,8 @@
  * Pure text for the `ipset` driver: reading `ipset save` output and writing one
  * `ipset restore` batch. No I/O here, so both are unit-tested with string fixtures.
  */
-import { parseCidr, type Family } from '../cidr.js';
+import type { Family } from '../cidr.js';
+import { fastKey } from './fast-cidr.js';
 import type { ObservedEntry, Plan } from './types.js';
 
 /** ipset names are at most 31 characters; the driver adds `-v4` / `-v6`. */
@@ -31,7 +32,7 @@ export function parseIpsetSave(text: string, set: string, family: Family): Obser
   for (const line of text.split('\n')) {
     if (!line.startsWith(prefix)) continue;
     const member = line.slice(prefix.length).split(' ')[0] ?? '';
-    const cidr = parseCidr(member);
+    const cidr = fastKey(member);
     if (cidr.family !== family) continue;
     out.push({ cidr: cidr.key, family });
   }

@@ -40,11 +40,11 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
     name,
     driver: DRIVER,
     observe: () => step('observing sets', async () => {
-      const out: ObservedEntry[] = [];
-      for (const family of [4, 6] as const) out.push(...await readSet(run, names[family], family));
+      const [v4, v6, rulesOk] = await Promise.all([readSet(run, names[4], 4), readSet(run, names[6], 6), rulesMatch(run, names, opts.enforce)]);
+      const out = [...v4, ...v6];
       // entries that are not enforced (a DROP rule deleted by hand, enforce changed) need an
       // apply() even though the entries themselves are right: see repair.ts
-      if (out.length > 0 && !(await rulesMatch(run, names, opts.enforce))) out.push(repairMarker('iptables rules'));
+      if (out.length > 0 && !rulesOk) out.push(repairMarker('iptables rules'));
       return out;
     }),
     apply: (whole: Plan) => step('applying', async () => {
@@ -84,14 +84,25 @@ function isMissingSet(err: unknown): boolean {
 
 /** Whether exactly the wanted hooks carry our DROP rule, for both families. */
 async function rulesMatch(run: Runner, names: SetNames, enforce: Enforce): Promise<boolean> {
+  const checks = await Promise.all(ruleSlots(names, enforce).map(async (s) => s.wanted === (await hasRule(run, s.tool, s.chain, s.set))));
+  return checks.every(Boolean);
+}
+
+interface RuleSlot {
+  tool: 'iptables' | 'ip6tables';
+  chain: 'INPUT' | 'FORWARD';
+  set: string;
+  wanted: boolean;
+}
+
+function ruleSlots(names: SetNames, enforce: Enforce): RuleSlot[] {
   const want = enforcedHooks(enforce);
-  for (const family of [4, 6] as const) {
-    const tool = family === 4 ? 'iptables' : 'ip6tables';
-    for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
-      if (wanted !== (await hasRule(run, tool, chain, names[family]))) return false;
-    }
-  }
-  return true;
+  return ([4, 6] as const).flatMap((family) => (['INPUT', 'FORWARD'] as const).map((chain) => ({
+    tool: family === 4 ? 'iptables' as const : 'ip6tables' as const,
+    chain,
+    set: names[family],
+    wanted: chain === 'INPUT' ? want.input : want.forward,
+  })));
 }
 
 function ruleArgs(chain: string, set: string): string[] {
@@ -103,8 +114,11 @@ async function hasRule(run: Runner, tool: string, chain: string, set: string): P
     await run(tool, ['-w', '5', '-C', ...ruleArgs(chain, set)]);
     return true;
   } catch (err) {
-    // -C exits 1 when the rule is absent; anything else (missing binary) is a real failure
-    if ((err as { exitCode?: unknown }).exitCode === 1) return false;
+    // -C exits 1 when the rule is absent, and 2 naming the set when the set does not exist
+    // yet (so neither can the rule); anything else (a missing binary) is a real failure
+    const e = err as { exitCode?: unknown; stderr?: unknown };
+    if (e.exitCode === 1) return false;
+    if (e.exitCode === 2 && typeof e.stderr === 'string' && e.stderr.includes(`Set ${set} doesn't exist`)) return false;
     throw err;
   }
 }
@@ -115,18 +129,11 @@ async function hasRule(run: Runner, tool: string, chain: string, set: string): P
  * reference our own sets are ever touched.
  */
 async function ensureRules(run: Runner, names: SetNames, enforce: Enforce, deps: TargetDeps): Promise<void> {
-  const want = enforcedHooks(enforce);
-  for (const family of [4, 6] as const) {
-    const tool = family === 4 ? 'iptables' : 'ip6tables';
-    for (const [chain, wanted] of [['INPUT', want.input], ['FORWARD', want.forward]] as const) {
-      const present = await hasRule(run, tool, chain, names[family]);
-      if (wanted && !present) {
-        await run(tool, ['-w', '5', '-I', ...ruleArgs(chain, names[family])]);
-        deps.log.info('ipset.rule.inserted', { tool, chain, set: names[family] });
-      } else if (!wanted && present) {
-        await run(tool, ['-w', '5', '-D', ...ruleArgs(chain, names[family])]);
-        deps.log.info('ipset.rule.removed', { tool, chain, set: names[family] });
-      }
-    }
+  const slots = ruleSlots(names, enforce);
+  const present = await Promise.all(slots.map((s) => hasRule(run, s.tool, s.chain, s.set)));
+  for (const [i, s] of slots.entries()) {
+    if (s.wanted === present[i]) continue;
+    await run(s.tool, ['-w', '5', s.wanted ? '-I' : '-D', ...ruleArgs(s.chain, s.set)]);
+    deps.log.info(s.wanted ? 'ipset.rule.inserted' : 'ipset.rule.removed', { tool: s.tool, chain: s.chain, set: s.set });
   }
 }

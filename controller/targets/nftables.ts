@@ -31,12 +31,23 @@ export function nftablesOptions(name: string, raw: Record<string, unknown>): Nft
 export const createNftables: TargetFactory = (name, raw, deps) => {
   const opts = nftablesOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
+  // Listing a 100k-element interval set costs nft seconds, and the controller always
+  // observes right before it applies; so apply() starts from that listing. It is only a
+  // starting point: the transaction is atomic and names exact elements, so if the table
+  // changed in between, nft rejects it whole and apply() retries from a fresh listing.
+  let observed: NftState | undefined;
+
+  const transact = async (state: NftState, plan: Plan): Promise<void> => {
+    const text = renderNftTransaction(opts.table, state, plan, opts.enforce);
+    if (text !== undefined) await deps.run('nft', ['-f', '-'], { input: text, timeoutMs: 300_000 });
+  };
 
   return {
     name,
     driver: DRIVER,
     observe: () => step(`observing table inet ${opts.table}`, async () => {
       const state = await readTable(deps.run, opts.table);
+      observed = state;
       const held = observedFromState(state);
       // right entries behind a broken or outdated chain still need an apply(): see repair.ts
       if (held.length > 0 && !chainsMatch(state, opts.enforce)) held.push(repairMarker('nft chains'));
@@ -44,11 +55,19 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
     }),
     apply: (whole: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       const plan = withoutMarker(whole);
-      // the transaction is computed from what the kernel holds now, so deletes name only
-      // present elements and a replayed plan changes nothing
-      const state = await readTable(deps.run, opts.table);
-      const text = renderNftTransaction(opts.table, state, plan, opts.enforce);
-      if (text !== undefined) await deps.run('nft', ['-f', '-'], { input: text, timeoutMs: 300_000 });
+      const cached = observed;
+      observed = undefined;
+      if (cached) {
+        try {
+          await transact(cached, plan);
+          return { added: plan.add.length, removed: plan.remove.length };
+        } catch (err) {
+          deps.log.info('nftables.retry', { target: name, reason: 'table changed since observe', error: String((err as Error).message).slice(0, 200) });
+        }
+      }
+      // from what the kernel holds now, so deletes name only present elements and a
+      // replayed plan changes nothing
+      await transact(await readTable(deps.run, opts.table), plan);
       return { added: plan.add.length, removed: plan.remove.length };
     }),
   } satisfies Target;

@@ -184,6 +184,23 @@ kernel('nftables in the kernel', () => {
     }
   });
 
+  it('applies from the last observe, and retries from a fresh listing when the table changed in between', async () => {
+    const ns = await createNetns('f2gnfs');
+    try {
+      const table = uniqueName('s', 8);
+      const deps = testDeps(ns.run);
+      const target = createNftables('gateway', { table }, deps);
+      await target.apply({ add: ['192.0.2.1', '192.0.2.2'].map(entry), remove: [] });
+      const held = await target.observe();
+      await ns.run('nft', ['delete', 'element', 'inet', table, 'v4', '{ 192.0.2.1 }']); // someone, meanwhile
+      await target.apply({ add: [entry('192.0.2.3')], remove: held.filter((e) => e.cidr === '192.0.2.1') });
+      expect(await observedKeys(target)).toEqual(['192.0.2.2', '192.0.2.3']);
+      expect(deps.events.map((e) => e.event)).toContain('nftables.retry');
+    } finally {
+      await ns.destroy();
+    }
+  });
+
   it('reports a hand-made range as CIDRs and can remove part of it', async () => {
     const ns = await createNetns('f2gnfr');
     try {
