@@ -12,46 +12,49 @@ const ENTRY_PREFIX = '  - {';
 const KEY = /[A-Za-z_][A-Za-z0-9_]*/y;
 const INT = /^(?:0|[1-9][0-9]{0,14})$/;
 
+/** Where one key and its value sit on a line (1-based columns); computed only on demand. */
 interface Field {
   key: string;
   keyCol: number;
   valueCol: number;
-  value: string | number;
 }
 
-/** Reads one `  - {k: v, k: v}` line; null if it is not exactly canonical-shaped. */
-function readEntry(line: string): Field[] | null {
-  if (!line.startsWith(ENTRY_PREFIX) || !line.endsWith('}')) return null;
-  const fields: Field[] = [];
+/**
+ * Reads one `  - {k: v, k: v}` line into `entry`; false if it is not exactly
+ * canonical-shaped. Positions are collected only when `fields` is given (for problems):
+ * a 100k-entry load must not allocate per-field objects it never looks at.
+ */
+function readEntry(line: string, entry: Record<string, string | number>, fields?: Field[]): boolean {
+  if (!line.startsWith(ENTRY_PREFIX) || line.charCodeAt(line.length - 1) !== 0x7d) return false;
   let i = ENTRY_PREFIX.length;
   for (;;) {
     KEY.lastIndex = i;
     const k = KEY.exec(line);
-    if (!k || line[i + k[0].length] !== ':' || line[i + k[0].length + 1] !== ' ') return null;
+    if (!k) return false;
     const key = k[0];
-    if (!isPlainSafe(key)) return null; // e.g. `true:` or `null:` are not string keys in YAML
+    if (line.charCodeAt(i + key.length) !== 0x3a || line.charCodeAt(i + key.length + 1) !== 0x20) return false;
+    if (!isPlainSafe(key)) return false; // e.g. `true:` or `null:` are not string keys in YAML
+    if (Object.hasOwn(entry, key)) return false; // the YAML parser reports duplicate keys
     const keyCol = i + 1;
     i += key.length + 2;
     const valueCol = i + 1;
-    let value: string | number;
-    if (line[i] === '"') {
+    if (line.charCodeAt(i) === 0x22) {
       const q = readQuoted(line, i);
-      if (!q) return null;
-      value = q.value;
+      if (!q) return false;
+      entry[key] = q.value;
       i = q.end;
     } else {
       let end = line.indexOf(',', i);
       if (end === -1) end = line.length - 1;
       const token = line.slice(i, end);
-      if (INT.test(token)) value = Number(token);
-      else if (isPlainSafe(token)) value = token;
-      else return null;
+      if (INT.test(token)) entry[key] = Number(token);
+      else if (isPlainSafe(token)) entry[key] = token;
+      else return false;
       i = end;
     }
-    if (fields.some((f) => f.key === key)) return null; // the YAML parser reports duplicates
-    fields.push({ key, keyCol, valueCol, value });
-    if (i === line.length - 1 && line[i] === '}') return fields;
-    if (line[i] !== ',' || line[i + 1] !== ' ') return null;
+    fields?.push({ key, keyCol, valueCol });
+    if (i === line.length - 1) return true; // at the closing brace
+    if (line.charCodeAt(i) !== 0x2c || line.charCodeAt(i + 1) !== 0x20) return false;
     i += 2;
   }
 }
@@ -73,18 +76,14 @@ export function parseBanListFast(text: string): LocatedDoc | null {
   const bansLine = lines[h + 2];
   const first = h + 3;
   const bans: Record<string, string | number>[] = [];
-  const entries: Field[][] = [];
   if (bansLine === 'bans: []') {
     if (lines.length !== first + 1) return null;
   } else if (bansLine === 'bans:') {
     if (lines.length < first + 2) return null; // `bans:` with no entries is null, not a list
     for (let n = first; n < lines.length - 1; n++) {
-      const fields = readEntry(lines[n]!);
-      if (!fields) return null;
       const entry: Record<string, string | number> = {};
-      for (const f of fields) entry[f.key] = f.value;
+      if (!readEntry(lines[n]!, entry)) return null;
       bans.push(entry);
-      entries.push(fields);
     }
   } else {
     return null;
@@ -98,9 +97,10 @@ export function parseBanListFast(text: string): LocatedDoc | null {
     if (topLine === undefined) return { line: h + 1, col: 1 };
     if (part === 'key' && path.length === 1) return { line: topLine, col: 1 };
     if (top !== 'bans') return { line: topLine, col: String(top).length + 3 };
-    const fields = typeof index === 'number' ? entries[index] : undefined;
-    if (fields === undefined) return entries.length === 0 ? { line: topLine, col: 7 } : { line: first + 1, col: 3 };
-    const line = first + 1 + (index as number);
+    if (typeof index !== 'number' || index < 0 || index >= bans.length) return bans.length === 0 ? { line: topLine, col: 7 } : { line: first + 1, col: 3 };
+    const line = first + 1 + index;
+    const fields: Field[] = [];
+    readEntry(lines[line - 1]!, {}, fields);
     const field = typeof key === 'string' && path.length === 3 ? fields.find((f) => f.key === key) : undefined;
     if (!field) return { line, col: 5 };
     return { line, col: part === 'key' ? field.keyCol : field.valueCol };

@@ -45,14 +45,14 @@ export function locateBanList(text: string, file: string, useFastPath = true): {
 
 function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, unknown>, i: number): BanEntry | undefined {
   const base = ['bans', i] as const;
-  const cidr = checkCidr(sink, [...base, 'cidr'], raw.cidr);
-  const expires = checkTime(sink, [...base, 'expires'], raw.expires);
-  const at = checkTime(sink, [...base, 'at'], raw.at);
+  const cidr = checkCidr(sink, base, 'cidr', raw.cidr);
+  const expires = checkTime(sink, base, 'expires', raw.expires);
+  const at = checkTime(sink, base, 'at', raw.at);
   if (expires && at && expires.ms < at.ms) {
     sink.add([...base, 'expires'], 'E_EXPIRES_BEFORE_AT', `expires ${expires.text} is before at ${at.text}`);
   }
   if (!cidr) return undefined;
-  dups.check(cidr.key, [...base, 'cidr']);
+  dups.check(cidr.key, i);
   const entry: BanEntry = { cidr: cidr.key };
   if (expires) entry.expires = expires.text;
   if (at) entry.at = at.text;
@@ -70,7 +70,7 @@ export function checkBanList(doc: LocatedDoc, file: string): { bans: BanEntry[];
   const indexes: number[] = [];
   const list = isRecord(doc.value) ? doc.value.bans : undefined;
   if (Array.isArray(list)) {
-    const dups = new DuplicateTracker(sink);
+    const dups = new DuplicateTracker(sink, (i) => ['bans', i, 'cidr']);
     list.forEach((raw, i) => {
       if (!isRecord(raw)) return;
       const entry = entryOf(sink, dups, raw, i);

@@ -36,12 +36,12 @@ export function parseAllowList(input: LedgerInput, file: string = LEDGER_FILES.a
   const allow: AllowEntry[] = [];
   const list = isRecord(doc.value) ? doc.value.allow : undefined;
   if (Array.isArray(list)) {
-    const dups = new DuplicateTracker(sink);
+    const dups = new DuplicateTracker(sink, (i) => ['allow', i, 'cidr']);
     list.forEach((raw, i) => {
       if (!isRecord(raw)) return;
-      const c = checkCidr(sink, ['allow', i, 'cidr'], raw.cidr);
+      const c = checkCidr(sink, ['allow', i], 'cidr', raw.cidr);
       if (!c) return;
-      dups.check(c.key, ['allow', i, 'cidr']);
+      dups.check(c.key, i);
       allow.push(typeof raw.reason === 'string' ? { cidr: c.key, reason: raw.reason } : { cidr: c.key });
     });
   }
