@@ -5,7 +5,7 @@
  */
 import type { Cidr } from '../cidr.js';
 import type { BanEntry } from '../ledger/types.js';
-import { matchingEntries, type CidrCache, type Relation } from './entries.js';
+import { matchingEntries, parseEntryLine, relationOf, type CidrCache, type Relation } from './entries.js';
 
 /** One CIDR's line before and after a commit (absent before = added, absent after = removed). */
 export interface HandEdit {
@@ -18,9 +18,49 @@ export interface HandEdit {
 /** Record separator written by `--pretty=format:%x1e%H` before each commit's diff. */
 export const DIFF_COMMIT_FORMAT = '--pretty=format:%x1e%H';
 
-interface Changed {
+export interface Changed {
   added: string[];
   removed: string[];
+}
+
+const NOT_AN_ENTRY = /^\s*(#.*)?$|^(apiVersion|kind|bans):/;
+
+/**
+ * True when a commit changed lines that are neither flow-style entries nor the document's
+ * frame: someone wrote block style or split an entry over lines. Line matching would miss
+ * such an edit, so the caller compares the whole parsed file before and after instead.
+ */
+export function needsFullParse(changed: Changed): boolean {
+  return [...changed.added, ...changed.removed].some((l) => !NOT_AN_ENTRY.test(l) && parseEntryLine(l) === null);
+}
+
+/**
+ * Edits from whole parsed files: the entries after the commit against each parent's. For a
+ * merge, an entry counts only when it differs from every parent (as with --cc).
+ */
+export function editsFromEntries(parents: readonly BanEntry[][], after: readonly BanEntry[], query: Cidr, cache: CidrCache): HandEdit[] {
+  const relevant = (list: readonly BanEntry[]) => {
+    const m = new Map<string, { entry: BanEntry; relation: Relation }>();
+    for (const e of list) {
+      const c = cache.get(e.cidr);
+      const relation = c ? relationOf(query, c) : null;
+      if (c && relation) m.set(c.key, { entry: e, relation });
+    }
+    return m;
+  };
+  const now = relevant(after);
+  const before = parents.map(relevant);
+  const same = (a?: BanEntry, b?: BanEntry) => JSON.stringify(a) === JSON.stringify(b);
+  const keys = new Set([...now.keys(), ...before.flatMap((m) => [...m.keys()])]);
+  const edits: HandEdit[] = [];
+  for (const cidr of keys) {
+    const next = now.get(cidr)?.entry;
+    if (before.some((m) => same(m.get(cidr)?.entry, next))) continue; // as in some parent: not this commit's doing
+    const prev = before[0]?.get(cidr)?.entry;
+    const relation = (now.get(cidr) ?? before.map((m) => m.get(cidr)).find(Boolean))!.relation;
+    edits.push({ cidr, relation, ...(prev ? { before: prev } : {}), ...(next ? { after: next } : {}) });
+  }
+  return edits;
 }
 
 /**
@@ -58,10 +98,14 @@ export function changedLines(diff: string): Map<string, Changed> {
   return byCommit;
 }
 
-/** Per commit, the hand edits that concern the queried address or range. */
-export function parseHandEdits(diff: string, query: Cidr, cache: CidrCache): Map<string, HandEdit[]> {
+/**
+ * Per commit, the hand edits that concern the queried address or range, read from the
+ * changed lines. Commits listed in `skip` (see needsFullParse) are left to the caller.
+ */
+export function parseHandEdits(diff: string, query: Cidr, cache: CidrCache, skip: ReadonlySet<string> = new Set()): Map<string, HandEdit[]> {
   const result = new Map<string, HandEdit[]>();
   for (const [commit, { added, removed }] of changedLines(diff)) {
+    if (skip.has(commit)) continue;
     const edits = new Map<string, HandEdit>();
     const edit = (cidr: string, relation: Relation): HandEdit => {
       let e = edits.get(cidr);

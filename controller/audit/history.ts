@@ -10,7 +10,7 @@ import { parseCidr, CidrError, type Cidr } from '../cidr.js';
 import { formatTime } from '../duration.js';
 import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
 import { LOG_FORMAT, parseLog, type LoggedCommit } from './trailers.js';
-import { DIFF_COMMIT_FORMAT, parseHandEdits } from './hand-edits.js';
+import { DIFF_COMMIT_FORMAT, changedLines, editsFromEntries, needsFullParse, parseHandEdits, type HandEdit } from './hand-edits.js';
 import { CidrCache, matchingEntries, relationOf, type Relation } from './entries.js';
 import { buildTimeline, lookupKey, type AuditEvent, type EntryLookup } from './timeline.js';
 
@@ -58,7 +58,7 @@ export async function auditAddress(queryText: string, opts: AuditOptions): Promi
   const historyMissing = await ensureHistory(opts.repoDir, opts);
   const commits = parseLog(await git(opts.repoDir, ['log', '--date-order', '--reverse', `--format=${LOG_FORMAT}`, rev]));
   const cache = new CidrCache();
-  const handEdits = parseHandEdits(await diffTrailerless(opts.repoDir, commits), query, cache);
+  const handEdits = await readHandEdits(opts.repoDir, commits, query, cache);
   const lookup = await lookupEntries(opts.repoDir, commits, query, cache);
   let events = buildTimeline(commits, query, handEdits, lookup, cache);
   if (opts.since) {
@@ -119,6 +119,26 @@ async function diffTrailerless(repoDir: string, commits: readonly LoggedCommit[]
   const bare = commits.filter((c) => c.ops.length === 0).map((c) => c.commit);
   if (bare.length === 0) return '';
   return git(repoDir, ['diff-tree', '--stdin', '--root', '--cc', '-p', DIFF_COMMIT_FORMAT, '--', BANS], bare.join('\n') + '\n');
+}
+
+/**
+ * Hand edits: from changed lines where the commit kept one entry per line; from the whole
+ * parsed file before and after where it did not (block style, entries split over lines).
+ */
+async function readHandEdits(repoDir: string, commits: readonly LoggedCommit[], query: Cidr, cache: CidrCache): Promise<Map<string, HandEdit[]>> {
+  const diff = await diffTrailerless(repoDir, commits);
+  const full = new Set([...changedLines(diff)].filter(([, changed]) => needsFullParse(changed)).map(([commit]) => commit));
+  const edits = parseHandEdits(diff, query, cache, full);
+  if (full.size === 0) return edits;
+  const { parseBanList } = await import('../ledger/banlist.js');
+  const bansAt = async (rev: string) => parseBanList(await git(repoDir, ['show', `${rev}:${BANS}`]).catch(() => '')).bans;
+  const parentsOf = new Map(commits.map((c) => [c.commit, c.parents]));
+  for (const commit of full) {
+    const parents = await Promise.all((parentsOf.get(commit) ?? []).map(bansAt));
+    const found = editsFromEntries(parents, await bansAt(commit), query, cache);
+    if (found.length > 0) edits.set(commit, found);
+  }
+  return edits;
 }
 
 /** The ledger lines for the audited CIDRs right after each commit whose trailers name them. */

@@ -77,6 +77,21 @@ describe('auditAddress on real git history', () => {
     expect(deepened.events.map((e) => e.action)).toEqual(['banned', 'extended', 'banned', 'unbanned']);
   });
 
+  it('reads hand edits written in block style by comparing the parsed files', async () => {
+    const remote = makeLedgerRemote({ 'bans/active.yaml': ledger() });
+    const block = HEAD + '  - cidr: 203.0.113.0/25\n    reason: block style by hand\n    by: dave\n';
+    const added = commitAs(remote.work, 'dave', T0, block, 'add a range, block style');
+    const edited = commitAs(remote.work, 'dave', T0 + 60, block.replace('by: dave', 'by: erin'), 'reassign');
+    const removed = commitAs(remote.work, 'dave', T0 + 120, ledger(), 'remove it');
+    const report = await auditAddress('203.0.113.7', { repoDir: remote.work });
+    expect(report.events.map((e) => [e.action, e.cidr, e.relation, e.via, e.commit])).toEqual([
+      ['banned', '203.0.113.0/25', 'covered-by', 'hand-edit', added],
+      ['edited', '203.0.113.0/25', 'covered-by', 'hand-edit', edited],
+      ['unbanned', '203.0.113.0/25', 'covered-by', 'hand-edit', removed],
+    ]);
+    expect(report.events[1]!.detail).toBe('by dave → erin');
+  });
+
   it('filters with --since but still knows what happened before', async () => {
     const h = buildHistory();
     const report = await auditAddress('203.0.113.7', { repoDir: h.remote.work, since: new Date((T0 + 500) * 1000) });
