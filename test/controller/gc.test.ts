@@ -1,6 +1,12 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
+import { join } from 'node:path';
 import { gcCutoff, gcMessage, planGc } from '../../controller/gc.js';
-import { graceFrom, hasCollectable } from '../../controller/gc-run.js';
+import { graceFrom, hasCollectable, maybeRunGc } from '../../controller/gc-run.js';
+import { DEFAULT_POLICY } from '../../controller/ledger/types.js';
+import { git, makeLedgerRemote } from '../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+
+afterAll(() => cleanupTmp());
 import { parseTrailers } from '../../controller/audit/trailers.js';
 
 const HEAD = '# header comment\napiVersion: fail2git/v1\nkind: BanList\nbans:\n';
@@ -88,5 +94,32 @@ describe('grace and collectability', () => {
   it('hasCollectable is true only when an entry expired before the cutoff', () => {
     expect(hasCollectable([{ cidr: '192.0.2.1', expires: '2026-11-25T10:30:00Z' }], NOW, HOUR)).toBe(true);
     expect(hasCollectable([{ cidr: '192.0.2.1', expires: '2026-11-25T11:30:00Z' }, { cidr: '192.0.2.2' }], NOW, HOUR)).toBe(false);
+  });
+});
+
+describe('maybeRunGc (the policy names the host that runs gc after its reconcile)', () => {
+  const bans = [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }, { cidr: '192.0.2.2' }];
+  const policy = { ...DEFAULT_POLICY, gcHost: 'web1' };
+
+  it('runs gc only on the gcHost and only when something is collectable', async () => {
+    const remote = makeLedgerRemote({
+      'bans/active.yaml': HEAD + '  - {cidr: 192.0.2.1, expires: 2026-11-25T10:00:00Z}\n  - {cidr: 192.0.2.2}\n',
+    });
+    const head = remote.head();
+    const cfg = (host: string) => ({ host, remote: remote.bare, branch: 'main', stateDir: join(tmpDir('f2g-gc'), host) });
+    expect(await maybeRunGc(cfg('web2'), { bans, policy }, NOW)).toBeNull();
+    expect(await maybeRunGc(cfg('web1'), { bans: [bans[1]!], policy }, NOW)).toBeNull();
+    expect(await maybeRunGc(cfg('web1'), { bans, policy: DEFAULT_POLICY }, NOW)).toBeNull();
+    expect(remote.head()).toBe(head);
+    const result = await maybeRunGc(cfg('web1'), { bans, policy }, NOW);
+    expect(result?.expired).toEqual([{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }]);
+    expect(remote.head()).toBe(result!.commit);
+    expect(git(remote.bare, 'show', 'main:bans/active.yaml')).not.toContain('192.0.2.1,');
+  });
+
+  it('does not touch the remote when nothing is collectable', async () => {
+    const cfg = { host: 'web1', remote: '/nonexistent/ledger.git', branch: 'main', stateDir: tmpDir('f2g-gc') };
+    await expect(maybeRunGc(cfg, { bans: [bans[1]!], policy }, NOW)).resolves.toBeNull();
+    await expect(maybeRunGc(cfg, { bans, policy }, NOW)).rejects.toThrow(/cannot fetch main/);
   });
 });
