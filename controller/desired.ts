@@ -83,7 +83,9 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
     live.push({ c, e });
     if (expiresMs < next) next = expiresMs;
   }
-  live.sort((x, y) => compareCidr(x.c, y.c));
+  // A canonical ledger is already in address order; sorting is then one linear check.
+  const sorted = live.every((x, i) => i === 0 || compareCidr(live[i - 1]!.c, x.c) <= 0);
+  if (!sorted) live.sort((x, y) => compareCidr(x.c, y.c));
   const result: DesiredSet = { entries: live.map((l) => l.e), skipped };
   if (next !== Infinity) result.nextExpiry = new Date(next);
   return result;
