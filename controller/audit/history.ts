@@ -141,7 +141,10 @@ async function readHandEdits(repoDir: string, commits: readonly LoggedCommit[], 
   return edits;
 }
 
-/** The ledger lines for the audited CIDRs right after each commit whose trailers name them. */
+/**
+ * The ledger lines for the audited CIDRs right after each commit whose trailers name them
+ * but do not carry the expiry (older or foreign writers). One `git grep` per 500 commits.
+ */
 async function lookupEntries(repoDir: string, commits: readonly LoggedCommit[], query: Cidr, cache: CidrCache): Promise<EntryLookup> {
   const wanted = new Set<string>();
   const cidrs = new Set<string>();
@@ -149,6 +152,7 @@ async function lookupEntries(repoDir: string, commits: readonly LoggedCommit[], 
     for (const op of c.ops) {
       const cidr = op.fields.cidr === undefined ? null : cache.get(op.fields.cidr);
       if (!cidr || !relationOf(query, cidr) || op.op === 'unban' || op.op === 'expire') continue;
+      if (op.fields.expires !== undefined) continue; // the trailers already say it (hook and CLI writers do)
       wanted.add(c.commit);
       cidrs.add(cidr.key);
     }

@@ -133,6 +133,7 @@ function editEvent(c: LoggedCommit, edit: HandEdit, live: Map<string, BanEntry>)
 function entryFromTrailers(cidr: string, f: Record<string, string>): BanEntry {
   const entry: BanEntry = { cidr };
   if (f.expires && f.expires !== 'never' && f.expires !== 'permanent') entry.expires = f.expires;
+  if (f.at) entry.at = f.at;
   if (f.count && /^\d+$/.test(f.count)) entry.count = Number(f.count);
   return entry;
 }
