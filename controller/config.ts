@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { ConfigError } from './errors.js';
+import { schemaRawErrors, type AjvError } from './ledger/schema-check.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
 
@@ -62,32 +63,46 @@ export async function loadHostConfig(path: string): Promise<HostConfig> {
   return validateHostConfig(raw, path);
 }
 
+// One message per schema error, worded as this file always worded them.
+function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
+  const key = e.instancePath.slice(1);
+  switch (e.keyword) {
+    case 'required':
+      return `"${String(e.params.missingProperty)}" is required`;
+    case 'additionalProperties':
+      return `unknown setting "${String(e.params.additionalProperty)}" (known: ${[...KNOWN].join(', ')})`;
+    case 'type':
+      return e.params.type === 'boolean' ? `"${key}" must be true or false` : e.params.type === 'object' ? 'must be a mapping of settings' : `"${key}" must be a non-empty string`;
+    case 'minLength':
+      return `"${key}" must be a non-empty string`;
+    case 'pattern':
+      return key === 'host' ? `"host" must be a plain host name, got ${JSON.stringify(o.host)}` : `"${key}" must be a duration like 30s or 5m, got ${JSON.stringify(o[key])}`;
+    default:
+      return `"${key}" ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Validates settings against schemas/config.schema.json and fills in the defaults. */
 export function validateHostConfig(raw: unknown, path: string): HostConfig {
   const fail = (msg: string): never => {
     throw new ConfigError('E_CONFIG_INVALID', `${path}: ${msg}`);
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('must be a mapping of settings');
-  const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) fail(`unknown setting "${k}" (known: ${[...KNOWN].join(', ')})`);
-  const str = (k: string, required = false): string | undefined => {
-    const v = o[k];
-    if (v === undefined || v === null) {
-      if (required) fail(`"${k}" is required`);
-      return undefined;
-    }
-    if (typeof v !== 'string' || v === '') fail(`"${k}" must be a non-empty string`);
-    return v as string;
-  };
-  const remote = str('remote', true)!;
+  // A key written with no value (`branch:`) means "use the default", as it always has.
+  const o = Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined));
+  const errors = schemaRawErrors('HostConfig', o);
+  // Unknown settings first (the likeliest typo), then the rest in schema order.
+  const first = errors.find((e) => e.keyword === 'additionalProperties') ?? errors[0];
+  if (first) fail(describeConfigError(first, o));
+  const str = (k: string): string | undefined => o[k] as string | undefined;
+  const remote = str('remote')!;
   const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
-  const req = o.requireSignedCommits;
-  if (req !== undefined && typeof req !== 'boolean') fail('"requireSignedCommits" must be true or false');
   const cfg: HostConfig = {
     remote,
     branch: str('branch') ?? 'main',
     host: str('host') ?? hostname(),
     stateDir,
-    requireSignedCommits: req === true,
+    requireSignedCommits: o.requireSignedCommits === true,
     interval: str('interval') ?? '30s',
     metricsFile: str('metricsFile') ?? join(stateDir, 'fail2git.prom'),
     path,
@@ -97,6 +112,7 @@ export function validateHostConfig(raw: unknown, path: string): HostConfig {
   const allowedSigners = str('allowedSigners');
   if (allowedSigners) cfg.allowedSigners = allowedSigners;
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
+  // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;
 }

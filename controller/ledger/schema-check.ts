@@ -6,7 +6,7 @@ import * as generated from '../generated/validators.js';
 import type { Problem } from './types.js';
 import type { LocatedDoc, PathSeg } from './located.js';
 
-interface AjvError {
+export interface AjvError {
   instancePath: string;
   schemaPath: string;
   keyword: string;
@@ -111,7 +111,13 @@ export function schemaProblems(kind: SchemaKind, doc: LocatedDoc, file: string):
   });
 }
 
-/** Plain validation for values without positions (the host config). */
+/** The raw ajv errors for a value (empty when valid), for callers with their own wording. */
+export function schemaRawErrors(kind: SchemaKind, value: unknown): AjvError[] {
+  const validate = VALIDATORS[kind];
+  return validate(value) ? [] : [...(validate.errors ?? [])];
+}
+
+/** Plain validation for values without positions. */
 export function schemaErrors(kind: SchemaKind, value: unknown): string[] {
   const doc: LocatedDoc = { value, at: () => ({ line: 1, col: 1 }) };
   return schemaProblems(kind, doc, '').map((p) => p.message);
