@@ -9,7 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { execRunner, netnsRunner, type Runner } from '../../controller/targets/utils/exec.js';
 import { uniqueName } from './tmp.js';
 
-export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1';
+}
+
+export const IN_CI = inCi();
 
 const KERNEL_TOOLS = ['ip', 'ipset', 'nft', 'iptables', 'ip6tables'] as const;
 
@@ -26,8 +30,8 @@ function hasTool(tool: string): boolean {
  * Why kernel tests cannot run here, or undefined when they can (or must: under CI this is
  * always undefined, so the tests run and fail loudly instead of skipping).
  */
-export function kernelSkipReason(tools: readonly string[] = KERNEL_TOOLS): string | undefined {
-  if (IN_CI) return undefined;
+export function kernelSkipReason(tools: readonly string[] = KERNEL_TOOLS, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (inCi(env)) return undefined;
   if (process.getuid?.() !== 0) return 'kernel tests need root (network namespaces)';
   const missing = tools.filter((t) => !hasTool(t));
   if (missing.length > 0) return `kernel tests need ${missing.join(', ')} (not installed)`;
