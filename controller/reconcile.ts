@@ -10,14 +10,15 @@
  * the desired set is recomputed with `now`).
  */
 import { ledgerClonePath } from './config.js';
-import { desiredSet } from './desired.js';
+import type { DesiredCache } from './desired-cache.js';
 import { errorMessage } from './errors.js';
-import { checkoutRev, syncClone, type SyncResult } from './git/clone.js';
-import { readLastGood, readLedgerSnapshot, writeLastGood, type LastGood } from './last-good.js';
-import { formatProblem, type Ledger, type LoadResult, type TargetDoc } from './ledger/types.js';
+import { syncClone, type SyncResult } from './git/clone.js';
+import type { LastGood } from './last-good.js';
+import type { Ledger, TargetDoc } from './ledger/types.js';
 import { parseProtected } from './guard.js';
 import { protectedAddresses } from './protect.js';
 import { readStatus, type RunStatus } from './status.js';
+import { computeDesired, loadLedger } from './reconcile-ledger.js';
 import { recordRun, readPreviousDesired } from './reconcile-record.js';
 import { syncTarget, type TargetRun } from './reconcile-target.js';
 import type { DesiredEntry, Logger, Target, TargetDeps } from './targets/types.js';
@@ -75,6 +76,9 @@ export interface RunContext {
   sync?: SyncResult;
   lastGood?: LastGood;
   ledger?: Ledger;
+  /** the ledger holds only policy and targets; its bans are in `cache` */
+  ledgerIsLight?: boolean;
+  cache?: DesiredCache;
   applied?: string;
   tipProblems: string[];
   docs: TargetDoc[];
@@ -97,7 +101,7 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     if (ctx.ledger) {
       selectTargets(ctx);
       const targets = await createTargets(ctx);
-      await computeDesired(ctx, targets);
+      await computeDesired(ctx, await gatherProtected(ctx, targets));
       await syncTargets(ctx, targets);
     }
   } catch (err) {
@@ -116,73 +120,6 @@ async function syncLedger(ctx: RunContext): Promise<void> {
   ctx.sync = await syncClone(cfg.remote, ledgerClonePath(cfg), cfg.branch, deps.run);
   if (ctx.sync.error) deps.log.warn('fetch.failed', { code: ctx.sync.error.code, error: ctx.sync.error.message, tip: ctx.sync.tip });
   else if (ctx.sync.fetched) deps.log.info('fetch', { tip: ctx.sync.tip });
-}
-
-/** The tip when it is valid and verified; otherwise the last good commit, with the reasons kept. */
-async function loadLedger(ctx: RunContext): Promise<void> {
-  const { cfg, deps } = ctx;
-  const tip = ctx.sync?.tip;
-  ctx.lastGood = readLastGood(cfg.stateDir);
-  if (tip && tip !== ctx.lastGood?.rev) {
-    const known = ctx.previous?.commit.tip === tip ? ctx.previous.commit.tipProblems : [];
-    // An invalid tip seen last run is not parsed again every tick: its problems are remembered.
-    ctx.tipProblems = known.length > 0 ? known : await checkTip(ctx, tip);
-    if (ctx.tipProblems.length === 0) {
-      ctx.lastGood = writeLastGood(cfg.stateDir, tip, ctx.ledger!, deps.now());
-      ctx.applied = tip;
-      deps.log.info('ledger.accepted', { rev: tip });
-      await checkoutRev(ledgerClonePath(cfg), cfg.branch, tip, deps.run).catch((err: unknown) =>
-        deps.log.warn('checkout.failed', { rev: tip, error: errorMessage(err) }));
-      return;
-    }
-    deps.log.error('ledger.invalid', { rev: tip, problems: ctx.tipProblems.length, first: ctx.tipProblems[0], enforcing: ctx.lastGood?.rev ?? null });
-  }
-  if (!ctx.lastGood) return;
-  ctx.ledger = readLedgerSnapshot(cfg.stateDir, ctx.lastGood.rev) ?? (await reloadLastGood(ctx, ctx.lastGood.rev));
-  ctx.applied = ctx.ledger ? ctx.lastGood.rev : undefined;
-}
-
-/**
- * The YAML parser and schema validators load only when a new commit must be parsed: a run
- * whose tip has not moved reads the JSON snapshot and never pays for them.
- */
-async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
-  const { loadLedgerFromGit: load } = await import('./ledger/load.js');
-  return load(repoDir, rev);
-}
-
-/** Loads and verifies a new tip; returns its problems (empty = good, and ctx.ledger is set). */
-async function checkTip(ctx: RunContext, tip: string): Promise<string[]> {
-  let loaded;
-  try {
-    loaded = await loadLedgerFromGit(ledgerClonePath(ctx.cfg), tip);
-  } catch (err) {
-    return [`${tip.slice(0, 12)}: ${errorMessage(err)}`];
-  }
-  if (loaded.problems.length > 0) return loaded.problems.map(formatProblem);
-  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev) : { ok: true as const };
-  if (!verdict.ok) return [`${tip.slice(0, 12)}: ${verdict.message}`];
-  ctx.ledger = slimLedger(loaded.ledger);
-  return [];
-}
-
-async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | undefined> {
-  try {
-    const loaded = await loadLedgerFromGit(ledgerClonePath(ctx.cfg), rev);
-    if (loaded.problems.length > 0) return undefined;
-    const ledger = slimLedger(loaded.ledger);
-    writeLastGood(ctx.cfg.stateDir, rev, ledger, ctx.deps.now());
-    return ledger;
-  } catch (err) {
-    ctx.deps.log.error('ledger.last-good-unreadable', { rev, error: errorMessage(err) });
-    return undefined;
-  }
-}
-
-/** Only what enforcing needs: keeps the cached snapshot small and quick to parse. */
-function slimLedger(l: Ledger): Ledger {
-  const bans = l.bans.map(({ cidr, expires, by, jail }) => ({ cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }) }));
-  return { ...l, bans };
 }
 
 /** Target documents whose host globs match this host, narrowed by --target. */
@@ -227,8 +164,8 @@ async function createTargets(ctx: RunContext): Promise<Created[]> {
   );
 }
 
-/** Live entries now, minus allowlisted, too broad and protected addresses. */
-async function computeDesired(ctx: RunContext, created: Created[]): Promise<void> {
+/** Addresses never to enforce: this host's, the remote's, API endpoints', the targets' own. */
+async function gatherProtected(ctx: RunContext, created: Created[]): Promise<string[]> {
   const { deps } = ctx;
   const fromTargets: string[] = [];
   for (const c of created) {
@@ -242,14 +179,7 @@ async function computeDesired(ctx: RunContext, created: Created[]): Promise<void
     run: deps.run, remote: ctx.cfg.remote, targetDocs: ctx.ledger!.targets, fromTargets,
     onError: (source, err) => deps.log.warn('protect.failed', { source, error: errorMessage(err) }),
   });
-  // desiredSet drops bans overlapping a protected address (reason `protected`).
-  const d = desiredSet(ctx.ledger!, deps.now(), parseProtected(addrs).map((p) => p.key));
-  ctx.desired = d.entries;
-  ctx.nextExpiry = d.nextExpiry;
-  for (const s of d.skipped) {
-    ctx.skipped[s.reason] = (ctx.skipped[s.reason] ?? 0) + 1;
-    if (s.reason === 'protected') deps.log.warn('skip.protected', { cidr: s.cidr, detail: s.detail });
-  }
+  return parseProtected(addrs).map((p) => p.key);
 }
 
 /** Every selected target, concurrently; each isolated from the others' failures. */

@@ -268,3 +268,43 @@ describe('hostMatches', () => {
   ];
   for (const [globs, host, want] of cases) it(`${JSON.stringify(globs)} ${host} → ${want}`, () => expect(hostMatches(globs, host)).toBe(want));
 });
+
+describe('reconcile across runs (cached desired set)', () => {
+  it('a newly protected address is dropped on the next run although the tip did not move', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }, { cidr: '192.0.2.8' }] }));
+    const prot: string[] = [];
+    const h = harness(remote, { faults: { alpha: { protectedAddresses: prot } } });
+    await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7', '192.0.2.8']);
+    prot.push('192.0.2.8');
+    const r = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+    expect(r.status.desired.skipped.protected).toBe(1);
+  });
+
+  it('expiries happen from the cache, and the next expiry moves on', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7', expires: after(5) }, { cidr: '192.0.2.8', expires: after(50) }, { cidr: '192.0.2.9' }] }));
+    const h = harness(remote);
+    const r1 = await h.run();
+    expect(r1.nextExpiry).toEqual(after(5));
+    h.setNow(after(6));
+    const r2 = await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.8', '192.0.2.9']);
+    expect(r2.nextExpiry).toEqual(after(50));
+    expect(r2.status.desired.skipped).toEqual({ expired: 1 });
+    h.setNow(after(51));
+    await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.9']);
+  });
+
+  it('a clock set back recomputes from the ledger instead of trusting the cache', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7', expires: after(5) }] }));
+    const h = harness(remote);
+    h.setNow(after(10));
+    await h.run();
+    expect(h.keys('alpha')).toEqual([]);
+    h.setNow(T0);
+    await h.run();
+    expect(h.keys('alpha')).toEqual(['192.0.2.7']);
+  });
+});

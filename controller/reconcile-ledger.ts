@@ -1,0 +1,126 @@
+/**
+ * The ledger half of a run: which commit is enforced (the tip when valid and verified,
+ * else the last good one) and what it wants enforced now. New commits are parsed once;
+ * afterwards a run reads the cached desired set (controller/desired-cache.ts).
+ */
+import { ledgerClonePath } from './config.js';
+import { desiredSet } from './desired.js';
+import { buildCache, cacheUsable, liveFromCache, protectedKeyOf, readDesiredCache, writeDesiredCache } from './desired-cache.js';
+import { errorMessage } from './errors.js';
+import { checkoutRev } from './git/clone.js';
+import { readLastGood, readLedgerSnapshot, writeLastGood } from './last-good.js';
+import { formatProblem, type Ledger, type LoadResult } from './ledger/types.js';
+import type { RunContext } from './reconcile.js';
+
+/** The tip when it is valid and verified; otherwise the last good commit, with the reasons kept. */
+export async function loadLedger(ctx: RunContext): Promise<void> {
+  const { cfg, deps } = ctx;
+  const tip = ctx.sync?.tip;
+  ctx.lastGood = readLastGood(cfg.stateDir);
+  if (tip && tip !== ctx.lastGood?.rev) {
+    const known = ctx.previous?.commit.tip === tip ? ctx.previous.commit.tipProblems : [];
+    // An invalid tip seen last run is not parsed again every tick: its problems are remembered.
+    ctx.tipProblems = known.length > 0 ? known : await checkTip(ctx, tip);
+    if (ctx.tipProblems.length === 0) {
+      ctx.lastGood = writeLastGood(cfg.stateDir, tip, ctx.ledger!, deps.now());
+      ctx.applied = tip;
+      deps.log.info('ledger.accepted', { rev: tip });
+      await checkoutRev(ledgerClonePath(cfg), cfg.branch, tip, deps.run).catch((err: unknown) =>
+        deps.log.warn('checkout.failed', { rev: tip, error: errorMessage(err) }));
+      return;
+    }
+    deps.log.error('ledger.invalid', { rev: tip, problems: ctx.tipProblems.length, first: ctx.tipProblems[0], enforcing: ctx.lastGood?.rev ?? null });
+  }
+  if (!ctx.lastGood) return;
+  const rev = ctx.lastGood.rev;
+  // Tip unchanged: the desired-set cache carries policy and targets, so the ledger
+  // snapshot is read only when the cache cannot answer (see computeDesired).
+  ctx.cache = readDesiredCache(cfg.stateDir, rev);
+  if (ctx.cache) {
+    ctx.ledger = { bans: [], allow: [], policy: ctx.cache.policy, targets: ctx.cache.targets, source: { dir: ledgerClonePath(cfg), rev } };
+    ctx.ledgerIsLight = true;
+  } else {
+    ctx.ledger = await fullLedger(ctx, rev);
+  }
+  ctx.applied = ctx.ledger ? rev : undefined;
+}
+
+async function fullLedger(ctx: RunContext, rev: string): Promise<Ledger | undefined> {
+  return readLedgerSnapshot(ctx.cfg.stateDir, rev) ?? (await reloadLastGood(ctx, rev));
+}
+
+/**
+ * The YAML parser and schema validators load only when a new commit must be parsed: a run
+ * whose tip has not moved reads the JSON snapshot and never pays for them.
+ */
+async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
+  const { loadLedgerFromGit: load } = await import('./ledger/load.js');
+  return load(repoDir, rev);
+}
+
+/** Loads and verifies a new tip; returns its problems (empty = good, and ctx.ledger is set). */
+async function checkTip(ctx: RunContext, tip: string): Promise<string[]> {
+  let loaded;
+  try {
+    loaded = await loadLedgerFromGit(ledgerClonePath(ctx.cfg), tip);
+  } catch (err) {
+    return [`${tip.slice(0, 12)}: ${errorMessage(err)}`];
+  }
+  if (loaded.problems.length > 0) return loaded.problems.map(formatProblem);
+  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev) : { ok: true as const };
+  if (!verdict.ok) return [`${tip.slice(0, 12)}: ${verdict.message}`];
+  ctx.ledger = slimLedger(loaded.ledger);
+  return [];
+}
+
+async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | undefined> {
+  try {
+    const loaded = await loadLedgerFromGit(ledgerClonePath(ctx.cfg), rev);
+    if (loaded.problems.length > 0) return undefined;
+    const ledger = slimLedger(loaded.ledger);
+    writeLastGood(ctx.cfg.stateDir, rev, ledger, ctx.deps.now());
+    return ledger;
+  } catch (err) {
+    ctx.deps.log.error('ledger.last-good-unreadable', { rev, error: errorMessage(err) });
+    return undefined;
+  }
+}
+
+/** Only what enforcing needs: keeps the cached snapshot small and quick to parse. */
+function slimLedger(l: Ledger): Ledger {
+  const bans = l.bans.map(({ cidr, expires, by, jail }) => ({ cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }) }));
+  return { ...l, bans };
+}
+
+/**
+ * Live entries now, minus allowlisted, too broad and protected addresses: from the cache
+ * when it answers for this commit and protection, else computed and cached.
+ */
+export async function computeDesired(ctx: RunContext, protectedKeys: string[]): Promise<void> {
+  const { deps, cfg } = ctx;
+  const now = deps.now();
+  const rev = ctx.applied!;
+  const key = protectedKeyOf(protectedKeys);
+  if (cacheUsable(ctx.cache, rev, key, now)) {
+    const live = liveFromCache(ctx.cache, now);
+    ctx.desired = live.entries;
+    ctx.skipped = live.skipped;
+    if (live.nextExpiry) ctx.nextExpiry = live.nextExpiry;
+    return;
+  }
+  const ledger = ctx.ledgerIsLight ? await fullLedger(ctx, rev) : ctx.ledger;
+  if (!ledger) throw new Error(`the ledger of the last good commit ${rev.slice(0, 12)} cannot be read`);
+  // desiredSet drops bans overlapping a protected address (reason `protected`).
+  const d = desiredSet(ledger, now, protectedKeys);
+  ctx.desired = d.entries;
+  if (d.nextExpiry) ctx.nextExpiry = d.nextExpiry;
+  for (const s of d.skipped) {
+    ctx.skipped[s.reason] = (ctx.skipped[s.reason] ?? 0) + 1;
+    if (s.reason === 'protected') deps.log.warn('skip.protected', { cidr: s.cidr, detail: s.detail });
+  }
+  try {
+    writeDesiredCache(cfg.stateDir, buildCache(rev, ledger, key, now, d.entries, ctx.skipped));
+  } catch (err) {
+    deps.log.warn('cache.write-failed', { error: errorMessage(err) });
+  }
+}
