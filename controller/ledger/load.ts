@@ -108,7 +108,10 @@ async function resolveCommit(repoDir: string, rev: string): Promise<string> {
   try {
     const out = await git(repoDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
     return out.toString('utf8').trim();
-  } catch {
+  } catch (err) {
+    if (/not a git repository|cannot change to/i.test((err as Error).message)) {
+      throw new InputError('E_NOT_GIT', `${repoDir}: not a git repository (--rev reads a commit from one)`);
+    }
     throw new Fail2gitError('E_REV_UNKNOWN', `${repoDir}: unknown revision "${rev}" (no such commit)`);
   }
 }

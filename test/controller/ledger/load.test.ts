@@ -118,3 +118,9 @@ describe('loadLedgerFromDir / loadLedgerFromGit', () => {
     expect(readFileSync(join(repo, 'bans/active.yaml'), 'utf8')).toContain('café');
   });
 });
+
+describe('loadLedgerFromGit outside a repository', () => {
+  it('says it is not a git repository', async () => {
+    await expect(loadLedgerFromGit(tmpDir('notgit'), 'HEAD')).rejects.toMatchObject({ code: 'E_NOT_GIT' });
+  });
+});
