@@ -166,7 +166,6 @@ function dedupe(entries: ObservedEntry[]): ObservedEntry[] {
 
 // --- writing ---
 
-
 /**
  * The transaction that takes the table from `state` to `state + plan`, or undefined when
  * there is nothing to do. It never flushes a set: only named elements are deleted, only
@@ -195,15 +194,16 @@ function declarations(table: string): string[] {
 function familyOps(table: string, state: NftState, plan: Plan, family: Family): string[] {
   const current = observedFromState({ ...state, elements: { 4: [], 6: [], [family]: state.elements[family] }, covered: { 4: [], 6: [], [family]: state.covered[family] } });
   const removed = new Set(plan.remove.filter((e) => e.family === family).map((e) => e.cidr));
-  const want = new Map<string, Cidr>();
-  for (const e of current) if (!removed.has(e.cidr)) want.set(e.cidr, fastCidr(e.cidr));
-  for (const e of plan.add) if (e.family === family) want.set(e.cidr, fastCidr(e.cidr));
+  const want = new Set<string>();
+  for (const e of current) if (!removed.has(e.cidr)) want.add(e.cidr);
+  for (const e of plan.add) if (e.family === family) want.add(e.cidr);
   // Kernel elements never overlap, so with nothing added and nothing recorded as covered the
-  // split is known without sorting 100k networks.
+  // split is known without parsing and sorting 100k networks.
   const trivial = !plan.add.some((e) => e.family === family) && state.covered[family].length === 0;
-  const { outer, covered } = trivial ? { outer: [...want.values()], covered: [] } : splitCovered([...want.values()]);
+  const split = trivial ? undefined : splitCovered([...want].map(fastCidr));
+  const outerKeys = split ? new Set(split.outer.map((c) => c.key)) : want;
+  const covered = split?.covered ?? [];
 
-  const outerKeys = new Set(outer.map((c) => c.key));
   const kept = new Set<string>();
   const delElems: string[] = [];
   for (const el of state.elements[family]) {
@@ -211,7 +211,7 @@ function familyOps(table: string, state: NftState, plan: Plan, family: Family): 
     if (single && outerKeys.has(single) && !kept.has(single)) kept.add(single);
     else delElems.push(el.raw);
   }
-  const addElems = outer.filter((c) => !kept.has(c.key)).map((c) => c.key);
+  const addElems = [...outerKeys].filter((k) => !kept.has(k));
 
   const coveredNow = new Set(state.covered[family].map((c) => c.key));
   const coveredWant = new Set(covered.map((c) => c.key));
