@@ -5,6 +5,7 @@ import { afterRun } from '../../controller/after-run.js';
 import { createMemoryLogger } from '../../controller/log.js';
 import { DEFAULT_POLICY } from '../../controller/ledger/types.js';
 import type { RunStatus } from '../../controller/status.js';
+import { writeLastGood } from '../../controller/last-good.js';
 import { git, makeLedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 
@@ -31,7 +32,7 @@ describe('afterRun', () => {
     const ledger = { bans: [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }, { cidr: '192.0.2.2' }], policy: { ...DEFAULT_POLICY, gcHost: 'web1' } };
     const log = createMemoryLogger();
     const applied = remote.head();
-    const r = await afterRun(cfg, status('web1', applied), ledger, log, '0.1.0', NOW);
+    const r = await afterRun(cfg, status('web1', applied), log, '0.1.0', { ledger, now: NOW });
     expect(r.published).toBe(true);
     expect(r.gc?.expired.map((e) => e.cidr)).toEqual(['192.0.2.1']);
     expect(git(remote.bare, 'rev-parse', '--verify', 'refs/fail2git/status/web1')).toMatch(/^[0-9a-f]{40}$/);
@@ -40,8 +41,28 @@ describe('afterRun', () => {
     expect(log.lines.map((l) => l.event)).toEqual(['fleet.published', 'gc']);
 
     // The next run with nothing new: no publish (unchanged), no gc (nothing collectable).
-    const again = await afterRun(cfg, status('web1', applied), { bans: [ledger.bans[1]!], policy: ledger.policy }, log, '0.1.0', new Date(NOW.getTime() + 5000));
+    const again = await afterRun(cfg, status('web1', applied), log, '0.1.0', { ledger: { bans: [ledger.bans[1]!], policy: ledger.policy }, now: new Date(NOW.getTime() + 5000) });
     expect(again).toEqual({ published: false, gc: null });
+  });
+
+  it('without a ledger, reads the enforced one from the host clone and last-good snapshot, only on the gcHost', async () => {
+    const policy = (host: string) => `apiVersion: fail2git/v1\nkind: Policy\nspec:\n  gcHost: ${host}\n  gcGrace: 1h\n`;
+    const remote = makeLedgerRemote({
+      'bans/active.yaml': 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 192.0.2.1, expires: 2026-11-25T10:00:00Z}\n',
+      'bans/policy.yaml': policy('web1'),
+    });
+    const stateDir = tmpDir('f2g-after');
+    git(stateDir, 'clone', '-q', remote.bare, join(stateDir, 'ledger')); // stands in for the reconciler's clone
+    const applied = remote.head();
+    writeLastGood(stateDir, applied, { bans: [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }], allow: [], targets: [],
+      policy: { ...DEFAULT_POLICY, gcHost: 'web1' }, source: { dir: stateDir, rev: applied } }, NOW);
+    const cfg = (host: string) => ({ host, remote: remote.bare, branch: 'main', stateDir, interval: '30s', metricsFile: join(stateDir, 'fail2git.prom') });
+    const other = await afterRun(cfg('web2'), status('web2', applied), createMemoryLogger(), '0.1.0', { now: NOW });
+    expect(other.gc).toBeNull();
+    expect(remote.head()).toBe(applied);
+    const mine = await afterRun(cfg('web1'), status('web1', applied), createMemoryLogger(), '0.1.0', { now: NOW });
+    expect(mine.gc?.expired.map((e) => e.cidr)).toEqual(['192.0.2.1']);
+    expect(remote.head()).toBe(mine.gc!.commit);
   });
 
   it('never throws: an unreachable remote is two warnings, and a dry run never collects', async () => {
@@ -49,12 +70,12 @@ describe('afterRun', () => {
     const cfg = { host: 'web1', remote: join(stateDir, 'gone.git'), branch: 'main', stateDir, interval: '30s', metricsFile: join(stateDir, 'm', 'fail2git.prom') };
     const ledger = { bans: [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }], policy: { ...DEFAULT_POLICY, gcHost: 'web1' } };
     const log = createMemoryLogger();
-    const r = await afterRun(cfg, status('web1', 'a'.repeat(40)), ledger, log, '0.1.0', NOW);
+    const r = await afterRun(cfg, status('web1', 'a'.repeat(40)), log, '0.1.0', { ledger, now: NOW });
     expect(r).toEqual({ published: false, gc: null });
     expect(log.lines.map((l) => [l.level, l.event])).toEqual([['warn', 'fleet.publish-failed'], ['warn', 'gc.failed']]);
     expect(readFileSync(join(stateDir, 'm', 'fail2git-gc.prom'), 'utf8')).toContain('fail2git_gc_last_success 0');
     const dry = createMemoryLogger();
-    await afterRun(cfg, status('web1', 'a'.repeat(40), true), ledger, dry, '0.1.0', NOW);
+    await afterRun(cfg, status('web1', 'a'.repeat(40), true), dry, '0.1.0', { ledger, now: NOW });
     expect(dry.lines.map((l) => l.event)).toEqual(['fleet.publish-failed']);
     expect(existsSync(join(stateDir, 'gc.git'))).toBe(true); // from the first call only
   });
