@@ -7,9 +7,6 @@
 import { join, resolve } from 'node:path';
 import { configPath, loadHostConfig, ledgerClonePath, validateHostConfig, type HostConfig } from '../../controller/config.js';
 import type { ReconcileDeps } from '../../controller/reconcile.js';
-import type { TargetDoc } from '../../controller/ledger/types.js';
-import type { Target, TargetDeps, TargetFactory } from '../../controller/targets/types.js';
-import { TargetError } from '../../controller/errors.js';
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
@@ -58,32 +55,8 @@ export async function resolveHostConfig(v: ConfigFlagValues): Promise<HostConfig
   return validateHostConfig(settings, path);
 }
 
-// Module names are computed so a build without a driver (or without the registry) still
-// compiles; a missing driver then fails alone, at run time, for its targets only.
-const REGISTRY = '../../controller/targets/index.js';
-const DRIVERS: Record<string, [string, string]> = {
-  ipset: ['../../controller/targets/ipset.js', 'createIpset'],
-  nftables: ['../../controller/targets/nftables.js', 'createNftables'],
-  route: ['../../controller/targets/route.js', 'createRoute'],
-  file: ['../../controller/targets/file.js', 'createFile'],
-  'pve-clusterfw': ['../../controller/targets/pve-clusterfw.js', 'createPveClusterFw'],
-  'pve-api': ['../../controller/targets/pve-api.js', 'createPveApi'],
-};
-
-/** The drivers' registry (controller/targets/index.ts) when present, else each driver module directly. */
-export async function createTarget(doc: TargetDoc, deps: TargetDeps): Promise<Target> {
-  const registry = (await import(REGISTRY).catch(() => undefined)) as
-    | { createTarget?: (doc: TargetDoc, deps: TargetDeps) => Promise<Target> | Target }
-    | undefined;
-  if (registry?.createTarget) return registry.createTarget(doc, deps);
-  const entry = DRIVERS[doc.spec.driver];
-  const name = doc.metadata.name;
-  if (!entry) throw new TargetError(name, 'E_TARGET_DRIVER', `target ${JSON.stringify(name)}: unknown driver "${doc.spec.driver}" (known: ${Object.keys(DRIVERS).join(', ')})`);
-  const mod = (await import(entry[0]).catch((err: unknown) => {
-    throw new TargetError(name, 'E_TARGET_DRIVER', `target ${JSON.stringify(name)}: driver "${doc.spec.driver}" is not available in this build (${(err as Error).message.split('\n')[0]})`);
-  })) as Record<string, TargetFactory>;
-  return mod[entry[1]]!(name, doc.spec.options ?? {}, deps);
-}
+/** Targets come from the drivers' registry (lazy per driver: a broken driver fails alone). */
+export { createTarget } from '../../controller/targets/index.js';
 
 /** The signature check when the host requires signed commits (issue 7). */
 export async function commitVerifier(cfg: HostConfig): Promise<ReconcileDeps['verifyCommit']> {
