@@ -141,7 +141,8 @@ const FLUSH_MODULE = '../../hooks/flush.js';
 function spoolHasWork(cfg: HostConfig): boolean {
   const dir = spoolPath(cfg);
   if (!existsSync(dir)) return false;
-  return readdirSync(dir).some((f) => !f.startsWith('.') && !f.endsWith('.tmp'));
+  // Operations are `<id>.json`; sub-directories (set-aside bad files) are not work.
+  return readdirSync(dir).some((f) => f.endsWith('.json') && !f.startsWith('.'));
 }
 
 /** Human summary (or the status JSON) on stdout. */

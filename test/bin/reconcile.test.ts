@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, it, expect } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { REPO_ROOT, git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
 import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../controller/ledger-fixture.js';
@@ -164,6 +164,33 @@ describe('fail2git reconcile --once', () => {
     const r = await cli(['reconcile']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^fail2git: \/nonexistent\/fail2git\.yaml: cannot read host config/);
+  });
+});
+
+describe('fail2git reconcile --watch (file target)', () => {
+  it('pushes what local hooks spooled, then enforces it; SIGINT stops cleanly', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const { spoolOperation } = await import('../../hooks/spool.js');
+    spoolOperation(join(s.stateDir, 'spool'), {
+      v: 1, id: `${Date.now()}-web1-test`, op: 'ban', cidr: '203.0.113.50', at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      by: 'web1', host: 'web1', jail: 'sshd', ttl: 3600,
+    });
+    const child = spawn(process.execPath, [CLI, 'reconcile', '--watch', '--interval', '1s', ...s.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!s.entries('alias').includes('203.0.113.50') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(s.entries('alias')).toEqual(['192.0.2.7', '203.0.113.50']);
+      expect(git(s.remote.bare, 'show', 'main:bans/active.yaml')).toContain('203.0.113.50');
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(jsonLines(stderr).find((e) => e.event === 'spool.flushed')).toMatchObject({ delivered: 1, pending: 0 });
+      expect(s.entries('alias')).toEqual(['192.0.2.7', '203.0.113.50']);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 
