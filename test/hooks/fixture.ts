@@ -19,12 +19,24 @@ export interface TestHost {
   spool: string;
 }
 
+const made: TestHost[] = [];
+
+/** Waits (bounded) for background flushers of every host made so far, before temp dirs go. */
+export async function quietHosts(timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (made.some((h) => existsSync(join(h.stateDir, 'flush.lock'))) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function makeHost(remote: string, name = 'web1'): TestHost {
   const dir = tmpDir(`f2g-host-${name}`);
   const stateDir = join(dir, 'state');
   const config = join(dir, 'config.yaml');
   writeFileSync(config, `remote: ${remote}\nbranch: main\nhost: ${name}\nstateDir: ${stateDir}\n`);
-  return { name, config, stateDir, spool: join(stateDir, 'spool') };
+  const host = { name, config, stateDir, spool: join(stateDir, 'spool') };
+  made.push(host);
+  return host;
 }
 
 export function setRemote(host: TestHost, remote: string): void {

@@ -10,9 +10,12 @@ import { makeLedgerRemote, startGitDaemon, git } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { newOpId, spoolOperation } from '../../hooks/spool.js';
 import type { Operation } from '../../hooks/operations.js';
-import { CLI, cli, commitCount, hookArgs, makeHost, remoteBans, setRemote, settled, spooled, waitFor, type TestHost } from './fixture.js';
+import { CLI, cli, commitCount, hookArgs, makeHost, remoteBans, setRemote, settled, spooled, waitFor, type TestHost, quietHosts } from './fixture.js';
 
-afterAll(cleanupTmp);
+afterAll(async () => {
+  await quietHosts();
+  cleanupTmp();
+});
 
 function spoolBan(host: TestHost, ip: string): Operation {
   const op: Operation = {

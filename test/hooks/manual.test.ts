@@ -3,9 +3,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeLedgerRemote, git } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { manualOperation } from '../../hooks/manual.js';
-import { cli, makeHost, remoteBans, spooled } from './fixture.js';
+import { cli, makeHost, remoteBans, spooled, quietHosts } from './fixture.js';
 
-afterAll(cleanupTmp);
+afterAll(async () => {
+  await quietHosts();
+  cleanupTmp();
+});
 
 describe('manualOperation', () => {
   const now = Date.parse('2026-11-25T10:00:00Z');

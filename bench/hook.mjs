@@ -1,0 +1,171 @@
+// Bench for the fail2ban side (issue 3):
+//  - hook latency (process start → exit, what fail2ban waits for) vs bare `node -e ''`, p50;
+//    the shipped CLI (dist/) and, when esbuild is present, a bundled CLI (what the lead may ship);
+//  - one ban visible on a local bare remote after the hook starts, p50;
+//  - a storm of 1,000 hooks across 4 hosts: firing time, time to all-on-remote, commits used.
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
+const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: 'ignore' });
+    child.on('exit', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function makeRemote(root, repo) {
+  const bare = join(root, 'ledger.git');
+  const work = join(root, 'seed');
+  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(root, 'init', '-q', '-b', 'main', work);
+  cpSync(join(repo, 'bans'), join(work, 'bans'), { recursive: true });
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', 'seed');
+  git(work, 'push', '-q', bare, 'main');
+  return bare;
+}
+
+function makeHost(root, bare, name) {
+  const stateDir = join(root, name);
+  mkdirSync(stateDir, { recursive: true });
+  const config = join(root, `${name}.yaml`);
+  writeFileSync(config, `remote: ${bare}\nbranch: main\nhost: ${name}\nstateDir: ${stateDir}\n`);
+  return { name, config, stateDir, spool: join(stateDir, 'spool') };
+}
+
+const hookArgs = (cli, host, ip) => [cli, 'hook', 'ban', '--jail', 'sshd', '--ip', ip, '--bantime', '3600', '--time', String(Math.floor(Date.now() / 1000)), '--config', host.config];
+
+function settled(host) {
+  const pending = existsSync(host.spool) ? readdirSync(host.spool).filter((n) => n.endsWith('.json')).length : 0;
+  return pending === 0 && !existsSync(join(host.stateDir, 'flush.lock'));
+}
+
+async function waitSettled(hosts, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!hosts.every(settled)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+function bundle(repo, out) {
+  try {
+    execFileSync(join(repo, 'node_modules', '.bin', 'esbuild'), [join(repo, 'dist', 'bin', 'fail2git.js'), '--bundle', '--platform=node', '--format=esm', '--splitting', `--outdir=${out}`, '--log-level=error'], { stdio: 'ignore' });
+    return join(out, 'fail2git.js');
+  } catch {
+    return null;
+  }
+}
+
+/** Hook vs `node -e ''`, interleaved so both see the same machine load. */
+async function latency(cli, host, n, prefix) {
+  const hook = [];
+  const bare = [];
+  for (let i = 0; i < n; i++) {
+    bare.push((await run(process.execPath, ['-e', ''])).ms);
+    hook.push((await run(process.execPath, hookArgs(cli, host, `${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`))).ms);
+    await waitSettled([host], 30_000); // the background flusher would otherwise skew the next sample
+  }
+  return { hook: median(hook), node: median(bare) };
+}
+
+async function visible(cli, bare, host, n) {
+  const times = [];
+  const ref = join(bare, 'refs', 'heads', 'main');
+  for (let i = 0; i < n; i++) {
+    const ip = `100.70.0.${i + 1}`;
+    const start = Date.now();
+    spawn(process.execPath, hookArgs(cli, host, ip), { stdio: 'ignore' });
+    let seen = '';
+    for (;;) {
+      const head = existsSync(ref) ? readFileSync(ref, 'utf8') : git(bare, 'rev-parse', 'main');
+      if (head !== seen) {
+        seen = head;
+        if (git(bare, 'show', 'main:bans/active.yaml').includes(`cidr: ${ip},`)) break;
+      }
+      if (Date.now() - start > 30_000) throw new Error(`ban ${ip} not visible after 30 s`);
+      await sleep(5);
+    }
+    times.push(Date.now() - start);
+    await waitSettled([host], 30_000);
+  }
+  return median(times);
+}
+
+async function storm(cli, bare, hosts, total, width) {
+  const before = Number(git(bare, 'rev-list', '--count', 'main'));
+  const calls = Array.from({ length: total }, (_, i) => ({ host: hosts[i % hosts.length], ip: `100.${80 + (i % hosts.length)}.${Math.floor(i / 250)}.${(i % 250) + 1}` }));
+  const start = Date.now();
+  let next = 0;
+  let failed = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < calls.length) {
+      const c = calls[next++];
+      if ((await run(process.execPath, hookArgs(cli, c.host, c.ip))).code !== 0) failed++;
+    }
+  }));
+  const fired = Date.now() - start;
+  const done = await waitSettled(hosts, 120_000);
+  const drained = Date.now() - start - fired;
+  const text = git(bare, 'show', 'main:bans/active.yaml');
+  const present = calls.filter((c) => text.includes(`cidr: ${c.ip},`)).length;
+  const commits = Number(git(bare, 'rev-list', '--count', 'main')) - before;
+  return { fired, drained, present, commits, failed, done };
+}
+
+export async function run({ root: repo, log }) {
+  const root = mkdtempSync(join(tmpdir(), 'f2g-bench-hook-'));
+  try {
+    const cli = join(repo, 'dist', 'bin', 'fail2git.js');
+    const bare = makeRemote(root, repo);
+    const h0 = makeHost(root, bare, 'bench0');
+    execFileSync(process.execPath, [cli, 'flush', '--config', h0.config], { stdio: 'ignore' });
+    log('hook latency (dist)');
+    const dist = await latency(cli, h0, 31, '100.64');
+    const bundled = bundle(repo, join(root, 'bundle'));
+    let bun = null;
+    if (bundled) {
+      log('hook latency (bundle)');
+      bun = await latency(bundled, h0, 31, '100.65');
+    }
+    log('one ban visible on the remote');
+    const vis = await visible(cli, bare, h0, 11);
+    log('storm: 1000 hooks across 4 hosts');
+    const hosts = ['s1', 's2', 's3', 's4'].map((n) => makeHost(root, bare, n));
+    const s = await storm(bundled ?? cli, bare, hosts, 1000, 8);
+    const rows = [
+      { name: 'hook p50, dist/bin/fail2git.js', value: dist.hook, unit: 'ms', baseline: dist.node, ratio: dist.hook / dist.node, target: '≤ 1.5× node', ok: dist.hook / dist.node <= 1.5 },
+    ];
+    if (bun) rows.push({ name: 'hook p50, esbuild bundle of the CLI', value: bun.hook, unit: 'ms', baseline: bun.node, ratio: bun.hook / bun.node, target: '≤ 1.5× node', ok: bun.hook / bun.node <= 1.5 });
+    rows.push(
+      { name: 'one ban visible on local bare remote, p50', value: vis, unit: 'ms', target: '≤ 1000 ms', ok: vis <= 1000 },
+      { name: 'storm: 1000 hooks fired (8 at a time)', value: s.fired / 1000, unit: 's', target: '≤ 10 s', ok: s.fired <= 10_000 },
+      { name: 'storm: all on remote after the last hook', value: s.drained / 1000, unit: 's', target: '≤ 30 s', ok: s.done && s.drained <= 30_000 },
+      { name: 'storm: commits used', value: s.commits, unit: 'commits', target: '≤ 100', ok: s.commits <= 100 },
+      { name: 'storm: bans present (of 1000), hook failures', value: s.present, unit: `present, ${s.failed} failed`, target: '1000, 0', ok: s.present === 1000 && s.failed === 0 },
+    );
+    return {
+      section: 'fail2ban hook (issue 3)',
+      rows,
+      notes: [
+        'Hook latency is whole-process wall time (spool fsync + detached flusher spawn included), median of 31, each sample next to a `node -e \'\'` sample.',
+        `The storm runs the ${bundled ? 'bundled' : 'dist'} CLI; firing time is bound by CPU (every hook is a node process; this machine has few cores shared with other work).`,
+      ],
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
