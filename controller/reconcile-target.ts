@@ -23,6 +23,8 @@ export interface TargetRun {
   removed: number;
   drift: Drift;
   error?: string;
+  /** the removal guard's message when it held removals (also the error, except in a dry run) */
+  guard?: string;
   warnings: string[];
 }
 
@@ -65,11 +67,12 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   const verdict = guardRemovals(run.plan, observed.length, input.policy.maxRemovePerRun, input.force);
   if (!verdict.ok) {
     run.held = verdict.held;
-    input.log.error('guard.refused', { target: name, remove: run.plan.remove.length, held: observed.length, message: verdict.message });
+    run.guard = verdict.message;
+    input.log[input.dryRun ? 'warn' : 'error']('guard.refused', { target: name, remove: run.plan.remove.length, held: observed.length, message: verdict.message });
   }
   if (input.dryRun) {
+    // A dry run describes; a plan the guard would refuse is not a failure of the dry run.
     run.reason = isEmptyPlan(run.plan) ? 'UpToDate' : 'DryRun';
-    if (!verdict.ok) run.error = verdict.message;
     return run;
   }
   if (!isEmptyPlan(verdict.plan)) {

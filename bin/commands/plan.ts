@@ -16,7 +16,7 @@ then a summary. Fetches the ledger like reconcile does, observes every target, c
 nothing. Removals the removal guard would refuse are marked "held".
 
   --json               {host, commit, tip, tipProblems, desired, targets: [{name, driver,
-                       add, remove, held, error?}], add, remove}
+                       add, remove, held, guard?, error?}], add, remove}
   --target NAME        only this target (repeatable)
   --detailed-exitcode  exit 3 when there are changes (0 = none, 1 = error)
 ${CONFIG_FLAGS_HELP}
@@ -51,9 +51,7 @@ export const command: Command = {
       err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
       return EXIT_USAGE;
     }
-    const failed = !result.status.ok && result.status.reason !== 'DryRun';
-    const failedTargets = result.targets.some((t) => t.error && t.reason !== 'DryRun' && t.reason !== 'UpToDate');
-    if (failed || failedTargets) return EXIT_FINDING;
+    if (!result.status.ok) return EXIT_FINDING;
     const changes = result.targets.some((t) => t.plan.add.length + t.plan.remove.length > 0);
     return v['detailed-exitcode'] && changes ? EXIT_CHANGES : EXIT_OK;
   },
@@ -66,6 +64,7 @@ function planJson(r: RunResult): Record<string, unknown> {
     add: t.plan.add.map((a) => a.cidr),
     remove: t.plan.remove.filter((x) => !t.held.includes(x)).map((x) => x.cidr),
     held: t.held.map((x) => x.cidr),
+    ...(t.guard && { guard: t.guard }),
     ...(t.error && { error: t.error }),
   }));
   return {
@@ -104,7 +103,7 @@ export function renderPlan(r: RunResult): string {
     for (const a of t.plan.add) lines.push(`  + ${a.cidr}${a.expires ? `  (until ${a.expires})` : ''}`);
     const held = new Set(t.held.map((h) => h.cidr));
     for (const x of t.plan.remove) lines.push(`  - ${x.cidr}${held.has(x.cidr) ? '  (held: removal guard)' : ''}`);
-    if (t.held.length > 0) lines.push(`  ! ${t.error ?? 'removals held by the removal guard'}`);
+    if (t.guard) lines.push(`  ! ${t.guard}`);
   }
   lines.push('', add + remove === 0 ? 'No changes. Every target is in line with the ledger.' : `Plan: ${add} to add, ${remove} to remove, across ${changed} of ${r.targets.length} target(s).`);
   return lines.join('\n');

@@ -279,3 +279,21 @@ describe.skipIf(skip !== undefined)('fail2git reconcile --watch on a real ipset 
     expect(jsonLines(stderr).map((e) => e.event)).toEqual(expect.arrayContaining(['watch.start', 'apply', 'watch.stop']));
   });
 });
+
+describe('fail2git plan with the removal guard', () => {
+  it('marks held removals and says how to proceed; a plan is not a failure (exit 0, 3 with --detailed-exitcode)', async () => {
+    const many = Array.from({ length: 24 }, (_, i) => ({ cidr: `198.51.100.${i + 1}` }));
+    const s = setup(many);
+    await cli(['reconcile', ...s.flags]);
+    s.remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.1' }]) });
+    const r = await cli(['plan', ...s.flags]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}- 198\.51\.100\.1 {2}\(held: removal guard\)$/m);
+    expect(r.stdout).toMatch(/^ {2}! refusing to remove 24 of 24 entries .*--force$/m);
+    expect((await cli(['plan', '--detailed-exitcode', ...s.flags])).code).toBe(3);
+    const json = stdoutJson<{ targets: { held: string[]; remove: string[]; guard: string }[] }>(await cli(['plan', '--json', ...s.flags]));
+    expect(json.targets[0]!.held).toHaveLength(24);
+    expect(json.targets[0]!.remove).toEqual([]);
+    expect(json.targets[0]!.guard).toMatch(/^refusing to remove 24/);
+  });
+});
