@@ -1,0 +1,66 @@
+import { describe, it, expect } from 'vitest';
+import { decide, parseHookArgs } from '../../hooks/fail2ban-commit.js';
+import { parseCidr } from '../../controller/cidr.js';
+import type { Guard } from '../../hooks/guard-cache.js';
+
+const guard: Guard = { allow: [parseCidr('192.0.2.0/28'), parseCidr('2001:db8:1::1')], broadestPrefix: { ipv4: 8, ipv6: 32 }, banPrefix: { ipv4: 32, ipv6: 64 }, fromLedger: true };
+const T = 1_795_600_000; // seconds
+const NOW = T * 1000 + 5_000;
+
+function args(action: string, extra: Record<string, string> = {}) {
+  return parseHookArgs(action, { jail: 'sshd', ip: '203.0.113.7', bantime: '600', time: String(T), ...extra });
+}
+
+describe('parseHookArgs', () => {
+  it('accepts fail2ban tags, including a fractional time and empty optional counters', () => {
+    expect(parseHookArgs('ban', { jail: 'sshd', ip: '::ffff:203.0.113.7', bantime: '-1', time: '1795600000.25', restored: '0', bancount: '', failures: '3' }))
+      .toEqual({ action: 'ban', jail: 'sshd', ip: '203.0.113.7', bantime: -1, time: 1795600000.25, restored: false, failures: 3 });
+  });
+
+  it.each([
+    [{ ip: '999.1.1.1' }, /not an IP address/],
+    [{ ip: '1.2.3.4; rm -rf /' }, /not an IP address/],
+    [{ ip: '' }, /not an IP address/],
+    [{ ip: 'host.example' }, /not an IP address/],
+    [{ ip: '0.0.0.0/0' }, /zero-length prefix/],
+    [{ jail: 'a b' }, /not a jail name/],
+    [{ bantime: '0' }, /positive seconds or -1/],
+    [{ bantime: '10m' }, /not a number/],
+    [{ time: '-5' }, /seconds since the epoch/],
+    [{ restored: 'true' }, /0 or 1/],
+    [{ bancount: '-1' }, /not a count/],
+  ])('refuses %j', (bad, why) => {
+    expect(() => parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime: '600', time: String(T), ...bad })).toThrow(why);
+  });
+
+  it('refuses an unknown action and missing flags', () => {
+    expect(() => parseHookArgs('flushall', { jail: 'sshd', ip: '1.2.3.4', bantime: '1', time: '1' })).toThrow(/ban, unban, prolong or flush/);
+    expect(() => parseHookArgs('ban', { jail: 'sshd', ip: '1.2.3.4', time: '1' })).toThrow(/--bantime is required/);
+  });
+});
+
+describe('decide', () => {
+  it('a ban spools an escalating operation stamped with fail2ban\'s time', () => {
+    const d = decide(args('ban'), guard, 'web1', NOW, 'id1');
+    expect(d).toMatchObject({ kind: 'spool', op: { op: 'ban', cidr: '203.0.113.7', at: '2026-11-25T09:46:40Z', ttl: 600, escalate: true, widen: true, by: 'web1', jail: 'sshd' } });
+  });
+
+  it('restored bans and prolongs are skipped; a restored unban is still an unban', () => {
+    expect(decide(args('ban', { restored: '1' }), guard, 'web1', NOW, 'id').kind).toBe('skip');
+    expect(decide(args('prolong', { restored: '1' }), guard, 'web1', NOW, 'id').kind).toBe('skip');
+    expect(decide(args('unban', { restored: '1' }), guard, 'web1', NOW, 'id').kind).toBe('spool');
+  });
+
+  it('unban at natural expiry is skipped; before it, or of a permanent ban, is spooled', () => {
+    expect(decide(args('unban', { bantime: '5' }), guard, 'web1', NOW, 'id').kind).toBe('skip');
+    expect(decide(args('unban', { bantime: '600' }), guard, 'web1', NOW, 'id').kind).toBe('spool');
+    expect(decide(args('unban', { bantime: '-1' }), guard, 'web1', NOW, 'id').kind).toBe('spool');
+  });
+
+  it('refuses allowlisted addresses, also when widening to banPrefix reaches an allow entry', () => {
+    expect(decide(args('ban', { ip: '192.0.2.9' }), guard, 'web1', NOW, 'id')).toMatchObject({ kind: 'refuse', why: expect.stringMatching(/allowlisted/) });
+    // 2001:db8:1::99 widens to 2001:db8:1::/64, which holds the allowlisted 2001:db8:1::1
+    expect(decide(args('ban', { ip: '2001:db8:1::99' }), guard, 'web1', NOW, 'id').kind).toBe('refuse');
+    expect(decide(args('ban', { ip: '10.0.0.0/7' }), guard, 'web1', NOW, 'id')).toMatchObject({ kind: 'refuse', why: expect.stringMatching(/broader/) });
+  });
+});
