@@ -66,3 +66,18 @@ export function setSummary(count: number, skipped: readonly { reason: string }[]
   const parts = [...by].map(([r, n]) => `${n} ${r}`);
   return `${count} enforceable at ${formatTime(at)}${parts.length ? ` (skipped: ${parts.join(', ')})` : ''}`;
 }
+
+let guarded = false;
+
+/**
+ * `fail2git list | head` closes the pipe early; that is the reader's choice, not an error,
+ * so EPIPE on stdout ends the command quietly instead of crashing with a stack trace.
+ */
+export function quietOnClosedStdout(): void {
+  if (guarded) return;
+  guarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}

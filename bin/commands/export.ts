@@ -3,11 +3,12 @@
  * canonical address or CIDR per line and nothing else — the form pfSense and OPNsense URL
  * table aliases ("URL Table (IPs)") download; `json` is for scripts.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { InputError } from '../../controller/errors.js';
 import { dirname, basename, join } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, UsageError, err, parseFlags, type Command } from '../cli.js';
 import { formatTime } from '../../controller/duration.js';
-import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary } from './_ledger.js';
+import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 
 const HELP = `Usage: fail2git export [--format txt|json] [--at TIME] [--output FILE] [--ledger DIR]
@@ -36,8 +37,13 @@ export function renderJson(entries: readonly DesiredEntry[], at: Date): string {
 async function writeAtomically(path: string, text: string): Promise<void> {
   // A firewall polling the file must never read half of it.
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new InputError('E_EXPORT_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 export const command: Command = {
@@ -51,6 +57,7 @@ export const command: Command = {
       false,
     );
     if (!parsed) return EXIT_OK;
+    quietOnClosedStdout();
     const format = parsed.values.format ?? 'txt';
     if (format !== 'txt' && format !== 'json') throw new UsageError(`--format must be txt or json, got "${format}"`);
     const at = atFlag(parsed.values.at);

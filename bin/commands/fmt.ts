@@ -5,7 +5,8 @@
  * any); policy.yaml and targets.yaml are hand-written and only get their byte-level
  * repairs (BOM, CRLF, final newline). A file with problems is never rewritten.
  */
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { InputError } from '../../controller/errors.js';
 import { join, dirname, basename } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
 import { LEDGER_FILES, formatProblem, type Problem } from '../../controller/ledger/types.js';
@@ -14,7 +15,7 @@ import { formatBanList, parseBanList } from '../../controller/ledger/banlist.js'
 import { formatAllowList } from '../../controller/ledger/allowlist-format.js';
 import { parseAllowList, parsePolicy, parseTargets } from '../../controller/ledger/documents.js';
 import { hasCommentsBeyondHeader } from '../../controller/ledger/yaml-parse.js';
-import { LEDGER_FLAG_HELP, resolveLedgerDir } from './_ledger.js';
+import { LEDGER_FLAG_HELP, resolveLedgerDir, quietOnClosedStdout } from './_ledger.js';
 
 const HELP = `Usage: fail2git fmt [--check] [--ledger DIR]
 
@@ -61,7 +62,7 @@ async function readRepaired(path: string, file: string): Promise<{ raw: Buffer; 
     raw = await readFile(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+    throw new InputError('E_LEDGER_READ', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const decoded = checkLedgerText(raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? raw.subarray(3) : raw, file);
   // Only encoding and size problems stop fmt here; BOM and CRLF are what it repairs.
@@ -71,10 +72,15 @@ async function readRepaired(path: string, file: string): Promise<{ raw: Buffer; 
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const mode = (await stat(path)).mode & 0o777;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, path);
+  try {
+    const mode = (await stat(path)).mode & 0o777;
+    await writeFile(tmp, text, { mode });
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new InputError('E_LEDGER_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'}); file left unchanged`);
+  }
 }
 
 export const command: Command = {
@@ -83,6 +89,7 @@ export const command: Command = {
   async run(argv) {
     const parsed = parseFlags<{ ledger?: string; check?: boolean }>(argv, { ledger: { type: 'string' }, check: { type: 'boolean' } }, HELP, false);
     if (!parsed) return EXIT_OK;
+    quietOnClosedStdout();
     const dir = await resolveLedgerDir(parsed.values.ledger);
     let failed = false;
     for (const file of Object.values(LEDGER_FILES)) {

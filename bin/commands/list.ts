@@ -4,7 +4,7 @@
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
 import { formatTime } from '../../controller/duration.js';
-import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary } from './_ledger.js';
+import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 
 const HELP = `Usage: fail2git list [--at TIME] [--json] [--ledger DIR]
@@ -41,6 +41,7 @@ export const command: Command = {
       false,
     );
     if (!parsed) return EXIT_OK;
+    quietOnClosedStdout();
     const at = atFlag(parsed.values.at);
     const loaded = await enforceable(await resolveLedgerDir(parsed.values.ledger), at);
     if (!loaded) return EXIT_FINDING;

@@ -4,7 +4,7 @@
  */
 import { EXIT_FINDING, EXIT_OK, out, parseFlags, type Command } from '../cli.js';
 import { formatProblem, type LoadResult } from '../../controller/ledger/types.js';
-import { LEDGER_FLAG_HELP, problemJson, resolveLedgerDir } from './_ledger.js';
+import { LEDGER_FLAG_HELP, problemJson, resolveLedgerDir, quietOnClosedStdout } from './_ledger.js';
 
 const HELP = `Usage: fail2git validate [--ledger DIR | --rev REV] [--json]
 
@@ -38,6 +38,7 @@ export const command: Command = {
       false,
     );
     if (!parsed) return EXIT_OK;
+    quietOnClosedStdout();
     const { rev, json } = parsed.values;
     const dir = rev !== undefined ? (parsed.values.ledger ?? process.cwd()) : await resolveLedgerDir(parsed.values.ledger);
     const load = await import('../../controller/ledger/load.js');

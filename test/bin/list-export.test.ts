@@ -80,3 +80,19 @@ describe('fail2git export', () => {
     expect(runCli(['export', '--format', 'csv', '--ledger', writeLedger(LEDGER)]).code).toBe(2);
   });
 });
+
+describe('a reader that stops early (`fail2git list | head -1`)', () => {
+  it('ends quietly: exit 0, no EPIPE stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('./cli-helpers.js');
+    const lines = Array.from({ length: 30000 }, (_, i) => `  - {cidr: 10.${(i >> 8) & 255}.${i & 255}.1}`);
+    const dir = writeLedger({ 'bans/active.yaml': `apiVersion: fail2git/v1\nkind: BanList\nbans:\n${lines.join('\n')}\n` });
+    const child = spawn(process.execPath, [CLI, 'list', '--ledger', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+});
