@@ -18,9 +18,14 @@ export async function loadLedger(ctx: RunContext): Promise<void> {
   const tip = ctx.sync?.tip;
   ctx.lastGood = readLastGood(cfg.stateDir);
   if (tip && tip !== ctx.lastGood?.rev) {
-    const known = ctx.previous?.commit.tip === tip ? ctx.previous.commit.tipProblems : [];
-    // An invalid tip seen last run is not parsed again every tick: its problems are remembered.
-    ctx.tipProblems = known.length > 0 ? known : await checkTip(ctx, tip);
+    const known = rememberedProblems(ctx, tip);
+    if (known) {
+      ctx.tipProblems = known.problems;
+      ctx.tipCheckedAt = known.at;
+    } else {
+      ctx.tipProblems = await checkTip(ctx, tip);
+      ctx.tipCheckedAt = deps.now().toISOString();
+    }
     if (ctx.tipProblems.length === 0) {
       ctx.lastGood = writeLastGood(cfg.stateDir, tip, ctx.ledger!, deps.now());
       ctx.applied = tip;
@@ -47,6 +52,17 @@ export async function loadLedger(ctx: RunContext): Promise<void> {
 
 async function fullLedger(ctx: RunContext, rev: string): Promise<Ledger | undefined> {
   return readLedgerSnapshot(ctx.cfg.stateDir, rev) ?? (await reloadLastGood(ctx, rev));
+}
+
+/** Re-check an invalid tip at most this often (a fixed allowed_signers file, a new policy). */
+export const INVALID_TIP_RECHECK_MS = 5 * 60_000;
+
+/** An invalid tip seen recently is not parsed again every tick: its problems are remembered. */
+function rememberedProblems(ctx: RunContext, tip: string): { problems: string[]; at: string } | undefined {
+  const c = ctx.previous?.commit;
+  if (!c || c.tip !== tip || c.tipProblems.length === 0 || !c.tipCheckedAt) return undefined;
+  const age = ctx.deps.now().getTime() - Date.parse(c.tipCheckedAt);
+  return age >= 0 && age < INVALID_TIP_RECHECK_MS ? { problems: c.tipProblems, at: c.tipCheckedAt } : undefined;
 }
 
 /**

@@ -50,7 +50,7 @@ export function recordRun(ctx: RunContext, desiredKeys: ReadonlySet<string>): Ru
     ok,
     dryRun: ctx.opts.dryRun === true,
     remote: { url: redact(ctx.cfg.remote), reachable: !ctx.sync?.error, ...(ctx.sync?.tip && { tip: ctx.sync.tip }), ...(ctx.sync?.error && { error: ctx.sync.error.message }) },
-    commit: { ...(ctx.applied && { applied: ctx.applied }), ...(ctx.sync?.tip && { tip: ctx.sync.tip }), tipProblems: ctx.tipProblems.slice(0, 20) },
+    commit: { ...(ctx.applied && { applied: ctx.applied }), ...(ctx.sync?.tip && { tip: ctx.sync.tip }), tipProblems: ctx.tipProblems.slice(0, 20), ...(ctx.tipProblems.length > 0 && ctx.tipCheckedAt && { tipCheckedAt: ctx.tipCheckedAt }) },
     desired: { entries: ctx.desired.length, skipped: ctx.skipped, ...(digest && { digest }), ...(ctx.nextExpiry && { nextExpiry: formatTime(ctx.nextExpiry) }) },
     targets: targetStatuses(ctx, finished),
     runsTotal: (prev?.runsTotal ?? 0) + 1,

@@ -81,6 +81,8 @@ export interface RunContext {
   cache?: DesiredCache;
   applied?: string;
   tipProblems: string[];
+  /** when the invalid tip's problems were found (they are remembered, not re-parsed every tick) */
+  tipCheckedAt?: string;
   docs: TargetDoc[];
   unknownTargets: string[];
   desired: DesiredEntry[];

@@ -50,7 +50,8 @@ export interface RunStatus {
   dryRun: boolean;
   remote: { url: string; reachable: boolean; tip?: string; error?: string };
   /** the commit enforced this run, and whether the tip was it */
-  commit: { applied?: string; tip?: string; tipProblems: string[] };
+  /** tipCheckedAt: when an invalid tip was last parsed (it is re-checked every few minutes, or when it moves) */
+  commit: { applied?: string; tip?: string; tipProblems: string[]; tipCheckedAt?: string };
   desired: { entries: number; skipped: Record<string, number>; nextExpiry?: string; digest?: string };
   targets: Record<string, TargetStatus>;
   lastSuccessAt?: string;

@@ -308,3 +308,26 @@ describe('reconcile across runs (cached desired set)', () => {
     expect(h.keys('alpha')).toEqual(['192.0.2.7']);
   });
 });
+
+describe('an invalid tip over time', () => {
+  it('is remembered rather than parsed every run, and re-checked after a few minutes (a fixed signer file is picked up)', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    await h.run();
+    const good = remote.head();
+    const tip = remote.commit({ 'bans/active.yaml': banList([{ cidr: '192.0.2.8' }]) });
+    let checks = 0;
+    let signed = false;
+    h.deps.verifyCommit = async () => { checks++; return signed ? { ok: true } : { ok: false, message: 'held: unsigned' }; };
+    expect((await h.run()).status.commit).toMatchObject({ applied: good, tip });
+    h.setNow(after(60));
+    await h.run();
+    expect(checks).toBe(1);
+    signed = true; // e.g. the operator fixed allowed_signers
+    h.setNow(after(6 * 60));
+    const r = await h.run();
+    expect(checks).toBe(2);
+    expect(r.status.commit).toMatchObject({ applied: tip, tipProblems: [] });
+    expect(h.keys('alpha')).toEqual(['192.0.2.8']);
+  });
+});
