@@ -5,7 +5,8 @@
  * any); policy.yaml and targets.yaml are hand-written and only get their byte-level
  * repairs (BOM, CRLF, final newline). A file with problems is never rewritten.
  */
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readLedgerFile } from '../../controller/ledger/load.js';
 import { InputError } from '../../controller/errors.js';
 import { join, dirname, basename } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
@@ -57,13 +58,9 @@ export function canonicalText(file: string, text: string): Outcome {
 }
 
 async function readRepaired(path: string, file: string): Promise<{ raw: Buffer; text?: string; problems: Problem[] } | null> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new InputError('E_LEDGER_READ', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const bytes = await readLedgerFile(path);
+  if (bytes === null) return null;
+  const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoded = checkLedgerText(raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? raw.subarray(3) : raw, file);
   // Only encoding and size problems stop fmt here; BOM and CRLF are what it repairs.
   const fatal = decoded.problems.filter((p) => p.code === 'E_ENCODING' || p.code === 'E_TOO_LARGE');

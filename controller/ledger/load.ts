@@ -4,7 +4,7 @@
  * a working tree, so what it enforces is exactly what was reviewed and pushed.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Fail2gitError, InputError } from '../errors.js';
 import { LEDGER_FILES, type Ledger, type LoadResult, type Problem } from './types.js';
@@ -64,9 +64,14 @@ export function parseLedgerFiles(files: Record<string, LedgerInput | null | unde
   return { ledger, problems: orderProblems(problems), warnings: orderProblems(warnings) };
 }
 
-async function readLedgerFile(path: string): Promise<Uint8Array | null> {
+/**
+ * Reads one ledger file's bytes; null when it does not exist. Symbolic links are refused:
+ * a pull request must not make `validate` print pieces of some other file on the CI host.
+ */
+export async function readLedgerFile(path: string): Promise<Uint8Array | null> {
   try {
-    const st = await stat(path);
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) throw new InputError('E_LEDGER_READ', `${path}: is a symbolic link; ledger files must be regular files`);
     if (!st.isFile()) throw new InputError('E_LEDGER_READ', `${path}: not a regular file`);
     // Refuse before reading: a runaway file must not be pulled into memory.
     if (st.size > MAX_FILE_BYTES) return new Uint8Array(MAX_FILE_BYTES + 1);

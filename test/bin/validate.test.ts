@@ -80,3 +80,18 @@ describe('fail2git validate', () => {
     expect(r.stderr).toMatch(/^fail2git: .*: no bans\/ directory here; not a fail2git ledger\n$/);
   });
 });
+
+describe('fail2git validate: a symlinked ledger file', () => {
+  it('is refused without printing the target', async () => {
+    const { symlinkSync, writeFileSync: write } = await import('node:fs');
+    const dir = writeLedger({});
+    const secret = join(dir, 'secret.txt');
+    write(secret, 'root:SECRETHASH:19000:0:99999:7:::\n');
+    symlinkSync(secret, join(dir, 'bans/active.yaml'));
+    const r = runCli(['validate', '--ledger', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain('SECRETHASH');
+    expect(r.stderr).toContain('is a symbolic link; ledger files must be regular files');
+    expect(runCli(['fmt', '--ledger', dir]).stderr).toContain('is a symbolic link');
+  });
+});
