@@ -102,7 +102,9 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
     tick: async () => {
       await flusher();
       const result = await reconcile(cfg, opts, deps);
-      deps.previousDesired = result.desiredKeys;
+      // The baseline for drift accounting; a run that enforced nothing gives none.
+      if (result.status.commit.applied && !opts.dryRun) deps.previousDesired = result.desiredKeys;
+      else delete deps.previousDesired;
       // Quiet when nothing happens: print on change, failure, or a new reason.
       const changed = result.targets.some((t) => t.added + t.removed > 0);
       if (changed || !result.status.ok || result.status.reason !== last) report(result, json, false);
