@@ -59,14 +59,17 @@ export const command: Command = {
 
 function planJson(r: RunResult): Record<string, unknown> {
   const s = r.status;
-  const targets = r.targets.map((t) => ({
-    name: t.name, driver: t.driver, entries: t.entries,
-    add: t.plan.add.map((a) => a.cidr),
-    remove: t.plan.remove.filter((x) => !t.held.includes(x)).map((x) => x.cidr),
-    held: t.held.map((x) => x.cidr),
-    ...(t.guard && { guard: t.guard }),
-    ...(t.error && { error: t.error }),
-  }));
+  const targets = r.targets.map((t) => {
+    const held = new Set(t.held);
+    return {
+      name: t.name, driver: t.driver, entries: t.entries,
+      add: t.plan.add.map((a) => a.cidr),
+      remove: t.plan.remove.filter((x) => !held.has(x)).map((x) => x.cidr),
+      held: t.held.map((x) => x.cidr),
+      ...(t.guard && { guard: t.guard }),
+      ...(t.error && { error: t.error }),
+    };
+  });
   return {
     host: s.host, commit: s.commit.applied ?? null, tip: s.commit.tip ?? null, tipProblems: s.commit.tipProblems,
     remote: s.remote, desired: s.desired, targets,
