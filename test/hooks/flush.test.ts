@@ -91,6 +91,25 @@ describe('outage', () => {
   });
 });
 
+describe('invalid ledger at the tip', () => {
+  it('is never written onto: operations wait with one clear line, and go through once it is fixed', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web3');
+    const good = git(remote.bare, 'show', 'main:bans/active.yaml');
+    remote.commit({ 'bans/active.yaml': good.replace('cidr: 198.51.100.7,', 'cidr: 198.51.100.300,') + '\n' }, 'broken by hand');
+    spoolBan(host, '203.0.113.90');
+    const res = await cli(['flush', '--config', host.config]);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toMatch(/^fail2git: flush failed, operations wait in the spool: ledger at [0-9a-f]{12} is invalid \(bans\/active\.yaml:\d+:\d+: .*198\.51\.100\.300/);
+    expect(spooled(host)).toHaveLength(1);
+    expect(git(remote.bare, 'log', '-1', '--format=%s', 'main')).toBe('broken by hand');
+    remote.commit({ 'bans/active.yaml': good + '\n' }, 'fixed');
+    expect((await cli(['flush', '--config', host.config])).code).toBe(0);
+    expect(remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.90')).toBe(true);
+    expect(spooled(host)).toEqual([]);
+  });
+});
+
 describe('kill -9 of a flusher', () => {
   it('at random points (20 trials): after the next flush nothing is lost and nothing applied twice', async () => {
     const remote = makeLedgerRemote();
