@@ -11,7 +11,7 @@ import { join } from 'node:path';
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
 const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 
-function run(cmd, args) {
+function timed(cmd, args) {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     const child = spawn(cmd, args, { stdio: 'ignore' });
@@ -75,8 +75,8 @@ async function latency(cli, host, n, prefix) {
   const hook = [];
   const bare = [];
   for (let i = 0; i < n; i++) {
-    bare.push((await run(process.execPath, ['-e', ''])).ms);
-    hook.push((await run(process.execPath, hookArgs(cli, host, `${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`))).ms);
+    bare.push((await timed(process.execPath, ['-e', ''])).ms);
+    hook.push((await timed(process.execPath, hookArgs(cli, host, `${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`))).ms);
     await waitSettled([host], 30_000); // the background flusher would otherwise skew the next sample
   }
   return { hook: median(hook), node: median(bare) };
@@ -114,7 +114,7 @@ async function storm(cli, bare, hosts, total, width) {
   await Promise.all(Array.from({ length: width }, async () => {
     while (next < calls.length) {
       const c = calls[next++];
-      if ((await run(process.execPath, hookArgs(cli, c.host, c.ip))).code !== 0) failed++;
+      if ((await timed(process.execPath, hookArgs(cli, c.host, c.ip))).code !== 0) failed++;
     }
   }));
   const fired = Date.now() - start;
