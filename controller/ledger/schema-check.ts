@@ -55,6 +55,29 @@ function typeName(value: unknown): string {
   return `${typeof value} ${show(value)}`;
 }
 
+// What a valid value looks like, for fields whose rule is a pattern or a choice of types.
+const HINTS: Record<string, string> = {
+  defaultTtl: 'a duration like 30s, 15m, 1h, 7d',
+  gcGrace: 'a duration like 30s, 15m, 1h, 7d',
+  maxTtl: 'a duration like 30s, 15m, 1h, 7d',
+  interval: 'a duration like 30s, 15m, 1h',
+  maxRemovePerRun: 'a count, or a percentage from 0% to 100%',
+  escalation: 'null, or {factor: N, maxTtl: DURATION}',
+  gcHost: 'a plain host name',
+  hosts: 'a host name pattern: letters, digits, . _ - and the globs * ? [ ] !',
+  name: 'lower-case letters, digits and -, at most 63',
+  url: 'https://host[:port][/path], without credentials',
+  tokenId: 'USER@REALM!TOKENID',
+  fingerprint: 'a SHA-256 fingerprint: 32 colon-separated hex pairs',
+  path: 'an absolute path',
+  tokenSecretFile: 'an absolute path',
+  caFile: 'an absolute path',
+  ipset: 'a Proxmox IPSet name: a letter, then letters, digits, - and _',
+  setName: 'letters, digits, . _ -, at most 28 characters',
+  table: 'a letter, then letters, digits, _ and -',
+  proto: 'a route protocol number 5–255 or a name',
+};
+
 function describe(e: AjvError, path: readonly PathSeg[], kind: SchemaKind): string {
   const name = nameOf(path);
   const p = e.params;
@@ -78,8 +101,9 @@ function describe(e: AjvError, path: readonly PathSeg[], kind: SchemaKind): stri
     }
     case 'pattern':
     case 'anyOf': {
-      const hint = e.parentSchema?.description;
-      return `${name}: ${show(e.data)} is not valid${hint ? ` (${hint})` : ''}`;
+      const field = [...path].reverse().find((seg) => typeof seg === 'string');
+      const hint = (field !== undefined ? HINTS[field] : undefined) ?? e.parentSchema?.description;
+      return `${name}: ${show(e.data)} is not valid${hint ? ` (expected ${hint})` : ''}`;
     }
     case 'minimum':
     case 'maximum':
@@ -96,14 +120,32 @@ function describe(e: AjvError, path: readonly PathSeg[], kind: SchemaKind): stri
 }
 
 /**
- * Validates a document against its kind's schema. Errors inside an `anyOf` branch are
- * folded into the one anyOf error, and `if` errors are dropped (their `then` error says why).
+ * ajv reports an `anyOf` failure once for the anyOf and once per branch. When one branch
+ * has the value's type (an object for `escalation`, a string for `maxRemovePerRun`), its
+ * own errors say what is wrong; otherwise the anyOf error (with the schema's description)
+ * does. `if` errors are dropped: their `then` error says why.
  */
+function relevantErrors(all: readonly AjvError[]): AjvError[] {
+  const kept: AjvError[] = [];
+  for (const e of all) {
+    if (e.keyword === 'if') continue;
+    const branch = /^(.*\/anyOf)\/\d+\//.exec(e.schemaPath);
+    if (branch) {
+      // inside a branch: keep only non-type errors of a branch whose type matched
+      if (e.keyword !== 'type' && !all.some((t) => t.keyword === 'type' && t.instancePath === e.instancePath && t.schemaPath.startsWith(e.schemaPath.slice(0, e.schemaPath.indexOf('/', branch[1]!.length + 1))))) kept.push(e);
+      continue;
+    }
+    if (e.keyword === 'anyOf' && all.some((b) => b.keyword !== 'type' && b.keyword !== 'anyOf' && b.schemaPath.startsWith(e.schemaPath + '/'))) continue;
+    kept.push(e);
+  }
+  return kept;
+}
+
+/** Validates a document against its kind's schema; one positioned problem per finding. */
 export function schemaProblems(kind: SchemaKind, doc: LocatedDoc, file: string): Problem[] {
   const validate = VALIDATORS[kind];
   if (validate(doc.value)) return [];
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if' && !/\/anyOf\/\d+\//.test(e.schemaPath));
-  return errors.map((e) => {
+  return relevantErrors(validate.errors ?? []).map((e) => {
     const path = pathOf(e.instancePath);
     const part = e.keyword === 'additionalProperties' ? 'key' : 'value';
     const at = e.keyword === 'additionalProperties' ? [...path, String(e.params.additionalProperty)] : path;
