@@ -6,7 +6,7 @@
  * A property test holds both paths to identical values, positions and problems.
  */
 import { isPlainSafe, readQuoted } from './scalars.js';
-import type { LocatedDoc, PathSeg, Pos } from './located.js';
+import type { LocatedDoc } from './located.js';
 
 const ENTRY_PREFIX = '  - {';
 const KEY = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -64,9 +64,29 @@ function isHeaderLine(line: string): boolean {
 }
 
 /**
- * Parses a BanList in canonical layout, or returns null. `lines` must be the file split
- * on '\n' (the last element is '' when the file ends with a newline, as it must).
+ * Positions in a canonical file, matching what the YAML parser reports for the same
+ * text: `h` = index of the apiVersion line, `first` = index of the first entry line.
  */
+function locator(lines: readonly string[], h: number, first: number, count: number): LocatedDoc['at'] {
+  return (path, part = 'value') => {
+    const [top, index, key] = path;
+    const topLine = top === 'apiVersion' ? h + 1 : top === 'kind' ? h + 2 : top === 'bans' ? h + 3 : undefined;
+    if (topLine === undefined) return { line: h + 1, col: 1 }; // the document (or a field it lacks)
+    if (part === 'key' && path.length === 1) return { line: topLine, col: 1 };
+    if (top !== 'bans') return { line: topLine, col: String(top).length + 3 };
+    if (typeof index !== 'number' || index < 0 || index >= count) {
+      return count === 0 ? { line: topLine, col: 7 } : { line: first + 1, col: 3 }; // `[]`, or the first `-`
+    }
+    const line = first + 1 + index;
+    const fields: Field[] = [];
+    readEntry(lines[line - 1]!, {}, fields);
+    const field = typeof key === 'string' && path.length === 3 ? fields.find((f) => f.key === key) : undefined;
+    if (!field) return { line, col: 5 }; // the entry's `{`
+    return { line, col: part === 'key' ? field.keyCol : field.valueCol };
+  };
+}
+
+/** Parses a BanList in canonical layout (ending in a newline), or returns null. */
 export function parseBanListFast(text: string): LocatedDoc | null {
   const lines = text.split('\n');
   if (lines[lines.length - 1] !== '') return null;
@@ -88,22 +108,5 @@ export function parseBanListFast(text: string): LocatedDoc | null {
   } else {
     return null;
   }
-  const value = { apiVersion: 'fail2git/v1', kind: 'BanList', bans };
-  // 1-based line numbers: the apiVersion line is h + 1.
-  const at = (path: readonly PathSeg[], part: 'key' | 'value' = 'value'): Pos => {
-    const [top, index, key] = path;
-    if (top === undefined) return { line: h + 1, col: 1 };
-    const topLine = top === 'apiVersion' ? h + 1 : top === 'kind' ? h + 2 : top === 'bans' ? h + 3 : undefined;
-    if (topLine === undefined) return { line: h + 1, col: 1 };
-    if (part === 'key' && path.length === 1) return { line: topLine, col: 1 };
-    if (top !== 'bans') return { line: topLine, col: String(top).length + 3 };
-    if (typeof index !== 'number' || index < 0 || index >= bans.length) return bans.length === 0 ? { line: topLine, col: 7 } : { line: first + 1, col: 3 };
-    const line = first + 1 + index;
-    const fields: Field[] = [];
-    readEntry(lines[line - 1]!, {}, fields);
-    const field = typeof key === 'string' && path.length === 3 ? fields.find((f) => f.key === key) : undefined;
-    if (!field) return { line, col: 5 };
-    return { line, col: part === 'key' ? field.keyCol : field.valueCol };
-  };
-  return { value, at };
+  return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length) };
 }
