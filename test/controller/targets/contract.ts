@@ -29,6 +29,20 @@ export interface ContractOptions {
   ipv6?: boolean;
   /** vitest.describe variant, e.g. describe.skip with a reason outside CI */
   describe?: typeof describe;
+  /** also apply and remove this many entries in one plan each (batching at scale); off by default */
+  bulk?: number;
+}
+
+/** n distinct canonical entries: IPv4 hosts and /24s, and (when ipv6) IPv6 /64s. */
+export function bulkEntries(n: number, ipv6 = true): DesiredEntry[] {
+  const out: DesiredEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(i / 4);
+    if (ipv6 && i % 4 === 3) out.push(entry(`2001:db8:${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}::/64`));
+    else if (i % 4 === 2) out.push(entry(`100.${64 + ((k >> 8) & 63)}.${k & 255}.0/24`));
+    else out.push(entry(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
+  }
+  return out;
 }
 
 /** A desired entry from a canonical (or any valid) CIDR text. */
@@ -132,6 +146,19 @@ export function testTarget(name: string, setup: () => Promise<TargetFixture>, op
       await target.apply({ add: cidrs.map(entry), remove: [] });
       expect(await observedKeys(target)).toEqual(sortKeys(cidrs));
     });
+
+    if (options.bulk) {
+      const n = options.bulk;
+      it(`applies ${n} entries in one plan and removes them in one plan`, async () => {
+        const { target } = await open();
+        const all = bulkEntries(n, ipv6);
+        await target.apply({ add: all, remove: [] });
+        expect(await observedKeys(target)).toEqual(sortKeys(all.map((e) => e.cidr)));
+        const held = await target.observe();
+        await target.apply({ add: [], remove: held.slice(0, n - 1) });
+        expect((await target.observe()).map((e) => e.cidr)).toEqual([held[n - 1]!.cidr]);
+      });
+    }
 
     it('observe after apply equals desired, from any previous content', async () => {
       const { target } = await open();

@@ -33,7 +33,7 @@ for (const format of ['txt', 'json'] as const) {
     const dir = tmpDir('f2g-file');
     const name = `bans.${format}`;
     return { target: fileTarget(join(dir, name), format), foreign: foreignFiles(dir, name), cleanup: async () => undefined };
-  });
+  }, { bulk: 5000 });
 }
 
 describe('file formats', () => {

@@ -42,7 +42,7 @@ testTarget('ipset', async () => {
     foreign: foreignIpset(ns, setName),
     cleanup: () => ns.destroy(),
   };
-}, { describe: kernel });
+}, { describe: kernel, bulk: 5000 });
 
 describe('ipset text', () => {
   it('reads /32 as a bare address and ignores other sets with the same prefix', () => {

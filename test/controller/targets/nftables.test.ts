@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNftables } from '../../../controller/targets/nftables.js';
-import { emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nft-format.js';
+import { REBUILD_AFTER_DELETES, emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nft-format.js';
 import { REPAIR_CIDR } from '../../../controller/targets/repair.js';
 import type { Target } from '../../../controller/targets/types.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
@@ -45,7 +45,7 @@ testTarget('nftables', async () => {
     foreign: foreignNft(ns, table),
     cleanup: () => ns.destroy(),
   };
-}, { describe: kernel });
+}, { describe: kernel, bulk: 5000 });
 
 const FIXTURE = JSON.stringify({ nftables: [
   { metainfo: { version: '1.0.6' } },
@@ -84,6 +84,21 @@ describe('nftables text', () => {
     expect(text).toContain('delete element inet t v4 { 10.0.0.1-10.0.0.5 }');
     expect(text).toContain('add element inet t v4 { 10.0.0.2/31, 10.0.0.4/31 }');
     expect(text).toContain('delete element inet t v4_covered { 172.16.1.0 . 255.255.255.0 }');
+  });
+
+  it('rebuilds an interval set in one transaction instead of deleting many elements one by one', () => {
+    const held = Array.from({ length: 20 }, (_, i) => `10.0.0.${i}`);
+    const state = parseNftTable(JSON.stringify({ nftables: [
+      { table: { family: 'inet', name: 't' } },
+      { set: { family: 'inet', name: 'v4', table: 't', type: 'ipv4_addr', flags: ['interval'], elem: held } },
+    ] }));
+    const few = renderNftTransaction('t', state, { add: [], remove: held.slice(0, REBUILD_AFTER_DELETES).map((cidr) => ({ cidr, family: 4 as const })) }, 'none') ?? '';
+    expect(few).toMatch(/^delete element inet t v4 \{ 10\.0\.0\.0, /m);
+    expect(few).not.toMatch(/flush/);
+    const many = renderNftTransaction('t', state, { add: [entry('10.9.9.9')], remove: held.slice(0, 15).map((cidr) => ({ cidr, family: 4 as const })) }, 'none') ?? '';
+    expect(many).toContain('flush set inet t v4\n');
+    expect(many).toContain(`add element inet t v4 { ${[...held.slice(15), '10.9.9.9'].join(', ')} }`);
+    expect(many).not.toMatch(/delete element inet t v4 /);
   });
 
   it('writes nothing when the table already matches', () => {

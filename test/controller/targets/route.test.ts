@@ -41,7 +41,7 @@ function foreignRoutes(ns: Netns) {
 testTarget('route', async () => {
   const ns = await createNetns('f2grt');
   return { target: routeIn(ns), foreign: foreignRoutes(ns), cleanup: () => ns.destroy() };
-}, { describe: kernel });
+}, { describe: kernel, bulk: 5000 });
 
 describe('route text', () => {
   it('reads blackhole routes, host routes without /32, and sets aside what is not a ban', () => {
