@@ -4,6 +4,7 @@
  * commits whose trailers name the audited address (for TTL and count). Deepens a shallow
  * clone first, or says which part of history is missing.
  */
+import { existsSync } from 'node:fs';
 import { execRunner, ExecError } from '../targets/utils/exec.js';
 import { InputError, errorMessage } from '../errors.js';
 import { parseCidr, CidrError, type Cidr } from '../cidr.js';
@@ -87,6 +88,7 @@ function parseQuery(text: string): Cidr {
 }
 
 async function resolveRev(repoDir: string, rev: string): Promise<string> {
+  if (!existsSync(repoDir)) throw new InputError('E_AUDIT_REPO', `audit: ${repoDir}: no such directory`);
   try {
     return (await git(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
   } catch (err) {

@@ -138,5 +138,7 @@ describe('fail2git audit on a ledger built by the hook, the CLI, gc and a merged
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^fail2git: audit: "203\.0\.113\.300" is not an IP address or CIDR$/);
     expect((await cli(['audit', '--ledger', remote.work])).code).toBe(2);
+    const missing = await cli(['audit', '203.0.113.7', '--ledger', join(remote.work, 'nope')]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([1, `fail2git: audit: ${join(remote.work, 'nope')}: no such directory`]);
   });
 });
