@@ -1,6 +1,7 @@
 // Linux drivers (issue 4): for 1k, 10k and 100k bans, per driver (ipset, nftables, route):
 // cold apply (observe + diff + apply into an empty namespace), no-change run (observe +
-// empty diff) and one-change run (observe + diff + apply of one add and one remove).
+// empty diff), one-change run (observe + diff + apply of one add and one remove) and a mass
+// expiry (half the entries removed in one run).
 // Baseline: a raw `ipset restore` of the same entries, timed in the same run and namespace
 // set-up; issue target: cold apply of 100k to ipset ≤ 2 × raw. Every measurement runs in a
 // fresh network namespace, never on the host's own firewall. The TypeScript drivers are
@@ -75,7 +76,10 @@ async function measure(mods, driver, entries) {
     const changed = [...entries.slice(1), { cidr: '198.51.100.77', family: 4 }];
     const one = await timed(() => pass(target, mods.diff, changed));
     if (one.value.add.length !== 1 || one.value.remove.length !== 1) throw new Error(`${driver}: one-change run planned ${one.value.add.length}+${one.value.remove.length}`);
-    return { cold: cold.ms, noop: noop.ms, one: one.ms };
+    // a mass expiry: half the bans leave at once (the removal guard's default limit)
+    const half = await timed(() => pass(target, mods.diff, changed.filter((_, i) => i % 2 === 0)));
+    if (half.value.remove.length !== Math.floor(changed.length / 2)) throw new Error(`${driver}: mass expiry planned ${half.value.remove.length} removals`);
+    return { cold: cold.ms, noop: noop.ms, one: one.ms, half: half.ms };
   } finally {
     ns.destroy();
   }
@@ -110,6 +114,7 @@ export async function run({ root, log }) {
         rows.push(coldRow);
         rows.push({ name: `${driver} no-change run (observe + diff), ${n}`, value: m.noop, unit: 'ms' });
         rows.push({ name: `${driver} one-change run, ${n}`, value: m.one, unit: 'ms' });
+        rows.push({ name: `${driver} mass expiry (half removed), ${n}`, value: m.half, unit: 'ms' });
       }
     }
     notes.push('Driver-level figures: one target, observe + diff + apply, in a fresh network namespace, no git or process start-up. ' +
