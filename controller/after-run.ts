@@ -59,14 +59,22 @@ export async function afterRun(
     if (!ledger) return result;
     result.gc = await maybeRunGc(cfg, ledger, now);
     if (result.gc) {
-      writeMetricsFile(cfg.metricsFile, GC_METRICS_FILE, renderGcMetrics(result.gc, now));
+      writeGcMetrics(cfg, renderGcMetrics(result.gc, now), log);
       log.info('gc', { commit: result.gc.commit, expired: result.gc.expired.length, attempts: result.gc.attempts });
     }
   } catch (err) {
-    writeMetricsFile(cfg.metricsFile, GC_METRICS_FILE, renderGcMetrics(null, now, false));
     log.warn('gc.failed', { error: errorMessage(err) });
+    writeGcMetrics(cfg, renderGcMetrics(null, now, false), log);
   }
   return result;
+}
+
+function writeGcMetrics(cfg: AfterRunConfig, text: string, log: Logger): void {
+  try {
+    writeMetricsFile(cfg.metricsFile, GC_METRICS_FILE, text);
+  } catch (err) {
+    log.warn('gc.metrics-failed', { error: errorMessage(err) });
+  }
 }
 
 /** The enforced ledger from the last-good snapshot, but only when its policy names this host. */

@@ -91,14 +91,22 @@ export const command: Command = {
     const { runGc } = await import('../../controller/gc-run.js');
     const { renderGcMetrics, writeMetricsFile, GC_METRICS_FILE } = await import('../../controller/metrics-gc.js');
     const now = new Date();
+    // Metrics are best effort: a read-only textfile directory must not turn a done gc into a failure.
+    const metrics = (text: string) => {
+      try {
+        writeMetricsFile(s.metricsFile, GC_METRICS_FILE, text);
+      } catch (e) {
+        err(`fail2git: gc: cannot write metrics next to ${s.metricsFile}: ${errorMessage(e)}`);
+      }
+    };
     try {
       const result = await runGc({ ...s, dryRun: f['dry-run'] === true, ...(graceMs === undefined ? {} : { graceMs }), now: () => now });
-      if (!result.dryRun) writeMetricsFile(s.metricsFile, GC_METRICS_FILE, renderGcMetrics(result, now));
+      if (!result.dryRun) metrics(renderGcMetrics(result, now));
       out(f.json ? JSON.stringify(result, null, 2) : describe(result));
       if (result.unreadable > 0) err(`fail2git: gc kept ${result.unreadable} entries whose expiry it could not read (run fail2git validate)`);
       return EXIT_OK;
     } catch (e) {
-      if (!f['dry-run']) writeMetricsFile(s.metricsFile, GC_METRICS_FILE, renderGcMetrics(null, now, false));
+      if (!f['dry-run']) metrics(renderGcMetrics(null, now, false));
       err(`fail2git: gc: ${errorMessage(e)}`);
       return EXIT_FINDING;
     }
