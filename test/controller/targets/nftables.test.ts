@@ -3,6 +3,7 @@ import { createNftables } from '../../../controller/targets/nftables.js';
 import { REBUILD_AFTER_DELETES, emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nft-format.js';
 import { REPAIR_CIDR } from '../../../controller/targets/repair.js';
 import type { Target } from '../../../controller/targets/types.js';
+import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
 import { entry, observedKeys, planFor, testTarget } from './contract.js';
@@ -229,5 +230,15 @@ kernel('nftables in the kernel', () => {
     } finally {
       await ns.destroy();
     }
+  });
+});
+
+describe('nftables without its program', () => {
+  it('fails alone, as one line naming the target, with E_TARGET_TOOL_MISSING', async () => {
+    // only the missing binary is looked up (on the host, where nothing runs); any other program is refused
+    const run: Runner = (cmd, args, o) => (cmd === 'nft' ? execRunner('nft-not-installed', args, o) : Promise.reject(new Error(`unexpected ${cmd}`)));
+    const target = createNftables('t1', { table: 'x' }, testDeps(run));
+    await expect(target.observe()).rejects.toMatchObject({ code: 'E_TARGET_TOOL_MISSING', target: 't1', message: expect.stringMatching(/^target "t1" \(nftables\): .*nft-not-installed: command not found/) });
+    await expect(target.apply({ add: [entry('192.0.2.1')], remove: [] })).rejects.toMatchObject({ code: 'E_TARGET_TOOL_MISSING' });
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRoute } from '../../../controller/targets/route.js';
 import { checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from '../../../controller/targets/route-format.js';
 import type { Target } from '../../../controller/targets/types.js';
+import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
 import { entry, observedKeys, testTarget } from './contract.js';
 import { testDeps } from './deps.js';
@@ -121,5 +122,15 @@ kernel('route in the kernel', () => {
     } finally {
       await ns.destroy();
     }
+  });
+});
+
+describe('route without its program', () => {
+  it('fails alone, as one line naming the target, with E_TARGET_TOOL_MISSING', async () => {
+    // only the missing binary is looked up (on the host, where nothing runs); any other program is refused
+    const run: Runner = (cmd, args, o) => (cmd === 'ip' ? execRunner('ip-not-installed', args, o) : Promise.reject(new Error(`unexpected ${cmd}`)));
+    const target = createRoute('t1', { proto: 250 }, testDeps(run));
+    await expect(target.observe()).rejects.toMatchObject({ code: 'E_TARGET_TOOL_MISSING', target: 't1', message: expect.stringMatching(/^target "t1" \(route\): .*ip-not-installed: command not found/) });
+    await expect(target.apply({ add: [entry('192.0.2.1')], remove: [] })).rejects.toMatchObject({ code: 'E_TARGET_TOOL_MISSING' });
   });
 });
