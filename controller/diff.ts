@@ -7,18 +7,30 @@ import type { DesiredEntry, ObservedEntry, Plan } from './targets/types.js';
 
 /** add = desired − observed (in desired order); remove = observed − desired (in observed order). */
 export function diff(desired: readonly DesiredEntry[], observed: readonly ObservedEntry[]): Plan {
-  const want = new Set<string>();
-  for (const d of desired) want.add(d.cidr);
-  const have = new Set<string>();
-  for (const o of observed) have.add(o.cidr);
+  // One map over what the target holds, marked as desired keys match: no second set over
+  // the desired side (this runs on every tick, at 100k entries).
+  const matched = new Map<string, boolean>();
+  for (const o of observed) matched.set(o.cidr, false);
   const add: DesiredEntry[] = [];
-  for (const d of desired) if (!have.has(d.cidr)) add.push(d);
+  const queued = new Set<string>();
+  let hits = 0;
+  for (const d of desired) {
+    const m = matched.get(d.cidr);
+    if (m === false) {
+      matched.set(d.cidr, true);
+      hits++;
+    } else if (m === undefined && !queued.has(d.cidr)) {
+      queued.add(d.cidr);
+      add.push(d);
+    }
+  }
   const remove: ObservedEntry[] = [];
+  if (hits === matched.size) return { add, remove };
   const seen = new Set<string>();
   for (const o of observed) {
     // A target reporting one key twice (two raw spellings) gets each spelling removed once.
     const id = o.raw ?? o.cidr;
-    if (!want.has(o.cidr) && !seen.has(id)) {
+    if (matched.get(o.cidr) === false && !seen.has(id)) {
       seen.add(id);
       remove.push(o);
     }

@@ -1,8 +1,8 @@
 /**
  * The last good commit: the newest ledger commit that loaded without problems and
  * passed verification. It keeps being enforced when the tip is invalid or the remote
- * is down (DESIGN rule 4). Alongside the commit id we keep its parsed ledger as JSON,
- * so a run whose tip has not moved skips YAML parsing and schema validation entirely.
+ * is down (DESIGN rule 4). On the policy's gcHost its parsed ledger is kept beside it as
+ * JSON (gc reads it after each run); elsewhere the desired-set cache is all a run needs.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,10 +30,13 @@ export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | unde
   return raw && raw.rev === rev && raw.ledger ? raw.ledger : undefined;
 }
 
-/** Records `ledger` (loaded from `rev`) as the last good commit; the snapshot first, so a crash leaves no pointer to a missing snapshot. */
-export function writeLastGood(stateDir: string, rev: string, ledger: Ledger, now: Date): LastGood {
+/**
+ * Records `rev` as the last good commit, with its ledger snapshot when `snapshot` is given
+ * (written first, so a crash leaves no pointer to a missing snapshot).
+ */
+export function writeLastGood(stateDir: string, rev: string, now: Date, snapshot?: Ledger): LastGood {
   mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger }), true);
+  if (snapshot) writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), true);
   const lg: LastGood = { rev, acceptedAt: now.toISOString() };
   writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', true);
   return lg;

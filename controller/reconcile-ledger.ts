@@ -11,6 +11,7 @@ import { checkoutRev } from './git/clone.js';
 import { readLastGood, readLedgerSnapshot, writeLastGood } from './last-good.js';
 import { formatProblem, type Ledger, type LoadResult } from './ledger/types.js';
 import type { RunContext } from './reconcile.js';
+import { desiredIdentity } from './reconcile-record.js';
 
 /** The tip when it is valid and verified; otherwise the last good commit, with the reasons kept. */
 export async function loadLedger(ctx: RunContext): Promise<void> {
@@ -27,11 +28,12 @@ export async function loadLedger(ctx: RunContext): Promise<void> {
       ctx.tipCheckedAt = deps.now().toISOString();
     }
     if (ctx.tipProblems.length === 0) {
-      ctx.lastGood = writeLastGood(cfg.stateDir, tip, ctx.ledger!, deps.now());
+      ctx.lastGood = writeLastGood(cfg.stateDir, tip, deps.now(), snapshotFor(ctx, ctx.ledger!));
       ctx.applied = tip;
       deps.log.info('ledger.accepted', { rev: tip });
-      await checkoutRev(ledgerClonePath(cfg), cfg.branch, tip, deps.run).catch((err: unknown) =>
-        deps.log.warn('checkout.failed', { rev: tip, error: errorMessage(err) }));
+      // For people and read-only commands only: runs beside enforcement, awaited at the end.
+      ctx.pending.push(checkoutRev(ledgerClonePath(cfg), cfg.branch, tip, deps.run).catch((err: unknown) =>
+        deps.log.warn('checkout.failed', { rev: tip, error: errorMessage(err) })));
       return;
     }
     deps.log.error('ledger.invalid', { rev: tip, problems: ctx.tipProblems.length, first: ctx.tipProblems[0], enforcing: ctx.lastGood?.rev ?? null });
@@ -48,6 +50,11 @@ export async function loadLedger(ctx: RunContext): Promise<void> {
     ctx.ledger = await fullLedger(ctx, rev);
   }
   ctx.applied = ctx.ledger ? rev : undefined;
+}
+
+/** gc (controller/after-run.ts) reads the enforced ledger from a snapshot, on the gcHost only. */
+function snapshotFor(ctx: RunContext, ledger: Ledger): Ledger | undefined {
+  return ledger.policy.gcHost === ctx.cfg.host ? ledger : undefined;
 }
 
 async function fullLedger(ctx: RunContext, rev: string): Promise<Ledger | undefined> {
@@ -94,7 +101,7 @@ async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | un
     const loaded = await loadLedgerFromGit(ledgerClonePath(ctx.cfg), rev);
     if (loaded.problems.length > 0) return undefined;
     const ledger = slimLedger(loaded.ledger);
-    writeLastGood(ctx.cfg.stateDir, rev, ledger, ctx.deps.now());
+    writeLastGood(ctx.cfg.stateDir, rev, ctx.deps.now(), snapshotFor(ctx, ledger));
     return ledger;
   } catch (err) {
     ctx.deps.log.error('ledger.last-good-unreadable', { rev, error: errorMessage(err) });
@@ -120,6 +127,7 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
   if (cacheUsable(ctx.cache, rev, key, now)) {
     const live = liveFromCache(ctx.cache, now);
     ctx.desired = live.entries;
+    ctx.desiredId = desiredIdentity(rev, key, live.entries.length);
     ctx.skipped = live.skipped;
     if (live.nextExpiry) ctx.nextExpiry = live.nextExpiry;
     return;
@@ -129,6 +137,7 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
   // desiredSet drops bans overlapping a protected address (reason `protected`).
   const d = desiredSet(ledger, now, protectedKeys);
   ctx.desired = d.entries;
+  ctx.desiredId = desiredIdentity(rev, key, d.entries.length);
   if (d.nextExpiry) ctx.nextExpiry = d.nextExpiry;
   for (const s of d.skipped) {
     ctx.skipped[s.reason] = (ctx.skipped[s.reason] ?? 0) + 1;

@@ -15,27 +15,30 @@ import { renderMetrics, writeFileAtomic, writeStatus, type RunReason, type RunSt
 
 const DESIRED_KEYS = 'desired-keys.txt';
 
-/** Desired keys of the previous run, when they are the ones its digest names. */
+/**
+ * A name for a desired set without hashing 100k keys: for one commit and one set of
+ * protected addresses, the set at any moment is "the entries not yet expired", and those
+ * sets shrink as time passes, so commit + protection + size identify it exactly.
+ */
+export function desiredIdentity(rev: string, protectedKey: string, size: number): string {
+  return `${rev.slice(0, 16)}-${createHash('sha256').update(protectedKey).digest('hex').slice(0, 12)}-${size}`;
+}
+
+/** Desired keys of the previous run, when the file holds the set its status names. */
 export function readPreviousDesired(ctx: RunContext): ReadonlySet<string> | undefined {
   const digest = ctx.previous?.desired.digest;
   if (!digest) return undefined;
   try {
-    const text = readFileSync(join(ctx.cfg.stateDir, DESIRED_KEYS), 'utf8');
-    const keys = text === '' ? [] : text.split('\n');
-    return digestOf(keys) === digest ? new Set(keys) : undefined;
+    const [head, ...keys] = readFileSync(join(ctx.cfg.stateDir, DESIRED_KEYS), 'utf8').split('\n');
+    return head === `# ${digest}` ? new Set(keys.filter((k) => k !== '')) : undefined;
   } catch {
     return undefined;
   }
 }
 
-function digestOf(keys: readonly string[]): string {
-  return createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32);
-}
-
-export function recordRun(ctx: RunContext, desiredKeys: ReadonlySet<string>): RunStatus {
+export function recordRun(ctx: RunContext): RunStatus {
   const finished = ctx.deps.now();
-  const keys = [...desiredKeys];
-  const digest = ctx.ledger ? digestOf(keys) : ctx.previous?.desired.digest;
+  const digest = ctx.ledger ? ctx.desiredId : ctx.previous?.desired.digest;
   const prev = ctx.previous;
   const { reason, message } = summarize(ctx);
   const ok = ['UpToDate', 'Applied', 'DryRun'].includes(reason) && ctx.targetRuns.every((t) => !t.error);
@@ -58,7 +61,7 @@ export function recordRun(ctx: RunContext, desiredKeys: ReadonlySet<string>): Ru
   const lastSuccess = ok && !status.dryRun ? status.finishedAt : prev?.lastSuccessAt;
   if (lastSuccess) status.lastSuccessAt = lastSuccess;
   // Dry runs describe; they do not become the state the next run is compared with.
-  if (!status.dryRun) persist(ctx, status, keys, digest !== prev?.desired.digest);
+  if (!status.dryRun) persist(ctx, status, digest !== undefined && digest !== prev?.desired.digest);
   ctx.deps.log[ok ? 'info' : 'error']('run', {
     reason, ok, commit: ctx.applied ?? null, desired: ctx.desired.length, seconds: status.durationSeconds,
     targets: ctx.targetRuns.length, failed: ctx.targetRuns.filter((t) => t.error).length,
@@ -66,9 +69,11 @@ export function recordRun(ctx: RunContext, desiredKeys: ReadonlySet<string>): Ru
   return status;
 }
 
-function persist(ctx: RunContext, status: RunStatus, keys: string[], keysChanged: boolean): void {
+function persist(ctx: RunContext, status: RunStatus, keysChanged: boolean): void {
   const { stateDir, metricsFile } = ctx.cfg;
-  if (keysChanged && ctx.ledger) writeFileAtomic(join(stateDir, DESIRED_KEYS), keys.join('\n'));
+  if (keysChanged && ctx.ledger) {
+    writeFileAtomic(join(stateDir, DESIRED_KEYS), `# ${status.desired.digest}\n` + ctx.desired.map((d) => d.cidr).join('\n'));
+  }
   writeStatus(stateDir, status);
   try {
     writeFileAtomic(metricsFile, renderMetrics(status));

@@ -51,8 +51,8 @@ export interface ReconcileDeps {
   createTarget: (doc: TargetDoc, deps: TargetDeps) => Promise<Target>;
   /** signature check of a new tip (issue 7); absent = accept */
   verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
-  /** the previous run's desired keys (watch mode keeps them in memory) */
-  previousDesired?: ReadonlySet<string>;
+  /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
+  previousDesired?: readonly DesiredEntry[];
 }
 
 export interface RunResult {
@@ -60,8 +60,8 @@ export interface RunResult {
   targets: TargetRun[];
   /** earliest future expiry: when the next run must happen at the latest */
   nextExpiry?: Date;
-  /** desired keys of this run, for the next run's drift accounting */
-  desiredKeys: Set<string>;
+  /** desired entries of this run, for the next run's drift accounting */
+  desired: readonly DesiredEntry[];
   /** --target names that matched nothing for this host */
   unknownTargets: string[];
 }
@@ -86,16 +86,20 @@ export interface RunContext {
   docs: TargetDoc[];
   unknownTargets: string[];
   desired: DesiredEntry[];
+  /** names this desired set: commit, protection, size (see desiredIdentity) */
+  desiredId?: string;
   skipped: Record<string, number>;
   nextExpiry?: Date;
   targetRuns: TargetRun[];
   fatal?: string;
+  /** side work started during the run (never fails), awaited before it ends */
+  pending: Promise<unknown>[];
 }
 
 export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, deps: ReconcileDeps): Promise<RunResult> {
   const ctx: RunContext = {
     cfg, opts, deps, startedAt: deps.now(), previous: readStatus(cfg.stateDir),
-    tipProblems: [], docs: [], unknownTargets: [], desired: [], skipped: {}, targetRuns: [],
+    tipProblems: [], docs: [], unknownTargets: [], desired: [], skipped: {}, targetRuns: [], pending: [],
   };
   try {
     await syncLedger(ctx);
@@ -111,9 +115,9 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     ctx.fatal = errorMessage(err);
     deps.log.error('run.failed', { error: ctx.fatal });
   }
-  const desiredKeys = new Set(ctx.desired.map((d) => d.cidr));
-  const status = recordRun(ctx, desiredKeys);
-  return { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desiredKeys, unknownTargets: ctx.unknownTargets };
+  await Promise.all(ctx.pending);
+  const status = recordRun(ctx);
+  return { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
 }
 
 /** ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before. */
@@ -186,8 +190,11 @@ async function gatherProtected(ctx: RunContext, created: Created[]): Promise<str
 
 /** Every selected target, concurrently; each isolated from the others' failures. */
 async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
-  let cached: ReadonlySet<string> | undefined | null = ctx.deps.previousDesired ?? null;
-  const previousDesired = (): ReadonlySet<string> | undefined => (cached === null ? (cached = readPreviousDesired(ctx)) : cached);
+  // Built only when some plan is not empty: a quiet run never pays for it.
+  let cached: ReadonlySet<string> | undefined | null = null;
+  const inMemory = ctx.deps.previousDesired;
+  const previousDesired = (): ReadonlySet<string> | undefined =>
+    cached === null ? (cached = inMemory ? new Set(inMemory.map((d) => d.cidr)) : readPreviousDesired(ctx)) : cached;
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
       const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');

@@ -103,7 +103,7 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
       await flusher();
       const result = await reconcile(cfg, opts, deps);
       // The baseline for drift accounting; a run that enforced nothing gives none.
-      if (result.status.commit.applied && !opts.dryRun) deps.previousDesired = result.desiredKeys;
+      if (result.status.commit.applied && !opts.dryRun) deps.previousDesired = result.desired;
       else delete deps.previousDesired;
       // Quiet when nothing happens: print on change, failure, or a new reason.
       const changed = result.targets.some((t) => t.added + t.removed > 0);

@@ -65,3 +65,28 @@ describe('classifyDrift', () => {
     expect(classifyDrift(diff(want('192.0.2.1'), have('192.0.2.2')), undefined)).toEqual({ readded: 0, removed: 0 });
   });
 });
+
+describe('diff: duplicates and a property check', () => {
+  it('a key desired twice is added once and never removed', () => {
+    const plan = diff(want('192.0.2.1', '192.0.2.1', '192.0.2.2'), have('192.0.2.2', '192.0.2.3'));
+    expect(keys(plan.add)).toEqual(['192.0.2.1']);
+    expect(keys(plan.remove)).toEqual(['192.0.2.3']);
+    expect(keys(diff(want('192.0.2.2', '192.0.2.2'), have('192.0.2.2', '192.0.2.3')).remove)).toEqual(['192.0.2.3']);
+  });
+
+  it('matches a naive set difference on random inputs', () => {
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let round = 0; round < 200; round++) {
+      const pool = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `2001:db8::${i}` : `192.0.2.${i}`));
+      const d = Array.from({ length: rnd(10) }, () => pool[rnd(12)]!);
+      const o = Array.from({ length: rnd(10) }, () => pool[rnd(12)]!);
+      const plan = diff(want(...d), have(...o));
+      const dset = new Set(d);
+      const oset = new Set(o);
+      expect(new Set(keys(plan.add))).toEqual(new Set(d.filter((k) => !oset.has(k))));
+      expect(keys(plan.add)).toHaveLength(new Set(keys(plan.add)).size);
+      expect(new Set(keys(plan.remove))).toEqual(new Set(o.filter((k) => !dset.has(k))));
+    }
+  });
+});

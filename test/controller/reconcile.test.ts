@@ -242,16 +242,31 @@ describe('reconcile with memory targets and a real git remote', () => {
     expect(h.keys('alpha')).toEqual(['192.0.2.99']);
   });
 
-  it('a tip unchanged since the last run is not parsed again (the snapshot is used)', async () => {
+  it('a tip unchanged since the last run is not parsed again (the desired-set cache answers)', async () => {
     const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
     const h = harness(remote);
     await h.run();
-    const snapshot = JSON.parse(readFileSync(join(h.cfg.stateDir, 'last-good-ledger.json'), 'utf8')) as { rev: string };
-    expect(snapshot.rev).toBe(remote.head());
+    const cache = JSON.parse(readFileSync(join(h.cfg.stateDir, 'desired-cache.json'), 'utf8')) as { rev: string; cidr: string[] };
+    expect(cache).toMatchObject({ rev: remote.head(), cidr: ['192.0.2.7'] });
     const calls: string[] = [];
     h.deps.run = (cmd, args, o) => { calls.push(`${cmd} ${args.filter((a) => !a.startsWith('-') && a !== h.cfg.stateDir).slice(1, 2).join(' ')}`); return execRunner(cmd, args, o); };
     await h.run();
     expect(calls.filter((c) => c.startsWith('git') && /show|cat-file/.test(c))).toEqual([]);
+  });
+});
+
+describe('the last good ledger snapshot', () => {
+  it('is kept on the policy\'s gcHost only (gc reads it), and the clone shows the accepted commit', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], policy: { gcHost: 'web1' } }));
+    const gcHost = harness(remote);
+    await gcHost.run();
+    const snap = JSON.parse(readFileSync(join(gcHost.cfg.stateDir, 'last-good-ledger.json'), 'utf8')) as { rev: string; ledger: { bans: unknown[] } };
+    expect(snap.rev).toBe(remote.head());
+    expect(snap.ledger.bans).toEqual([{ cidr: '192.0.2.7', expires: undefined, by: 'test', jail: 'sshd' }].map(({ expires: _e, ...b }) => b));
+    expect(readFileSync(join(gcHost.cfg.stateDir, 'ledger', 'bans', 'policy.yaml'), 'utf8')).toContain('gcHost');
+    const other = harness(remote, { host: 'web2' });
+    await other.run();
+    expect(() => readFileSync(join(other.cfg.stateDir, 'last-good-ledger.json'))).toThrow();
   });
 });
 
