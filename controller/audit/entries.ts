@@ -2,9 +2,17 @@
  * Ban entries as they appear on one line of `bans/active.yaml` (canonical layout: one flow
  * map per line), and how an entry relates to the address being audited. Pure.
  */
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { cidrContains, tryParseCidr, CidrError, type Cidr } from '../cidr.js';
 import type { BanEntry } from '../ledger/types.js';
+
+// yaml is loaded on the first entry that needs it: most audits parse a handful of lines,
+// and a 10,000-commit audit should not pay its load time up front.
+let yamlParse: ((text: string) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: (t: string) => unknown }).parse;
+  return yamlParse(text);
+}
 
 /** How a ban's CIDR relates to the audited address or range. */
 export type Relation = 'exact' | 'covered-by' | 'within';
@@ -21,9 +29,42 @@ export function relationOf(query: Cidr, cidr: Cidr): Relation | null {
   return null;
 }
 
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
+
+/**
+ * Whether canonical IPv4 text can relate to an IPv4 query, in plain 32-bit arithmetic
+ * (no parse, no BigInt): a long history names thousands of unrelated addresses. Returns
+ * undefined when the text is not plain canonical IPv4, and the caller parses it properly.
+ */
+export function mayRelateV4(query: Cidr, text: string): boolean | undefined {
+  const m = V4.exec(text);
+  if (!m || query.family !== 4) return undefined;
+  let addr = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = m[i]!;
+    if (part.length > 1 && part.startsWith('0')) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    addr = addr * 256 + n;
+  }
+  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  if (prefix > 32) return undefined;
+  const shorter = Math.min(prefix, query.prefix);
+  const shift = 32 - shorter;
+  // Compare the common leading bits (division avoids JS's 32-bit signed shifts).
+  return Math.floor(addr / 2 ** shift) === Math.floor(Number(query.addr) / 2 ** shift);
+}
+
 /** Caches CIDR parsing: a long history names the same few thousand CIDRs over and over. */
 export class CidrCache {
   private readonly seen = new Map<string, Cidr | null>();
+  /** The CIDR when it relates to `query`, else null; skips parsing clearly unrelated IPv4. */
+  related(text: string, query: Cidr): { cidr: Cidr; relation: Relation } | null {
+    if (mayRelateV4(query, text) === false) return null;
+    const cidr = this.get(text);
+    const relation = cidr ? relationOf(query, cidr) : null;
+    return cidr && relation ? { cidr, relation } : null;
+  }
   get(text: string): Cidr | null {
     let c = this.seen.get(text);
     if (c === undefined) {
@@ -40,7 +81,7 @@ export function parseEntryLine(line: string): BanEntry | null {
   const m = ENTRY_LINE.exec(line);
   if (!m) return null;
   try {
-    const value = parse(m[1]!) as unknown;
+    const value = parseYaml(m[1]!);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
     const raw = value as Record<string, unknown>;
     if (typeof raw.cidr !== 'string') return null;
@@ -80,10 +121,9 @@ export function matchingEntries(
   for (const line of lines) {
     const m = CIDR_FIELD.exec(line);
     if (!m) continue;
-    const cidr = cache.get(m[1]!);
-    if (!cidr) continue;
-    const relation = relationOf(query, cidr);
-    if (!relation) continue;
+    const hit = cache.related(m[1]!, query);
+    if (!hit) continue;
+    const { cidr, relation } = hit;
     const entry = parseEntryLine(line);
     if (entry) found.push({ entry: { ...entry, cidr: cidr.key }, cidr, relation });
   }

@@ -12,7 +12,7 @@ import { formatTime } from '../duration.js';
 import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
 import { LOG_FORMAT, parseLog, type LoggedCommit } from './trailers.js';
 import { DIFF_COMMIT_FORMAT, changedLines, editsFromEntries, needsFullParse, parseHandEdits, type HandEdit } from './hand-edits.js';
-import { CidrCache, matchingEntries, relationOf, type Relation } from './entries.js';
+import { CidrCache, matchingEntries, type Relation } from './entries.js';
 import { buildTimeline, lookupKey, type AuditEvent, type EntryLookup } from './timeline.js';
 
 export interface AuditOptions {
@@ -152,9 +152,10 @@ async function lookupEntries(repoDir: string, commits: readonly LoggedCommit[], 
   const cidrs = new Set<string>();
   for (const c of commits) {
     for (const op of c.ops) {
-      const cidr = op.fields.cidr === undefined ? null : cache.get(op.fields.cidr);
-      if (!cidr || !relationOf(query, cidr) || op.op === 'unban' || op.op === 'expire') continue;
+      if (op.op === 'unban' || op.op === 'expire' || op.fields.cidr === undefined) continue;
       if (op.fields.expires !== undefined) continue; // the trailers already say it (hook and CLI writers do)
+      const cidr = cache.related(op.fields.cidr, query)?.cidr;
+      if (!cidr) continue;
       wanted.add(c.commit);
       cidrs.add(cidr.key);
     }

@@ -7,7 +7,7 @@ import type { Cidr } from '../cidr.js';
 import type { BanEntry } from '../ledger/types.js';
 import type { LoggedCommit, TrailerOp } from './trailers.js';
 import type { HandEdit } from './hand-edits.js';
-import { relationOf, type CidrCache, type Relation } from './entries.js';
+import type { CidrCache, Relation } from './entries.js';
 
 export type AuditAction = 'banned' | 'extended' | 'unbanned' | 'expired' | 'edited' | string;
 
@@ -54,10 +54,9 @@ export function buildTimeline(
   for (const c of commits) {
     if (c.ops.length > 0) {
       for (const op of c.ops) {
-        const cidr = op.fields.cidr === undefined ? null : cache.get(op.fields.cidr);
-        const relation = cidr ? relationOf(query, cidr) : null;
-        if (!cidr || !relation) continue;
-        events.push(opEvent(c, op, cidr.key, relation, live, lookup.get(lookupKey(c.commit, cidr.key))));
+        const hit = op.fields.cidr === undefined ? null : cache.related(op.fields.cidr, query);
+        if (!hit) continue;
+        events.push(opEvent(c, op, hit.cidr.key, hit.relation, live, lookup.get(lookupKey(c.commit, hit.cidr.key))));
       }
     }
     for (const edit of handEdits.get(c.commit) ?? []) events.push(editEvent(c, edit, live));

@@ -40,8 +40,10 @@ const TRAILER = /^Fail2git-([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*?)\s*$/;
 /** The operations in a commit body, in order. Fields before the first `Op` are ignored. */
 export function parseTrailers(body: string): TrailerOp[] {
   const ops: TrailerOp[] = [];
+  if (!body.includes('Fail2git-')) return ops;
   let current: TrailerOp | undefined;
   for (const line of body.split('\n')) {
+    if (!line.startsWith('Fail2git-')) continue;
     const m = TRAILER.exec(line);
     if (!m) continue;
     const key = m[1]!.toLowerCase();

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseLog, parseTrailers, LOG_FORMAT } from '../../../controller/audit/trailers.js';
 import { changedLines, parseHandEdits } from '../../../controller/audit/hand-edits.js';
-import { CidrCache, parseEntryLine, relationOf } from '../../../controller/audit/entries.js';
+import { CidrCache, mayRelateV4, parseEntryLine, relationOf } from '../../../controller/audit/entries.js';
 import { parseCidr } from '../../../controller/cidr.js';
 
 describe('parseTrailers', () => {
@@ -53,6 +53,31 @@ describe('entries', () => {
     expect(relationOf(parseCidr('203.0.113.0/24'), q)).toBe('within');
     expect(relationOf(q, parseCidr('203.0.112.0/24'))).toBeNull();
     expect(relationOf(q, parseCidr('2001:db8::/32'))).toBeNull();
+  });
+});
+
+describe('mayRelateV4 (the arithmetic pre-filter)', () => {
+  it('agrees with relationOf on random canonical IPv4 pairs, and defers on anything else', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    for (let i = 0; i < 3000; i++) {
+      const a = [10, rnd(3), rnd(4), rnd(256)];
+      const pa = [8, 16, 24, 30, 32][rnd(5)]!;
+      const b = [10, rnd(3), rnd(4), rnd(256)];
+      const pb = [8, 16, 22, 24, 31, 32][rnd(6)]!;
+      const net = (x: number[], p: number) => {
+        const n = ((x[0]! * 256 + x[1]!) * 256 + x[2]!) * 256 + x[3]!;
+        const m = Math.floor(n / 2 ** (32 - p)) * 2 ** (32 - p);
+        const text = [24, 16, 8, 0].map((s) => Math.floor(m / 2 ** s) % 256).join('.');
+        return p === 32 ? text : `${text}/${p}`;
+      };
+      const q = parseCidr(net(a, pa));
+      const t = net(b, pb);
+      expect(mayRelateV4(q, t), `${q.key} vs ${t}`).toBe(relationOf(q, parseCidr(t)) !== null);
+    }
+    expect(mayRelateV4(parseCidr('10.0.0.1'), '010.0.0.1')).toBeUndefined();
+    expect(mayRelateV4(parseCidr('10.0.0.1'), '2001:db8::1')).toBeUndefined();
+    expect(mayRelateV4(parseCidr('2001:db8::1'), '10.0.0.1')).toBeUndefined();
   });
 });
 
