@@ -13,6 +13,7 @@ import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } 
 import { execRunner } from '../../controller/targets/utils/exec.js';
 import type { Logger } from '../../controller/targets/types.js';
 import { watchLoop } from '../../controller/watch.js';
+import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
 const HELP = `Usage: fail2git reconcile [--once | --watch] [--interval 30s] [--dry-run] [--force]
@@ -60,19 +61,45 @@ export const command: Command = {
     const verify = await commitVerifier(cfg);
     if (verify) deps.verifyCommit = verify;
     const opts: ReconcileOptions = { dryRun: v['dry-run'] === true, force: v.force === true, ...(v.target && { targets: v.target }) };
+    const fleetInterval = longer(cfg.interval, v.interval);
     if (!v.watch) {
       const result = await reconcile(cfg, opts, deps);
       report(result, v.json === true, true);
+      await afterEachRun(cfg, result, log, fleetInterval);
       if (result.unknownTargets.length > 0) {
         err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
         return EXIT_USAGE;
       }
       return result.status.ok ? EXIT_OK : EXIT_FINDING;
     }
-    await watch(cfg, opts, deps, intervalMs, v.json === true);
+    await watch(cfg, opts, deps, intervalMs, v.json === true, fleetInterval);
     return EXIT_OK;
   },
 };
+
+/**
+ * Fleet status record and, on the policy's gcHost, gc (controller/after-run.ts): after
+ * enforcing, never instead of it, and never for a dry run. It does not throw.
+ */
+async function afterEachRun(cfg: HostConfig, result: RunResult, log: Logger, interval: string): Promise<void> {
+  if (result.status.dryRun) return;
+  try {
+    const { afterRun } = await import('../../controller/after-run.js');
+    await afterRun({ ...cfg, interval }, result.status, log, VERSION);
+  } catch (e) {
+    log.warn('after-run.failed', { error: errorMessage(e) });
+  }
+}
+
+/** The fleet measures silence in intervals: report the longer of the config's and --interval. */
+function longer(configured: string, flag: string | undefined): string {
+  if (flag === undefined) return configured;
+  try {
+    return parseDuration(flag) > parseDuration(configured) ? flag : configured;
+  } catch {
+    return configured;
+  }
+}
 
 function interval(text: string): number {
   try {
@@ -85,7 +112,7 @@ function interval(text: string): number {
 }
 
 /** The loop: flush the spool, reconcile, sleep; SIGTERM/SIGINT end it after the current run. */
-async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, intervalMs: number, json: boolean): Promise<void> {
+async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, intervalMs: number, json: boolean, fleetInterval: string): Promise<void> {
   const ac = new AbortController();
   const stop = (sig: string) => () => {
     deps.log.info('watch.stop', { signal: sig });
@@ -109,6 +136,7 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
       const changed = result.targets.some((t) => t.added + t.removed > 0);
       if (changed || !result.status.ok || result.status.reason !== last) report(result, json, false);
       last = result.status.reason;
+      await afterEachRun(cfg, result, deps.log, fleetInterval);
       return result.nextExpiry ? { nextExpiry: result.nextExpiry } : {};
     },
   });

@@ -71,7 +71,12 @@ describe('fail2git reconcile --once', () => {
     const again = await cli(['reconcile', '--once', ...s.flags]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(': UpToDate: ');
-    expect(jsonLines(again.stderr).map((e) => e.event)).toEqual(['run']);
+    const events2 = jsonLines(again.stderr).map((e) => e.event);
+    expect(events2).toContain('run');
+    expect(events2).not.toContain('apply');
+    expect(events2).not.toContain('fetch');
+    // After each run the host's fleet status record is published (controller/after-run.ts).
+    expect(git(s.remote.bare, 'for-each-ref', '--format=%(refname)', 'refs/fail2git/status/')).toContain('refs/fail2git/status/web1');
   });
 
   it('--json prints the run status; status.json and the metrics textfile agree', async () => {
