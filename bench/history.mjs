@@ -2,7 +2,7 @@
 // and `gc` of 10,000 expired entries out of 100,000 (≤ 3 s wall, one commit).
 // Histories are built with `git fast-import` (seconds, not minutes). Whole CLI processes are timed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -120,12 +120,22 @@ async function benchGc(root, dir) {
   git(work, ['commit', '-q', '-m', 'seed 100,000 bans']);
   git(work, ['push', '-q', bare, 'main']);
   const before = git(bare, ['rev-parse', 'main']).trim();
-  const r = timeCli(root, ['gc', '--remote', bare, '--host', 'bench', '--state-dir', join(dir, 'gc-state')]);
-  const after = git(bare, ['rev-parse', 'main']).trim();
-  const newCommits = Number(git(bare, ['rev-list', '--count', `${before}..${after}`]).trim());
-  const remaining = git(bare, ['show', 'main:bans/active.yaml']).split('\n').filter((l) => l.startsWith('  - ')).length;
+  // Three trials, each on a fresh copy of the remote with a cold writer repository; the median is reported.
+  const times = [];
+  let newCommits = 0;
+  let remaining = 0;
+  for (let trial = 0; trial < 3; trial++) {
+    const copy = join(dir, `gc-${trial}.git`);
+    cpSync(bare, copy, { recursive: true });
+    const r = timeCli(root, ['gc', '--remote', copy, '--host', 'bench', '--state-dir', join(dir, `gc-state-${trial}`)]);
+    times.push(r.s);
+    const after = git(copy, ['rev-parse', 'main']).trim();
+    newCommits = Number(git(copy, ['rev-list', '--count', `${before}..${after}`]).trim());
+    remaining = git(copy, ['show', 'main:bans/active.yaml']).split('\n').filter((l) => l.startsWith('  - ')).length;
+  }
+  const wall = median(times);
   return [
-    { name: 'gc 10,000 expired of 100,000 (whole process, cold writer repo)', value: r.s, unit: 's', target: '≤ 3 s, one commit', ok: r.s <= 3 && newCommits === 1 && remaining === 90_000 },
+    { name: 'gc 10,000 expired of 100,000 (whole process, cold writer repo, median of 3)', value: wall, unit: 's', target: '≤ 3 s, one commit', ok: wall <= 3 && newCommits === 1 && remaining === 90_000 },
     { name: 'gc commits pushed', value: newCommits, unit: 'commits' },
     { name: 'entries left after gc', value: remaining, unit: 'entries' },
   ];
