@@ -63,7 +63,9 @@ async function waitSettled(hosts, timeoutMs) {
 
 function bundle(repo, out) {
   try {
-    execFileSync(join(repo, 'node_modules', '.bin', 'esbuild'), [join(repo, 'dist', 'bin', 'fail2git.js'), '--bundle', '--platform=node', '--format=esm', '--splitting', `--outdir=${out}`, '--log-level=error'], { stdio: 'ignore' });
+    execFileSync(join(repo, 'node_modules', '.bin', 'esbuild'), [join(repo, 'dist', 'bin', 'fail2git.js'), '--bundle', '--platform=node', '--format=esm', '--splitting', `--outdir=${out}`, '--log-level=error',
+      // CommonJS dependencies call require(); an ESM bundle needs one.
+      "--banner:js=import { createRequire as __f2gRequire } from 'node:module'; const require = __f2gRequire(import.meta.url);"], { stdio: 'ignore' });
     return join(out, 'fail2git.js');
   } catch {
     return null;
@@ -77,7 +79,8 @@ async function latency(cli, host, n, prefix) {
   for (let i = 0; i < n; i++) {
     bare.push((await timed(process.execPath, ['-e', ''])).ms);
     hook.push((await timed(process.execPath, hookArgs(cli, host, `${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`))).ms);
-    await waitSettled([host], 30_000); // the background flusher would otherwise skew the next sample
+    // The background flusher would otherwise skew the next sample.
+    if (!(await waitSettled([host], 30_000))) throw new Error(`spool did not drain: ${readFileSync(join(host.stateDir, 'flush.json'), 'utf8').trim()}`);
   }
   return { hook: median(hook), node: median(bare) };
 }
@@ -100,7 +103,7 @@ async function visible(cli, bare, host, n) {
       await sleep(5);
     }
     times.push(Date.now() - start);
-    await waitSettled([host], 30_000);
+    if (!(await waitSettled([host], 30_000))) throw new Error('spool did not drain');
   }
   return median(times);
 }

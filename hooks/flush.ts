@@ -25,8 +25,10 @@ import { listOperations, opCreatedAt, removeOperations, setAside, writeStateFile
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
   wait?: boolean;
-  /** pause before another round when operations arrived during one (batches storms); default 200 ms */
+  /** pause before another round when operations arrived during one (batches storms); default 250 ms */
   batchDelayMs?: number;
+  /** pause before the first round, holding the lock, so hooks firing together share a commit; default 0 */
+  gatherMs?: number;
   /** fetch and refresh the guard cache even when nothing is pending */
   refresh?: boolean;
   now?: () => Date;
@@ -121,16 +123,20 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult):
   for (;;) {
     let ops = listOperations(spool);
     if (ops.length === 0 && !(first && opts.refresh)) return;
-    if (!first) {
-      // More arrived while we pushed: a storm. Let it gather so it lands in one commit.
-      await new Promise((r) => setTimeout(r, opts.batchDelayMs ?? 200));
+    // Hooks seldom come alone (a storm, or more arrived while we pushed): let them gather,
+    // lock held so they start no flusher of their own, and land in one commit.
+    const pause = first ? (opts.gatherMs ?? 0) : (opts.batchDelayMs ?? 250);
+    if (pause > 0 && ops.length > 0) {
+      await new Promise((r) => setTimeout(r, pause));
       ops = listOperations(spool);
-      if (ops.length === 0) return;
     }
+    if (ops.length === 0 && !(first && opts.refresh)) return;
     first = false;
     const { commit, round } = await flushRound(cfg, ops, opts);
-    removeOperations(spool, ops.filter((o) => !round.results.some((r) => r.op.id === o.id && r.outcome === 'refused')).map((o) => o.id));
-    for (const r of round.results.filter((x) => x.outcome === 'refused')) {
+    const refused = round.results.filter((r) => r.outcome === 'refused');
+    const refusedIds = new Set(refused.map((r) => r.op.id));
+    removeOperations(spool, ops.filter((o) => !refusedIds.has(o.id)).map((o) => o.id));
+    for (const r of refused) {
       setAside(spool, 'refused', `${r.op.id}.json`);
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
@@ -140,7 +146,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult):
       for (const r of round.results) out.commitOf[r.op.id] = commit;
     }
     out.results.push(...round.results);
-    out.delivered += ops.length - round.results.filter((r) => r.outcome === 'refused').length;
+    out.delivered += ops.length - refused.length;
     if (ops.length === 0) return;
   }
 }

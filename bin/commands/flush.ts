@@ -30,7 +30,7 @@ export const command: Command = {
     const cfg = await readHostConfig(configPath(v.config));
     if (v.background) {
       // Detached, stdio ignored: the outcome goes to stateDir/flush.json (see `fail2git pending`).
-      return flushSpool(cfg).then(() => EXIT_OK, () => EXIT_FINDING);
+      return flushSpool(cfg, { gatherMs: 150 }).then(() => EXIT_OK, () => EXIT_FINDING);
     }
     try {
       const res = await flushSpool(cfg, { wait: true, refresh: true, log: (l) => err(`fail2git: ${l}`) });
