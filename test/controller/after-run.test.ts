@@ -54,8 +54,8 @@ describe('afterRun', () => {
     const stateDir = tmpDir('f2g-after');
     git(stateDir, 'clone', '-q', remote.bare, join(stateDir, 'ledger')); // stands in for the reconciler's clone
     const applied = remote.head();
-    writeLastGood(stateDir, applied, { bans: [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }], allow: [], targets: [],
-      policy: { ...DEFAULT_POLICY, gcHost: 'web1' }, source: { dir: stateDir, rev: applied } }, NOW);
+    writeLastGood(stateDir, applied, NOW, { bans: [{ cidr: '192.0.2.1', expires: '2026-11-25T10:00:00Z' }], allow: [], targets: [],
+      policy: { ...DEFAULT_POLICY, gcHost: 'web1' }, source: { dir: stateDir, rev: applied } });
     const cfg = (host: string) => ({ host, remote: remote.bare, branch: 'main', stateDir, interval: '30s', metricsFile: join(stateDir, 'fail2git.prom') });
     const other = await afterRun(cfg('web2'), status('web2', applied), createMemoryLogger(), '0.1.0', { now: NOW });
     expect(other.gc).toBeNull();
