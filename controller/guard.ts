@@ -5,7 +5,7 @@
  * - the protected filter drops desired entries that cover an address this host must
  *   keep reaching (itself, the git remote, API endpoints), whatever the ledger says.
  */
-import { tryParseCidr, cidrOverlaps, CidrError, type Cidr } from './cidr.js';
+import { tryParseCidr, cidrContains, cidrOverlaps, widen, CidrError, type Cidr } from './cidr.js';
 import type { DesiredEntry, Plan } from './targets/types.js';
 
 /** A percentage limit only applies once a target holds this many entries. */
@@ -86,6 +86,51 @@ export function filterProtected(
     const hit = c instanceof CidrError ? undefined : protectedAddrs.find((p) => cidrOverlaps(p, c));
     if (hit) skipped.push({ cidr: e.cidr, reason: 'protected', detail: `covers protected ${hit.key}` });
     else kept.push(e);
+  }
+  return { kept, skipped };
+}
+
+const FULL: Record<4 | 6, number> = { 4: 32, 6: 128 };
+
+function prefixOfKey(key: string): { family: 4 | 6; prefix: number } {
+  const family = key.includes(':') ? 6 : 4;
+  const slash = key.indexOf('/');
+  return { family, prefix: slash < 0 ? FULL[family] : Number(key.slice(slash + 1)) };
+}
+
+/**
+ * filterProtected for a whole ledger, in linear time: a ban of length L overlaps a
+ * protected address p when p widened to /L is the ban itself, so one set of widened keys
+ * (per distinct ban length) answers for every ban by string lookup. Only bans narrower
+ * than a protected *network* need parsing. Bans must be canonical keys (a valid ledger).
+ */
+export function partitionProtected<T extends { cidr: string }>(
+  bans: readonly T[],
+  protectedAddrs: readonly Cidr[],
+): { kept: T[]; skipped: ProtectedSkip[] } {
+  if (protectedAddrs.length === 0) return { kept: [...bans], skipped: [] };
+  const lengths: Record<4 | 6, Set<number>> = { 4: new Set(), 6: new Set() };
+  for (const b of bans) {
+    const { family, prefix } = prefixOfKey(b.cidr);
+    lengths[family].add(prefix);
+  }
+  const widened = new Map<string, string>();
+  for (const p of protectedAddrs) {
+    for (const len of lengths[p.family]) if (len <= p.prefix) widened.set(widen(p, len).key, p.key);
+  }
+  const nets = protectedAddrs.filter((p) => p.prefix < FULL[p.family]);
+  const kept: T[] = [];
+  const skipped: ProtectedSkip[] = [];
+  for (const b of bans) {
+    let hit = widened.get(b.cidr);
+    if (hit === undefined && nets.length > 0) {
+      const { family, prefix } = prefixOfKey(b.cidr);
+      const inside = nets.filter((n) => n.family === family && n.prefix < prefix);
+      const c = inside.length > 0 ? tryParseCidr(b.cidr) : undefined;
+      if (c && !(c instanceof CidrError)) hit = inside.find((n) => cidrContains(n, c))?.key;
+    }
+    if (hit === undefined) kept.push(b);
+    else skipped.push({ cidr: b.cidr, reason: 'protected', detail: `covers protected ${hit}` });
   }
   return { kept, skipped };
 }

@@ -76,7 +76,7 @@ describe('diff: duplicates and a property check', () => {
 
   it('matches a naive set difference on random inputs', () => {
     let seed = 42;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
     for (let round = 0; round < 200; round++) {
       const pool = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `2001:db8::${i}` : `192.0.2.${i}`));
       const d = Array.from({ length: rnd(10) }, () => pool[rnd(12)]!);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { filterProtected, guardRemovals, parseProtected, removalLimit } from '../../controller/guard.js';
-import { familyOf } from '../../controller/cidr.js';
+import { filterProtected, guardRemovals, parseProtected, partitionProtected, removalLimit } from '../../controller/guard.js';
+import { familyOf, parseCidr, widen } from '../../controller/cidr.js';
 import type { Plan } from '../../controller/targets/types.js';
 
 function planRemoving(n: number, add = 0): Plan {
@@ -74,3 +74,31 @@ describe('filterProtected', () => {
     expect(filterProtected(entries, []).kept).toHaveLength(5);
   });
 });
+
+describe('partitionProtected (linear) agrees with filterProtected (pairwise)', () => {
+  it('on random bans and protected addresses and networks, both families', () => {
+    let seed = 7;
+    let hits = 0;
+    const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    const v4 = (p: number) => canonicalNet(`10.${rnd(4)}.${rnd(4)}.${rnd(4)}`, p);
+    const v6 = (p: number) => canonicalNet(`2001:db8:${rnd(3)}::${rnd(3)}`, p);
+    for (let round = 0; round < 300; round++) {
+      const bans = new Map<string, { cidr: string; family: 4 | 6 }>();
+      for (let i = 0; i < 15; i++) {
+        const cidr = rnd(2) ? v4([8, 16, 24, 30, 32][rnd(5)]!) : v6([32, 48, 64, 128][rnd(4)]!);
+        bans.set(cidr, { cidr, family: familyOf(cidr) });
+      }
+      const prot = parseProtected(Array.from({ length: rnd(4) }, () => (rnd(2) ? v4([32, 32, 24][rnd(3)]!) : v6([128, 128, 56][rnd(3)]!))));
+      const fast = partitionProtected([...bans.values()], prot);
+      const slow = filterProtected([...bans.values()], prot);
+      expect(fast.kept.map((b) => b.cidr)).toEqual(slow.kept.map((b) => b.cidr));
+      expect(fast.skipped.map((s) => s.cidr)).toEqual(slow.skipped.map((s) => s.cidr));
+      hits += fast.skipped.length;
+    }
+    expect(hits).toBeGreaterThan(100); // the comparison is not vacuous
+  });
+});
+
+function canonicalNet(addr: string, prefix: number): string {
+  return widen(parseCidr(addr), prefix).key;
+}
