@@ -24,13 +24,13 @@ export function desiredIdentity(rev: string, protectedKey: string, size: number)
   return `${rev.slice(0, 16)}-${createHash('sha256').update(protectedKey).digest('hex').slice(0, 12)}-${size}`;
 }
 
-/** Desired keys of the previous run, when the file holds the set its status names. */
-export function readPreviousDesired(ctx: RunContext): ReadonlySet<string> | undefined {
+/** Which of `probe` the previous run desired, when the file holds the set its status names. */
+export function readPreviousDesired(ctx: RunContext, probe: ReadonlySet<string>): ReadonlySet<string> | undefined {
   const digest = ctx.previous?.desired.digest;
   if (!digest) return undefined;
   try {
     const [head, ...keys] = readFileSync(join(ctx.cfg.stateDir, DESIRED_KEYS), 'utf8').split('\n');
-    return head === `# ${digest}` ? new Set(keys.filter((k) => k !== '')) : undefined;
+    return head === `# ${digest}` ? new Set(keys.filter((k) => probe.has(k))) : undefined;
   } catch {
     return undefined;
   }

@@ -33,8 +33,8 @@ export interface SyncTargetInput {
   policy: PolicySpec;
   dryRun: boolean;
   force: boolean;
-  /** desired keys of the previous successful run, for drift accounting (lazy: read only when a plan is not empty) */
-  previousDesired: (() => ReadonlySet<string> | undefined) | undefined;
+  /** which of the given keys the previous successful run desired, for drift accounting (asked only when a plan is not empty) */
+  previousDesired: ((probe: ReadonlySet<string>) => ReadonlySet<string> | undefined) | undefined;
   log: Logger;
 }
 
@@ -83,7 +83,8 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
     } catch (err) {
       return fail('ApplyFailed', err);
     }
-    run.drift = classifyDrift(verdict.plan, input.previousDesired?.());
+    const probe = new Set([...verdict.plan.add, ...verdict.plan.remove].map((e) => e.cidr));
+    run.drift = classifyDrift(verdict.plan, input.previousDesired?.(probe));
     input.log.info('apply', { target: name, driver: run.driver, added: run.added, removed: run.removed, driftReadded: run.drift.readded, driftRemoved: run.drift.removed });
     try {
       run.entries = await verify(target, input.desired, run.held);

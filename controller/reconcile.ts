@@ -190,11 +190,10 @@ async function gatherProtected(ctx: RunContext, created: Created[]): Promise<str
 
 /** Every selected target, concurrently; each isolated from the others' failures. */
 async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
-  // Built only when some plan is not empty: a quiet run never pays for it.
-  let cached: ReadonlySet<string> | undefined | null = null;
+  // Asked only when a plan is not empty, and only about the plan's keys: no 100k-key set.
   const inMemory = ctx.deps.previousDesired;
-  const previousDesired = (): ReadonlySet<string> | undefined =>
-    cached === null ? (cached = inMemory ? new Set(inMemory.map((d) => d.cidr)) : readPreviousDesired(ctx)) : cached;
+  const previousDesired = (probe: ReadonlySet<string>): ReadonlySet<string> | undefined =>
+    inMemory ? new Set(inMemory.filter((d) => probe.has(d.cidr)).map((d) => d.cidr)) : readPreviousDesired(ctx, probe);
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
       const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');
