@@ -6,7 +6,7 @@
 // Baseline: bare `node -e ''` start-up, measured in the same run. Needs `npm run build`.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const N = Number(process.env.F2G_BENCH_RECONCILE_N ?? 100_000);
@@ -165,7 +165,7 @@ export async function run({ root, log }) {
     log(`propagation, ${TRIALS} trials`);
     rows.push(...(await propagation(cli, propDir, log)));
     notes.push(
-      'Whole-process times of `fail2git reconcile --once` (ratio: against bare node start-up). A run whose tip has not moved does one `git ls-remote`, reads the cached JSON snapshot of the last good ledger (no YAML parsing), observes the target and writes status/metrics; a one-change run also fetches, parses and validates the new tip, applies the diff and observes again to verify.',
+      `Whole-process times of \`fail2git reconcile --once\` (ratio: against bare node start-up). A run whose tip has not moved does one \`git ls-remote\`, reads the cached desired set of the last good commit (no YAML parsing; expiry is a filter), observes the target, diffs, and writes status/metrics; a one-change run also fetches, parses and validates the new tip, computes and caches its desired set, applies the diff and observes again to verify. Both include the after-run step (fleet record, gc on the gcHost). Wall-clock times on a shared machine vary with its load (\`uptime\` load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end of this section).`,
       'Propagation: host B runs `reconcile --watch --interval 1s` (a tick costs one ls-remote when nothing changed); host A runs `fail2git ban`, which commits and pushes before it exits. Each namespace is a separate network stack; both use the same bare remote on disk.',
     );
   } finally {
