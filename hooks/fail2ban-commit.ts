@@ -6,10 +6,10 @@
  * fsync the operation into the spool, start a detached flusher unless one is running, exit.
  * It never loads a YAML parser, a schema validator or git.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CidrError, parseCidr, widen } from '../controller/cidr.js';
-import { spoolPath, type HostConfig } from '../controller/config.js';
+import type { HostConfig } from '../controller/config.js';
+import { spoolDir } from './fast-config.js';
 import { formatTime } from '../controller/duration.js';
 import { InputError } from '../controller/errors.js';
 import type { Guard } from './guard-cache.js';
@@ -120,18 +120,20 @@ export function flusherRunning(lockFile: string, now = Date.now()): boolean {
 }
 
 /** Starts `fail2git flush --background` detached: fail2ban does not wait for the push. */
-export function spawnFlusher(cfg: Pick<HostConfig, 'path'>, cli = process.argv[1]): void {
+export async function spawnFlusher(cfg: Pick<HostConfig, 'path'>, cli = process.argv[1]): Promise<void> {
   if (!cli) return;
+  // Loaded only when needed: refusals and skips exit without paying for it.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [cli, 'flush', '--background', '--config', cfg.path], { detached: true, stdio: 'ignore' });
   child.on('error', () => { /* the next hook or reconcile run flushes */ });
   child.unref();
 }
 
 /** Spools the operation (or not) and nudges a flusher; returns the decision for the caller to report. */
-export function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, lockFile: string, now = Date.now()): HookDecision {
+export async function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, lockFile: string, now = Date.now()): Promise<HookDecision> {
   const decision = decide(args, guard, cfg.host, now, newOpId(cfg.host, now));
   if (decision.kind !== 'spool') return decision;
-  spoolOperation(spoolPath(cfg), decision.op);
-  if (!flusherRunning(lockFile, now)) spawnFlusher(cfg);
+  spoolOperation(spoolDir(cfg), decision.op);
+  if (!flusherRunning(lockFile, now)) await spawnFlusher(cfg);
   return decision;
 }

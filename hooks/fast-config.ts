@@ -1,12 +1,27 @@
 /**
- * The host config, read without loading a YAML parser: the hook runs on fail2ban's
- * critical path, and the config is a flat `key: value` file. Any line this reader does not
- * understand sends the whole file to the full loader (controller/config.ts), so both paths
- * accept the same files and report the same problems.
+ * The host config, read the cheap way: the hook runs on fail2ban's critical path, and the
+ * full loader (controller/config.ts) brings a YAML parser and every generated schema
+ * validator with it. The config is a flat `key: value` file, so this reader parses that
+ * shape itself and accepts only settings that are plainly valid under
+ * schemas/config.schema.json. Anything else — other YAML, an unknown key, a wrong type —
+ * goes to the full loader, so every message about a bad config comes from one place.
+ * test/hooks/fast-config.test.ts checks both paths give the same HostConfig.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../controller/errors.js';
-import { loadHostConfig, validateHostConfig, type HostConfig } from '../controller/config.js';
+import type { HostConfig } from '../controller/config.js';
+
+/** Same as controller/config.ts, without loading it. */
+export function hostConfigPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.FAIL2GIT_CONFIG ?? '/etc/fail2git/config.yaml';
+}
+
+/** Same as controller/config.ts `spoolPath`, without loading it. */
+export function spoolDir(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'spool');
+}
 
 const LINE = /^([A-Za-z][A-Za-z0-9]*):[ \t]*(.*?)[ \t]*$/;
 const PLAIN = /^[^\s'"{}[\]&*!|>%@`#,?:-][^#]*$/;
@@ -39,6 +54,47 @@ export function parseFlatConfig(text: string): Record<string, unknown> | null {
   return out;
 }
 
+const STRINGS = ['remote', 'branch', 'host', 'stateDir', 'signingKey', 'allowedSigners', 'interval', 'metricsFile'];
+const HOST = /^[A-Za-z0-9._-]+$/;
+const INTERVAL = /^([0-9]+(ms|s|m|h|d|w))+$/;
+
+/** Pure: settings that are certainly valid (a subset of what the schema accepts), or false. */
+export function plainlyValid(o: Record<string, unknown>): boolean {
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'requireSignedCommits') {
+      if (typeof v !== 'boolean') return false;
+    } else if (!STRINGS.includes(k) || typeof v !== 'string' || v === '') {
+      return false;
+    }
+  }
+  if (typeof o.remote !== 'string') return false;
+  if (o.host !== undefined && !HOST.test(o.host as string)) return false;
+  if (o.interval !== undefined && !INTERVAL.test(o.interval as string)) return false;
+  if (o.requireSignedCommits === true && o.allowedSigners === undefined) return false;
+  return true;
+}
+
+/** The HostConfig for plainly valid settings: the defaults controller/config.ts fills in. */
+function build(o: Record<string, unknown>, path: string): HostConfig | null {
+  const str = (k: string) => o[k] as string | undefined;
+  const host = str('host') ?? hostname();
+  if (!HOST.test(host)) return null;
+  const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
+  const cfg: HostConfig = {
+    remote: str('remote')!,
+    branch: str('branch') ?? 'main',
+    host,
+    stateDir,
+    requireSignedCommits: o.requireSignedCommits === true,
+    interval: str('interval') ?? '30s',
+    metricsFile: str('metricsFile') ?? join(stateDir, 'fail2git.prom'),
+    path,
+  };
+  if (str('signingKey')) cfg.signingKey = str('signingKey')!;
+  if (str('allowedSigners')) cfg.allowedSigners = str('allowedSigners')!;
+  return cfg;
+}
+
 /** Loads the host config: the fast reader when it can, the full loader otherwise. */
 export async function readHostConfig(path: string): Promise<HostConfig> {
   let text: string;
@@ -49,5 +105,8 @@ export async function readHostConfig(path: string): Promise<HostConfig> {
     throw new ConfigError('E_CONFIG_MISSING', `${path}: cannot read host config (${code ?? 'error'}); create it or pass --config FILE`);
   }
   const flat = parseFlatConfig(text);
-  return flat ? validateHostConfig(flat, path) : loadHostConfig(path);
+  const fast = flat && plainlyValid(flat) ? build(flat, path) : null;
+  if (fast) return fast;
+  const { loadHostConfig } = await import('../controller/config.js');
+  return loadHostConfig(path);
 }

@@ -6,7 +6,6 @@
  * still holds what was judged stale, so two recoverers cannot both win.
  */
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 /** The flusher's lock in a host's state directory. */
@@ -69,7 +68,7 @@ function readOrNull(path: string): string | null {
 
 /** Removes a stale lock if it still holds `seen`; puts a lock that changed meanwhile back. */
 function breakStale(path: string, seen: string): void {
-  const aside = `${path}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const aside = `${path}.stale-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   try {
     renameSync(path, aside);
   } catch {

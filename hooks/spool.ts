@@ -7,15 +7,19 @@
  * after the push containing them succeeded (see hooks/flush.ts).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Operation } from './operations.js';
 
 const OP_FILE = /^[0-9]{13}-[A-Za-z0-9._-]+\.json$/;
 
-/** A new operation id: creation time first (so names sort by age), then host and randomness. */
+/**
+ * A new operation id: creation time first (so names sort by age), then host and a random
+ * part. Uniqueness, not secrecy, is needed, so Math.random (node:crypto costs the hook
+ * start-up time).
+ */
 export function newOpId(host: string, now = Date.now()): string {
-  return `${String(now).padStart(13, '0')}-${host}-${randomBytes(5).toString('hex')}`;
+  const rnd = Math.floor(Math.random() * 2 ** 40).toString(16).padStart(10, '0');
+  return `${String(now).padStart(13, '0')}-${host}-${rnd}`;
 }
 
 /** When the operation was created (ms), from its id. */

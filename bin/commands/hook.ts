@@ -3,9 +3,8 @@
  * Kept light on imports: this runs on fail2ban's critical path.
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
-import { configPath } from '../../controller/config.js';
 import { parseHookArgs, runHook, flusherRunning, spawnFlusher } from '../../hooks/fail2ban-commit.js';
-import { readHostConfig } from '../../hooks/fast-config.js';
+import { hostConfigPath as configPath, readHostConfig } from '../../hooks/fast-config.js';
 import { readGuard } from '../../hooks/guard-cache.js';
 import { flushLockPath } from '../../hooks/lock.js';
 
@@ -50,13 +49,13 @@ export const command: Command = {
     }
     if (action === 'flush') {
       const cfg = await readHostConfig(configPath(parsed.values.config));
-      if (!flusherRunning(flushLockPath(cfg.stateDir))) spawnFlusher(cfg);
+      if (!flusherRunning(flushLockPath(cfg.stateDir))) await spawnFlusher(cfg);
       return EXIT_OK;
     }
     // Validate before reading anything: garbage input never reaches the spool.
     const args = parseHookArgs(action, parsed.values);
     const cfg = await readHostConfig(configPath(parsed.values.config));
-    const decision = runHook(args, cfg, readGuard(cfg.stateDir), flushLockPath(cfg.stateDir));
+    const decision = await runHook(args, cfg, readGuard(cfg.stateDir), flushLockPath(cfg.stateDir));
     if (decision.kind === 'refuse') {
       err(`fail2git: ${decision.why}`);
       return EXIT_FINDING;

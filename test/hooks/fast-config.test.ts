@@ -28,11 +28,33 @@ describe('fast host config reader', () => {
     expect(parseFlatConfig(text)).toBeNull();
   });
 
-  it('agrees with the full loader on the same file', async () => {
+  it.each([
+    'remote: https://git.example/ledger.git\nbranch: main\nhost: web1\nstateDir: state\ninterval: 30s\n',
+    'remote: /srv/ledger.git\n',
+    'remote: git@git.example:ops/ledger.git\nhost: "mail-2.example"\nstateDir: /var/lib/f2g\nmetricsFile: /var/lib/node_exporter/f2g.prom\n',
+    'remote: /srv/l.git\nsigningKey: /etc/fail2git/key\nrequireSignedCommits: true\nallowedSigners: /etc/fail2git/allowed\n',
+    'remote: /srv/l.git\nbranch:\ninterval: 1h30m\n',
+  ])('agrees with the full loader on %j', async (text) => {
     const dir = tmpDir('f2g-cfg');
     const path = join(dir, 'config.yaml');
-    writeFileSync(path, 'remote: https://git.example/ledger.git\nbranch: main\nhost: web1\nstateDir: state\ninterval: 30s\n');
+    writeFileSync(path, text);
     expect(await readHostConfig(path)).toEqual(await loadHostConfig(path));
+  });
+
+  it.each([
+    ['remote: /srv/l.git\ninterval: soon\n', /interval/],
+    ['remote: /srv/l.git\nhost: "a b"\n', /host/],
+    ['remote: /srv/l.git\nbogus: 1\n', /unknown setting "bogus"/],
+    ['remote: /srv/l.git\nrequireSignedCommits: true\n', /allowedSigners/],
+  ])('leaves invalid settings to the full loader, which explains them (%j)', async (text, why) => {
+    const dir = tmpDir('f2g-cfg');
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, text);
+    const fast = await readHostConfig(path).catch((e: unknown) => e as Error);
+    const full = await loadHostConfig(path).catch((e: unknown) => e as Error);
+    expect(fast).toBeInstanceOf(Error);
+    expect((fast as Error).message).toBe((full as Error).message);
+    expect((fast as Error).message).toMatch(why);
   });
 
   it('falls back to the full loader for anything it does not read', async () => {
