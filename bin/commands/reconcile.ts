@@ -12,6 +12,7 @@ import { createJsonLogger } from '../../controller/log.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
 import { execRunner } from '../../controller/targets/utils/exec.js';
 import type { Logger } from '../../controller/targets/types.js';
+import { tryRunLock } from '../../controller/run-lock.js';
 import { watchLoop } from '../../controller/watch.js';
 import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
@@ -62,20 +63,38 @@ export const command: Command = {
     if (verify) deps.verifyCommit = verify;
     const opts: ReconcileOptions = { dryRun: v['dry-run'] === true, force: v.force === true, ...(v.target && { targets: v.target }) };
     const fleetInterval = longer(cfg.interval, v.interval);
-    if (!v.watch) {
-      const result = await reconcile(cfg, opts, deps);
-      report(result, v.json === true, true);
-      await afterEachRun(cfg, result, log, fleetInterval);
-      if (result.unknownTargets.length > 0) {
-        err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
-        return EXIT_USAGE;
-      }
-      return result.status.ok ? EXIT_OK : EXIT_FINDING;
+    const lock = opts.dryRun ? undefined : tryRunLock(cfg.stateDir);
+    if (lock && !lock.ok) {
+      err(`fail2git: another reconcile (pid ${lock.pid}) is enforcing ${cfg.stateDir}; see fail2git status`);
+      return EXIT_FINDING;
     }
-    await watch(cfg, opts, deps, intervalMs, v.json === true, fleetInterval);
-    return EXIT_OK;
+    const release = (): void => {
+      if (lock?.ok) lock.lock.release();
+    };
+    process.once('exit', release);
+    try {
+      return await runMode(cfg, opts, deps, v, intervalMs, fleetInterval, log);
+    } finally {
+      release();
+    }
   },
 };
+
+/** One run (exit code from its status) or the watch loop (exit 0 when stopped). */
+async function runMode(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, v: Values, intervalMs: number, fleetInterval: string, log: Logger): Promise<number> {
+  if (v.watch) {
+    await watch(cfg, opts, deps, intervalMs, v.json === true, fleetInterval);
+    return EXIT_OK;
+  }
+  const result = await reconcile(cfg, opts, deps);
+  report(result, v.json === true, true);
+  await afterEachRun(cfg, result, log, fleetInterval);
+  if (result.unknownTargets.length > 0) {
+    err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
+    return EXIT_USAGE;
+  }
+  return result.status.ok ? EXIT_OK : EXIT_FINDING;
+}
 
 /**
  * Fleet status record and, on the policy's gcHost, gc (controller/after-run.ts): after

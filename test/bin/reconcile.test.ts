@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, it, expect } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
@@ -196,6 +196,41 @@ describe('fail2git reconcile --watch (file target)', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+describe('one enforcing reconciler per state dir', () => {
+  it('a second reconcile is refused while --watch runs (plan still works); the lock goes with the process', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const child = spawn(process.execPath, [CLI, 'reconcile', '--watch', '--interval', '30s', ...s.flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(join(s.stateDir, 'status.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const second = await cli(['reconcile', ...s.flags]);
+      expect(second.code, stderr).toBe(1);
+      expect(second.stderr.trim()).toBe(`fail2git: another reconcile (pid ${child.pid}) is enforcing ${s.stateDir}; see fail2git status`);
+      expect((await cli(['plan', ...s.flags])).code).toBe(0);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      expect(existsSync(join(s.stateDir, 'reconcile.lock'))).toBe(false);
+      expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a lock left by a process that died is taken over', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const dead = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((r) => dead.once('exit', r));
+    mkdirSync(s.stateDir, { recursive: true });
+    writeFileSync(join(s.stateDir, 'reconcile.lock'), `${dead.pid}\n`);
+    const r = await cli(['reconcile', ...s.flags]);
+    expect(r.code).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7']);
   });
 });
 
