@@ -62,10 +62,14 @@ export function recordRun(ctx: RunContext): RunStatus {
   if (lastSuccess) status.lastSuccessAt = lastSuccess;
   // Dry runs describe; they do not become the state the next run is compared with.
   if (!status.dryRun) persist(ctx, status, digest !== undefined && digest !== prev?.desired.digest);
-  ctx.deps.log[ok ? 'info' : 'error']('run', {
-    reason, ok, commit: ctx.applied ?? null, desired: ctx.desired.length, seconds: status.durationSeconds,
-    targets: ctx.targetRuns.length, failed: ctx.targetRuns.filter((t) => t.error).length,
-  });
+  // A watch loop at 1 s would log 86,400 identical lines a day: quiet runs stay quiet.
+  const eventful = !ok || reason !== prev?.reason || ctx.targetRuns.some((t) => t.added + t.removed > 0);
+  if (!ctx.opts.quiet || eventful) {
+    ctx.deps.log[ok ? 'info' : 'error']('run', {
+      reason, ok, commit: ctx.applied ?? null, desired: ctx.desired.length, seconds: status.durationSeconds,
+      targets: ctx.targetRuns.length, failed: ctx.targetRuns.filter((t) => t.error).length,
+    });
+  }
   return status;
 }
 

@@ -40,6 +40,8 @@ export interface ReconcileOptions {
   force?: boolean;
   /** only these targets (by metadata.name) */
   targets?: readonly string[];
+  /** log the `run` line only when something changed or failed (watch mode) */
+  quiet?: boolean;
 }
 
 export type CommitVerdict = { ok: true } | { ok: false; message: string };

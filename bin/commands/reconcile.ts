@@ -147,7 +147,7 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
     signal: ac.signal,
     tick: async () => {
       await flusher();
-      const result = await reconcile(cfg, opts, deps);
+      const result = await reconcile(cfg, { ...opts, quiet: true }, deps);
       // The baseline for drift accounting; a run that enforced nothing gives none.
       if (result.status.commit.applied && !opts.dryRun) deps.previousDesired = result.desired;
       else delete deps.previousDesired;

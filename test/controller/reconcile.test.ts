@@ -346,3 +346,21 @@ describe('an invalid tip over time', () => {
     expect(h.keys('alpha')).toEqual(['192.0.2.8']);
   });
 });
+
+describe('quiet runs (watch mode)', () => {
+  it('log a `run` line only when something changed, failed, or the reason changed', async () => {
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }] }));
+    const h = harness(remote);
+    const runs = () => h.log.lines.filter((l) => l.event === 'run').length;
+    await h.run({ quiet: true });
+    expect(runs()).toBe(1); // applied
+    await h.run({ quiet: true });
+    expect(runs()).toBe(2); // Applied → UpToDate
+    await h.run({ quiet: true });
+    await h.run({ quiet: true });
+    expect(runs()).toBe(2); // nothing new
+    h.store('alpha').clear();
+    await h.run({ quiet: true });
+    expect(runs()).toBe(3); // drift corrected
+  });
+});
