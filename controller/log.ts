@@ -52,3 +52,22 @@ function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
+
+/**
+ * Passes info lines through; a warning or error identical to one already logged within
+ * `windowMs` is dropped. A watch loop ticking every second against an unreachable remote
+ * or a broken target then says so once every few minutes, not 86,400 times a day.
+ */
+export function createRepeatSuppressingLogger(inner: Logger, windowMs: number, now: () => number = Date.now): Logger {
+  const last = new Map<string, number>();
+  const pass = (level: 'warn' | 'error') => (event: string, fields: Record<string, unknown> = {}) => {
+    const key = `${level} ${event} ${JSON.stringify(fields, jsonSafe)}`;
+    const t = now();
+    const seen = last.get(key);
+    if (seen !== undefined && t - seen < windowMs) return;
+    if (last.size > 1000) last.clear();
+    last.set(key, t);
+    inner[level](event, fields);
+  };
+  return { info: (event, fields) => inner.info(event, fields), warn: pass('warn'), error: pass('error') };
+}

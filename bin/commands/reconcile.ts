@@ -8,7 +8,7 @@ import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, err, out, parseFlags, ty
 import { spoolPath, type HostConfig } from '../../controller/config.js';
 import { parseDuration } from '../../controller/duration.js';
 import { errorMessage } from '../../controller/errors.js';
-import { createJsonLogger } from '../../controller/log.js';
+import { createJsonLogger, createRepeatSuppressingLogger } from '../../controller/log.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
 import { execRunner } from '../../controller/targets/utils/exec.js';
 import type { Logger } from '../../controller/targets/types.js';
@@ -140,6 +140,8 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
   process.once('SIGTERM', stop('SIGTERM'));
   process.once('SIGINT', stop('SIGINT'));
   deps.log.info('watch.start', { intervalMs, remote: cfg.remote, stateDir: cfg.stateDir });
+  // The same warning every tick is noise: repeat it at most every 5 minutes.
+  deps.log = createRepeatSuppressingLogger(deps.log, REPEAT_WINDOW_MS);
   const flusher = spoolFlusher(cfg, deps.log);
   let last: string | undefined;
   await watchLoop({
@@ -162,6 +164,7 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
 }
 
 const FLUSH_CAP_MS = 10_000;
+const REPEAT_WINDOW_MS = 5 * 60_000;
 
 /**
  * Pushes what local hooks spooled (issue 3) before each run, so this host's own bans
