@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, it, expect } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
 import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../controller/ledger-fixture.js';
@@ -140,6 +140,33 @@ describe('fail2git reconcile --once', () => {
     expect(existsSync(s.list('alias'))).toBe(false); // alias is for web*
     const asWeb = await cli(['reconcile', '--config', cfg, '--host', 'web7']);
     expect(asWeb.code).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7']);
+  });
+
+  it('with requireSignedCommits, an unsigned tip is never enforced (the signature check is wired in)', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const signers = join(s.dir, 'allowed_signers');
+    writeFileSync(signers, '');
+    const cfg = join(s.dir, 'config.yaml');
+    writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: web1\nstateDir: ${s.stateDir}\nrequireSignedCommits: true\nallowedSigners: ${signers}\n`);
+    const r = await cli(['reconcile', '--config', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held: commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
+    expect(existsSync(s.list('alias'))).toBe(false);
+  });
+
+  it('a git:// remote that goes away: the last fetched commit stays enforced (exit 1, PullFailed)', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const daemon = await startGitDaemon(join(s.remote.bare, '..'));
+    const flags = ['--remote', daemon.url('ledger.git'), '--host', 'web1', '--state-dir', s.stateDir];
+    try {
+      expect((await cli(['reconcile', ...flags])).code).toBe(0);
+    } finally {
+      await daemon.stop();
+    }
+    const r = await cli(['reconcile', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/PullFailed: git ls-remote failed: .*; enforcing last fetched [0-9a-f]{12}/);
     expect(s.entries('alias')).toEqual(['192.0.2.7']);
   });
 
