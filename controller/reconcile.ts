@@ -103,12 +103,13 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     cfg, opts, deps, startedAt: deps.now(), previous: readStatus(cfg.stateDir),
     tipProblems: [], docs: [], unknownTargets: [], desired: [], skipped: {}, targetRuns: [], pending: [],
   };
+  let targets: Created[] = [];
   try {
     await syncLedger(ctx);
     await loadLedger(ctx);
     if (ctx.ledger) {
       selectTargets(ctx);
-      const targets = await createTargets(ctx);
+      targets = await createTargets(ctx);
       await computeDesired(ctx, await gatherProtected(ctx, targets));
       await syncTargets(ctx, targets);
     }
@@ -117,7 +118,7 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     ctx.fatal = errorMessage(err);
     deps.log.error('run.failed', { error: ctx.fatal });
   }
-  await Promise.all(ctx.pending);
+  await Promise.all([...ctx.pending, ...targets.map((c) => c.target?.close?.().catch(() => undefined))]);
   const status = recordRun(ctx);
   return { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
 }
@@ -138,19 +139,34 @@ function selectTargets(ctx: RunContext): void {
   ctx.unknownTargets = (wanted ?? []).filter((n) => !mine.some((d) => d.metadata.name === n));
 }
 
-/** Glob patterns (`*`, `?`, `[abc]`) on the host name; no patterns = every host. */
+/** Glob patterns (`*`, `?`, `[abc]`, `[!abc]`, `[a-z]`) on the host name; no patterns = every host. */
 export function hostMatches(patterns: readonly string[] | undefined, host: string): boolean {
   if (!patterns) return true;
-  return patterns.some((p) => globToRegExp(p).test(host));
+  return patterns.some((p) => {
+    try {
+      return globToRegExp(p).test(host);
+    } catch {
+      return p === host; // a malformed class such as `[z-a]`: no host matches it but its own text
+    }
+  });
 }
+
+const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 function globToRegExp(glob: string): RegExp {
   let re = '';
-  for (const ch of glob) {
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    const close = ch === '[' ? glob.indexOf(']', i + 2) : -1;
     if (ch === '*') re += '.*';
     else if (ch === '?') re += '.';
-    else if (ch === '[' || ch === ']') re += ch;
-    else re += ch.replace(/[.+^${}()|\\/-]/g, '\\$&');
+    else if (close > 0) {
+      // A class: `!` negates; only `-` ranges keep their meaning, everything else is literal.
+      const body = glob.slice(i + 1, close);
+      const neg = body.startsWith('!');
+      re += `[${neg ? '^' : ''}${(neg ? body.slice(1) : body).replace(/[\\\]^[]/g, '\\$&')}]`;
+      i = close;
+    } else re += escapeRe(ch);
   }
   return new RegExp(`^${re}$`);
 }
@@ -199,12 +215,10 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
       const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');
-      const run = await syncTarget(c, {
+      return syncTarget(c, {
         desired: ctx.desired, policy: ctx.ledger!.policy, dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
         previousDesired: prevOk ? previousDesired : undefined, log: ctx.deps.log,
       });
-      await c.target?.close?.().catch(() => undefined);
-      return run;
     }),
   );
 }

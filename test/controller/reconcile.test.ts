@@ -280,6 +280,14 @@ describe('hostMatches', () => {
     [['pve[12]'], 'pve3', false],
     [['a.b'], 'axb', false],
     [[], 'web1', false],
+    [['pve[!1]'], 'pve1', false],
+    [['pve[!1]'], 'pve2', true],
+    [['web[0-9]*'], 'web12', true],
+    [['web[0-9]*'], 'webx', false],
+    [['db[z-a]'], 'dbz', false],
+    [['x[y'], 'x[y', true],
+    [['*.example.org'], 'web1.example.org', true],
+    [['*.example.org'], 'web1-example.org', false],
   ];
   for (const [globs, host, want] of cases) it(`${JSON.stringify(globs)} ${host} → ${want}`, () => expect(hostMatches(globs, host)).toBe(want));
 });
