@@ -7,25 +7,36 @@ import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, short, type ConfigF
 import { resolve } from 'node:path';
 
 const HELP = `Usage: fail2git status [--json] [--state-dir DIR | --config FILE]
+       fail2git status --fleet [--json] [--config FILE | --remote URL ...]
 
 The last reconcile run: when, how long, the applied commit and the tip, per target its
 entries, last change, drift corrected (entries put back or taken out that the ledger did
 not change: someone edited the firewall by hand) and last error.
 
-  --json    status.json as it is
+  --json    status.json as it is (with --fleet: the fleet view)
+  --fleet   every host's published status record: reason, lag behind the tip, silence
 ${CONFIG_FLAGS_HELP}
 
-Exit: 0 the last run succeeded, 1 it did not (or no run was recorded), 2 usage error.`;
+Exit: 0 the last run succeeded, 1 it did not (or no run was recorded), 2 usage error.
+With --fleet: 1 when a host is silent or reports an error.`;
 
-type Values = ConfigFlagValues & { json?: boolean };
+type Values = ConfigFlagValues & { json?: boolean; fleet?: boolean };
 
 export const command: Command = {
   summary: 'last run, applied commit, per-target counts',
   help: HELP,
   async run(argv) {
-    const parsed = parseFlags<Values>(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' } }, HELP, false);
+    const parsed = parseFlags<Values>(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' }, fleet: { type: 'boolean' } }, HELP, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
+    if (v.fleet) {
+      // The fleet lives beside the ledger (refs/fail2git/status/<host>; controller/fleet.ts).
+      const cfg = await resolveHostConfig(v);
+      const { fleetStatus } = await import('../../controller/fleet.js');
+      const r = await fleetStatus({ remote: cfg.remote, branch: cfg.branch, stateDir: cfg.stateDir, metricsFile: cfg.metricsFile }, { json: v.json === true });
+      out(r.output);
+      return r.exitCode;
+    }
     // status.json is all we need: --state-dir alone is enough.
     const stateDir = v['state-dir'] !== undefined && v.config === undefined ? resolve(v['state-dir']) : (await resolveHostConfig(v)).stateDir;
     const s = readStatus(stateDir);

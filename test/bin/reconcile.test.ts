@@ -347,6 +347,22 @@ describe.skipIf(skip !== undefined)('fail2git reconcile --watch on a real ipset 
   });
 });
 
+describe('fail2git status --fleet', () => {
+  it('shows every host that reconciled this ledger (their published records)', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }], (d) => [{ name: 'alias', options: { path: join(d, 'alias.txt') } }]);
+    const other = ['--remote', s.remote.bare, '--host', 'web2', '--state-dir', join(s.dir, 'state2')];
+    expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
+    expect((await cli(['reconcile', ...other])).code).toBe(0);
+    const text = await cli(['status', '--fleet', ...s.flags]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/web1/);
+    expect(text.stdout).toMatch(/web2/);
+    const view = stdoutJson<{ hosts: { host: string; silent: boolean }[] }>(await cli(['status', '--fleet', '--json', ...s.flags]));
+    expect(view.hosts.map((h) => h.host).sort()).toEqual(['web1', 'web2']);
+    expect(view.hosts.every((h) => !h.silent)).toBe(true);
+  });
+});
+
 describe('fail2git plan with the removal guard', () => {
   it('marks held removals and says how to proceed; a plan is not a failure (exit 0, 3 with --detailed-exitcode)', async () => {
     const many = Array.from({ length: 24 }, (_, i) => ({ cidr: `198.51.100.${i + 1}` }));
