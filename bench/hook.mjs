@@ -129,6 +129,42 @@ async function storm(cli, bare, hosts, total, width) {
   return { fired, drained, present, commits, failed, done };
 }
 
+/**
+ * The same storm at the issue's rate (100 per second for 10 s), without paying a node
+ * start-up per hook: this process runs the hook's own code path per call (validate, decide,
+ * fsync into the spool, start a detached flusher unless one runs). What it measures is the
+ * flush side: batching, contention between 4 hosts, time to all-on-remote.
+ */
+async function pacedStorm(repo, cli, bare, hosts, total, perSecond) {
+  const dist = (p) => import(join(repo, 'dist', p));
+  const { parseHookArgs, decide, flusherRunning, spawnFlusher } = await dist('hooks/fail2ban-commit.js');
+  const { spoolOperation, newOpId } = await dist('hooks/spool.js');
+  const { readGuard } = await dist('hooks/guard-cache.js');
+  const { flushLockPath } = await dist('hooks/lock.js');
+  const before = Number(git(bare, 'rev-list', '--count', 'main'));
+  const ips = [];
+  const start = Date.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond;
+    if (due > Date.now()) await sleep(due - Date.now());
+    const host = hosts[i % hosts.length];
+    const ip = `100.${90 + (i % hosts.length)}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+    ips.push(ip);
+    const now = Date.now();
+    const args = parseHookArgs('ban', { jail: 'sshd', ip, bantime: '3600', time: String(Math.floor(now / 1000)) });
+    const d = decide(args, readGuard(host.stateDir), host.name, now, newOpId(host.name, now));
+    spoolOperation(host.spool, d.op);
+    if (!flusherRunning(flushLockPath(host.stateDir), now)) await spawnFlusher({ path: host.config }, cli);
+  }
+  const fired = Date.now() - start;
+  const done = await waitSettled(hosts, 120_000);
+  const drained = Date.now() - start - fired;
+  const text = git(bare, 'show', 'main:bans/active.yaml');
+  const present = ips.filter((ip) => text.includes(`cidr: ${ip},`)).length;
+  const commits = Number(git(bare, 'rev-list', '--count', 'main')) - before;
+  return { fired, drained, present, commits, done };
+}
+
 export async function run({ root: repo, log }) {
   const root = mkdtempSync(join(tmpdir(), 'f2g-bench-hook-'));
   try {
@@ -149,6 +185,9 @@ export async function run({ root: repo, log }) {
     log('storm: 1000 hooks across 4 hosts');
     const hosts = ['s1', 's2', 's3', 's4'].map((n) => makeHost(root, bare, n));
     const s = await storm(bundled ?? cli, bare, hosts, 1000, 8);
+    log('storm at 100/s (hook code path in-process, real flushers)');
+    const phosts = ['p1', 'p2', 'p3', 'p4'].map((n) => makeHost(root, bare, n));
+    const p = await pacedStorm(repo, bundled ?? cli, bare, phosts, 1000, 100);
     const rows = [
       { name: 'hook p50, dist/bin/fail2git.js', value: dist.hook, unit: 'ms', baseline: dist.node, ratio: dist.hook / dist.node, target: '≤ 1.5× node', ok: dist.hook / dist.node <= 1.5 },
     ];
@@ -159,13 +198,18 @@ export async function run({ root: repo, log }) {
       { name: 'storm: all on remote after the last hook', value: s.drained / 1000, unit: 's', target: '≤ 30 s', ok: s.done && s.drained <= 30_000 },
       { name: 'storm: commits used', value: s.commits, unit: 'commits', target: '≤ 100', ok: s.commits <= 100 },
       { name: 'storm: bans present (of 1000), hook failures', value: s.present, unit: `present, ${s.failed} failed`, target: '1000, 0', ok: s.present === 1000 && s.failed === 0 },
+      { name: 'storm at 100/s: fired', value: p.fired / 1000, unit: 's', target: '≤ 10 s', ok: p.fired <= 10_500 },
+      { name: 'storm at 100/s: all on remote after the last', value: p.drained / 1000, unit: 's', target: '≤ 30 s', ok: p.done && p.drained <= 30_000 },
+      { name: 'storm at 100/s: commits used', value: p.commits, unit: 'commits', target: '≤ 100', ok: p.commits <= 100 },
+      { name: 'storm at 100/s: bans present (of 1000)', value: p.present, unit: 'present', target: '1000', ok: p.present === 1000 },
     );
     return {
       section: 'fail2ban hook (issue 3)',
       rows,
       notes: [
         'Hook latency is whole-process wall time (spool fsync + detached flusher spawn included), median of 31, each sample next to a `node -e \'\'` sample.',
-        `The storm runs the ${bundled ? 'bundled' : 'dist'} CLI; firing time is bound by CPU (every hook is a node process; this machine has few cores shared with other work).`,
+        `The process storm runs the ${bundled ? 'bundled' : 'dist'} CLI, 8 hooks at a time; its firing time is bound by CPU (every hook is a node process: ~60 ms of CPU before any of our code runs), so on this machine the hooks arrive far slower than 100/s and each flush round finds only a few operations (more commits than at the intended rate).`,
+        'The "storm at 100/s" rows fire at the issue\'s rate by running the hook\'s code path in the bench process (no node start-up per call) while real detached flushers commit and push: they measure batching and contention between 4 hosts.',
       ],
     };
   } finally {
