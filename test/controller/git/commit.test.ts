@@ -3,6 +3,8 @@
  * writers both land (the loser re-applies on the new tip), and failures are typed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffDelay, commitAndPush, readAt, type WriterRepo } from '../../../controller/git/commit.js';
 import { TransientError } from '../../../controller/errors.js';
@@ -88,6 +90,17 @@ describe('commitAndPush', () => {
     await commitAndPush(w, { author, paths: [], mutate: () => null });
     const files = await readAt(w, remote.head(), ['a.txt', 'missing.txt', 'b.txt']);
     expect(files).toEqual({ 'a.txt': 'héllo ✓\n', 'missing.txt': null, 'b.txt': 'two\n' });
+  });
+
+  it('signs commits with the host key when signingKey is set (SSH signature, committer = host)', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': '' });
+    const dir = tmpDir('f2g-key');
+    const key = join(dir, 'key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key, '-C', 'web1']);
+    writeFileSync(join(dir, 'allowed'), `fail2git@web1 ${readFileSync(`${key}.pub`, 'utf8')}`);
+    await commitAndPush(writer(remote.bare), { author, signingKey: key, paths: ['notes.txt'], mutate: appendLine('signed') });
+    const sig = git(remote.bare, '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'allowed')}`, 'log', '-1', '--format=%G? %GS %ce', 'main');
+    expect(sig).toBe('G fail2git@web1 fail2git@web1');
   });
 
   it('backoff is jittered and capped', () => {
