@@ -1,5 +1,5 @@
 /** `fail2git pending` — operations waiting in the local spool, and the last flush's outcome. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_OK, out, parseFlags, type Command } from '../cli.js';
 import { configPath, spoolPath } from '../../controller/config.js';
@@ -15,6 +15,15 @@ flush (stateDir/flush.json). Refused operations are kept in spool/refused/ for r
 function line(op: Operation): string {
   const ttl = op.until ? `until ${op.until}` : op.ttl === undefined ? '' : op.ttl < 0 ? 'permanent' : `${op.ttl}s`;
   return [op.id, op.op, op.cidr, op.jail ? `${op.jail}@${op.by}` : op.by, op.at, ttl].filter(Boolean).join('  ');
+}
+
+/** Operations the ledger refused at flush time, kept in spool/refused/ for reading. */
+function refusedCount(spool: string): number {
+  try {
+    return readdirSync(join(spool, 'refused')).filter((n) => n.endsWith('.json')).length;
+  } catch {
+    return 0;
+  }
 }
 
 function lastFlush(stateDir: string): Record<string, unknown> | null {
@@ -34,12 +43,13 @@ export const command: Command = {
     const cfg = await readHostConfig(configPath(parsed.values.config));
     const ops = listOperations(spoolPath(cfg));
     const last = lastFlush(cfg.stateDir);
+    const refused = refusedCount(spoolPath(cfg));
     if (parsed.values.json) {
-      out(JSON.stringify({ pending: ops, lastFlush: last }));
+      out(JSON.stringify({ pending: ops, refused, lastFlush: last }));
       return EXIT_OK;
     }
     for (const op of ops) out(line(op));
-    out(`${ops.length} pending${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
+    out(`${ops.length} pending${refused ? ` (${refused} refused, in spool/refused/)` : ''}${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
     return EXIT_OK;
   },
 };
