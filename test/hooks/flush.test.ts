@@ -110,6 +110,21 @@ describe('invalid ledger at the tip', () => {
   });
 });
 
+describe('refusal at flush time', () => {
+  it('a host without a guard cache spools an allowlisted ban; the flusher refuses it against the ledger and keeps it aside', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web5');
+    const res = await cli(hookArgs(host, 'ban', '192.0.2.5'));
+    expect(res.code).toBe(0); // no guard.json yet: only the default limits were checked
+    await waitFor('flushed', () => settled(host));
+    expect(remoteBans(remote.bare).some((b) => b.cidr === '192.0.2.5')).toBe(false);
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: unknown[]; refused: number };
+    expect(pending).toMatchObject({ pending: [], refused: 1 });
+    const again = await cli(hookArgs(host, 'ban', '192.0.2.5'));
+    expect(again.code).toBe(1); // the flush above cached the allowlist
+  });
+});
+
 describe('kill -9 of a flusher', () => {
   it('at random points (20 trials): after the next flush nothing is lost and nothing applied twice', async () => {
     const remote = makeLedgerRemote();
