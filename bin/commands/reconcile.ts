@@ -175,11 +175,9 @@ function spoolFlusher(cfg: HostConfig, log: Logger): () => Promise<void> {
   let running: Promise<unknown> | undefined;
   return async () => {
     if (running || !spoolHasWork(cfg)) return;
-    const mod = (await import(FLUSH_MODULE).catch(() => undefined)) as
-      | { flushSpool?: (cfg: HostConfig) => Promise<{ delivered?: number; pending?: number }> }
-      | undefined;
-    if (!mod?.flushSpool) return;
-    running = mod.flushSpool(cfg).then(
+    // A literal specifier, so the single-file bundle (dist/fail2git.mjs) includes the flusher.
+    const { flushSpool } = await import('../../hooks/flush.js');
+    running = flushSpool(cfg).then(
       (r) => log.info('spool.flushed', { delivered: r.delivered ?? 0, pending: r.pending ?? 0 }),
       (e: unknown) => log.warn('spool.flush-failed', { error: errorMessage(e) }),
     ).finally(() => { running = undefined; });
@@ -187,8 +185,6 @@ function spoolFlusher(cfg: HostConfig, log: Logger): () => Promise<void> {
   };
 }
 
-// Computed so a build without the hook side still compiles and runs.
-const FLUSH_MODULE = '../../hooks/flush.js';
 
 function spoolHasWork(cfg: HostConfig): boolean {
   const dir = spoolPath(cfg);

@@ -1,0 +1,62 @@
+/**
+ * The single-file build (dist/fail2git.mjs, made by `npm run build`) works on a host that
+ * has only Node 20: copied alone into an empty directory, it validates a ledger, runs the
+ * fail2ban hook and its flusher, and reconciles onto a file target.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+
+afterAll(cleanupTmp);
+
+const BUNDLE = join(REPO_ROOT, 'dist', 'fail2git.mjs');
+
+function runBundle(bundle: string, args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bundle, ...args], {
+    cwd,
+    encoding: 'utf8',
+    // nothing from the repository may be found: no NODE_PATH, cwd outside the repo
+    env: { PATH: process.env.PATH, HOME: cwd, FAIL2GIT_CONFIG: '/nonexistent/config.yaml' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('dist/fail2git.mjs', () => {
+  it('runs validate, hook (with its flusher) and reconcile --once with no node_modules around', async () => {
+    expect(existsSync(BUNDLE), 'run npm run build first').toBe(true);
+    const host = tmpDir('f2g-bundle');
+    const bundle = join(host, 'fail2git.mjs');
+    copyFileSync(BUNDLE, bundle);
+    expect(readdirSync(host)).toEqual(['fail2git.mjs']);
+
+    const list = join(host, 'www', 'list.txt');
+    const remote = makeLedgerRemote();
+    remote.commit({
+      'bans/targets.yaml': `apiVersion: fail2git/v1\nkind: Target\nmetadata: {name: list}\nspec:\n  driver: file\n  options: {path: ${JSON.stringify(list)}, format: txt}\n`,
+    });
+
+    const v = runBundle(bundle, ['validate', '--ledger', remote.work], host);
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+
+    const cfg = join(host, 'config.yaml');
+    writeFileSync(cfg, `remote: ${remote.bare}\nhost: web1\nstateDir: ${join(host, 'state')}\n`);
+    const now = String(Math.floor(Date.now() / 1000));
+    const hook = runBundle(bundle, ['hook', 'ban', '--jail', 'sshd', '--ip', '198.51.100.201', '--bantime', '3600', '--time', now, '--config', cfg], host);
+    expect(hook.stderr).toBe('');
+    expect(hook.code).toBe(0);
+    const flush = runBundle(bundle, ['flush', '--config', cfg], host);
+    expect(flush.code, flush.stderr).toBe(0);
+    expect(git(remote.bare, 'log', '-1', '--format=%an: %s', 'main')).toBe('web1: ban 198.51.100.201 (sshd@web1, 1h)');
+
+    mkdirSync(join(host, 'www'), { recursive: true });
+    const rec = runBundle(bundle, ['reconcile', '--once', '--remote', remote.bare, '--host', 'pve1', '--state-dir', join(host, 'state-r')], host);
+    expect(rec.code, rec.stderr).toBe(0);
+    const lines = readFileSync(list, 'utf8').trim().split('\n');
+    expect(lines).toContain('198.51.100.201');
+    expect(lines).toContain('203.0.113.0/24');
+  });
+});
