@@ -9,25 +9,25 @@ or for the current shell:
   source <(fail2git completion bash)`;
 
 /** Flags each command takes, for completion only (each command's --help is the reference). */
-const FLAGS: Record<string, string> = {
-  init: '--remote --help',
+export const FLAGS: Record<string, string> = {
+  init: '--remote --branch --allow --signing-key --help',
   validate: '--ledger --rev --json --help',
   fmt: '--ledger --check --help',
   list: '--ledger --at --json --help',
   export: '--ledger --format --at --output --help',
-  ban: '--ttl --until --reason --config --help',
-  unban: '--reason --config --help',
+  ban: '--ttl --until --permanent --reason --by --config --help',
+  unban: '--reason --by --config --help',
   hook: 'ban unban prolong --jail --ip --bantime --time --restored --bancount --failures --config --help',
-  flush: '--config --help',
+  flush: '--config --json --background --help',
   pending: '--config --json --help',
-  reconcile: '--once --watch --interval --dry-run --force --target --config --json --help',
-  plan: '--config --target --json --help',
-  status: '--config --json --fleet --help',
-  gc: '--grace --dry-run --config --help',
-  audit: '--ledger --json --since --help',
-  doctor: '--config --help',
+  reconcile: '--once --watch --interval --dry-run --force --target --json --config --remote --host --state-dir --branch --metrics-file --help',
+  plan: '--target --json --detailed-exitcode --config --remote --host --state-dir --branch --metrics-file --help',
+  status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
+  gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --help',
+  audit: '--ledger --json --since --rev --no-deepen --config --help',
+  doctor: '--config --ledger --json --help',
   demo: '--keep --help',
-  review: '--base --head --ledger --json --help',
+  review: '--base --head --ledger --format --help',
   completion: 'bash',
 };
 
