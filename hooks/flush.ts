@@ -117,7 +117,7 @@ function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   }
 }
 
-async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult): Promise<void> {
+async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
   const spool = spoolPath(cfg);
   let first = true;
   for (;;) {
@@ -132,6 +132,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult):
     }
     if (ops.length === 0 && !(first && opts.refresh)) return;
     first = false;
+    lock.refresh();
     const { commit, round } = await flushRound(cfg, ops, opts);
     const refused = round.results.filter((r) => r.outcome === 'refused');
     const refusedIds = new Set(refused.map((r) => r.op.id));
@@ -165,7 +166,7 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
       break;
     }
     try {
-      await runRounds(cfg, opts, out);
+      await runRounds(cfg, opts, out, lock);
     } catch (err) {
       out.pending = listOperations(spoolPath(cfg)).length;
       writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });

@@ -5,7 +5,7 @@
  * PID-reused holder), is taken over. Takeover renames the lock aside first and checks it
  * still holds what was judged stale, so two recoverers cannot both win.
  */
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The flusher's lock in a host's state directory. */
@@ -15,6 +15,8 @@ export function flushLockPath(stateDir: string): string {
 
 export interface Lock {
   path: string;
+  /** renews the lock's timestamp (a long storm must not look stale); false if it was taken over */
+  refresh(): boolean;
   release(): void;
 }
 
@@ -95,9 +97,18 @@ export function tryLock(path: string, opts: LockOptions = {}): Lock | null {
   for (let attempt = 0; attempt < 3; attempt++) {
     const t = now();
     if (tryCreate(path, t)) {
-      const mine = `${process.pid} ${t}\n`;
+      let mine = `${process.pid} ${t}\n`;
       return {
         path,
+        refresh() {
+          if (readOrNull(path) !== mine) return false;
+          const next = `${process.pid} ${now()}\n`;
+          const tmp = `${path}.${process.pid}`;
+          writeFileSync(tmp, next);
+          renameSync(tmp, path);
+          mine = next;
+          return true;
+        },
         release() {
           // Only remove our own lock: if it was taken over as stale, it is someone else's now.
           if (readOrNull(path) === mine) unlinkSync(path);

@@ -57,6 +57,18 @@ describe('flush lock', () => {
     b!.release();
   });
 
+  it('refresh renews the timestamp so a long-running holder never looks stale', () => {
+    const path = join(tmpDir('f2g-lock'), 'flush.lock');
+    let clock = 1_000_000;
+    const a = tryLock(path, { now: () => clock, staleMs: 60_000 })!;
+    clock += 50_000;
+    expect(a.refresh()).toBe(true);
+    clock += 50_000; // 100 s after taking it, 50 s after the refresh
+    expect(tryLock(path, { now: () => clock, staleMs: 60_000 })).toBeNull();
+    a.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
   it('release does not remove a lock someone else took over', () => {
     const path = join(tmpDir('f2g-lock'), 'flush.lock');
     const a = tryLock(path)!;
