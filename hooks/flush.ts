@@ -27,6 +27,8 @@ export interface FlushOptions {
   wait?: boolean;
   /** pause before another round when operations arrived during one (batches storms); default 250 ms */
   batchDelayMs?: number;
+  /** the pause doubles with every further busy round, up to this (a long storm → few commits); default 4000 ms */
+  maxBatchDelayMs?: number;
   /** pause before the first round, holding the lock, so hooks firing together share a commit; default 0 */
   gatherMs?: number;
   /** fetch and refresh the guard cache even when nothing is pending */
@@ -117,15 +119,23 @@ function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   }
 }
 
+/** 250 ms, 500 ms, 1 s, 2 s, 4 s, 4 s, …: the pause before the n-th round after the first. */
+export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 'maxBatchDelayMs'> = {}): number {
+  const base = opts.batchDelayMs ?? 250;
+  return Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
+}
+
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
   const spool = spoolPath(cfg);
   let first = true;
+  let busyRounds = 0;
   for (;;) {
     let ops = listOperations(spool);
     if (ops.length === 0 && !(first && opts.refresh)) return;
     // Hooks seldom come alone (a storm, or more arrived while we pushed): let them gather,
-    // lock held so they start no flusher of their own, and land in one commit.
-    const pause = first ? (opts.gatherMs ?? 0) : (opts.batchDelayMs ?? 250);
+    // lock held so they start no flusher of their own, and land in one commit. The longer a
+    // storm lasts, the longer each gathering (a lone ban still goes out at once).
+    const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts);
     if (pause > 0 && ops.length > 0) {
       await new Promise((r) => setTimeout(r, pause));
       ops = listOperations(spool);

@@ -1,11 +1,15 @@
-// After tsc: mark the CLI entry executable (npm links it as `fail2git`) and bundle the
-// whole CLI into one file, dist/fail2git.mjs, that a host runs with nothing but Node 20
-// (`node fail2git.mjs …`): no node_modules, no npm on the host.
-import { chmodSync, existsSync } from 'node:fs';
+// After tsc: mark the CLI entry executable (npm links it as `fail2git`) and bundle the CLI
+// for hosts that have nothing but Node 20 (no node_modules, no npm):
+//   dist/fail2git.mjs   one file (`node fail2git.mjs …`): the simplest thing to copy;
+//   dist/bundle/        the same (entry dist/bundle/fail2git.mjs), split into chunks loaded on demand: the fail2ban hook
+//                       starts faster (it parses only its own chunks, not the whole CLI).
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('../dist/bin/fail2git.js', import.meta.url));
 const bundle = fileURLToPath(new URL('../dist/fail2git.mjs', import.meta.url));
+const splitDir = fileURLToPath(new URL('../dist/bundle', import.meta.url));
 if (existsSync(entry)) chmodSync(entry, 0o755);
 
 let esbuild;
@@ -15,18 +19,23 @@ try {
   console.error('post-build: esbuild not installed (production install?): skipping dist/fail2git.mjs');
   process.exit(0);
 }
-await esbuild.build({
+const common = {
   entryPoints: [entry],
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outfile: bundle,
   logLevel: 'warning',
   legalComments: 'none',
   // CommonJS dependencies (ajv, ipaddr.js) call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __fail2gitRequire } from 'node:module';\nconst require = __fail2gitRequire(import.meta.url);",
   },
-});
+};
+rmSync(splitDir, { recursive: true, force: true });
+await Promise.all([
+  esbuild.build({ ...common, outfile: bundle }),
+  esbuild.build({ ...common, splitting: true, outdir: splitDir, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } }),
+]);
 chmodSync(bundle, 0o755);
+chmodSync(join(splitDir, 'fail2git.mjs'), 0o755);

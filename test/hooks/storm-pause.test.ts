@@ -1,0 +1,17 @@
+/** The flusher's pause between busy rounds grows through a storm, so a long storm costs few commits. */
+import { describe, expect, it } from 'vitest';
+import { stormPause } from '../../hooks/flush.js';
+
+describe('stormPause', () => {
+  it('doubles from the base with every further busy round, up to the cap', () => {
+    expect([0, 1, 2, 3, 4, 5, 9].map((n) => stormPause(n))).toEqual([250, 500, 1000, 2000, 4000, 4000, 4000]);
+  });
+
+  it('follows the options', () => {
+    expect([0, 1, 2, 3].map((n) => stormPause(n, { batchDelayMs: 100, maxBatchDelayMs: 300 }))).toEqual([100, 200, 300, 300]);
+  });
+
+  it('never overflows on a very long storm', () => {
+    expect(stormPause(10_000)).toBe(4000);
+  });
+});
