@@ -1,18 +1,22 @@
 /**
- * The single-file build (dist/fail2git.mjs, made by `npm run build`) works on a host that
- * has only Node 20: copied alone into an empty directory, it validates a ledger, runs the
+ * The bundled builds (dist/fail2git.mjs and dist/bundle/, made by `npm run build`) work on a
+ * host that has only Node 20: copied alone into an empty directory, it validates a ledger, runs the
  * fail2ban hook and its flusher, and reconciles onto a file target.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 
 afterAll(cleanupTmp);
 
-const BUNDLE = join(REPO_ROOT, 'dist', 'fail2git.mjs');
+/** The two shipped builds: one file, and the chunked directory (faster hook start-up). */
+const BUILDS = [
+  { name: 'dist/fail2git.mjs', copy: (to: string) => { copyFileSync(join(REPO_ROOT, 'dist', 'fail2git.mjs'), join(to, 'fail2git.mjs')); return join(to, 'fail2git.mjs'); } },
+  { name: 'dist/bundle/', copy: (to: string) => { cpSync(join(REPO_ROOT, 'dist', 'bundle'), join(to, 'bundle'), { recursive: true }); return join(to, 'bundle', 'fail2git.mjs'); } },
+];
 
 function runBundle(bundle: string, args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [bundle, ...args], {
@@ -24,13 +28,12 @@ function runBundle(bundle: string, args: string[], cwd: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('dist/fail2git.mjs', () => {
+describe.each(BUILDS)('$name', ({ copy }) => {
   it('runs validate, hook (with its flusher) and reconcile --once with no node_modules around', async () => {
-    expect(existsSync(BUNDLE), 'run npm run build first').toBe(true);
+    expect(existsSync(join(REPO_ROOT, 'dist', 'fail2git.mjs')), 'run npm run build first').toBe(true);
     const host = tmpDir('f2g-bundle');
-    const bundle = join(host, 'fail2git.mjs');
-    copyFileSync(BUNDLE, bundle);
-    expect(readdirSync(host)).toEqual(['fail2git.mjs']);
+    const bundle = copy(host);
+    expect(readdirSync(host)).toHaveLength(1);
 
     const list = join(host, 'www', 'list.txt');
     const remote = makeLedgerRemote();
