@@ -2,10 +2,10 @@
  * The host's own config (`/etc/fail2git/config.yaml`): where the ledger lives and who
  * this host is. Never in the ledger: secrets and trust stay on the host.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { ConfigError } from './errors.js';
+import { readConfigText } from './config-read.js';
 import { schemaRawErrors, type AjvError } from './ledger/schema-check.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
@@ -45,13 +45,7 @@ export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
 }
 
 export async function loadHostConfig(path: string): Promise<HostConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError('E_CONFIG_MISSING', `${path}: cannot read host config (${code ?? 'error'}); create it or pass --config FILE`);
-  }
+  const text = readConfigText(path);
   const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {

@@ -7,10 +7,10 @@
  * goes to the full loader, so every message about a bad config comes from one place.
  * test/hooks/fast-config.test.ts checks both paths give the same HostConfig.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../controller/errors.js';
+import { readConfigText } from '../controller/config-read.js';
 import type { HostConfig } from '../controller/config.js';
 
 /** Same as controller/config.ts, without loading it. */
@@ -97,13 +97,7 @@ function build(o: Record<string, unknown>, path: string): HostConfig | null {
 
 /** Loads the host config: the fast reader when it can, the full loader otherwise. */
 export async function readHostConfig(path: string): Promise<HostConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError('E_CONFIG_MISSING', `${path}: cannot read host config (${code ?? 'error'}); create it or pass --config FILE`);
-  }
+  const text = readConfigText(path);
   const flat = parseFlatConfig(text);
   const fast = flat && plainlyValid(flat) ? build(flat, path) : null;
   if (fast) return fast;
