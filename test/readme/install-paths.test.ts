@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { git, REPO_ROOT } from '../helpers/git.js';
@@ -143,6 +143,7 @@ describe.sequential('README install paths, as written', () => {
 
   describe.skipIf(F2B_SKIP)('3. Enforcing host: the unit\'s ExecStart, then plan and status', () => {
     let server: Server | undefined;
+    let clusterFwBefore = '';
     const section = sectionText(README, ENFORCING);
 
     afterAll(() => {
@@ -176,6 +177,11 @@ describe.sequential('README install paths, as written', () => {
       const clusterFw = join(sb.root, 'etc/pve/firewall/cluster.fw');
       mkdirSync(dirname(clusterFw), { recursive: true });
       copyFileSync(fixture, clusterFw);
+      // …with the datacenter rule the README says the set needs (this fixture has no [RULES]).
+      const rule = /`(IN DROP -source \+dc\/[a-z0-9_-]+)`/.exec(section)?.[1];
+      expect(rule, 'README names the Proxmox rule').toBeDefined();
+      appendFileSync(clusterFw, `\n[RULES]\n\n${rule!}\n`);
+      clusterFwBefore = readText(clusterFw);
       // "Add a Target to the ledger's bans/targets.yaml (by pull request)"
       const pr = join(sb.dir, 'pr');
       git(sb.dir, 'clone', '-q', sb.bare, pr);
@@ -200,6 +206,7 @@ describe.sequential('README install paths, as written', () => {
       expect(r.stdout).toContain('Applied');
       expect(r.stdout).toContain('No changes'); // plan after the run: nothing left to do
       expect(r.stdout).toMatch(/^commit\s+\S+ applied/m); // status
+      expect(r.stderr, 'no target warns that its bans have no effect').not.toMatch(/no effect|no rule uses/);
     });
 
     it.skipIf(KERNEL_SKIP)('Linux gateway: nft forward chain drops the set; iptables FORWARD matches the ipset', async () => {
@@ -234,7 +241,7 @@ describe.sequential('README install paths, as written', () => {
     });
 
     it('Proxmox node: cluster.fw gains [IPSET fail2ban] with the ban; every other line is kept', () => {
-      const before = readText(join(REPO_ROOT, '..', 'shared', 'fixtures', 'pve', 'pve-firewall', 'test-ipset1', 'cluster.fw'));
+      const before = clusterFwBefore;
       const after = readText(join(sb.root, 'etc/pve/firewall/cluster.fw'));
       expect(after).toMatch(new RegExp(`^\\[IPSET fail2ban\\][^\\n]*\\n(?:[^\\[][^\\n]*\\n|\\n)*${BANNED_IP.replace(/\./g, '\\.')} # fail2git`, 'm'));
       // the original lines, in order, are all still there
