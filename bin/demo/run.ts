@@ -198,11 +198,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say('');
 
     say('[2/7] fail2ban  the real hook, as fail2ban\'s action calls it; a background flusher pushes');
+    // As the README's install does: a first flush caches the ledger's allowlist for the hook.
+    await flush(ctx, 'web1');
+    await flush(ctx, 'mail1');
     const t1 = await hookBan(ctx, 'web1', 'sshd', '198.51.100.41', 600);
     say(`      web1  sshd     bans 198.51.100.41 for 10m   hook returned in ${ms(t1)}`);
     const t2 = await hookBan(ctx, 'mail1', 'postfix', '2001:db8:bad::1', 3600);
     say(`      mail1 postfix  bans 2001:db8:bad::1 for 1h  hook returned in ${ms(t2)}`);
     const refused = await cli(ctx, ['hook', 'ban', '--jail', 'sshd', '--ip', '192.0.2.5', '--bantime', '600', '--time', epoch(), '--config', cfgPath(ctx, 'web1')]);
+    if (refused.code === 0) throw new Error('the hook accepted an allowlisted address');
     say(`      web1  sshd     bans 192.0.2.5 → refused (exit ${refused.code}): ${(refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '')}`);
     await flush(ctx, 'web1');
     await flush(ctx, 'mail1');
@@ -222,7 +226,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say('');
 
     say('[4/7] a person  alice lifts a ban with the CLI; the next reconcile removes it everywhere');
-    must(await cli(ctx, ['unban', '198.51.100.7', '--reason', 'false positive, ticket 61', '--config', cfgPath(ctx, 'web1')]), 'unban');
+    must(await cli(ctx, ['unban', '198.51.100.7', '--by', 'alice', '--reason', 'false positive, ticket 61', '--config', cfgPath(ctx, 'web1')]), 'unban');
     for (const l of await remoteLog(ctx, 1)) say(`        ${l}`);
     const r2 = await reconcile(ctx, 'pve1');
     say(indent(summaryLines(r2.stdout)));

@@ -67,6 +67,7 @@ describe('npm run demo (fresh clone)', () => {
     ]);
     // the same entries everywhere: the example ledger, two hook bans, one unban, one expiry
     expect(new Set(rows.map((x) => x[3])).size).toBe(1);
+    expect(r.out).toContain('bans 192.0.2.5 → refused (exit 1)');
     expect(r.out).toContain('left the list');
     expect(r.out).toMatch(/banned\s+198\.51\.100\.41\s+by web1/);
     const removed = /Removed (\S+) and network namespace (\S+)\./.exec(r.out);
