@@ -46,14 +46,15 @@ export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
 
 export async function loadHostConfig(path: string): Promise<HostConfig> {
   const text = readConfigText(path);
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    throw new ConfigError('E_CONFIG_YAML', `${path}:${pos?.line ?? 1}:${pos?.col ?? 1}: ${e.message.split('\n')[0]}`);
-  }
-  const raw = doc.toJS() as unknown;
+  // The ledger's YAML reader (strict, unique keys, positions), loaded only when needed. A
+  // local module, not `import('yaml')`: a bundle's dynamic import of a CommonJS package
+  // loses its named exports (dist/bundle crashed here).
+  const { parseYaml } = await import('./ledger/yaml-parse.js');
+  const { docs, problems } = parseYaml(text, path);
+  const first = problems[0];
+  if (first) throw new ConfigError('E_CONFIG_YAML', `${first.file}:${first.line}:${first.col}: ${first.message}`);
+  if (docs.length > 1) throw new ConfigError('E_CONFIG_YAML', `${path}: holds ${docs.length} YAML documents; a host config is one`);
+  const raw = docs[0]?.value ?? null;
   return validateHostConfig(raw, path);
 }
 

@@ -56,7 +56,10 @@ describe.each(BUILDS)('$name', ({ copy }) => {
     expect(git(remote.bare, 'log', '-1', '--format=%an: %s', 'main')).toBe('web1: ban 198.51.100.201 (sshd@web1, 1h)');
 
     mkdirSync(join(host, 'www'), { recursive: true });
-    const rec = runBundle(bundle, ['reconcile', '--once', '--remote', remote.bare, '--host', 'pve1', '--state-dir', join(host, 'state-r')], host);
+    // A host config file, read by the full loader (YAML): a bundle once lost yaml's named exports here.
+    const rcfg = join(host, 'pve1.yaml');
+    writeFileSync(rcfg, `# the reconciler's host config\nremote: ${remote.bare}\nhost: pve1\nstateDir: ${join(host, 'state-r')}\ninterval: 30s   # --watch only\n`);
+    const rec = runBundle(bundle, ['reconcile', '--once', '--config', rcfg], host);
     expect(rec.code, rec.stderr).toBe(0);
     const lines = readFileSync(list, 'utf8').trim().split('\n');
     expect(lines).toContain('198.51.100.201');
