@@ -4,15 +4,11 @@
  * loop to make; it never throws, because neither job may fail or delay enforcement. Each
  * outcome is one log line, and gc's figures go to its own metrics textfile.
  */
-import { parse } from 'yaml';
 import { errorMessage } from './errors.js';
-import { execRunner } from './targets/utils/exec.js';
-import { ledgerClonePath } from './config.js';
 import { readLedgerSnapshot } from './last-good.js';
 import { publishHostStatus, recordFromRun } from './fleet.js';
-import { maybeRunGc, type GcResult } from './gc-run.js';
-import { GC_METRICS_FILE, renderGcMetrics, writeMetricsFile } from './metrics-gc.js';
-import { LEDGER_FILES, type Ledger } from './ledger/types.js';
+import type { GcResult } from './gc-run.js';
+import type { Ledger } from './ledger/types.js';
 import type { Logger } from './targets/types.js';
 import type { RunStatus } from './status.js';
 
@@ -55,21 +51,26 @@ export async function afterRun(
   }
   if (status.dryRun) return result;
   try {
-    const ledger = opts.ledger ?? (await enforcedLedgerIfGcHost(cfg, status.commit.applied));
+    const ledger = opts.ledger ?? enforcedLedgerIfGcHost(cfg, status.commit.applied);
     if (!ledger) return result;
+    // gc's modules (the writer, YAML) load only here: most hosts never run gc.
+    const { maybeRunGc } = await import('./gc-run.js');
     result.gc = await maybeRunGc(cfg, ledger, now);
     if (result.gc) {
-      writeGcMetrics(cfg, renderGcMetrics(result.gc, now), log);
+      const { renderGcMetrics } = await import('./metrics-gc.js');
+      await writeGcMetrics(cfg, renderGcMetrics(result.gc, now), log);
       log.info('gc', { commit: result.gc.commit, expired: result.gc.expired.length, attempts: result.gc.attempts });
     }
   } catch (err) {
     log.warn('gc.failed', { error: errorMessage(err) });
-    writeGcMetrics(cfg, renderGcMetrics(null, now, false), log);
+    const { renderGcMetrics } = await import('./metrics-gc.js');
+    await writeGcMetrics(cfg, renderGcMetrics(null, now, false), log);
   }
   return result;
 }
 
-function writeGcMetrics(cfg: AfterRunConfig, text: string, log: Logger): void {
+async function writeGcMetrics(cfg: AfterRunConfig, text: string, log: Logger): Promise<void> {
+  const { GC_METRICS_FILE, writeMetricsFile } = await import('./metrics-gc.js');
   try {
     writeMetricsFile(cfg.metricsFile, GC_METRICS_FILE, text);
   } catch (err) {
@@ -77,15 +78,13 @@ function writeGcMetrics(cfg: AfterRunConfig, text: string, log: Logger): void {
   }
 }
 
-/** The enforced ledger from the last-good snapshot, but only when its policy names this host. */
-async function enforcedLedgerIfGcHost(cfg: AfterRunConfig, applied: string | undefined): Promise<Ledger | undefined> {
+/**
+ * The enforced ledger, but only on the gcHost: the reconciler keeps a snapshot of the last
+ * good commit's ledger exactly when that commit's policy names this host (reconcile-ledger.ts
+ * snapshotFor), so a snapshot for `applied` naming us is the whole test, with no git or YAML.
+ */
+function enforcedLedgerIfGcHost(cfg: AfterRunConfig, applied: string | undefined): Ledger | undefined {
   if (!applied) return undefined;
-  const { stdout } = await execRunner('git', ['-C', ledgerClonePath(cfg), 'show', `${applied}:${LEDGER_FILES.policy}`]).catch(() => ({ stdout: '' }));
-  let gcHost: unknown;
-  try {
-    gcHost = (parse(stdout) as { spec?: { gcHost?: unknown } } | null)?.spec?.gcHost;
-  } catch {
-    return undefined; // the reconciler reports a broken policy; gc just does not run
-  }
-  return gcHost === cfg.host ? readLedgerSnapshot(cfg.stateDir, applied) : undefined;
+  const ledger = readLedgerSnapshot(cfg.stateDir, applied);
+  return ledger?.policy.gcHost === cfg.host ? ledger : undefined;
 }
