@@ -90,7 +90,8 @@ function targetStatuses(ctx: RunContext, finished: Date): Record<string, TargetS
   const out: Record<string, TargetStatus> = {};
   for (const t of ctx.targetRuns) {
     const prev = ctx.previous?.targets[t.name];
-    const driftNow = ctx.opts.dryRun ? 0 : t.drift.readded + t.drift.removed;
+    // a rules/chain repair is drift too: someone edited what enforces the entries
+    const driftNow = ctx.opts.dryRun ? 0 : t.drift.readded + t.drift.removed + (t.repair ? 1 : 0);
     const s: TargetStatus = {
       driver: t.driver, reason: t.reason, entries: t.entries, added: t.added, removed: t.removed, heldRemovals: t.held.length,
       errorsTotal: (prev?.errorsTotal ?? 0) + (t.error ? 1 : 0),

@@ -26,6 +26,8 @@ export interface TargetRun {
   /** the removal guard's message when it held removals (also the error, except in a dry run) */
   guard?: string;
   warnings: string[];
+  /** the target held the right entries but not their enforcement (rules, chains): apply() repaired it */
+  repair: boolean;
 }
 
 export interface SyncTargetInput {
@@ -45,7 +47,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   const name = doc.metadata.name;
   const run: TargetRun = {
     name, driver: doc.spec.driver, reason: 'UpToDate', plan: EMPTY, held: [], entries: 0, added: 0, removed: 0,
-    drift: { readded: 0, removed: 0 }, warnings: [],
+    drift: { readded: 0, removed: 0 }, warnings: [], repair: false,
   };
   const fail = (reason: TargetReason, err: unknown): TargetRun => {
     run.reason = reason;
@@ -64,6 +66,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   for (const w of run.warnings) input.log.warn('target.warning', { target: name, warning: w });
   run.entries = observed.length;
   run.plan = diff(input.desired, observed);
+  run.repair = target.needsRepair?.() === true;
   const verdict = guardRemovals(run.plan, observed.length, input.policy.maxRemovePerRun, input.force);
   if (!verdict.ok) {
     run.held = verdict.held;
@@ -72,10 +75,10 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   }
   if (input.dryRun) {
     // A dry run describes; a plan the guard would refuse is not a failure of the dry run.
-    run.reason = isEmptyPlan(run.plan) ? 'UpToDate' : 'DryRun';
+    run.reason = isEmptyPlan(run.plan) && !run.repair ? 'UpToDate' : 'DryRun';
     return run;
   }
-  if (!isEmptyPlan(verdict.plan)) {
+  if (!isEmptyPlan(verdict.plan) || run.repair) {
     try {
       const res = await target.apply(verdict.plan);
       run.added = res.added;
@@ -85,7 +88,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
     }
     const probe = new Set([...verdict.plan.add, ...verdict.plan.remove].map((e) => e.cidr));
     run.drift = classifyDrift(verdict.plan, input.previousDesired?.(probe));
-    input.log.info('apply', { target: name, driver: run.driver, added: run.added, removed: run.removed, driftReadded: run.drift.readded, driftRemoved: run.drift.removed });
+    input.log.info('apply', { target: name, driver: run.driver, added: run.added, removed: run.removed, driftReadded: run.drift.readded, driftRemoved: run.drift.removed, repaired: run.repair });
     try {
       run.entries = await verify(target, input.desired, run.held);
     } catch (err) {
@@ -100,9 +103,10 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   return run;
 }
 
-/** Observes again: the target must now hold exactly desired ∪ held-back removals; returns how many it holds. */
+/** Observes again: the target must now hold exactly desired ∪ held-back removals, enforced; returns how many it holds. */
 async function verify(target: Target, desired: readonly DesiredEntry[], held: readonly ObservedEntry[]): Promise<number> {
   const after = await target.observe();
+  if (target.needsRepair?.() === true) throw new Error('verify: after apply the target still does not enforce its entries (rules or chains)');
   const expected: DesiredEntry[] = [...desired, ...held.map((h) => ({ cidr: h.cidr, family: h.family }))];
   const left = diff(expected, after);
   if (isEmptyPlan(left)) return after.length;

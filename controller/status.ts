@@ -92,7 +92,7 @@ export function renderMetrics(s: RunStatus): string {
   metric('fail2git_target_entries', 'gauge', 'Entries a target holds after the last run.', per((t) => t.entries));
   metric('fail2git_target_up', 'gauge', '1 when the target succeeded in the last run.', per((t) => (t.error ? 0 : 1)));
   metric('fail2git_target_errors_total', 'counter', 'Runs in which a target failed.', per((t) => t.errorsTotal));
-  metric('fail2git_target_drift_corrected_total', 'counter', 'Entries re-added or removed that the ledger did not change.', per((t) => t.driftCorrectedTotal));
+  metric('fail2git_target_drift_corrected_total', 'counter', 'Entries re-added or removed that the ledger did not change, plus enforcement rules restored.', per((t) => t.driftCorrectedTotal));
   metric('fail2git_target_held_removals', 'gauge', 'Removals held back by the removal guard.', per((t) => t.heldRemovals));
   metric('fail2git_last_run_timestamp_seconds', 'gauge', 'When the last run finished.', [['', seconds(s.finishedAt)]]);
   metric('fail2git_last_success_timestamp_seconds', 'gauge', 'When a run last succeeded completely.', [['', seconds(s.lastSuccessAt)]]);

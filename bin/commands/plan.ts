@@ -16,7 +16,7 @@ then a summary. Fetches the ledger like reconcile does, observes every target, c
 nothing. Removals the removal guard would refuse are marked "held".
 
   --json               {host, commit, tip, tipProblems, desired, targets: [{name, driver,
-                       add, remove, held, guard?, error?}], add, remove}
+                       add, remove, held, repair, guard?, error?}], add, remove}
   --target NAME        only this target (repeatable)
   --detailed-exitcode  exit 3 when there are changes (0 = none, 1 = error)
 ${CONFIG_FLAGS_HELP}
@@ -52,7 +52,7 @@ export const command: Command = {
       return EXIT_USAGE;
     }
     if (!result.status.ok) return EXIT_FINDING;
-    const changes = result.targets.some((t) => t.plan.add.length + t.plan.remove.length > 0);
+    const changes = result.targets.some((t) => t.plan.add.length + t.plan.remove.length > 0 || t.repair);
     return v['detailed-exitcode'] && changes ? EXIT_CHANGES : EXIT_OK;
   },
 };
@@ -66,6 +66,7 @@ function planJson(r: RunResult): Record<string, unknown> {
       add: t.plan.add.map((a) => a.cidr),
       remove: t.plan.remove.filter((x) => !held.has(x)).map((x) => x.cidr),
       held: t.held.map((x) => x.cidr),
+      repair: t.repair,
       ...(t.guard && { guard: t.guard }),
       ...(t.error && { error: t.error }),
     };
@@ -95,7 +96,7 @@ export function renderPlan(r: RunResult): string {
       lines.push(`target ${t.name} (${t.driver}): ERROR ${t.error}`);
       continue;
     }
-    if (n === 0) {
+    if (n === 0 && !t.repair) {
       lines.push(`target ${t.name} (${t.driver}): no changes (${t.entries} entries)`);
       continue;
     }
@@ -106,8 +107,9 @@ export function renderPlan(r: RunResult): string {
     for (const a of t.plan.add) lines.push(`  + ${a.cidr}${a.expires ? `  (until ${a.expires})` : ''}`);
     const held = new Set(t.held.map((h) => h.cidr));
     for (const x of t.plan.remove) lines.push(`  - ${x.cidr}${held.has(x.cidr) ? '  (held: removal guard)' : ''}`);
+    if (t.repair) lines.push('  ~ restore the rules that enforce these entries (edited or deleted by hand)');
     if (t.guard) lines.push(`  ! ${t.guard}`);
   }
-  lines.push('', add + remove === 0 ? 'No changes. Every target is in line with the ledger.' : `Plan: ${add} to add, ${remove} to remove, across ${changed} of ${r.targets.length} target(s).`);
+  lines.push('', changed === 0 ? 'No changes. Every target is in line with the ledger.' : `Plan: ${add} to add, ${remove} to remove, across ${changed} of ${r.targets.length} target(s).`);
   return lines.join('\n');
 }

@@ -9,7 +9,6 @@ import {
   DEFAULT_MAXELEM, SET_NAME_RE, parseIpsetSave, renderIpsetRestore, setNames, type SetNames,
 } from './ipset-format.js';
 import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './options.js';
-import { repairMarker, withoutMarker } from './repair.js';
 import type { ObservedEntry, Plan, Target, TargetDeps, TargetFactory } from './types.js';
 import type { Runner } from './utils/exec.js';
 
@@ -35,6 +34,7 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
   const names = setNames(opts.setName);
   const run = deps.run;
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
+  let rulesBroken = false;
 
   return {
     name,
@@ -42,13 +42,12 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
     observe: () => step('observing sets', async () => {
       const [v4, v6, rulesOk] = await Promise.all([readSet(run, names[4], 4), readSet(run, names[6], 6), rulesMatch(run, names, opts.enforce)]);
       const out = [...v4, ...v6];
-      // entries that are not enforced (a DROP rule deleted by hand, enforce changed) need an
-      // apply() even though the entries themselves are right: see repair.ts
-      if (out.length > 0 && !rulesOk) out.push(repairMarker('iptables rules'));
+      // held entries without their DROP rules (deleted by hand, enforce changed) are not enforced
+      rulesBroken = out.length > 0 && !rulesOk;
       return out;
     }),
-    apply: (whole: Plan) => step('applying', async () => {
-      const plan = withoutMarker(whole);
+    needsRepair: () => rulesBroken,
+    apply: (plan: Plan) => step('applying', async () => {
       const existing = await existingSets(run);
       const maxelem = Math.max(DEFAULT_MAXELEM, 2 * plan.add.length);
       const batch = renderIpsetRestore(plan, names, maxelem, (set) => !existing.has(set));

@@ -7,7 +7,6 @@
 import { guarded } from './failure.js';
 import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
 import { ENFORCE_VALUES, options, type Enforce } from './options.js';
-import { repairMarker, withoutMarker } from './repair.js';
 import type { Plan, Target, TargetFactory } from './types.js';
 import type { Runner } from './utils/exec.js';
 
@@ -36,6 +35,7 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
   // starting point: the transaction is atomic and names exact elements, so if the table
   // changed in between, nft rejects it whole and apply() retries from a fresh listing.
   let observed: NftState | undefined;
+  let chainsBroken = false;
 
   const transact = async (state: NftState, plan: Plan): Promise<void> => {
     const text = renderNftTransaction(opts.table, state, plan, opts.enforce);
@@ -49,12 +49,12 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
       const state = await readTable(deps.run, opts.table);
       observed = state;
       const held = observedFromState(state);
-      // right entries behind a broken or outdated chain still need an apply(): see repair.ts
-      if (held.length > 0 && !chainsMatch(state, opts.enforce)) held.push(repairMarker('nft chains'));
+      // held entries behind a broken or outdated chain are not enforced
+      chainsBroken = held.length > 0 && !chainsMatch(state, opts.enforce);
       return held;
     }),
-    apply: (whole: Plan) => step(`applying to table inet ${opts.table}`, async () => {
-      const plan = withoutMarker(whole);
+    needsRepair: () => chainsBroken,
+    apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       const cached = observed;
       observed = undefined;
       if (cached) {

@@ -44,6 +44,12 @@ export interface Target {
   observe(): Promise<ObservedEntry[]>;
   /** make it so; creates what it needs (sets, tables, sections) on first use; idempotent */
   apply(plan: Plan): Promise<ApplyResult>;
+  /**
+   * After observe(): true when the entries are right but what enforces them is not (a DROP
+   * rule or chain deleted or edited by hand, `enforce` changed). The controller then applies
+   * even an empty plan, and apply() restores enforcement; observe() reports entries only.
+   */
+  needsRepair?(): boolean;
   /** addresses this target must never ban (e.g. the API host); optional */
   protectedAddresses?(): Promise<string[]>;
   /** human-readable warnings found while observing (e.g. "cluster firewall disabled") */

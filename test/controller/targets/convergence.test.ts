@@ -130,11 +130,12 @@ async function tamper(r: Rig, rand: () => number): Promise<string[]> {
   return done;
 }
 
-/** One reconciler pass for one target: observe, diff, apply unless empty. Returns the plan. */
-async function runOnce(target: Target, desired: DesiredEntry[]): Promise<Plan> {
+/** One reconciler pass for one target: observe, diff, apply unless empty and enforced. Returns what it did. */
+async function runOnce(target: Target, desired: DesiredEntry[]): Promise<Plan & { repair: boolean }> {
   const plan = diff(desired, await target.observe());
-  if (!isEmptyPlan(plan)) await target.apply(plan);
-  return plan;
+  const repair = target.needsRepair?.() === true;
+  if (!isEmptyPlan(plan) || repair) await target.apply(plan);
+  return { ...plan, repair };
 }
 
 kernel('convergence from random state', () => {
@@ -157,7 +158,7 @@ kernel('convergence from random state', () => {
           expect(await observedKeys(t), `${t.driver} after run 1 (damage: ${damage.join(', ') || 'none'})`).toEqual(want);
         }
         for (const t of r.targets) {
-          expect(await runOnce(t, desired), `${t.driver} run 2 plan`).toEqual({ add: [], remove: [] });
+          expect(await runOnce(t, desired), `${t.driver} run 2 plan`).toEqual({ add: [], remove: [], repair: false });
         }
         expect(await foreignSnapshot(r)).toBe(foreign);
         await assertKernelMatches(r, want);

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createIpset } from '../../../controller/targets/ipset.js';
 import { parseIpsetSave, renderIpsetRestore, setNames } from '../../../controller/targets/ipset-format.js';
-import { REPAIR_CIDR } from '../../../controller/targets/repair.js';
 import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
@@ -123,7 +122,7 @@ kernel('ipset enforcement', () => {
     }
   });
 
-  it('asks for a repair while a DROP rule is gone, and the repair plan restores the rule', async () => {
+  it('asks for a repair while a DROP rule is gone, and applying the empty plan restores the rule', async () => {
     const ns = await createNetns('f2gipd');
     try {
       const setName = uniqueName('d', 8);
@@ -131,11 +130,13 @@ kernel('ipset enforcement', () => {
       await target.apply({ add: [entry('192.0.2.1'), entry('2001:db8::1')], remove: [] });
       await ns.run('ip6tables', ['-D', 'INPUT', '-m', 'set', '--match-set', `${setName}-v6`, 'src', '-j', 'DROP']);
       const held = await target.observe();
-      expect(held.map((e) => e.cidr)).toEqual(['192.0.2.1', '2001:db8::1', REPAIR_CIDR]);
+      expect(held.map((e) => e.cidr)).toEqual(['192.0.2.1', '2001:db8::1']);
+      expect(target.needsRepair?.()).toBe(true);
       const plan = planFor(['192.0.2.1', '2001:db8::1'], held);
-      expect(plan).toEqual({ add: [], remove: [held[2]] });
+      expect(plan).toEqual({ add: [], remove: [] });
       await target.apply(plan);
       expect(await observedKeys(target)).toEqual(['192.0.2.1', '2001:db8::1']);
+      expect(target.needsRepair?.()).toBe(false);
       expect((await ns.run('ip6tables', ['-S', 'INPUT'])).stdout).toContain(`--match-set ${setName}-v6 src -j DROP`);
     } finally {
       await ns.destroy();
@@ -150,7 +151,8 @@ kernel('ipset enforcement', () => {
       await ns.run('ipset', ['add', `${setName}-v4`, '203.0.113.0/24']);
       const target = ipsetIn(ns, { setName });
       // its member is held but not enforced yet (no DROP rule): a repair is asked for
-      expect((await target.observe()).map((e) => e.cidr)).toEqual(['203.0.113.0/24', REPAIR_CIDR]);
+      expect((await target.observe()).map((e) => e.cidr)).toEqual(['203.0.113.0/24']);
+      expect(target.needsRepair?.()).toBe(true);
       await target.apply({ add: [entry('198.51.100.1')], remove: [] });
       expect(await observedKeys(target)).toEqual(['198.51.100.1', '203.0.113.0/24']);
     } finally {
