@@ -4,11 +4,15 @@
 // 1,000 × 20 ms), and a no-change run that must be exactly one GET.
 // The TypeScript sources (drivers and the test emulator) are bundled with esbuild into a
 // temp dir first, so the bench does not depend on the state of dist/.
-import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+
+/** A real Proxmox file from shared/fixtures/pve (beside the clone, or the workplace's /work/shared). */
+let fixturesRoot = '/work/shared/fixtures/pve';
+const fixture = (rel) => join(fixturesRoot, rel);
 
 const SECRET = 'bench-0000-1111-2222-333333333333';
 
@@ -40,7 +44,7 @@ async function timed(fn) {
 
 async function clusterFw(root, mod, dir) {
   const path = join(dir, 'cluster.fw');
-  writeFileSync(path, readFileSync(join('/work/shared/fixtures/pve/proxmox-firewall/tests-input/cluster.fw')));
+  writeFileSync(path, readFileSync(fixture('proxmox-firewall/tests-input/cluster.fw')));
   // 50k marked entries do not fit under the 900 KiB margin (see the guard row), so the
   // speed runs lift maxBytes on this temp file.
   const target = mod.createPveClusterFw('bench', { path, lockDir: dir, maxBytes: 64 * 2 ** 20 }, deps());
@@ -108,6 +112,8 @@ async function api(root, dir, apiMod, emuMod) {
 }
 
 export async function run({ root, log }) {
+  const besideClone = join(root, '..', 'shared', 'fixtures', 'pve');
+  if (existsSync(besideClone)) fixturesRoot = besideClone;
   const dir = mkdtempSync(join(tmpdir(), 'f2g-bench-pve-'));
   try {
     const fwMod = await load(root, dir, 'controller/targets/pve-clusterfw.ts');

@@ -9,6 +9,7 @@
  * fail2ban (only `fail2ban-client --test`/`-d` on a sandbox copy of its config), systemd (the
  * unit's ExecStart runs once instead), and every host path the README names (checked at the end).
  */
+import { pveFixturesDir } from '../helpers/fixtures.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -173,7 +174,7 @@ describe.sequential('README install paths, as written', () => {
     it('runs the reconciler as the unit does, and plan/status exit 0', () => {
       if (KERNEL_SKIP) console.warn(`README test: Linux gateway part skipped: ${KERNEL_SKIP}`);
       // The Proxmox node has its cluster.fw: a copy of a real one.
-      const fixture = join(REPO_ROOT, '..', 'shared', 'fixtures', 'pve', 'pve-firewall', 'test-ipset1', 'cluster.fw');
+      const fixture = join(pveFixturesDir(), 'pve-firewall', 'test-ipset1', 'cluster.fw');
       const clusterFw = join(sb.root, 'etc/pve/firewall/cluster.fw');
       mkdirSync(dirname(clusterFw), { recursive: true });
       copyFileSync(fixture, clusterFw);

@@ -1,3 +1,4 @@
+import { pveFixturesDir } from '../../helpers/fixtures.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,7 +10,7 @@ import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
 import { entry, observedKeys, planFor, sortKeys, testTarget } from './contract.js';
 import { testDeps } from './deps.js';
 
-const FIXTURES = '/work/shared/fixtures/pve';
+const FIXTURES = pveFixturesDir();
 afterAll(cleanupTmp);
 
 function fixtureFiles(dir = FIXTURES): string[] {
