@@ -11,17 +11,7 @@ import { checkBanList, formatBanList, locateBanList, parseBanList } from '../../
 import { parseBanListFast } from '../../../controller/ledger/banlist-fast.js';
 import type { BanEntry } from '../../../controller/ledger/types.js';
 import type { LocatedDoc, PathSeg } from '../../../controller/ledger/located.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/rng.js';
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

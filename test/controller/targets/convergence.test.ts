@@ -19,6 +19,7 @@ import { uniqueName } from '../../helpers/tmp.js';
 import { entry, observedKeys, sortKeys } from './contract.js';
 import { testDeps } from './deps.js';
 import { ipsetSaveExcept, nftRulesetExcept, routesExcept, xtablesExcept } from './kernel-state.js';
+import { rng } from '../../helpers/rng.js';
 
 const skip = kernelSkipReason();
 const kernel = skip ? describe.skip : describe;
@@ -33,17 +34,6 @@ const POOL = [
   '198.51.100.8', '203.0.113.0/24', '192.0.2.0/28', '192.0.2.16', '100.64.0.0/10',
   '2001:db8::/32', '2001:db8:1::/48', '2001:db8:1::5', '2001:db8:2::/64', '2001:db8:ffff::1', '3fff:1::/48',
 ];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[], p = 0.5): T[] {
   return items.filter(() => rand() < p);
