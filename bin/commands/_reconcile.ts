@@ -1,59 +1,11 @@
 /**
- * Shared by `reconcile`, `plan` and `status`: the host config from `--config` or from
- * flags (`--remote URL --host NAME --state-dir DIR`, for demos, tests and hosts without
- * a config file; flags also override a config file), the real target factory, the
- * signature check, and the human one-line summaries.
+ * Shared by `reconcile`, `plan` and `status`: the host config (from ./_config.ts), the real
+ * target factory, the signature check, and the human one-line summaries.
  */
-import { join, resolve } from 'node:path';
-import { configPath, loadHostConfig, ledgerClonePath, validateHostConfig, type HostConfig } from '../../controller/config.js';
+import { ledgerClonePath, type HostConfig } from '../../controller/config.js';
 import type { ReconcileDeps } from '../../controller/reconcile.js';
 
-export const CONFIG_FLAGS = {
-  config: { type: 'string' },
-  remote: { type: 'string' },
-  host: { type: 'string' },
-  'state-dir': { type: 'string' },
-  branch: { type: 'string' },
-  'metrics-file': { type: 'string' },
-} as const;
-
-export const CONFIG_FLAGS_HELP = `  --config FILE        host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
-  --remote URL         the ledger remote; without --config, run from flags alone
-  --host NAME          this host's name for target selection (default: config, else hostname)
-  --state-dir DIR      clone, status.json, last good commit (default: config, else /var/lib/fail2git)
-  --branch NAME        ledger branch (default main)
-  --metrics-file FILE  Prometheus textfile (default <state-dir>/fail2git.prom)`;
-
-export interface ConfigFlagValues {
-  config?: string;
-  remote?: string;
-  host?: string;
-  'state-dir'?: string;
-  branch?: string;
-  'metrics-file'?: string;
-}
-
-/** The host config: a file (`--config`, or the default path when no --remote is given), then flags on top. */
-export async function resolveHostConfig(v: ConfigFlagValues): Promise<HostConfig> {
-  if (v.remote !== undefined && v.config === undefined) {
-    const raw: Record<string, unknown> = { remote: v.remote };
-    if (v.host !== undefined) raw.host = v.host;
-    if (v.branch !== undefined) raw.branch = v.branch;
-    if (v['state-dir'] !== undefined) raw.stateDir = resolve(v['state-dir']);
-    if (v['metrics-file'] !== undefined) raw.metricsFile = resolve(v['metrics-file']);
-    return validateHostConfig(raw, '(command-line flags)');
-  }
-  const cfg = await loadHostConfig(configPath(v.config));
-  const defaultMetrics = cfg.metricsFile === join(cfg.stateDir, 'fail2git.prom');
-  if (v.remote !== undefined) cfg.remote = v.remote;
-  if (v.host !== undefined) cfg.host = v.host;
-  if (v.branch !== undefined) cfg.branch = v.branch;
-  if (v['state-dir'] !== undefined) cfg.stateDir = resolve(v['state-dir']);
-  if (v['metrics-file'] !== undefined) cfg.metricsFile = resolve(v['metrics-file']);
-  else if (defaultMetrics) cfg.metricsFile = join(cfg.stateDir, 'fail2git.prom');
-  const { path, ...settings } = cfg;
-  return validateHostConfig(settings, path);
-}
+export { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValues } from './_config.js';
 
 /** Targets come from the drivers' registry (lazy per driver: a broken driver fails alone). */
 export { createTarget } from '../../controller/targets/index.js';

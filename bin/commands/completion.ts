@@ -23,7 +23,7 @@ export const FLAGS: Record<string, string> = {
   reconcile: '--once --watch --interval --dry-run --force --target --json --config --remote --host --state-dir --branch --metrics-file --help',
   plan: '--target --json --detailed-exitcode --config --remote --host --state-dir --branch --metrics-file --help',
   status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
-  gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --help',
+  gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --metrics-file --help',
   audit: '--ledger --json --since --rev --no-deepen --config --help',
   doctor: '--config --ledger --json --help',
   demo: '--keep --help',

@@ -1,13 +1,10 @@
 /** `fail2git gc`: remove expired entries from the ledger in one commit. */
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, UsageError, out, err, parseFlags, type Command } from '../cli.js';
 import { parseDuration } from '../../controller/duration.js';
-import { configPath, loadHostConfig } from '../../controller/config.js';
 import { errorMessage } from '../../controller/errors.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValues } from './_config.js';
 
-const HELP = `Usage: fail2git gc [--grace 1h] [--dry-run] [--json] [--config FILE]
-                   [--remote URL] [--branch NAME] [--host NAME] [--state-dir DIR]
+const HELP = `Usage: fail2git gc [--grace 1h] [--dry-run] [--json] [--config FILE | --remote URL ...]
 
 Removes every entry whose \`expires\` passed more than the grace period ago from
 bans/active.yaml at the remote tip, in one commit ("gc: expire 37 bans") with one trailer
@@ -17,47 +14,14 @@ push race starts over from the new tip and finds nothing left to do.
   --grace D       keep entries this long after they expire (default: the policy's gcGrace, 1h)
   --dry-run       list what would be removed; commit nothing
   --json          the result as JSON
-  --config FILE   host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
-  --remote URL, --branch NAME, --host NAME, --state-dir DIR
-                  override the config (with --remote, no config file is needed)
+${CONFIG_FLAGS_HELP}
 
 Exit: 0 done (or nothing to do), 1 the remote could not be reached or refused the push.`;
 
-interface Flags {
+interface Flags extends ConfigFlagValues {
   grace?: string;
   'dry-run'?: boolean;
   json?: boolean;
-  config?: string;
-  remote?: string;
-  branch?: string;
-  host?: string;
-  'state-dir'?: string;
-}
-
-interface Settings {
-  remote: string;
-  branch: string;
-  host: string;
-  stateDir: string;
-  metricsFile: string;
-  signingKey?: string | undefined;
-}
-
-async function settings(f: Flags): Promise<Settings> {
-  if (f.remote) {
-    const stateDir = f['state-dir'] ?? '/var/lib/fail2git';
-    return { remote: f.remote, branch: f.branch ?? 'main', host: f.host ?? hostname(), stateDir, metricsFile: join(stateDir, 'fail2git.prom') };
-  }
-  const cfg = await loadHostConfig(configPath(f.config));
-  const stateDir = f['state-dir'] ?? cfg.stateDir;
-  return {
-    remote: cfg.remote,
-    branch: f.branch ?? cfg.branch,
-    host: f.host ?? cfg.host,
-    stateDir,
-    metricsFile: f['state-dir'] ? join(stateDir, 'fail2git.prom') : cfg.metricsFile,
-    signingKey: cfg.signingKey,
-  };
 }
 
 export const command: Command = {
@@ -70,11 +34,7 @@ export const command: Command = {
         grace: { type: 'string' },
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
-        config: { type: 'string' },
-        remote: { type: 'string' },
-        branch: { type: 'string' },
-        host: { type: 'string' },
-        'state-dir': { type: 'string' },
+        ...CONFIG_FLAGS,
       },
       HELP,
       false,
@@ -87,7 +47,7 @@ export const command: Command = {
     } catch (e) {
       throw new UsageError(`--grace: ${(e as Error).message}`);
     }
-    const s = await settings(f);
+    const s = await resolveHostConfig(f);
     const { runGc } = await import('../../controller/gc-run.js');
     const { renderGcMetrics, writeMetricsFile, GC_METRICS_FILE } = await import('../../controller/metrics-gc.js');
     const now = new Date();
