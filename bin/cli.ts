@@ -16,8 +16,6 @@ export class UsageError extends Error {
 }
 
 export interface Command {
-  /** one line for `fail2git --help` */
-  summary: string;
   /** full text for `fail2git <cmd> --help` */
   help: string;
   run(argv: string[]): Promise<number>;

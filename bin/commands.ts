@@ -1,4 +1,7 @@
-/** The command registry: name → one-line summary; each lives in ./commands/<name>.ts. */
+/**
+ * The command registry: name → the one line `fail2git --help` shows (kept here, not in the
+ * modules, so the help lists every command without loading any). Each lives in ./commands/<name>.ts.
+ */
 export const VERSION = '0.1.0';
 
 /** name → summary; order is the order of `fail2git --help`. */

@@ -36,7 +36,6 @@ async function ledgerDir(flags: Flags): Promise<string> {
 }
 
 export const command: Command = {
-  summary: 'the life of an address in git history',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Flags>(

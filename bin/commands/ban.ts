@@ -19,7 +19,6 @@ the next flush delivers it.
   --by NAME        who (default: $SUDO_USER or $USER)`;
 
 export const command: Command = {
-  summary: 'ban a CIDR network-wide (for people)',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ ttl?: string; until?: string; permanent?: boolean; reason?: string; by?: string; config?: string }>(

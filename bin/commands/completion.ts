@@ -61,7 +61,6 @@ complete -F _fail2git fail2git
 }
 
 export const command: Command = {
-  summary: 'print bash completion',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags(argv, {}, HELP);

@@ -12,7 +12,6 @@ and an audit of one address. Leaves nothing behind unless --keep.
   --keep   keep the temporary ledger, host configs and state to play with`;
 
 export const command: Command = {
-  summary: 'run the whole idea on a throwaway ledger',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ keep?: boolean }>(argv, { keep: { type: 'boolean' } }, HELP, false);

@@ -33,7 +33,6 @@ async function httpDate(url: string): Promise<Date | undefined> {
 }
 
 export const command: Command = {
-  summary: 'check this host\'s setup, one line per check',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ config?: string; ledger?: string; json?: boolean }>(

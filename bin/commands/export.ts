@@ -47,7 +47,6 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 export const command: Command = {
-  summary: 'the enforceable set as txt or json (pfSense/OPNsense URL tables)',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ ledger?: string; at?: string; format?: string; output?: string }>(

@@ -16,7 +16,6 @@ Also refreshes stateDir/guard.json (allowlist and prefix limits the hook checks)
   --json         the result as JSON`;
 
 export const command: Command = {
-  summary: 'push pending operations from the local spool',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ config?: string; json?: boolean; background?: boolean }>(

@@ -81,7 +81,6 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 export const command: Command = {
-  summary: 'rewrite ledger files into the canonical layout',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ ledger?: string; check?: boolean }>(argv, { ledger: { type: 'string' }, check: { type: 'boolean' } }, HELP, false);

@@ -25,7 +25,6 @@ interface Flags extends ConfigFlagValues {
 }
 
 export const command: Command = {
-  summary: 'remove expired entries from the ledger in one commit',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Flags>(

@@ -37,7 +37,6 @@ const OPTIONS = {
 } as const;
 
 export const command: Command = {
-  summary: 'the fail2ban action entry point (ban|unban|prolong|flush)',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Record<string, string | undefined>>(argv, OPTIONS, HELP);

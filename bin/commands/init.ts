@@ -47,7 +47,6 @@ async function askAllow(): Promise<AllowSeed[]> {
 }
 
 export const command: Command = {
-  summary: 'create a new ledger repository',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ remote?: string; branch?: string; allow?: string[]; 'signing-key'?: string }>(

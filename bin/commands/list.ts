@@ -31,7 +31,6 @@ function lines(entries: readonly DesiredEntry[]): string {
 }
 
 export const command: Command = {
-  summary: 'the enforceable set at a moment',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ ledger?: string; at?: string; json?: boolean }>(

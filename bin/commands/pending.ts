@@ -35,7 +35,6 @@ function lastFlush(stateDir: string): Record<string, unknown> | null {
 }
 
 export const command: Command = {
-  summary: 'operations waiting in the local spool',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ json?: boolean; config?: string }>(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, HELP, false);

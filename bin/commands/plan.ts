@@ -31,7 +31,6 @@ export const EXIT_CHANGES = 3;
 type Values = ConfigFlagValues & { json?: boolean; target?: string[]; 'detailed-exitcode'?: boolean };
 
 export const command: Command = {
-  summary: 'what each target would add and remove',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Values>(argv, {

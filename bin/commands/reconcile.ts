@@ -45,7 +45,6 @@ type Values = ConfigFlagValues & {
 };
 
 export const command: Command = {
-  summary: 'bring this host\'s targets in line with the ledger',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Values>(argv, {

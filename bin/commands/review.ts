@@ -21,7 +21,6 @@ the policy's broadestPrefix, an entry that is not an address. Validity is \`fail
   --format F     text (default), markdown (GitHub step summary), json`;
 
 export const command: Command = {
-  summary: 'summarise a ledger change (bans added/removed, allowlist overlaps) for a pull request',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ base?: string; head?: string; ledger?: string; format?: string }>(

@@ -23,7 +23,6 @@ With --fleet: 1 when a host is silent or reports an error.`;
 type Values = ConfigFlagValues & { json?: boolean; fleet?: boolean };
 
 export const command: Command = {
-  summary: 'last run, applied commit, per-target counts',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Values>(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' }, fleet: { type: 'boolean' } }, HELP, false);

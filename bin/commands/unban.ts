@@ -12,7 +12,6 @@ that is not banned is not an error (nothing is committed). If the remote is unre
 unban stays queued (exit 1) and the next flush delivers it.`;
 
 export const command: Command = {
-  summary: 'lift a ban network-wide (for people)',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ reason?: string; by?: string; config?: string }>(

@@ -28,7 +28,6 @@ function summary(r: LoadResult): string {
 }
 
 export const command: Command = {
-  summary: 'check a ledger; every problem as file:line:col',
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<{ ledger?: string; rev?: string; json?: boolean }>(
