@@ -8,14 +8,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median, percentile } from './lib/stats.mjs';
 
 const N = Number(process.env.F2G_BENCH_RECONCILE_N ?? 100_000);
 const TRIALS = Number(process.env.F2G_BENCH_PROPAGATION_TRIALS ?? 20);
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
 
 const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function timeRun(file, args, opts = {}) {
@@ -130,7 +129,7 @@ async function propagation(cli, root, log) {
   log(`propagation: ${times.map((t) => t.toFixed(2)).join(' ')}`);
   return [
     { name: `propagation ban on A → B's kernel, p50 of ${times.length}`, value: median(times), unit: 's', target: '≤ 3 s', ok: median(times) <= 3 },
-    { name: `propagation p90 of ${times.length}`, value: pct(times, 0.9), unit: 's' },
+    { name: `propagation p90 of ${times.length}`, value: percentile(times, 0.9), unit: 's' },
   ];
 }
 
