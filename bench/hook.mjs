@@ -126,7 +126,7 @@ async function pacedStorm(repo, cli, bare, hosts, total, perSecond) {
   const { parseHookArgs, decide, flusherRunning, spawnFlusher } = await dist('hooks/fail2ban-commit.js');
   const { spoolOperation, newOpId } = await dist('hooks/spool.js');
   const { readGuard } = await dist('hooks/guard-cache.js');
-  const { flushLockPath } = await dist('hooks/lock.js');
+  const { flushLockPath } = await dist('controller/lib/lock.js');
   const before = Number(git(bare, 'rev-list', '--count', 'main'));
   const ips = [];
   const start = Date.now();

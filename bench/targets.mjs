@@ -88,9 +88,9 @@ async function measure(mods, driver, entries) {
 export async function run({ root, log }) {
   const out = mkdtempSync(join(tmpdir(), 'f2g-bench-targets-'));
   try {
-    const exec = await load(root, out, 'controller/targets/utils/exec.ts');
-    const diff = await load(root, out, 'controller/diff.ts');
-    const { canonicalCidr } = await load(root, out, 'controller/cidr.ts');
+    const exec = await load(root, out, 'controller/lib/exec.ts');
+    const diff = await load(root, out, 'controller/plan/diff.ts');
+    const { canonicalCidr } = await load(root, out, 'controller/net/cidr.ts');
     const mods = {
       exec, diff,
       ipset: { factory: (await load(root, out, 'controller/targets/ipset.ts')).createIpset, options: { setName: 'bench', enforce: 'input' } },

@@ -4,7 +4,7 @@
  * (the hook is on fail2ban's critical path; start-up time matters).
  */
 import { EXIT_FINDING, EXIT_USAGE, UsageError, type Command } from './cli.js';
-import { Fail2gitError, errorMessage } from '../controller/errors.js';
+import { Fail2gitError, errorMessage } from '../controller/lib/errors.js';
 import { COMMANDS, VERSION } from './commands.js';
 
 function mainHelp(): string {

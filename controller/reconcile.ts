@@ -9,94 +9,21 @@
  * unreachable remote leaves the last good commit enforced (expiries still happen, since
  * the desired set is recomputed with `now`).
  */
-import { ledgerClonePath } from './config.js';
-import type { DesiredCache } from './desired-cache.js';
-import { errorMessage } from './errors.js';
-import { syncClone, type SyncResult } from './git/clone.js';
-import type { LastGood } from './last-good.js';
-import type { Ledger, TargetDoc } from './ledger/types.js';
-import { parseProtected } from './guard.js';
-import { protectedAddresses } from './protect.js';
-import { readStatus, type RunStatus } from './status.js';
-import { computeDesired, loadLedger } from './reconcile-ledger.js';
-import { recordRun, readPreviousDesired } from './reconcile-record.js';
-import { syncTarget, type TargetRun } from './reconcile-target.js';
-import type { DesiredEntry, Logger, Target, TargetDeps } from './targets/types.js';
-import type { Runner } from './targets/utils/exec.js';
+import { ledgerClonePath } from './config/host-config.js';
+import { errorMessage } from './lib/errors.js';
+import { syncClone } from './git/clone.js';
+import type { TargetDoc } from './ledger/types.js';
+import { hostMatches } from './ledger/hosts.js';
+import { parseProtected } from './desired/protected-ranges.js';
+import { protectedAddresses } from './desired/protected.js';
+import { readStatus } from './status/run-status.js';
+import { computeDesired, loadLedger } from './reconcile/ledger.js';
+import { recordRun, readPreviousDesired } from './reconcile/record.js';
+import { syncTarget } from './reconcile/target.js';
+import type { RunContext, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunResult } from './reconcile/context.js';
+import type { Target, TargetDeps } from './targets/types.js';
 
-/** The parts of the host config a run needs. */
-export interface ReconcileConfig {
-  remote: string;
-  branch: string;
-  host: string;
-  stateDir: string;
-  metricsFile: string;
-}
-
-export interface ReconcileOptions {
-  /** observe and plan, change nothing */
-  dryRun?: boolean;
-  /** apply plans the removal guard would refuse */
-  force?: boolean;
-  /** only these targets (by metadata.name) */
-  targets?: readonly string[];
-  /** log the `run` line only when something changed or failed (watch mode) */
-  quiet?: boolean;
-}
-
-export type CommitVerdict = { ok: true } | { ok: false; message: string };
-
-export interface ReconcileDeps {
-  run: Runner;
-  log: Logger;
-  now: () => Date;
-  createTarget: (doc: TargetDoc, deps: TargetDeps) => Promise<Target>;
-  /** signature check of a new tip (issue 7); absent = accept */
-  verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
-  /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
-  previousDesired?: readonly DesiredEntry[];
-}
-
-export interface RunResult {
-  status: RunStatus;
-  targets: TargetRun[];
-  /** earliest future expiry: when the next run must happen at the latest */
-  nextExpiry?: Date;
-  /** desired entries of this run, for the next run's drift accounting */
-  desired: readonly DesiredEntry[];
-  /** --target names that matched nothing for this host */
-  unknownTargets: string[];
-}
-
-/** Everything a run learns on the way; each step fills in its part. */
-export interface RunContext {
-  cfg: ReconcileConfig;
-  opts: ReconcileOptions;
-  deps: ReconcileDeps;
-  startedAt: Date;
-  previous?: RunStatus;
-  sync?: SyncResult;
-  lastGood?: LastGood;
-  ledger?: Ledger;
-  /** the ledger holds only policy and targets; its bans are in `cache` */
-  ledgerIsLight?: boolean;
-  cache?: DesiredCache;
-  applied?: string;
-  tipProblems: string[];
-  /** when the invalid tip's problems were found (they are remembered, not re-parsed every tick) */
-  tipCheckedAt?: string;
-  docs: TargetDoc[];
-  unknownTargets: string[];
-  desired: DesiredEntry[];
-  /** names this desired set: commit, protection, size (see desiredIdentity) */
-  desiredId?: string;
-  skipped: Record<string, number>;
-  nextExpiry?: Date;
-  targetRuns: TargetRun[];
-  fatal?: string;
-  /** side work started during the run (never fails), awaited before it ends */
-  pending: Promise<unknown>[];
-}
+export type { CommitVerdict, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunContext, RunResult } from './reconcile/context.js';
 
 export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, deps: ReconcileDeps): Promise<RunResult> {
   const ctx: RunContext = {
@@ -137,38 +64,6 @@ function selectTargets(ctx: RunContext): void {
   const wanted = ctx.opts.targets;
   ctx.docs = wanted && wanted.length > 0 ? mine.filter((d) => wanted.includes(d.metadata.name)) : mine;
   ctx.unknownTargets = (wanted ?? []).filter((n) => !mine.some((d) => d.metadata.name === n));
-}
-
-/** Glob patterns (`*`, `?`, `[abc]`, `[!abc]`, `[a-z]`) on the host name; no patterns = every host. */
-export function hostMatches(patterns: readonly string[] | undefined, host: string): boolean {
-  if (!patterns) return true;
-  return patterns.some((p) => {
-    try {
-      return globToRegExp(p).test(host);
-    } catch {
-      return p === host; // a malformed class such as `[z-a]`: no host matches it but its own text
-    }
-  });
-}
-
-const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-
-function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    const close = ch === '[' ? glob.indexOf(']', i + 2) : -1;
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else if (close > 0) {
-      // A class: `!` negates; only `-` ranges keep their meaning, everything else is literal.
-      const body = glob.slice(i + 1, close);
-      const neg = body.startsWith('!');
-      re += `[${neg ? '^' : ''}${(neg ? body.slice(1) : body).replace(/[\\\]^[]/g, '\\$&')}]`;
-      i = close;
-    } else re += escapeRe(ch);
-  }
-  return new RegExp(`^${re}$`);
 }
 
 type Created = { doc: TargetDoc; target?: Target; error?: string };
@@ -222,3 +117,5 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
     }),
   );
 }
+
+export { hostMatches } from './ledger/hosts.js';

@@ -7,13 +7,13 @@
  * It never loads a YAML parser, a schema validator or git.
  */
 import { readFileSync } from 'node:fs';
-import { CidrError, parseCidr, widen } from '../controller/cidr.js';
-import type { HostConfig } from '../controller/config.js';
-import { spoolDir } from './fast-config.js';
-import { formatTime } from '../controller/duration.js';
-import { InputError } from '../controller/errors.js';
+import { CidrError, parseCidr, widen } from '../controller/net/cidr.js';
+import type { HostConfig } from '../controller/config/host-config.js';
+import { spoolDir } from '../controller/config/flat-reader.js';
+import { formatTime } from '../controller/lib/duration.js';
+import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
-import { isStale } from './lock.js';
+import { isStale } from '../controller/lib/lock.js';
 import { refusal, type Operation } from './operations.js';
 import { newOpId, spoolOperation } from './spool.js';
 

@@ -1,7 +1,7 @@
 /**
  * The flusher: turns every pending operation in the spool into one commit and pushes it.
  *
- * One at a time per host (hooks/lock.ts). Each round lists the spool, runs the writer
+ * One at a time per host (controller/lib/lock.ts). Each round lists the spool, runs the writer
  * protocol (controller/git/commit.ts) with the operations re-applied to the ledger at the
  * remote tip, and deletes the operations only after the push succeeded. Operations whose id
  * is already in the remote history (a flusher killed between push and delete) are skipped,
@@ -10,14 +10,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostConfig } from '../controller/config.js';
-import { spoolPath } from '../controller/config.js';
-import { errorMessage, InvalidLedgerError } from '../controller/errors.js';
+import type { HostConfig } from '../controller/config/host-config.js';
+import { spoolPath } from '../controller/config/host-config.js';
+import { errorMessage, InvalidLedgerError } from '../controller/lib/errors.js';
 import { commitAndPush, recentMessages, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
 import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
-import type { Runner } from '../controller/targets/utils/exec.js';
+import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
-import { flushLockPath, tryLock, waitLock, type Lock } from './lock.js';
+import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
 import { applyOperations, type OpResult, type Operation } from './operations.js';
 import { commitMessage, deliveredIds } from './message.js';
 import { listOperations, opCreatedAt, removeOperations, setAside, writeStateFile } from './spool.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCidr, type Cidr } from '../controller/cidr.js';
+import { parseCidr, type Cidr } from '../controller/net/cidr.js';
 import { DEFAULT_POLICY, type Ledger, type PrefixLimits } from '../controller/ledger/types.js';
 import { writeStateFile } from './spool.js';
 

@@ -3,10 +3,10 @@
  * synchronously so the person sees the pushed commit (or why it is still queued).
  */
 import { userInfo } from 'node:os';
-import { parseCidr, CidrError } from '../controller/cidr.js';
-import { spoolPath, type HostConfig } from '../controller/config.js';
-import { formatTime, parseDuration, parseTime } from '../controller/duration.js';
-import { InputError, errorMessage } from '../controller/errors.js';
+import { parseCidr, CidrError } from '../controller/net/cidr.js';
+import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
+import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
+import { InputError, errorMessage } from '../controller/lib/errors.js';
 import { readGuard } from './guard-cache.js';
 import { flushSpool } from './flush.js';
 import { refusal, type Operation } from './operations.js';

@@ -9,7 +9,7 @@
  * paragraph so `git interpret-trailers` sees them too. Ids of operations delivered without
  * a change are listed first as `Fail2git-Delivered`, so a re-run never applies them again.
  */
-import { formatDuration } from '../controller/duration.js';
+import { formatDuration } from '../controller/lib/duration.js';
 import { isChange, type OpResult } from './operations.js';
 
 /** Trailer values are one line: anything else would forge or break the next trailer. */

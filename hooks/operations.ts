@@ -6,8 +6,8 @@
  * is already in the remote history; everything here is also an upsert/delete on a CIDR key,
  * so re-applying never creates a second line.
  */
-import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/cidr.js';
-import { formatTime, parseDuration } from '../controller/duration.js';
+import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
+import { formatTime, parseDuration } from '../controller/lib/duration.js';
 import type { AllowEntry, BanEntry, PolicySpec, PrefixLimits } from '../controller/ledger/types.js';
 
 export type OpKind = 'ban' | 'unban' | 'prolong';

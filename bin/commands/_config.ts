@@ -5,7 +5,7 @@
  * Shared by reconcile, plan, status and gc.
  */
 import { join, resolve } from 'node:path';
-import { configPath, loadHostConfig, validateHostConfig, type HostConfig } from '../../controller/config.js';
+import { configPath, loadHostConfig, validateHostConfig, type HostConfig } from '../../controller/config/host-config.js';
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },

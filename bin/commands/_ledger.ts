@@ -5,11 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../controller/errors.js';
+import { InputError } from '../../controller/lib/errors.js';
 import { UsageError, defaultLedgerDir, err } from '../cli.js';
-import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config.js';
+import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config/host-config.js';
 import { formatProblem, type LoadResult, type Problem } from '../../controller/ledger/types.js';
-import { parseTime } from '../../controller/duration.js';
+import { parseTime } from '../../controller/lib/duration.js';
 
 export const LEDGER_FLAG_HELP = `  --ledger DIR   the ledger (a directory holding bans/); default: the current directory when
                  it holds bans/, else this host's clone (stateDir/ledger from the host config)`;
@@ -55,7 +55,7 @@ export async function enforceable(dir: string, at: Date) {
   const { loadLedgerFromDir } = await import('../../controller/ledger/load.js');
   const result = await loadLedgerFromDir(dir);
   if (reportProblems(result)) return null;
-  const { desiredSet } = await import('../../controller/desired.js');
+  const { desiredSet } = await import('../../controller/desired/desired-set.js');
   return { result, set: desiredSet(result.ledger, at) };
 }
 

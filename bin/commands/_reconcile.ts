@@ -2,7 +2,7 @@
  * Shared by `reconcile`, `plan` and `status`: the host config (from ./_config.ts), the real
  * target factory, the signature check, and the human one-line summaries.
  */
-import { ledgerClonePath, type HostConfig } from '../../controller/config.js';
+import { ledgerClonePath, type HostConfig } from '../../controller/config/host-config.js';
 import type { ReconcileDeps } from '../../controller/reconcile.js';
 
 export { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValues } from './_config.js';

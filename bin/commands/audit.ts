@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_OK, UsageError, out, parseFlags, type Command } from '../cli.js';
-import { parseTime } from '../../controller/duration.js';
-import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config.js';
+import { parseTime } from '../../controller/lib/duration.js';
+import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config/host-config.js';
 
 const HELP = `Usage: fail2git audit ADDRESS|CIDR [--json] [--since TIME] [--ledger DIR] [--rev REV] [--no-deepen]
 

@@ -1,7 +1,7 @@
 /** `fail2git ban CIDR` — a person bans a network network-wide, through the spool and flusher. */
 import { EXIT_FINDING, EXIT_OK, UsageError, err, out, parseFlags, type Command } from '../cli.js';
-import { configPath } from '../../controller/config.js';
-import { readHostConfig } from '../../hooks/fast-config.js';
+import { configPath } from '../../controller/config/host-config.js';
+import { readHostConfig } from '../../controller/config/flat-reader.js';
 import { runManual } from '../../hooks/manual.js';
 
 const HELP = `Usage: fail2git ban CIDR [--ttl 1h | --until TIME | --permanent] [--reason TEXT] [--by NAME] [--config FILE]

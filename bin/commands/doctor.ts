@@ -3,10 +3,10 @@
  * one line each. Exit 1 when any check fails.
  */
 import { EXIT_FINDING, EXIT_OK, parseFlags, out, type Command } from '../cli.js';
-import { configPath } from '../../controller/config.js';
-import { formatCheck, runDoctor } from '../../controller/doctor.js';
-import { ntpSynchronized, probePveApi } from '../../controller/doctor-probes.js';
-import { execRunner } from '../../controller/targets/utils/exec.js';
+import { configPath } from '../../controller/config/host-config.js';
+import { formatCheck, runDoctor } from '../../controller/doctor/doctor.js';
+import { ntpSynchronized, probePveApi } from '../../controller/doctor/probes.js';
+import { execRunner } from '../../controller/lib/exec.js';
 
 const HELP = `Usage: fail2git doctor [--config FILE] [--ledger DIR] [--json]
 

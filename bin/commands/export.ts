@@ -4,10 +4,10 @@
  * table aliases ("URL Table (IPs)") download; `json` is for scripts.
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { InputError } from '../../controller/errors.js';
+import { InputError } from '../../controller/lib/errors.js';
 import { dirname, basename, join } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, UsageError, err, parseFlags, type Command } from '../cli.js';
-import { formatTime } from '../../controller/duration.js';
+import { formatTime } from '../../controller/lib/duration.js';
 import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 

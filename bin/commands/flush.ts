@@ -1,8 +1,8 @@
 /** `fail2git flush` — push pending operations from the local spool. */
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
-import { configPath } from '../../controller/config.js';
-import { errorMessage } from '../../controller/errors.js';
-import { readHostConfig } from '../../hooks/fast-config.js';
+import { configPath } from '../../controller/config/host-config.js';
+import { errorMessage } from '../../controller/lib/errors.js';
+import { readHostConfig } from '../../controller/config/flat-reader.js';
 import { flushSpool } from '../../hooks/flush.js';
 
 const HELP = `Usage: fail2git flush [--config FILE] [--json] [--background]

@@ -7,7 +7,7 @@
  */
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { readLedgerFile } from '../../controller/ledger/load.js';
-import { InputError } from '../../controller/errors.js';
+import { InputError } from '../../controller/lib/errors.js';
 import { join, dirname, basename } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
 import { LEDGER_FILES, formatProblem, type Problem } from '../../controller/ledger/types.js';

@@ -1,7 +1,7 @@
 /** `fail2git gc`: remove expired entries from the ledger in one commit. */
 import { EXIT_FINDING, EXIT_OK, UsageError, out, err, parseFlags, type Command } from '../cli.js';
-import { parseDuration } from '../../controller/duration.js';
-import { errorMessage } from '../../controller/errors.js';
+import { parseDuration } from '../../controller/lib/duration.js';
+import { errorMessage } from '../../controller/lib/errors.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValues } from './_config.js';
 
 const HELP = `Usage: fail2git gc [--grace 1h] [--dry-run] [--json] [--config FILE | --remote URL ...]
@@ -47,8 +47,9 @@ export const command: Command = {
       throw new UsageError(`--grace: ${(e as Error).message}`);
     }
     const s = await resolveHostConfig(f);
-    const { runGc } = await import('../../controller/gc-run.js');
-    const { renderGcMetrics, writeMetricsFile, GC_METRICS_FILE } = await import('../../controller/metrics-gc.js');
+    const { runGc } = await import('../../controller/gc/run.js');
+    const { writeMetricsFile } = await import('../../controller/status/metrics.js');
+    const { renderGcMetrics, GC_METRICS_FILE } = await import('../../controller/gc/metrics.js');
     const now = new Date();
     // Metrics are best effort: a read-only textfile directory must not turn a done gc into a failure.
     const metrics = (text: string) => {
@@ -72,7 +73,7 @@ export const command: Command = {
   },
 };
 
-function describe(r: import('../../controller/gc-run.js').GcResult): string {
+function describe(r: import('../../controller/gc/run.js').GcResult): string {
   const tip = r.tip.slice(0, 12);
   if (r.dryRun) {
     const lines = r.expired.map((e) => `- ${e.cidr} (expired ${e.expires})`);

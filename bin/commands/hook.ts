@@ -4,9 +4,9 @@
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
 import { parseHookArgs, runHook, flusherRunning, spawnFlusher } from '../../hooks/fail2ban-commit.js';
-import { hostConfigPath as configPath, readHostConfig } from '../../hooks/fast-config.js';
+import { hostConfigPath as configPath, readHostConfig } from '../../controller/config/flat-reader.js';
 import { readGuard } from '../../hooks/guard-cache.js';
-import { flushLockPath } from '../../hooks/lock.js';
+import { flushLockPath } from '../../controller/lib/lock.js';
 
 const HELP = `Usage: fail2git hook ban|unban|prolong --jail NAME --ip IP --bantime SECONDS --time EPOCH
                     [--restored 0|1] [--bancount N] [--failures N] [--config FILE]

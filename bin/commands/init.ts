@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import { EXIT_OK, UsageError, out, err, parseFlags, type Command } from '../cli.js';
 import { VERSION } from '../commands.js';
-import { tryParseCidr, CidrError } from '../../controller/cidr.js';
+import { tryParseCidr, CidrError } from '../../controller/net/cidr.js';
 import { createLedgerRepo } from '../../controller/init/create.js';
 import type { AllowSeed } from '../../controller/init/templates.js';
 

@@ -3,7 +3,7 @@
  * expired, allowlisted and too-broad bans left out.
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
-import { formatTime } from '../../controller/duration.js';
+import { formatTime } from '../../controller/lib/duration.js';
 import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 

@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_OK, out, parseFlags, type Command } from '../cli.js';
-import { configPath, spoolPath } from '../../controller/config.js';
-import { readHostConfig } from '../../hooks/fast-config.js';
+import { configPath, spoolPath } from '../../controller/config/host-config.js';
+import { readHostConfig } from '../../controller/config/flat-reader.js';
 import { listOperations } from '../../hooks/spool.js';
 import type { Operation } from '../../hooks/operations.js';
 

@@ -3,9 +3,9 @@
  * `terraform plan`. It fetches and observes but never changes a target.
  */
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, err, out, parseFlags, type Command } from '../cli.js';
-import { createJsonLogger } from '../../controller/log.js';
+import { createJsonLogger } from '../../controller/lib/log.js';
 import { reconcile, type ReconcileDeps, type RunResult } from '../../controller/reconcile.js';
-import { execRunner } from '../../controller/targets/utils/exec.js';
+import { execRunner } from '../../controller/lib/exec.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
 const HELP = `Usage: fail2git plan [--json] [--target NAME]... [--detailed-exitcode]

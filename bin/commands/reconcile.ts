@@ -5,15 +5,15 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, err, out, parseFlags, type Command } from '../cli.js';
-import { spoolPath, type HostConfig } from '../../controller/config.js';
-import { parseDuration } from '../../controller/duration.js';
-import { errorMessage } from '../../controller/errors.js';
-import { createJsonLogger, createRepeatSuppressingLogger } from '../../controller/log.js';
+import { spoolPath, type HostConfig } from '../../controller/config/host-config.js';
+import { parseDuration } from '../../controller/lib/duration.js';
+import { errorMessage } from '../../controller/lib/errors.js';
+import { createJsonLogger, createRepeatSuppressingLogger } from '../../controller/lib/log.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
-import { execRunner } from '../../controller/targets/utils/exec.js';
+import { execRunner } from '../../controller/lib/exec.js';
 import type { Logger } from '../../controller/targets/types.js';
-import { tryRunLock } from '../../controller/run-lock.js';
-import { watchLoop } from '../../controller/watch.js';
+import { tryRunLock } from '../../controller/loop/run-lock.js';
+import { watchLoop } from '../../controller/loop/watch.js';
 import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
@@ -96,13 +96,13 @@ async function runMode(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileD
 }
 
 /**
- * Fleet status record and, on the policy's gcHost, gc (controller/after-run.ts): after
+ * Fleet status record and, on the policy's gcHost, gc (controller/loop/after-run.ts): after
  * enforcing, never instead of it, and never for a dry run. It does not throw.
  */
 async function afterEachRun(cfg: HostConfig, result: RunResult, log: Logger, interval: string): Promise<void> {
   if (result.status.dryRun) return;
   try {
-    const { afterRun } = await import('../../controller/after-run.js');
+    const { afterRun } = await import('../../controller/loop/after-run.js');
     await afterRun({ ...cfg, interval }, result.status, log, VERSION);
   } catch (e) {
     log.warn('after-run.failed', { error: errorMessage(e) });

@@ -4,9 +4,9 @@
  * broader than the policy allows, or not addresses at all).
  */
 import { EXIT_FINDING, EXIT_OK, UsageError, defaultLedgerDir, parseFlags, type Command } from '../cli.js';
-import { readLedgerTextsAt } from '../../controller/init/read-at.js';
-import { hasFindings, parseSnapshot, summarize } from '../../controller/init/pr-summary.js';
-import { formatSummary, type SummaryFormat } from '../../controller/init/pr-summary-format.js';
+import { readLedgerTextsAt } from '../../controller/git/read-at.js';
+import { hasFindings, parseSnapshot, summarize } from '../../controller/review/pr-summary.js';
+import { formatSummary, type SummaryFormat } from '../../controller/review/pr-summary-format.js';
 
 const HELP = `Usage: fail2git review --base REV [--head REV] [--ledger DIR] [--format text|markdown|json]
 

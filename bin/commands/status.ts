@@ -2,7 +2,7 @@
  * `fail2git status`: what the last reconcile run did, from stateDir/status.json.
  */
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
-import { readStatus, statusPath, type RunStatus } from '../../controller/status.js';
+import { readStatus, statusPath, type RunStatus } from '../../controller/status/run-status.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 import { resolve } from 'node:path';
 
@@ -29,9 +29,9 @@ export const command: Command = {
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
     if (v.fleet) {
-      // The fleet lives beside the ledger (refs/fail2git/status/<host>; controller/fleet.ts).
+      // The fleet lives beside the ledger (refs/fail2git/status/<host>; controller/fleet/remote.ts).
       const cfg = await resolveHostConfig(v);
-      const { fleetStatus } = await import('../../controller/fleet.js');
+      const { fleetStatus } = await import('../../controller/fleet/remote.js');
       const r = await fleetStatus({ remote: cfg.remote, branch: cfg.branch, stateDir: cfg.stateDir, metricsFile: cfg.metricsFile }, { json: v.json === true });
       out(r.output);
       return r.exitCode;

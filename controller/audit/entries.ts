@@ -3,7 +3,7 @@
  * map per line), and how an entry relates to the address being audited. Pure.
  */
 import { createRequire } from 'node:module';
-import { cidrContains, tryParseCidr, CidrError, type Cidr } from '../cidr.js';
+import { cidrContains, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
 
 // yaml is loaded on the first entry that needs it: most audits parse a handful of lines,

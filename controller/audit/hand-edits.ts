@@ -3,7 +3,7 @@
  * an edit on the server), read from `git diff-tree --stdin --root --cc -p` output. Only those
  * commits are diffed: trailers already describe every other commit. Pure.
  */
-import type { Cidr } from '../cidr.js';
+import type { Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
 import { matchingEntries, parseEntryLine, relationOf, type CidrCache, type Relation } from './entries.js';
 

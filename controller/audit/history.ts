@@ -5,10 +5,10 @@
  * clone first, or says which part of history is missing.
  */
 import { existsSync } from 'node:fs';
-import { execRunner, ExecError } from '../targets/utils/exec.js';
-import { InputError, errorMessage } from '../errors.js';
-import { parseCidr, CidrError, type Cidr } from '../cidr.js';
-import { formatTime } from '../duration.js';
+import { execRunner, ExecError } from '../lib/exec.js';
+import { InputError, errorMessage } from '../lib/errors.js';
+import { parseCidr, CidrError, type Cidr } from '../net/cidr.js';
+import { formatTime } from '../lib/duration.js';
 import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
 import { LOG_FORMAT, parseLog, type LoggedCommit } from './trailers.js';
 import { DIFF_COMMIT_FORMAT, changedLines, editsFromEntries, needsFullParse, parseHandEdits, type HandEdit } from './hand-edits.js';

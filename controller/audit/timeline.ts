@@ -2,8 +2,8 @@
  * The life of an address: trailer operations and hand edits, replayed in commit order into
  * events a person reads top to bottom. Pure: every input comes from history.ts.
  */
-import { formatDuration, formatTime } from '../duration.js';
-import type { Cidr } from '../cidr.js';
+import { formatDuration, formatTime } from '../lib/duration.js';
+import type { Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
 import type { LoggedCommit, TrailerOp } from './trailers.js';
 import type { HandEdit } from './hand-edits.js';

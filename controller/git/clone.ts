@@ -7,8 +7,8 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TransientError, redact } from '../errors.js';
-import { execRunner, type Runner } from '../targets/utils/exec.js';
+import { TransientError, redact } from '../lib/errors.js';
+import { execRunner, type Runner } from '../lib/exec.js';
 
 /** git never prompts (a hung reconciler is worse than a failed fetch) and ignores the caller's cwd config. */
 const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };

@@ -8,12 +8,12 @@
  *
  * Works on a private bare repository (no working tree to reset, nothing a reconciler reads):
  * objects are written with plumbing (`hash-object`, a temp index, `commit-tree`). Callers
- * serialise writers on one repository (hooks/lock.ts).
+ * serialise writers on one repository (controller/lib/lock.ts).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TransientError, redact } from '../errors.js';
-import { execRunner, ExecError, type Runner } from '../targets/utils/exec.js';
+import { TransientError, redact } from '../lib/errors.js';
+import { execRunner, ExecError, type Runner } from '../lib/exec.js';
 import { signingArgs } from './signing.js';
 
 export interface WriterRepo {

@@ -18,7 +18,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import { execRunner, ExecError, type Runner } from '../targets/utils/exec.js';
+import { execRunner, ExecError, type Runner } from '../lib/exec.js';
 
 /** git `-c` options that make a writer sign its commits with the host's SSH key. */
 export function signingArgs(cfg: { signingKey?: string | undefined }): string[] {

@@ -5,10 +5,10 @@
 import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InputError, TransientError } from '../errors.js';
+import { InputError, TransientError } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
 import { signingArgs } from '../git/signing.js';
-import { execRunner, type Runner } from '../targets/utils/exec.js';
+import { execRunner, type Runner } from '../lib/exec.js';
 import { BANS_TEMPLATE, POLICY_TEMPLATE, TARGETS_TEMPLATE, allowTemplate, type AllowSeed } from './templates.js';
 import { GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH, githubWorkflow, gitlabCi, readmeTemplate } from './ci-templates.js';
 

@@ -2,7 +2,7 @@
  * The files of a new ledger repository (`fail2git init`): the four `bans/` documents with
  * safe defaults. Pure: text in, text out; the command writes them.
  */
-import { compareCidr, parseCidr } from '../cidr.js';
+import { compareCidr, parseCidr } from '../net/cidr.js';
 
 export interface AllowSeed {
   cidr: string;

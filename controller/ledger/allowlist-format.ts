@@ -2,7 +2,7 @@
  * Canonical layout of an AllowList: the same shape as a BanList (header, one flow mapping
  * per line, sorted by address), so both files read and diff alike.
  */
-import { compareCidr, parseCidr } from '../cidr.js';
+import { compareCidr, parseCidr } from '../net/cidr.js';
 import { API_VERSION, type AllowEntry } from './types.js';
 import { formatScalar, quote } from './scalars.js';
 

@@ -2,10 +2,10 @@
  * The BanList kind (`bans/active.yaml`): parse (fast path first, full YAML as fallback),
  * check, and write the canonical layout.
  */
-import { compareCidr, parseCidr } from '../cidr.js';
+import { compareCidr, parseCidr } from '../net/cidr.js';
 import { API_VERSION, LEDGER_FILES, type BanEntry, type Problem } from './types.js';
 import { checkLedgerText, headerOf } from './text.js';
-import { parseBanListFast } from './banlist-fast.js';
+import { parseBanListFast } from './banlist-lines.js';
 import { parseYaml } from './yaml-parse.js';
 import { schemaProblems } from './schema-check.js';
 import { ProblemSink, DuplicateTracker, checkCidr, checkTime, isRecord } from './checks.js';

@@ -7,8 +7,8 @@
  * quads, `…T…Z` times) take short exact paths; anything else goes to the general parsers.
  * Paths are built only when a problem is reported.
  */
-import { tryParseCidr, CidrError, type Cidr } from '../cidr.js';
-import { parseTime, formatTime } from '../duration.js';
+import { tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
+import { parseTime, formatTime } from '../lib/duration.js';
 import type { Problem } from './types.js';
 import type { LocatedDoc, PathSeg } from './located.js';
 

@@ -4,7 +4,7 @@
  * (desiredSet skips such bans), because one hook banning an allowlisted address must
  * not freeze enforcement of every other ban. `fail2git validate` still exits 1 on them.
  */
-import { cidrOverlaps, type Cidr } from '../cidr.js';
+import { cidrOverlaps, type Cidr } from '../net/cidr.js';
 import type { Ledger, Problem, SourcePos } from './types.js';
 import { parseCidrCached } from './checks.js';
 

@@ -2,7 +2,7 @@
  * The small kinds: AllowList, Policy and Target documents. They are short, hand-written
  * files, so they always go through the full YAML parser.
  */
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../lib/duration.js';
 import { DEFAULT_POLICY, LEDGER_FILES, type AllowEntry, type PolicySpec, type Problem, type TargetDoc } from './types.js';
 import { checkLedgerText, type LedgerInput } from './text.js';
 import { parseYaml } from './yaml-parse.js';

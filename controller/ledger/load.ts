@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Fail2gitError, InputError } from '../errors.js';
+import { Fail2gitError, InputError } from '../lib/errors.js';
 import { LEDGER_FILES, type Ledger, type LoadResult, type Problem } from './types.js';
 import { checkLedgerText, MAX_FILE_BYTES, type LedgerInput } from './text.js';
 import { checkBanList, locateBanList, sortProblems } from './banlist.js';

@@ -13,7 +13,7 @@ export const LEDGER_FILES = {
 } as const;
 
 export interface BanEntry {
-  /** canonical CIDR key (see controller/cidr.ts) */
+  /** canonical CIDR key (see controller/net/cidr.ts) */
   cidr: string;
   /** RFC 3339 UTC; absent = permanent */
   expires?: string;

@@ -5,8 +5,8 @@
  * metadata per entry for consumers that want it. Neither holds a timestamp, so an unchanged
  * ban list is an unchanged file (a no-op run never rewrites it).
  */
-import { compareCidr } from '../cidr.js';
-import { fastCidr } from './fast-cidr.js';
+import { compareCidr } from '../net/cidr.js';
+import { fastCidr } from '../net/cidr-fast.js';
 import type { DesiredEntry } from './types.js';
 
 export type FileFormat = 'txt' | 'json';

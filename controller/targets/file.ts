@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { guarded } from './failure.js';
+import { guarded } from './utils/failure.js';
 import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
-import { options } from './options.js';
+import { options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';

@@ -3,7 +3,7 @@
  * first use, so a driver that fails to load (a broken build, a missing optional module)
  * fails only the targets that use it; every other target still runs.
  */
-import { TargetError, errorMessage } from '../errors.js';
+import { TargetError, errorMessage } from '../lib/errors.js';
 import type { DriverName, TargetDoc } from '../ledger/types.js';
 import type { Target, TargetDeps, TargetFactory } from './types.js';
 

@@ -2,8 +2,8 @@
  * Pure text for the `ipset` driver: reading `ipset save` output and writing one
  * `ipset restore` batch. No I/O here, so both are unit-tested with string fixtures.
  */
-import type { Family } from '../cidr.js';
-import { fastKey } from './fast-cidr.js';
+import type { Family } from '../net/cidr.js';
+import { fastKey } from '../net/cidr-fast.js';
 import type { ObservedEntry, Plan } from './types.js';
 
 /** ipset names are at most 31 characters; the driver adds `-v4` / `-v6`. */

@@ -3,14 +3,14 @@
  * entirely, changed by one `ipset restore` batch per apply, plus an optional iptables /
  * ip6tables DROP rule per hook that references the set. Nothing else is read or written.
  */
-import type { Family } from '../cidr.js';
-import { guarded } from './failure.js';
+import type { Family } from '../net/cidr.js';
+import { guarded } from './utils/failure.js';
 import {
   DEFAULT_MAXELEM, SET_NAME_RE, parseIpsetSave, renderIpsetRestore, setNames, type SetNames,
 } from './ipset-format.js';
-import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './options.js';
+import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './utils/options.js';
 import type { ObservedEntry, Plan, Target, TargetDeps, TargetFactory } from './types.js';
-import type { Runner } from './utils/exec.js';
+import type { Runner } from '../lib/exec.js';
 
 const DRIVER = 'ipset';
 

@@ -3,8 +3,8 @@
  * It backs the reconcile tests (state survives across runs through a shared store)
  * and shows the smallest complete Target. Faults can be switched on to test isolation.
  */
-import { familyOf } from '../cidr.js';
-import { TargetError } from '../errors.js';
+import { familyOf } from '../net/cidr.js';
+import { TargetError } from '../lib/errors.js';
 import type { ApplyResult, ObservedEntry, Plan, Target } from './types.js';
 
 export const MEMORY_DRIVER = 'memory';

@@ -4,11 +4,11 @@
  * `nft -f -` transaction per apply. The table is declared with `add`, which never flushes;
  * no other table is read or written. See nft-format.ts for the covered-entries rule.
  */
-import { guarded } from './failure.js';
-import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nft-format.js';
-import { ENFORCE_VALUES, options, type Enforce } from './options.js';
+import { guarded } from './utils/failure.js';
+import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nftables-format.js';
+import { ENFORCE_VALUES, options, type Enforce } from './utils/options.js';
 import type { Plan, Target, TargetFactory } from './types.js';
-import type { Runner } from './utils/exec.js';
+import type { Runner } from '../lib/exec.js';
 
 const DRIVER = 'nftables';
 

@@ -9,7 +9,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import PQueue from 'p-queue';
-import { errorMessage, TargetError } from '../errors.js';
+import { errorMessage, TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { PveApiClient, PveApiError } from './pve/api-client.js';
 import { readApiConfig } from './pve/api-config.js';

@@ -6,7 +6,7 @@
  * over the original. Every other byte of the file is preserved.
  */
 import { readFile } from 'node:fs/promises';
-import { TargetError } from '../errors.js';
+import { TargetError } from '../lib/errors.js';
 import type { ApplyResult, Plan, Target, TargetFactory } from './types.js';
 import { assertPlainLf, firewallEnabled, ipsetReferenced, splitFw, type FwDoc } from './pve/fw-text.js';
 import { findManaged, markerComment, ownedEntries, ownedLineStats, spliceManaged } from './pve/managed-set.js';

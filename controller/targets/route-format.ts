@@ -2,7 +2,7 @@
  * Pure text for the `route` driver: reading `ip -j route show proto N type blackhole` and
  * writing one `ip -batch` script. A route is ours exactly when it carries our proto number.
  */
-import { fastKey } from './fast-cidr.js';
+import { fastKey } from '../net/cidr-fast.js';
 import type { ObservedEntry, Plan } from './types.js';
 
 /** Not listed in iproute2's rt_protos; any unused number (or a name added there) works. */

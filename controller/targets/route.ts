@@ -3,12 +3,12 @@
  * number, so routes not made by fail2git are never touched (a delete names our proto and
  * the kernel refuses to match any other). Applied with one `ip -batch` for both families.
  */
-import { TargetError } from '../errors.js';
-import { guarded } from './failure.js';
-import { options } from './options.js';
+import { TargetError } from '../lib/errors.js';
+import { guarded } from './utils/failure.js';
+import { options } from './utils/options.js';
 import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from './route-format.js';
 import type { ObservedEntry, Plan, Target, TargetFactory } from './types.js';
-import { ExecError, type Runner } from './utils/exec.js';
+import { ExecError, type Runner } from '../lib/exec.js';
 
 const DRIVER = 'route';
 

@@ -5,8 +5,9 @@
  * only ever reports and changes what it owns. It does not diff, guard or retry: the
  * controller does. observe() is the truth; a driver never trusts memory of what it did.
  */
-import type { Family } from '../cidr.js';
-import type { Runner } from './utils/exec.js';
+import type { Family } from '../net/cidr.js';
+import type { Runner } from '../lib/exec.js';
+import type { Logger } from '../lib/log.js';
 
 /** An entry the ledger wants enforced. */
 export interface DesiredEntry {
@@ -57,11 +58,8 @@ export interface Target {
   close?(): Promise<void>;
 }
 
-export interface Logger {
-  info(event: string, fields?: Record<string, unknown>): void;
-  warn(event: string, fields?: Record<string, unknown>): void;
-  error(event: string, fields?: Record<string, unknown>): void;
-}
+
+export type { Logger } from '../lib/log.js';
 
 export interface TargetDeps {
   /** runs programs (argv only); tests wrap it to run inside a network namespace */

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { formatTime } from '../../controller/duration.js';
+import { formatTime } from '../../controller/lib/duration.js';
 
 afterAll(() => cleanupTmp());
 

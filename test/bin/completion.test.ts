@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { FLAGS } from '../../bin/commands/completion.js';
 import { commandNames } from '../../bin/commands.js';
-import { runCli } from './cli-helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 function complete(script: string, words: string[]): string[] {
   const prog = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _fail2git; printf '%s\\n' "\${COMPREPLY[@]}"`;

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger } from './cli-helpers.js';
+import { runCli, writeLedger } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger } from './cli-helpers.js';
+import { runCli, writeLedger } from '../helpers/cli.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());
@@ -84,7 +84,7 @@ describe('fail2git export', () => {
 describe('a reader that stops early (`fail2git list | head -1`)', () => {
   it('ends quietly: exit 0, no EPIPE stack trace', async () => {
     const { spawn } = await import('node:child_process');
-    const { CLI } = await import('./cli-helpers.js');
+    const { CLI } = await import('../helpers/cli.js');
     const lines = Array.from({ length: 30000 }, (_, i) => `  - {cidr: 10.${(i >> 8) & 255}.${i & 255}.1}`);
     const dir = writeLedger({ 'bans/active.yaml': `apiVersion: fail2git/v1\nkind: BanList\nbans:\n${lines.join('\n')}\n` });
     const child = spawn(process.execPath, [CLI, 'list', '--ledger', dir], { stdio: ['ignore', 'pipe', 'pipe'] });

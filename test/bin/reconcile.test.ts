@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
-import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../controller/ledger-fixture.js';
+import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
 
@@ -75,7 +75,7 @@ describe('fail2git reconcile --once', () => {
     expect(events2).toContain('run');
     expect(events2).not.toContain('apply');
     expect(events2).not.toContain('fetch');
-    // After each run the host's fleet status record is published (controller/after-run.ts).
+    // After each run the host's fleet status record is published (controller/loop/after-run.ts).
     expect(git(s.remote.bare, 'for-each-ref', '--format=%(refname)', 'refs/fail2git/status/')).toContain('refs/fail2git/status/web1');
   });
 

@@ -2,14 +2,14 @@ import { afterAll, describe, it, expect } from 'vitest';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { reconcile, hostMatches, type ReconcileConfig, type ReconcileDeps, type ReconcileOptions } from '../../controller/reconcile.js';
-import { createMemoryLogger } from '../../controller/log.js';
+import { createMemoryLogger } from '../../controller/lib/log.js';
 import { createMemoryTarget, type MemoryTargetOptions } from '../../controller/targets/memory.js';
 import { createIpset } from '../../controller/targets/ipset.js';
-import { execRunner, type Runner } from '../../controller/targets/utils/exec.js';
-import { readStatus } from '../../controller/status.js';
+import { execRunner, type Runner } from '../../controller/lib/exec.js';
+import { readStatus } from '../../controller/status/run-status.js';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { banList, ledgerFiles, type FixtureBan } from './ledger-fixture.js';
+import { banList, ledgerFiles, type FixtureBan } from '../helpers/ledger-fixture.js';
 
 afterAll(cleanupTmp);
 

@@ -6,7 +6,7 @@
  * `ip netns add` fails the test, so a broken runner cannot pass by skipping everything.
  */
 import { execFileSync } from 'node:child_process';
-import { execRunner, netnsRunner, type Runner } from '../../controller/targets/utils/exec.js';
+import { execRunner, netnsRunner, type Runner } from '../../controller/lib/exec.js';
 import { uniqueName } from './tmp.js';
 
 export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {

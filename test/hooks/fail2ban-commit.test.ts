@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { decide, parseHookArgs } from '../../hooks/fail2ban-commit.js';
-import { parseCidr } from '../../controller/cidr.js';
+import { parseCidr } from '../../controller/net/cidr.js';
 import type { Guard } from '../../hooks/guard-cache.js';
 
 const guard: Guard = { allow: [parseCidr('192.0.2.0/28'), parseCidr('2001:db8:1::1')], broadestPrefix: { ipv4: 8, ipv6: 32 }, banPrefix: { ipv4: 32, ipv6: 64 }, fromLedger: true };

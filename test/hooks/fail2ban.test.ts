@@ -9,7 +9,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writ
 import { join } from 'node:path';
 import { makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { CLI, commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from './fixture.js';
+import { CLI, commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
 
 function have(bin: string): boolean {
   try {

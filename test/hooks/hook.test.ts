@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, git, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { cli, commitCount, hookArgs, makeHost, remoteBans, settled, spooled, waitFor, quietHosts } from './fixture.js';
+import { cli, commitCount, hookArgs, makeHost, remoteBans, settled, spooled, waitFor, quietHosts } from '../helpers/hook-fixture.js';
 
 afterAll(async () => {
   await quietHosts();

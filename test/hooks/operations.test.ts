@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { applyOperations, escalatedTtl, refusal, targetCidr, type Operation } from '../../hooks/operations.js';
-import { parseCidr } from '../../controller/cidr.js';
+import { parseCidr } from '../../controller/net/cidr.js';
 import { DEFAULT_POLICY, type BanEntry } from '../../controller/ledger/types.js';
 
 const NOW = new Date('2026-11-25T10:00:00Z');

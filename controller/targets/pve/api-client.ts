@@ -6,7 +6,7 @@
  */
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { redact, TargetError } from '../../errors.js';
+import { redact, TargetError } from '../../lib/errors.js';
 
 export interface ApiClientOptions {
   /** e.g. `https://pve1:8006/api2/json` */

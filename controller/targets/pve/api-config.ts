@@ -3,7 +3,7 @@
  * file no one else can read (mode 0600 or stricter), and how TLS is verified.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../lib/errors.js';
 import { normaliseFingerprint, type ApiClientOptions } from './api-client.js';
 import { OptionReader } from './options.js';
 

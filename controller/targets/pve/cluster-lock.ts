@@ -6,7 +6,7 @@
  */
 import { mkdir, rmdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TransientError } from '../../errors.js';
+import { TransientError } from '../../lib/errors.js';
 
 export const PVE_LOCK_DIR = '/etc/pve/priv/lock';
 export const LOCK_NAME = 'firewall-cluster';

@@ -5,7 +5,7 @@
  */
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { TargetError } from '../../errors.js';
+import { TargetError } from '../../lib/errors.js';
 
 /** The file's text, or '' when it does not exist yet. */
 export async function readFwFile(path: string, target: string): Promise<string> {

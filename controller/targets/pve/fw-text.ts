@@ -4,7 +4,7 @@
  * interprets more than it must: callers change one section's lines and join them back,
  * so every other byte survives exactly. Pure; no I/O.
  */
-import { TargetError } from '../../errors.js';
+import { TargetError } from '../../lib/errors.js';
 
 export type SectionKind = 'options' | 'aliases' | 'rules' | 'ipset' | 'group';
 

@@ -5,8 +5,8 @@
  * that are not ours (hand-made members, nomatch entries, comment lines) stay untouched.
  * Pure; no I/O.
  */
-import { compareCidr, parseCidr, CidrError, type Cidr, type Family } from '../../cidr.js';
-import { TargetError } from '../../errors.js';
+import { compareCidr, parseCidr, CidrError, type Cidr, type Family } from '../../net/cidr.js';
+import { TargetError } from '../../lib/errors.js';
 import type { DesiredEntry, ObservedEntry } from '../types.js';
 import { parseIpsetLine, sectionsNamed, splitFw, trimH, type FwDoc, type IpsetLine, type Section } from './fw-text.js';
 

@@ -2,7 +2,7 @@
  * Checking a Target document's `options` for the Proxmox drivers: unknown keys and wrong
  * types fail at construction with one line naming the target and the option.
  */
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../lib/errors.js';
 
 export class OptionReader {
   constructor(

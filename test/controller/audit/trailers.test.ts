@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { parseLog, parseTrailers, LOG_FORMAT } from '../../../controller/audit/trailers.js';
 import { changedLines, parseHandEdits } from '../../../controller/audit/hand-edits.js';
 import { CidrCache, mayRelateV4, parseEntryLine, relationOf } from '../../../controller/audit/entries.js';
-import { parseCidr } from '../../../controller/cidr.js';
+import { parseCidr } from '../../../controller/net/cidr.js';
 
 describe('parseTrailers', () => {
   it('splits operation blocks at each Fail2git-Op, across blank lines', () => {

@@ -2,7 +2,7 @@ import { afterAll, describe, it, expect } from 'vitest';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkoutRev, ensureClone, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
-import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { git, makeLedgerRemote, startGitDaemon } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffDelay, commitAndPush, readAt, type WriterRepo } from '../../../controller/git/commit.js';
-import { TransientError } from '../../../controller/errors.js';
+import { TransientError } from '../../../controller/lib/errors.js';
 import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 

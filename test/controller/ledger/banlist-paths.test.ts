@@ -8,7 +8,7 @@
 import { describe, it, expect } from 'vitest';
 import { parse as yamlParse } from 'yaml';
 import { checkBanList, formatBanList, locateBanList, parseBanList } from '../../../controller/ledger/banlist.js';
-import { parseBanListFast } from '../../../controller/ledger/banlist-fast.js';
+import { parseBanListFast } from '../../../controller/ledger/banlist-lines.js';
 import type { BanEntry } from '../../../controller/ledger/types.js';
 import type { LocatedDoc, PathSeg } from '../../../controller/ledger/located.js';
 import { rng } from '../../helpers/rng.js';

@@ -1,8 +1,8 @@
 /** The short canonical paths must give exactly what the general parsers give. */
 import { describe, it, expect } from 'vitest';
 import { fastCanonicalV4, fastCanonicalTime, parseCidrCached } from '../../../controller/ledger/checks.js';
-import { tryParseCidr } from '../../../controller/cidr.js';
-import { parseTime } from '../../../controller/duration.js';
+import { tryParseCidr } from '../../../controller/net/cidr.js';
+import { parseTime } from '../../../controller/lib/duration.js';
 
 let seed = 7;
 const rand = (n: number): number => {

@@ -8,7 +8,7 @@
  * snapshot, never on which commands were run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../controller/cidr.js';
+import { parseCidr } from '../../../controller/net/cidr.js';
 import type { DesiredEntry, ObservedEntry, Plan, Target } from '../../../controller/targets/types.js';
 
 export interface ForeignState {

@@ -8,8 +8,8 @@
  * is empty. Seeds are fixed so a failure names a reproducible case.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../controller/cidr.js';
-import { diff, isEmptyPlan } from '../../../controller/diff.js';
+import { parseCidr } from '../../../controller/net/cidr.js';
+import { diff, isEmptyPlan } from '../../../controller/plan/diff.js';
 import { createIpset } from '../../../controller/targets/ipset.js';
 import { createNftables } from '../../../controller/targets/nftables.js';
 import { createRoute } from '../../../controller/targets/route.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createIpset } from '../../../controller/targets/ipset.js';
 import { parseIpsetSave, renderIpsetRestore, setNames } from '../../../controller/targets/ipset-format.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
 import { entry, observedKeys, planFor, testTarget } from './contract.js';

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNftables } from '../../../controller/targets/nftables.js';
-import { REBUILD_AFTER_DELETES, emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nft-format.js';
+import { REBUILD_AFTER_DELETES, emptyState, observedFromState, parseNftTable, renderNftTransaction } from '../../../controller/targets/nftables-format.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
 import { entry, observedKeys, planFor, testTarget } from './contract.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseLedgerFiles } from '../../../controller/ledger/load.js';
 import { createTarget } from '../../../controller/targets/index.js';
 import type { TargetDoc } from '../../../controller/ledger/types.js';
-import { execRunner } from '../../../controller/targets/utils/exec.js';
+import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 afterAll(cleanupTmp);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPveApi } from '../../../controller/targets/pve-api.js';
 import { PveApiClient } from '../../../controller/targets/pve/api-client.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner } from '../../../controller/targets/utils/exec.js';
+import { execRunner } from '../../../controller/lib/exec.js';
 import { parseClusterFw, proxmoxRewrite, PveEmulator } from '../../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { entry, observedKeys, testTarget } from './contract.js';

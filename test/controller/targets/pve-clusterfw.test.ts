@@ -1,10 +1,10 @@
-import { pveFixturesDir } from '../../helpers/fixtures.js';
+import { pveFixturesDir } from '../../helpers/pve-fixtures.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createPveClusterFw } from '../../../controller/targets/pve-clusterfw.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner } from '../../../controller/targets/utils/exec.js';
+import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
 import { entry, observedKeys, planFor, sortKeys, testTarget } from './contract.js';

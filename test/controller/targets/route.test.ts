@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRoute } from '../../../controller/targets/route.js';
 import { checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from '../../../controller/targets/route-format.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner, type Runner } from '../../../controller/targets/utils/exec.js';
+import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
 import { entry, observedKeys, testTarget } from './contract.js';
 import { testDeps } from './deps.js';

@@ -1,0 +1,92 @@
+/**
+ * The desired set: what the ledger wants enforced at a moment. Pure: the clock is a
+ * parameter, so TTL expiry is tested with any `now` and every host computes the same
+ * set from the same commit.
+ */
+import { compareCidr, cidrContains, cidrOverlaps, type Cidr } from '../net/cidr.js';
+import { parseCidrCached } from '../ledger/checks.js';
+import { isTooBroad } from '../ledger/cross-checks.js';
+import type { Ledger } from '../ledger/types.js';
+import type { DesiredEntry } from '../targets/types.js';
+
+export interface Skipped {
+  cidr: string;
+  reason: 'expired' | 'allowlisted' | 'too-broad' | 'protected';
+  detail?: string;
+}
+
+export interface DesiredSet {
+  /** sorted by address, IPv4 before IPv6 */
+  entries: DesiredEntry[];
+  skipped: Skipped[];
+  /** the earliest expiry after `now` among enforced entries: when the set changes next */
+  nextExpiry?: Date;
+}
+
+function parseAll(keys: readonly string[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const k of keys) {
+    const c = parseCidrCached(k);
+    if (!(c instanceof Error)) out.push(c);
+  }
+  return out;
+}
+
+function overlapDetail(ban: Cidr, other: Cidr, what: string): string {
+  // A ban broader than an allow entry is skipped whole: enforcing it minus a hole would
+  // need set arithmetic no target can express reliably, and skipping is the safe side.
+  return cidrContains(ban, other) && ban.prefix < other.prefix
+    ? `contains ${what} ${other.key}; the whole ban is skipped`
+    : `inside ${what} ${other.key}`;
+}
+
+function skipReason(ban: Cidr, ledger: Ledger, allow: readonly Cidr[], protect: readonly Cidr[]): Omit<Skipped, 'cidr'> | undefined {
+  const a = allow.find((x) => cidrOverlaps(ban, x));
+  if (a) return { reason: 'allowlisted', detail: overlapDetail(ban, a, 'allowlisted') };
+  if (isTooBroad(ban, ledger.policy)) {
+    const limit = ban.family === 4 ? ledger.policy.broadestPrefix.ipv4 : ledger.policy.broadestPrefix.ipv6;
+    return { reason: 'too-broad', detail: `broader than the policy's /${limit}` };
+  }
+  const p = protect.find((x) => cidrOverlaps(ban, x));
+  if (p) return { reason: 'protected', detail: overlapDetail(ban, p, 'protected') };
+  return undefined;
+}
+
+/**
+ * Entries live at `now` (no expiry, or expiry after now), minus allowlisted, too-broad
+ * and protected ones. Bans whose CIDR does not parse (an invalid ledger) are left out.
+ */
+export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly string[] = []): DesiredSet {
+  const allow = parseAll(ledger.allow.map((a) => a.cidr));
+  const protect = parseAll(protectedCidrs);
+  const nowMs = now.getTime();
+  const live: { c: Cidr; e: DesiredEntry }[] = [];
+  const skipped: Skipped[] = [];
+  let next = Infinity;
+  for (const ban of ledger.bans) {
+    const c = parseCidrCached(ban.cidr);
+    if (c instanceof Error) continue;
+    const expiresMs = ban.expires === undefined ? Infinity : Date.parse(ban.expires);
+    if (!(expiresMs > nowMs)) {
+      skipped.push({ cidr: c.key, reason: 'expired', detail: `expired ${ban.expires ?? ''}` });
+      continue;
+    }
+    const why = skipReason(c, ledger, allow, protect);
+    if (why) {
+      skipped.push({ cidr: c.key, ...why });
+      continue;
+    }
+    const e: DesiredEntry = { cidr: c.key, family: c.family };
+    if (ban.expires !== undefined) e.expires = ban.expires;
+    if (ban.by !== undefined) e.by = ban.by;
+    if (ban.jail !== undefined) e.jail = ban.jail;
+    live.push({ c, e });
+    if (expiresMs < next) next = expiresMs;
+  }
+  // A canonical ledger is already in address order; sorting is then one linear check.
+  const sorted = live.every((x, i) => i === 0 || compareCidr(live[i - 1]!.c, x.c) <= 0);
+  if (!sorted) live.sort((x, y) => compareCidr(x.c, y.c));
+  const result: DesiredSet = { entries: live.map((l) => l.e), skipped };
+  if (next !== Infinity) result.nextExpiry = new Date(next);
+  return result;
+}

@@ -1,0 +1,145 @@
+/**
+ * `fail2git doctor`: hardening checks for one host, one line each (ok / fail / skip).
+ * What is checkable and how:
+ * - secrets: the config, the signing key and pve-api token files are not readable by everyone;
+ *   allowedSigners (trust) is not writable by others.
+ * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
+ * - signing: the key signs a probe with `ssh-keygen -Y sign`, and allowedSigners lists it for
+ *   the identity this host's writers commit as (`fail2git@HOST`), else its own bans are held.
+ * - targets: for each target selected for this host, its programs are on PATH (or its paths
+ *   exist); pve-api answers over TLS with the configured pin and accepts the token.
+ * - clock: expiry depends on it. Measured against the Date header of the Proxmox API and of an
+ *   http(s) remote (±60 s); otherwise `timedatectl`'s NTPSynchronized; else "cannot tell" (skip).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadHostConfig, ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { errorMessage, redact } from '../lib/errors.js';
+import { LEDGER_FILES } from '../ledger/types.js';
+import { trackingRef } from '../git/clone.js';
+import { principalMatches } from '../git/signing.js';
+import { readLedgerTextsAt } from '../git/read-at.js';
+import { fail, judgeClockSamples, judgeMode, ok, skip, type Check, type ClockSample } from './checks.js';
+import { fileMode } from './probes.js';
+import { checkTarget, selectTargets, type TargetCheckDeps } from './targets.js';
+import type { Runner } from '../lib/exec.js';
+
+export { formatCheck, type Check, type CheckStatus } from './checks.js';
+
+export interface DoctorDeps extends TargetCheckDeps {
+  run: Runner;
+  /** an http(s) URL's Date header (undefined when none) */
+  httpDate: (url: string) => Promise<Date | undefined>;
+  ntpSynchronized: () => Promise<boolean | undefined>;
+}
+
+export interface DoctorOptions {
+  configPath: string;
+  /** read targets from this directory's bans/ instead of the host's clone */
+  ledgerDir?: string;
+}
+
+async function checkSigning(cfg: HostConfig, run: Runner): Promise<Check[]> {
+  if (!cfg.signingKey) {
+    return cfg.requireSignedCommits
+      ? [fail('signing-key', 'requireSignedCommits is on but no signingKey: this host\'s own bans would be held')]
+      : [skip('signing-key', 'no signingKey configured: commits from this host are unsigned')];
+  }
+  const checks = [judgeMode('signing-key-mode', cfg.signingKey, 'private', fileMode(cfg.signingKey))];
+  const dir = mkdtempSync(join(tmpdir(), 'f2g-doctor-'));
+  try {
+    const sig = (await run('ssh-keygen', ['-Y', 'sign', '-f', cfg.signingKey, '-n', 'git'], { input: 'fail2git doctor\n', timeoutMs: 10_000 })).stdout;
+    if (!cfg.allowedSigners) return [...checks, ok('signing-key', `${cfg.signingKey} signs (no allowedSigners to check it against)`)];
+    writeFileSync(join(dir, 'probe.sig'), sig);
+    const who = `fail2git@${cfg.host}`;
+    const principals = await run('ssh-keygen', ['-Y', 'find-principals', '-s', join(dir, 'probe.sig'), '-f', cfg.allowedSigners], { timeoutMs: 10_000 })
+      .then((r) => r.stdout.trim().split('\n'), () => [] as string[]);
+    if (!principals.some((p) => principalMatches(p, who))) {
+      return [...checks, fail('signing-key', `${cfg.signingKey} signs, but ${cfg.allowedSigners} does not list it for ${who}: commits from this host would be held`)];
+    }
+    return [...checks, ok('signing-key', `${cfg.signingKey} signs and is allowed as ${who}`)];
+  } catch (err) {
+    return [...checks, fail('signing-key', `${cfg.signingKey} cannot sign: ${errorMessage(err)}`)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function checkAllowedSigners(cfg: HostConfig): Check[] {
+  if (!cfg.allowedSigners) return [skip('allowed-signers', 'requireSignedCommits is off: any commit on the remote is enforced')];
+  const mode = judgeMode('allowed-signers', cfg.allowedSigners, 'trust', fileMode(cfg.allowedSigners));
+  if (mode.status === 'fail') return [mode];
+  const lines = readFileSync(cfg.allowedSigners, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const bad = lines.findIndex((l) => !/(^|\s)(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/=]{20,}/.test(l));
+  if (lines.length === 0) return [fail('allowed-signers', `${cfg.allowedSigners} lists no keys: every commit would be held`)];
+  if (bad >= 0) return [fail('allowed-signers', `${cfg.allowedSigners}: entry ${bad + 1} is not "principals [options] keytype base64-key"`)];
+  return [ok('allowed-signers', `${cfg.allowedSigners}: ${lines.length} key(s), mode ${mode.detail.split('mode ')[1]}`)];
+}
+
+async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
+  const where = redact(cfg.remote);
+  try {
+    const { stdout } = await run('git', ['ls-remote', '--', cfg.remote, `refs/heads/${cfg.branch}`], {
+      timeoutMs: 15_000,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=10' },
+    });
+    const tip = stdout.trim().split(/\s/)[0];
+    return tip ? ok('remote', `${where} reachable, ${cfg.branch} at ${tip.slice(0, 12)}`) : fail('remote', `${where} reachable, but has no branch ${cfg.branch}`);
+  } catch (err) {
+    return fail('remote', `${where} unreachable: ${errorMessage(err)}`);
+  }
+}
+
+async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): Promise<string | undefined> {
+  if (opts.ledgerDir) return readFileSync(join(opts.ledgerDir, LEDGER_FILES.targets), 'utf8');
+  const clone = ledgerClonePath(cfg);
+  if (!existsSync(join(clone, '.git'))) return undefined;
+  const texts = await readLedgerTextsAt(clone, trackingRef(cfg.branch), run).catch(() => readLedgerTextsAt(clone, 'HEAD', run));
+  return texts.targets ?? '';
+}
+
+async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: ClockSample[]): Promise<Check> {
+  if (/^https?:\/\//.test(cfg.remote)) {
+    const u = new URL(cfg.remote);
+    u.username = '';
+    u.password = '';
+    const date = await deps.httpDate(u.toString()).catch(() => undefined);
+    if (date) dates.push({ source: `remote ${u.host}`, date, at: deps.now() });
+  }
+  const measured = judgeClockSamples(dates);
+  if (measured) return measured;
+  const synced = await deps.ntpSynchronized();
+  if (synced === true) return ok('clock', 'timedatectl: NTP synchronized');
+  if (synced === false) return fail('clock', 'timedatectl: NTP not synchronized; expiries depend on the clock');
+  return skip('clock', 'cannot tell: no HTTP Date to compare with (ssh/git remote, no pve-api) and no timedatectl');
+}
+
+/** Runs every check; never throws for a finding (each becomes a `fail` line). */
+export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<Check[]> {
+  let cfg: HostConfig;
+  try {
+    cfg = await loadHostConfig(opts.configPath);
+  } catch (err) {
+    return [fail('config', errorMessage(err))];
+  }
+  const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
+  checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
+  checks.push(...checkAllowedSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run));
+  const dates: ClockSample[] = [];
+  let text: string | undefined;
+  try {
+    text = await targetsText(cfg, opts, deps.run);
+  } catch (err) {
+    checks.push(fail('targets', `cannot read targets: ${errorMessage(err)}`));
+  }
+  if (text === undefined) {
+    if (!checks.some((c) => c.name === 'targets')) checks.push(skip('targets', `no ledger clone at ${ledgerClonePath(cfg)} yet (run fail2git reconcile --once, or pass --ledger DIR)`));
+  } else {
+    const selected = selectTargets(text, cfg.host);
+    checks.push(selected.length > 0 ? ok('targets', `${selected.length} for host ${cfg.host}: ${selected.map((t) => `${t.name} (${t.driver})`).join(', ')}`) : skip('targets', `no target selects host ${cfg.host}`));
+    for (const t of selected) checks.push(...(await checkTarget(t, deps, dates)));
+  }
+  checks.push(await checkClock(cfg, deps, dates));
+  return checks;
+}

@@ -1,0 +1,84 @@
+/** The types one reconcile run passes between its steps (controller/reconcile.ts). */
+import type { DesiredCache } from '../desired/cache.js';
+import type { SyncResult } from '../git/clone.js';
+import type { Ledger, TargetDoc } from '../ledger/types.js';
+import type { Runner } from '../lib/exec.js';
+import type { RunStatus } from '../status/run-status.js';
+import type { DesiredEntry, Logger, Target, TargetDeps } from '../targets/types.js';
+import type { LastGood } from './last-good.js';
+import type { TargetRun } from './target.js';
+
+/** The parts of the host config a run needs. */
+export interface ReconcileConfig {
+  remote: string;
+  branch: string;
+  host: string;
+  stateDir: string;
+  metricsFile: string;
+}
+
+export interface ReconcileOptions {
+  /** observe and plan, change nothing */
+  dryRun?: boolean;
+  /** apply plans the removal guard would refuse */
+  force?: boolean;
+  /** only these targets (by metadata.name) */
+  targets?: readonly string[];
+  /** log the `run` line only when something changed or failed (watch mode) */
+  quiet?: boolean;
+}
+
+export type CommitVerdict = { ok: true } | { ok: false; message: string };
+
+export interface ReconcileDeps {
+  run: Runner;
+  log: Logger;
+  now: () => Date;
+  createTarget: (doc: TargetDoc, deps: TargetDeps) => Promise<Target>;
+  /** signature check of a new tip (issue 7); absent = accept */
+  verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
+  /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
+  previousDesired?: readonly DesiredEntry[];
+}
+
+export interface RunResult {
+  status: RunStatus;
+  targets: TargetRun[];
+  /** earliest future expiry: when the next run must happen at the latest */
+  nextExpiry?: Date;
+  /** desired entries of this run, for the next run's drift accounting */
+  desired: readonly DesiredEntry[];
+  /** --target names that matched nothing for this host */
+  unknownTargets: string[];
+}
+
+/** Everything a run learns on the way; each step fills in its part. */
+export interface RunContext {
+  cfg: ReconcileConfig;
+  opts: ReconcileOptions;
+  deps: ReconcileDeps;
+  startedAt: Date;
+  previous?: RunStatus;
+  sync?: SyncResult;
+  lastGood?: LastGood;
+  ledger?: Ledger;
+  /** the ledger holds only policy and targets; its bans are in `cache` */
+  ledgerIsLight?: boolean;
+  cache?: DesiredCache;
+  applied?: string;
+  tipProblems: string[];
+  /** when the invalid tip's problems were found (they are remembered, not re-parsed every tick) */
+  tipCheckedAt?: string;
+  docs: TargetDoc[];
+  unknownTargets: string[];
+  desired: DesiredEntry[];
+  /** names this desired set: commit, protection, size (see desiredIdentity) */
+  desiredId?: string;
+  skipped: Record<string, number>;
+  nextExpiry?: Date;
+  targetRuns: TargetRun[];
+  fatal?: string;
+  /** side work started during the run (never fails), awaited before it ends */
+  pending: Promise<unknown>[];
+}
+

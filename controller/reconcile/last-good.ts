@@ -1,0 +1,58 @@
+/**
+ * The last good commit: the newest ledger commit that loaded without problems and
+ * passed verification. It keeps being enforced when the tip is invalid or the remote
+ * is down (DESIGN rule 4). On the policy's gcHost its parsed ledger is kept beside it as
+ * JSON (gc reads it after each run); elsewhere the desired-set cache is all a run needs.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ledger } from '../ledger/types.js';
+import { writeFileAtomic } from '../status/run-status.js';
+
+export interface LastGood {
+  rev: string;
+  /** when it was first accepted (RFC 3339) */
+  acceptedAt: string;
+}
+
+const FILE = 'last-good.json';
+const SNAPSHOT = 'last-good-ledger.json';
+
+export function readLastGood(stateDir: string): LastGood | undefined {
+  const raw = readJson(join(stateDir, FILE)) as Partial<LastGood> | undefined;
+  if (!raw || typeof raw.rev !== 'string' || typeof raw.acceptedAt !== 'string') return undefined;
+  return { rev: raw.rev, acceptedAt: raw.acceptedAt };
+}
+
+/** The cached ledger of `rev`, or undefined when the cache holds another commit (or none). */
+export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | undefined {
+  const raw = readJson(join(stateDir, SNAPSHOT)) as { rev?: string; ledger?: Ledger } | undefined;
+  return raw && raw.rev === rev && raw.ledger ? raw.ledger : undefined;
+}
+
+/**
+ * Records `rev` as the last good commit, with its ledger snapshot when `snapshot` is given
+ * (written first, so a crash leaves no pointer to a missing snapshot).
+ */
+export function writeLastGood(stateDir: string, rev: string, now: Date, snapshot?: Ledger): LastGood {
+  mkdirSync(stateDir, { recursive: true });
+  if (snapshot) writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), true);
+  const lg: LastGood = { rev, acceptedAt: now.toISOString() };
+  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', true);
+  return lg;
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // A torn or hand-edited cache is not an error: it is rebuilt from git.
+    return undefined;
+  }
+}

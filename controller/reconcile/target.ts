@@ -1,0 +1,115 @@
+/**
+ * One target's part of a run: observe → diff → guard → apply → verify. Everything that
+ * goes wrong becomes this target's status; nothing is thrown to the run (isolation).
+ */
+import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
+import { errorMessage } from '../lib/errors.js';
+import { guardRemovals } from '../plan/removal-guard.js';
+import type { PolicySpec, TargetDoc } from '../ledger/types.js';
+import type { TargetReason } from '../status/run-status.js';
+import type { DesiredEntry, Logger, ObservedEntry, Plan, Target } from '../targets/types.js';
+
+export interface TargetRun {
+  name: string;
+  driver: string;
+  reason: TargetReason;
+  /** the plan as computed (before the guard) */
+  plan: Plan;
+  /** removals the guard held back */
+  held: ObservedEntry[];
+  /** entries observed after the run (before it, when nothing was applied) */
+  entries: number;
+  added: number;
+  removed: number;
+  drift: Drift;
+  error?: string;
+  /** the removal guard's message when it held removals (also the error, except in a dry run) */
+  guard?: string;
+  warnings: string[];
+  /** the target held the right entries but not their enforcement (rules, chains): apply() repaired it */
+  repair: boolean;
+}
+
+export interface SyncTargetInput {
+  desired: readonly DesiredEntry[];
+  policy: PolicySpec;
+  dryRun: boolean;
+  force: boolean;
+  /** which of the given keys the previous successful run desired, for drift accounting (asked only when a plan is not empty) */
+  previousDesired: ((probe: ReadonlySet<string>) => ReadonlySet<string> | undefined) | undefined;
+  log: Logger;
+}
+
+const EMPTY: Plan = { add: [], remove: [] };
+
+export async function syncTarget(created: { doc: TargetDoc; target?: Target; error?: string }, input: SyncTargetInput): Promise<TargetRun> {
+  const { doc, target } = created;
+  const name = doc.metadata.name;
+  const run: TargetRun = {
+    name, driver: doc.spec.driver, reason: 'UpToDate', plan: EMPTY, held: [], entries: 0, added: 0, removed: 0,
+    drift: { readded: 0, removed: 0 }, warnings: [], repair: false,
+  };
+  const fail = (reason: TargetReason, err: unknown): TargetRun => {
+    run.reason = reason;
+    run.error = errorMessage(err);
+    input.log.error('target.failed', { target: name, driver: run.driver, reason, error: run.error });
+    return run;
+  };
+  if (!target) return fail('CreateFailed', created.error ?? 'target could not be created');
+  let observed: ObservedEntry[];
+  try {
+    observed = await target.observe();
+  } catch (err) {
+    return fail('ObserveFailed', err);
+  }
+  run.warnings = target.warnings?.() ?? [];
+  for (const w of run.warnings) input.log.warn('target.warning', { target: name, warning: w });
+  run.entries = observed.length;
+  run.plan = diff(input.desired, observed);
+  run.repair = target.needsRepair?.() === true;
+  const verdict = guardRemovals(run.plan, observed.length, input.policy.maxRemovePerRun, input.force);
+  if (!verdict.ok) {
+    run.held = verdict.held;
+    run.guard = verdict.message;
+    input.log[input.dryRun ? 'warn' : 'error']('guard.refused', { target: name, remove: run.plan.remove.length, held: observed.length, message: verdict.message });
+  }
+  if (input.dryRun) {
+    // A dry run describes; a plan the guard would refuse is not a failure of the dry run.
+    run.reason = isEmptyPlan(run.plan) && !run.repair ? 'UpToDate' : 'DryRun';
+    return run;
+  }
+  if (!isEmptyPlan(verdict.plan) || run.repair) {
+    try {
+      const res = await target.apply(verdict.plan);
+      run.added = res.added;
+      run.removed = res.removed;
+    } catch (err) {
+      return fail('ApplyFailed', err);
+    }
+    const probe = new Set([...verdict.plan.add, ...verdict.plan.remove].map((e) => e.cidr));
+    run.drift = classifyDrift(verdict.plan, input.previousDesired?.(probe));
+    input.log.info('apply', { target: name, driver: run.driver, added: run.added, removed: run.removed, driftReadded: run.drift.readded, driftRemoved: run.drift.removed, repaired: run.repair });
+    try {
+      run.entries = await verify(target, input.desired, run.held);
+    } catch (err) {
+      return fail('VerifyFailed', err);
+    }
+    run.reason = 'Applied';
+  }
+  if (!verdict.ok) {
+    run.reason = 'GuardRefused';
+    run.error = verdict.message;
+  }
+  return run;
+}
+
+/** Observes again: the target must now hold exactly desired ∪ held-back removals, enforced; returns how many it holds. */
+async function verify(target: Target, desired: readonly DesiredEntry[], held: readonly ObservedEntry[]): Promise<number> {
+  const after = await target.observe();
+  if (target.needsRepair?.() === true) throw new Error('verify: after apply the target still does not enforce its entries (rules or chains)');
+  const expected: DesiredEntry[] = [...desired, ...held.map((h) => ({ cidr: h.cidr, family: h.family }))];
+  const left = diff(expected, after);
+  if (isEmptyPlan(left)) return after.length;
+  const sample = [...left.add.map((a) => `+${a.cidr}`), ...left.remove.map((r) => `-${r.cidr}`)].slice(0, 3).join(' ');
+  throw new Error(`verify: after apply the target still differs by ${left.add.length} missing and ${left.remove.length} extra entries (${sample})`);
+}

@@ -1,0 +1,46 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadHostConfig, validateHostConfig } from '../../../controller/config/host-config.js';
+import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
+
+afterAll(() => cleanupTmp());
+
+describe('host config (schemas/config.schema.json)', () => {
+  it('fills defaults; a key without a value takes its default', () => {
+    const cfg = validateHostConfig({ remote: '/srv/ledger.git', host: 'web1', branch: null, stateDir: '/var/lib/f2g' }, '/etc/fail2git/config.yaml');
+    expect(cfg).toEqual({
+      remote: '/srv/ledger.git', branch: 'main', host: 'web1', stateDir: '/var/lib/f2g', requireSignedCommits: false,
+      interval: '30s', metricsFile: '/var/lib/f2g/fail2git.prom', path: '/etc/fail2git/config.yaml',
+    });
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['missing remote', { host: 'a' }, /^c\.yaml: "remote" is required$/],
+    ['unknown setting', { remote: 'x', remtoe: 'y' }, /^c\.yaml: unknown setting "remtoe" \(known: remote, branch,/],
+    ['empty string', { remote: '' }, /"remote" must be a non-empty string/],
+    ['number for a string', { remote: 'x', branch: 5 }, /"branch" must be a non-empty string/],
+    ['not a boolean', { remote: 'x', requireSignedCommits: 'yes' }, /"requireSignedCommits" must be true or false/],
+    ['host with a space', { remote: 'x', host: 'web 1' }, /"host" must be a plain host name, got "web 1"/],
+    ['bad interval', { remote: 'x', interval: 'often' }, /"interval" must be a duration like 30s or 5m, got "often"/],
+    ['signed commits without signers', { remote: 'x', requireSignedCommits: true }, /needs "allowedSigners: PATH"/],
+    ['not a mapping', ['remote'], /must be a mapping of settings/],
+  ];
+  for (const [name, raw, message] of bad) {
+    it(`refuses: ${name}`, () => {
+      expect(() => validateHostConfig(raw, 'c.yaml')).toThrow(message);
+      try {
+        validateHostConfig(raw, 'c.yaml');
+      } catch (e) {
+        expect((e as { code: string }).code).toBe('E_CONFIG_INVALID');
+      }
+    });
+  }
+
+  it('loadHostConfig: YAML errors carry file:line:col', async () => {
+    const dir = tmpDir('cfg');
+    writeFileSync(join(dir, 'config.yaml'), 'remote: /srv/l.git\nhost: [web1\n');
+    await expect(loadHostConfig(join(dir, 'config.yaml'))).rejects.toThrow(new RegExp(`^${dir}/config.yaml:\\d+:\\d+: `));
+    await expect(loadHostConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({ code: 'E_CONFIG_MISSING' });
+  });
+});
