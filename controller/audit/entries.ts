@@ -3,7 +3,7 @@
  * map per line), and how an entry relates to the address being audited. Pure.
  */
 import { createRequire } from 'node:module';
-import { cidrContains, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
+import { cidrContains, scanV4, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
 
 // yaml is loaded on the first entry that needs it: most audits parse a handful of lines,
@@ -29,26 +29,16 @@ export function relationOf(query: Cidr, cidr: Cidr): Relation | null {
   return null;
 }
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
-
 /**
  * Whether canonical IPv4 text can relate to an IPv4 query, in plain 32-bit arithmetic
  * (no parse, no BigInt): a long history names thousands of unrelated addresses. Returns
  * undefined when the text is not plain canonical IPv4, and the caller parses it properly.
  */
 export function mayRelateV4(query: Cidr, text: string): boolean | undefined {
-  const m = V4.exec(text);
-  if (!m || query.family !== 4) return undefined;
-  let addr = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i]!;
-    if (part.length > 1 && part.startsWith('0')) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    addr = addr * 256 + n;
-  }
-  const prefix = m[5] === undefined ? 32 : Number(m[5]);
-  if (prefix > 32) return undefined;
+  if (query.family !== 4) return undefined;
+  const s = scanV4(text);
+  if (!s) return undefined;
+  const { value: addr, prefix } = s;
   const shorter = Math.min(prefix, query.prefix);
   const shift = 32 - shorter;
   // Compare the common leading bits (division avoids JS's 32-bit signed shifts).

@@ -3,8 +3,7 @@
  * parameter, so TTL expiry is tested with any `now` and every host computes the same
  * set from the same commit.
  */
-import { compareCidr, cidrContains, cidrOverlaps, type Cidr } from '../net/cidr.js';
-import { parseCidrCached } from '../ledger/checks.js';
+import { compareCidr, cidrContains, cidrOverlaps, parseCidrCached, type Cidr } from '../net/cidr.js';
 import { isTooBroad } from '../ledger/cross-checks.js';
 import type { Ledger } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';

@@ -2,7 +2,7 @@
  * Which bans overlap a protected address (this host's, the remote's, API endpoints'): pure.
  * The addresses are gathered by ./protected.ts; the reconciler drops overlapping bans.
  */
-import { tryParseCidr, cidrContains, widen, CidrError, type Cidr } from '../net/cidr.js';
+import { tryParseCidr, cidrContains, widen, prefixOfKey, CidrError, FAMILY_BITS, type Cidr } from '../net/cidr.js';
 
 export interface ProtectedSkip {
   cidr: string;
@@ -21,14 +21,6 @@ export function parseProtected(addresses: readonly string[]): Cidr[] {
     out.push(c);
   }
   return out;
-}
-
-const FULL: Record<4 | 6, number> = { 4: 32, 6: 128 };
-
-function prefixOfKey(key: string): { family: 4 | 6; prefix: number } {
-  const family = key.includes(':') ? 6 : 4;
-  const slash = key.indexOf('/');
-  return { family, prefix: slash < 0 ? FULL[family] : Number(key.slice(slash + 1)) };
 }
 
 /**
@@ -51,7 +43,7 @@ export function partitionProtected<T extends { cidr: string }>(
   for (const p of protectedAddrs) {
     for (const len of lengths[p.family]) if (len <= p.prefix) widened.set(widen(p, len).key, p.key);
   }
-  const nets = protectedAddrs.filter((p) => p.prefix < FULL[p.family]);
+  const nets = protectedAddrs.filter((p) => p.prefix < FAMILY_BITS[p.family]);
   const kept: T[] = [];
   const skipped: ProtectedSkip[] = [];
   for (const b of bans) {

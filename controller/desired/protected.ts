@@ -6,7 +6,7 @@
  * what each target reports through protectedAddresses().
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isAddressLiteral } from '../net/cidr.js';
 import type { TargetDoc } from '../ledger/types.js';
 import type { Runner } from '../lib/exec.js';
 
@@ -64,7 +64,7 @@ export async function hostAddresses(run: Runner): Promise<string[]> {
 
 /** Every address a host name resolves to (an IP literal resolves to itself). */
 export async function resolveHost(host: string): Promise<string[]> {
-  if (isIP(host)) return [host];
+  if (isAddressLiteral(host)) return [host];
   const found = await lookup(host, { all: true, verbatim: true });
   return found.map((a) => a.address);
 }

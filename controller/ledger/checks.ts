@@ -3,11 +3,12 @@
  * They run on a LocatedDoc after the schema, so they are type-guarded: a field the
  * schema already reported as the wrong type is skipped here, not reported twice.
  *
- * A 100k-entry ledger runs these 300k times, so the common canonical spellings (dotted
- * quads, `…T…Z` times) take short exact paths; anything else goes to the general parsers.
+ * A 100k-entry ledger runs these 300k times, so the common canonical spellings take short
+ * exact paths (addresses: net/cidr.ts's scanners; `…T…Z` times: fastCanonicalTime below);
+ * anything else goes to the general parsers.
  * Paths are built only when a problem is reported.
  */
-import { tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
+import { parseCidrCached, CidrError, type Cidr } from '../net/cidr.js';
 import { parseTime, formatTime } from '../lib/duration.js';
 import type { Problem } from './types.js';
 import type { LocatedDoc, PathSeg } from './located.js';
@@ -23,93 +24,6 @@ export class ProblemSink {
     const pos = this.doc.at(path, part);
     this.problems.push({ file: this.file, line: pos.line, col: pos.col, code, message });
   }
-}
-
-const V4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\/([1-9]|[12][0-9]|3[01]))?$/;
-
-/**
- * A canonical IPv4 key (no leading zeros, prefix 1–31 or none, host bits zero) parsed
- * without ipaddr.js; undefined for anything else. Equal to parseCidr's result (tested).
- */
-export function fastCanonicalV4(text: string): Cidr | undefined {
-  const m = V4.exec(text);
-  if (!m) return undefined;
-  const n = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
-  const prefix = m[5] === undefined ? 32 : Number(m[5]);
-  if (prefix < 32 && n % 2 ** (32 - prefix) !== 0) return undefined; // host bits: the general parser says so
-  return { key: text, family: 4, prefix, addr: BigInt(n) };
-}
-
-const V6 = /^[0-9a-f:]+(?:\/(?:[1-9][0-9]?|1[01][0-9]|12[0-7]))?$/;
-const GROUP = /^(?:0|[1-9a-f][0-9a-f]{0,3})$/;
-
-/** RFC 5952 text of eight 16-bit groups: lower-case hex, longest run (≥ 2) of zeros as `::`. */
-export function formatV6Groups(g: readonly number[]): string {
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((n) => n.toString(16));
-  if (best === -1) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
-
-function v6Groups(text: string): number[] | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
-  const count = parts.reduce((n, p) => n + p.length, 0);
-  if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
-  const groups: number[] = [];
-  for (const p of parts[0]!) {
-    if (!GROUP.test(p)) return undefined;
-    groups.push(parseInt(p, 16));
-  }
-  if (halves.length === 2) for (let k = count; k < 8; k++) groups.push(0);
-  for (const p of parts[1] ?? []) {
-    if (!GROUP.test(p)) return undefined;
-    groups.push(parseInt(p, 16));
-  }
-  return groups;
-}
-
-/**
- * A canonical IPv6 key (RFC 5952, prefix 1–127 or none, host bits zero, not IPv4-mapped)
- * parsed without ipaddr.js; undefined for anything else. Equal to parseCidr's result (tested).
- */
-export function fastCanonicalV6(text: string): Cidr | undefined {
-  if (!V6.test(text)) return undefined;
-  const slash = text.indexOf('/');
-  const addrText = slash === -1 ? text : text.slice(0, slash);
-  const prefix = slash === -1 ? 128 : Number(text.slice(slash + 1));
-  const g = v6Groups(addrText);
-  if (!g || formatV6Groups(g) !== addrText) return undefined;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return undefined; // mapped: general path
-  const addr = BigInt('0x' + g.map((n) => n.toString(16).padStart(4, '0')).join(''));
-  if (prefix < 128 && (addr & ((1n << BigInt(128 - prefix)) - 1n)) !== 0n) return undefined;
-  return { key: text, family: 6, prefix, addr };
-}
-
-// Canonical inputs repeat across a run (ledger, allowlist, desired set), so keys are cached.
-const cache = new Map<string, Cidr | CidrError>();
-
-export function parseCidrCached(text: string): Cidr | CidrError {
-  const fast = text.includes(':') ? fastCanonicalV6(text) : fastCanonicalV4(text);
-  if (fast) return fast; // cheaper than a cache lookup, and keeps the cache small
-  let c = cache.get(text);
-  if (c === undefined) {
-    if (cache.size > 200_000) cache.clear();
-    c = tryParseCidr(text);
-    cache.set(text, c);
-  }
-  return c;
 }
 
 /** Checks the `cidr` field `key` of the mapping at `base`; returns the network or undefined. */

@@ -4,9 +4,8 @@
  * (desiredSet skips such bans), because one hook banning an allowlisted address must
  * not freeze enforcement of every other ban. `fail2git validate` still exits 1 on them.
  */
-import { cidrOverlaps, type Cidr } from '../net/cidr.js';
+import { cidrOverlaps, parseCidrCached, type Cidr } from '../net/cidr.js';
 import type { Ledger, Problem, SourcePos } from './types.js';
-import { parseCidrCached } from './checks.js';
 
 function parsed(key: string): Cidr | undefined {
   const c = parseCidrCached(key);

@@ -2,10 +2,7 @@
  * Address ranges back to CIDRs. nftables prints an interval that is not a single prefix
  * (someone added `10.0.0.1-10.0.0.5` by hand) as a range; fail2git speaks only CIDRs.
  */
-import { formatCidr, parseCidr, type Cidr, type Family } from './cidr.js';
-import { fastCidr } from './cidr-fast.js';
-
-const BITS: Record<Family, number> = { 4: 32, 6: 128 };
+import { FAMILY_BITS as BITS, formatCidr, parseCidr, type Cidr, type Family } from './cidr.js';
 
 /** The fewest CIDRs that exactly cover [first, last] (inclusive, same family). */
 export function rangeToCidrs(firstText: string, lastText: string): Cidr[] {
@@ -40,7 +37,7 @@ export function prefixMask(family: Family, prefix: number): string {
 
 /** The prefix length of a contiguous netmask address, or undefined if it is not one. */
 export function maskPrefix(family: Family, maskText: string): number | undefined {
-  const m = fastCidr(maskText);
+  const m = parseCidr(maskText);
   if (m.family !== family) return undefined;
   const bits = BITS[family];
   const ones = m.addr.toString(2).replace(/0+$/, '');

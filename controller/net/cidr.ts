@@ -1,10 +1,19 @@
 /**
- * Canonical CIDR keys. Every address in fail2git is reduced to exactly one string:
+ * The address parser: the only code in fail2git that reads an IP address or CIDR (the
+ * hook, the ledger, kernel listings, Proxmox and the CLI all come here; a test in
+ * test/architecture/ keeps it so). Every address is reduced to exactly one string:
  * IPv4 dotted quad, IPv6 RFC 5952 (lower-case, compressed), host bits zero, and no
  * `/32` or `/128` suffix. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes IPv4.
  * Two spellings of one network therefore always compare equal as strings.
+ *
+ * Plain spellings take the scanners of ./cidr-fast.ts; anything else, and every error,
+ * takes the general path below (ipaddr.js). Both give the same results, errors included.
  */
 import ipaddr from 'ipaddr.js';
+import { formatV6Groups, scanV4, scanV6 } from './cidr-fast.js';
+
+/** The plain-IPv4 scanner, for callers that compare 32-bit numbers without building a Cidr. */
+export { scanV4, type V4Scan } from './cidr-fast.js';
 
 export type Family = 4 | 6;
 
@@ -35,7 +44,9 @@ export class CidrError extends Error {
   }
 }
 
-const BITS: Record<Family, number> = { 4: 32, 6: 128 };
+/** Address length in bits per family. */
+export const FAMILY_BITS: Readonly<Record<Family, number>> = { 4: 32, 6: 128 };
+const BITS = FAMILY_BITS;
 const PREFIX_RE = /^(0|[1-9][0-9]{0,2})$/;
 const V6_CHARS = /^[0-9A-Fa-f:.]+$/;
 
@@ -56,7 +67,7 @@ function v4Text(n: bigint): string {
 function v6Text(n: bigint): string {
   const parts: number[] = [];
   for (let i = 7; i >= 0; i--) parts.push(Number((n >> BigInt(i * 16)) & 0xffffn));
-  return new ipaddr.IPv6(parts).toRFC5952String();
+  return formatV6Groups(parts);
 }
 
 /** Text of a network from family, integer and prefix (no `/32` or `/128`). */
@@ -79,11 +90,44 @@ function parseAddress(text: string): { family: Family; addr: bigint } {
 }
 
 /**
- * Parses an address or CIDR into its canonical form.
+ * Parses an address or CIDR into its canonical form, or throws CidrError.
  * Host bits must be zero (`10.0.0.1/24` is refused, with `10.0.0.0/24` suggested):
  * silently masking would ban a whole network when a person meant one host.
  */
 export function parseCidr(input: string): Cidr {
+  if (input.includes(':')) {
+    const s = scanV6(input);
+    if (s) return { key: s.key, family: 6, prefix: s.prefix, addr: s.addr };
+  } else {
+    const s = scanV4(input);
+    if (s) return { key: s.key, family: 4, prefix: s.prefix, addr: BigInt(s.value) };
+  }
+  return parseCidrGeneral(input);
+}
+
+export interface CidrKey {
+  key: string;
+  family: Family;
+}
+
+/**
+ * Just the canonical key and family (what a driver's observe() reports), without building
+ * the integer form for plain IPv4: the hot path of 100k-entry listings. Same errors as parseCidr.
+ */
+export function cidrKey(input: string): CidrKey {
+  if (!input.includes(':')) {
+    const s = scanV4(input);
+    if (s) return { key: s.key, family: 4 };
+  }
+  const c = parseCidr(input);
+  return { key: c.key, family: c.family };
+}
+
+/**
+ * The general path alone (ipaddr.js), for every spelling. parseCidr is the one to call;
+ * this is exported as the reference the scanners are tested against.
+ */
+export function parseCidrGeneral(input: string): Cidr {
   const text = input.trim();
   if (text === '' || text !== input) {
     throw new CidrError('E_CIDR_SYNTAX', `${JSON.stringify(input)} is not an IP address or CIDR`);
@@ -123,6 +167,53 @@ export function tryParseCidr(input: string): Cidr | CidrError {
     if (err instanceof CidrError) return err;
     throw err;
   }
+}
+
+// Inputs repeat across a run (ledger, allowlist, desired set), so the general path's results are cached.
+const cache = new Map<string, Cidr | CidrError>();
+
+/** tryParseCidr for text that repeats: plain spellings are scanned, the rest remembered. */
+export function parseCidrCached(text: string): Cidr | CidrError {
+  if (text.includes(':')) {
+    const s = scanV6(text);
+    if (s) return { key: s.key, family: 6, prefix: s.prefix, addr: s.addr };
+  } else {
+    const s = scanV4(text);
+    if (s) return { key: s.key, family: 4, prefix: s.prefix, addr: BigInt(s.value) }; // cheaper than a lookup, keeps the cache small
+  }
+  let c = cache.get(text);
+  if (c === undefined) {
+    if (cache.size > 200_000) cache.clear();
+    c = tryParseCidr(text);
+    cache.set(text, c);
+  }
+  return c;
+}
+
+/**
+ * The network a token names, host bits masked (`127.0.0.1/8` → `127.0.0.0/8`), or undefined
+ * when it is no address. For what other software wrote (Proxmox files, interface addresses),
+ * never for the ledger or a person's input, where host bits are an error.
+ */
+export function networkOf(token: string): Cidr | undefined {
+  const c = tryParseCidr(token);
+  if (!(c instanceof CidrError)) return c;
+  return c.code === 'E_CIDR_HOST_BITS' && c.suggestion ? parseCidr(c.suggestion) : undefined;
+}
+
+/**
+ * Family and prefix length of a canonical key, read from its text (no parse): for keys
+ * already checked, e.g. a valid ledger's.
+ */
+export function prefixOfKey(key: string): { family: Family; prefix: number } {
+  const family = familyOf(key);
+  const slash = key.indexOf('/');
+  return { family, prefix: slash < 0 ? BITS[family] : Number(key.slice(slash + 1)) };
+}
+
+/** Whether text is one IP address (no prefix): a literal to use as it is, not a name to resolve. */
+export function isAddressLiteral(text: string): boolean {
+  return !text.includes('/') && !(tryParseCidr(text) instanceof CidrError);
 }
 
 /** Canonical key of an input, or throws CidrError. */

@@ -5,8 +5,7 @@
  * metadata per entry for consumers that want it. Neither holds a timestamp, so an unchanged
  * ban list is an unchanged file (a no-op run never rewrites it).
  */
-import { compareCidr } from '../net/cidr.js';
-import { fastCidr } from '../net/cidr-fast.js';
+import { parseCidr, compareCidr } from '../net/cidr.js';
 import type { DesiredEntry } from './types.js';
 
 export type FileFormat = 'txt' | 'json';
@@ -28,7 +27,7 @@ function parseTxt(text: string): ParsedList {
     const t = line.replace(/#.*/, '').trim();
     if (t === '') return;
     try {
-      const c = fastCidr(t);
+      const c = parseCidr(t);
       out.entries.push({ cidr: c.key, family: c.family });
     } catch {
       out.problems.push(`line ${i + 1}: ${JSON.stringify(t)} is not a CIDR`);
@@ -57,7 +56,7 @@ function parseJson(text: string): ParsedList {
   const out: ParsedList = { entries: [], problems: [] };
   bans.forEach((b: JsonBan, i) => {
     try {
-      const c = fastCidr(String(b?.cidr));
+      const c = parseCidr(String(b?.cidr));
       const e: DesiredEntry = { cidr: c.key, family: c.family };
       for (const k of ['expires', 'by', 'jail'] as const) if (typeof b[k] === 'string') e[k] = b[k] as string;
       out.entries.push(e);
@@ -70,7 +69,7 @@ function parseJson(text: string): ParsedList {
 
 export function sortEntries(entries: DesiredEntry[]): DesiredEntry[] {
   return entries
-    .map((e) => ({ e, c: fastCidr(e.cidr) }))
+    .map((e) => ({ e, c: parseCidr(e.cidr) }))
     .sort((a, b) => compareCidr(a.c, b.c))
     .map(({ e }) => e);
 }

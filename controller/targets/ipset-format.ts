@@ -2,8 +2,7 @@
  * Pure text for the `ipset` driver: reading `ipset save` output and writing one
  * `ipset restore` batch. No I/O here, so both are unit-tested with string fixtures.
  */
-import type { Family } from '../net/cidr.js';
-import { fastKey } from '../net/cidr-fast.js';
+import { cidrKey, type Family } from '../net/cidr.js';
 import type { ObservedEntry, Plan } from './types.js';
 
 /** ipset names are at most 31 characters; the driver adds `-v4` / `-v6`. */
@@ -32,7 +31,7 @@ export function parseIpsetSave(text: string, set: string, family: Family): Obser
   for (const line of text.split('\n')) {
     if (!line.startsWith(prefix)) continue;
     const member = line.slice(prefix.length).split(' ')[0] ?? '';
-    const cidr = fastKey(member);
+    const cidr = cidrKey(member);
     if (cidr.family !== family) continue;
     out.push({ cidr: cidr.key, family });
   }

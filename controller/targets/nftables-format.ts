@@ -10,8 +10,7 @@
  * is really in the set now. So the covered entries converge like any other (a second run is
  * a no-op) while enforcement is decided by the kernel's own sets alone.
  */
-import type { Cidr, Family } from '../net/cidr.js';
-import { fastCidr, fastKey } from '../net/cidr-fast.js';
+import { parseCidr, cidrKey, FAMILY_BITS, type Cidr, type Family } from '../net/cidr.js';
 import { maskPrefix, prefixMask, rangeToCidrs, splitCovered } from '../net/cidr-range.js';
 import { enforcedHooks, type Enforce } from './utils/options.js';
 import type { ObservedEntry, Plan } from './types.js';
@@ -87,12 +86,12 @@ function unwrap(e: unknown): unknown {
 }
 
 function readElement(v: unknown): SetElement {
-  if (typeof v === 'string') return { raw: v, keys: [fastKey(v).key] };
+  if (typeof v === 'string') return { raw: v, keys: [cidrKey(v).key] };
   const o = v as Json;
   if (o.prefix) {
     const p = o.prefix as { addr: string; len: number };
     const raw = `${p.addr}/${p.len}`;
-    return { raw, keys: [fastKey(raw).key] };
+    return { raw, keys: [cidrKey(raw).key] };
   }
   if (Array.isArray(o.range)) {
     const [a, b] = o.range as [string, string];
@@ -107,7 +106,7 @@ function readCoveredPair(family: Family, v: unknown): Cidr[] {
   const prefix = maskPrefix(family, pair[1]);
   if (prefix === undefined) return [];
   try {
-    return [fastCidr(prefix === (family === 4 ? 32 : 128) ? pair[0] : `${pair[0]}/${prefix}`)];
+    return [parseCidr(prefix === FAMILY_BITS[family] ? pair[0] : `${pair[0]}/${prefix}`)];
   } catch {
     return []; // a malformed record is simply not reported, and rewritten on the next apply
   }
@@ -154,7 +153,7 @@ export function observedFromState(state: NftState): ObservedEntry[] {
     const candidates = state.covered[family].filter((c) => !held.has(c.key));
     if (candidates.length === 0) continue;
     // a recorded covered entry counts only while something in the set really covers it
-    const { covered } = splitCovered([...inSet.map(fastCidr), ...candidates]);
+    const { covered } = splitCovered([...inSet.map(parseCidr), ...candidates]);
     const coveredKeys = new Set(covered.map((c) => c.key));
     for (const c of candidates) if (coveredKeys.has(c.key)) out.push({ cidr: c.key, family });
   }
@@ -202,7 +201,7 @@ function familyOps(table: string, state: NftState, plan: Plan, family: Family): 
   // Kernel elements never overlap, so with nothing added and nothing recorded as covered the
   // split is known without parsing and sorting 100k networks.
   const trivial = !plan.add.some((e) => e.family === family) && state.covered[family].length === 0;
-  const split = trivial ? undefined : splitCovered([...want].map(fastCidr));
+  const split = trivial ? undefined : splitCovered([...want].map(parseCidr));
   const outerKeys = split ? new Set(split.outer.map((c) => c.key)) : want;
   const covered = split?.covered ?? [];
 

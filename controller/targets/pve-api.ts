@@ -7,13 +7,13 @@
  * a small p-queue and are retried with backoff when Proxmox says "try again".
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import PQueue from 'p-queue';
 import { errorMessage, TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { PveApiClient, PveApiError } from './pve/api-client.js';
 import { readApiConfig } from './pve/api-config.js';
-import { isMarker, lenientKey, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
+import { isMarker, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
+import { isAddressLiteral, networkOf } from '../net/cidr.js';
 import { withRetry } from './pve/retry.js';
 
 export const DRIVER = 'pve-api';
@@ -152,7 +152,7 @@ class StaleDigest extends PveApiError {
 function ownedEntries(entries: ApiEntry[]): ObservedEntry[] {
   const out = new Map<string, ObservedEntry>();
   for (const e of entries) {
-    const key = isOwned(e) ? lenientKey(e.cidr) : undefined;
+    const key = isOwned(e) ? networkOf(e.cidr) : undefined;
     if (!key || out.has(key.key)) continue;
     out.set(key.key, { cidr: key.key, family: key.family, ...(e.cidr !== key.key ? { raw: e.cidr } : {}) });
   }
@@ -169,6 +169,6 @@ function ignoreIf(pattern: RegExp): (err: unknown) => void {
 /** The API host's own addresses: banning them would cut this reconciler off from the API. */
 async function apiHostAddresses(hostname: string): Promise<string[]> {
   const host = hostname.replace(/^\[|\]$/g, '');
-  const addrs = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  return [...new Set(addrs.map((a) => lenientKey(a)?.key).filter((k): k is string => k !== undefined))];
+  const addrs = isAddressLiteral(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  return [...new Set(addrs.map((a) => networkOf(a)?.key).filter((k): k is string => k !== undefined))];
 }

@@ -2,8 +2,8 @@
  * Pure text for the `route` driver: reading `ip -j route show proto N type blackhole` and
  * writing one `ip -batch` script. A route is ours exactly when it carries our proto number.
  */
-import { fastKey } from '../net/cidr-fast.js';
 import type { ObservedEntry, Plan } from './types.js';
+import { cidrKey } from '../net/cidr.js';
 
 /** Not listed in iproute2's rt_protos; any unused number (or a name added there) works. */
 export const DEFAULT_PROTO = '250';
@@ -43,7 +43,7 @@ export function parseIpRouteJson(text: string): ParsedRoutes {
   for (const r of routes) {
     if (r.type !== 'blackhole' || !r.dst) continue;
     try {
-      const c = fastKey(r.dst);
+      const c = cidrKey(r.dst);
       out.entries.push({ cidr: c.key, family: c.family });
     } catch {
       out.strange.push(r.dst);

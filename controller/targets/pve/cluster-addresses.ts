@@ -5,11 +5,11 @@
  * before its management and corosync accept rules. Pure parsing; no I/O.
  */
 import { parseAliases, parseIpsetLine, sectionsNamed, type FwDoc } from './fw-text.js';
-import { lenientKey } from './managed-set.js';
+import { networkOf } from '../../net/cidr.js';
 
 function resolveToken(token: string, aliases: Map<string, string>): string | undefined {
   const alias = aliases.get(token.replace(/^(dc|guest)\//i, '').toLowerCase());
-  return lenientKey(alias ?? token)?.key;
+  return networkOf(alias ?? token)?.key;
 }
 
 export function clusterFwProtected(doc: FwDoc): string[] {
@@ -23,7 +23,7 @@ export function clusterFwProtected(doc: FwDoc): string[] {
     }
   }
   const local = aliases.get('local_network');
-  const localKey = local ? lenientKey(local)?.key : undefined;
+  const localKey = local ? networkOf(local)?.key : undefined;
   if (localKey) out.add(localKey);
   return [...out];
 }
@@ -32,7 +32,7 @@ export function clusterFwProtected(doc: FwDoc): string[] {
 export function corosyncAddresses(text: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/^\s*ring\d+_addr\s*:\s*(\S+)\s*$/gm)) {
-    const key = lenientKey(m[1]!)?.key;
+    const key = networkOf(m[1]!)?.key;
     if (key) out.add(key);
   }
   return [...out];

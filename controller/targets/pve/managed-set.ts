@@ -5,7 +5,7 @@
  * that are not ours (hand-made members, nomatch entries, comment lines) stay untouched.
  * Pure; no I/O.
  */
-import { compareCidr, parseCidr, CidrError, type Cidr, type Family } from '../../net/cidr.js';
+import { compareCidr, networkOf, parseCidr, type Cidr, type Family } from '../../net/cidr.js';
 import { TargetError } from '../../lib/errors.js';
 import type { DesiredEntry, ObservedEntry } from '../types.js';
 import { parseIpsetLine, sectionsNamed, splitFw, trimH, type FwDoc, type IpsetLine, type Section } from './fw-text.js';
@@ -21,16 +21,6 @@ export function isOwned(line: IpsetLine): boolean {
 /** `fail2git` as the comment's first word (`fail2git-like` or `not fail2git` are someone else's). */
 export function isMarker(comment: string | undefined): boolean {
   return comment !== undefined && /^fail2git(\s|$)/.test(comment);
-}
-
-/** Canonical key of a stored member, masking host bits as Proxmox/the kernel would; undefined for aliases and junk. */
-export function lenientKey(token: string): Cidr | undefined {
-  try {
-    return parseCidr(token);
-  } catch (err) {
-    if (err instanceof CidrError && err.code === 'E_CIDR_HOST_BITS' && err.suggestion) return parseCidr(err.suggestion);
-    return undefined;
-  }
 }
 
 const UNSAFE = /[^A-Za-z0-9._:@+\-]/g;
@@ -61,7 +51,7 @@ export function ownedEntries(doc: FwDoc, section: Section | undefined): Observed
   for (let i = section.start + 1; i < section.end; i++) {
     const line = parseIpsetLine(doc.lines[i]!);
     if (!line || !isOwned(line)) continue;
-    const key = lenientKey(line.token);
+    const key = networkOf(line.token);
     if (!key || seen.has(key.key)) continue;
     const observed: ObservedEntry = { cidr: key.key, family: key.family };
     if (line.token !== key.key) observed.raw = line.token;
@@ -107,7 +97,7 @@ export function spliceManaged(text: string, name: string, plan: SplicePlan, path
   const body = section ? doc.lines.slice(section.start + 1, section.end) : [];
   for (const raw of body) {
     const line = parseIpsetLine(raw);
-    const key = line ? lenientKey(line.token) : undefined;
+    const key = line ? networkOf(line.token) : undefined;
     if (line && isOwned(line) && (removeRaw.has(line.token) || (key && removeKeys.has(key.key)))) {
       removed++;
       continue;

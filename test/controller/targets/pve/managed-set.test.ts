@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isMarker, lenientKey, markerComment, ownedEntries, findManaged, spliceManaged } from '../../../../controller/targets/pve/managed-set.js';
+import { isMarker, markerComment, ownedEntries, findManaged, spliceManaged } from '../../../../controller/targets/pve/managed-set.js';
+import { networkOf } from '../../../../controller/net/cidr.js';
 import { splitFw } from '../../../../controller/targets/pve/fw-text.js';
 import { parseClusterFw } from '../../../helpers/pve-emulator.js';
 
@@ -17,16 +18,16 @@ describe('markerComment', () => {
   });
 });
 
-describe('isMarker and lenientKey', () => {
+describe('isMarker and networkOf', () => {
   it.each([['fail2git sshd@web1 permanent', true], ['fail2git', true], ['fail2git-like', false], ['not fail2git', false], [undefined, false]])('%j → %j', (c, owned) => {
     expect(isMarker(c)).toBe(owned);
   });
 
   it('masks host bits the way the kernel stores them, and refuses aliases and junk', () => {
-    expect(lenientKey('127.0.0.1/8')?.key).toBe('127.0.0.0/8');
-    expect(lenientKey('2001:DB8::1')?.key).toBe('2001:db8::1');
-    expect(lenientKey('dc/admin')).toBeUndefined();
-    expect(lenientKey('10.0.0.0/33')).toBeUndefined();
+    expect(networkOf('127.0.0.1/8')?.key).toBe('127.0.0.0/8');
+    expect(networkOf('2001:DB8::1')?.key).toBe('2001:db8::1');
+    expect(networkOf('dc/admin')).toBeUndefined();
+    expect(networkOf('10.0.0.0/33')).toBeUndefined();
   });
 });
 
