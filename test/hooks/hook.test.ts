@@ -71,13 +71,28 @@ describe('hook ban/unban', () => {
     expect(spooled(host)).toEqual([]);
   });
 
+  it('permanent: `--bantime -1` (spaced, as a person types it) bans and prolongs to a permanent entry', async () => {
+    const host = makeHost(remote.bare, 'web7');
+    const time = String(Math.floor(Date.now() / 1000));
+    const ban = await cli(['hook', 'ban', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '600', '--time', time, '--config', host.config]);
+    expect(ban).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.57'));
+    const prolong = await cli(['hook', 'prolong', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '-1', '--time', time, '--config', host.config]);
+    expect(prolong).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('permanent', () => remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.57')?.expires === undefined);
+    const perm = await cli(['hook', 'ban', '--jail=sshd', '--ip=203.0.113.58', '--bantime=-1', `--time=${time}.5`, '--bancount=', '--config', host.config]);
+    expect(perm).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('permanent ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.58' && b.expires === undefined));
+    await waitFor('settled', () => settled(host));
+  });
+
   it('refuses allowlisted and too-broad addresses: exit 1, nothing spooled', async () => {
     const host = makeHost(remote.bare, 'web4');
     expect((await cli(['flush', '--config', host.config])).code).toBe(0); // fetches, writes the guard cache
-    for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7']) {
+    for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7', '0.0.0.0', '255.255.255.255', '224.0.0.1', '127.0.0.1', '::']) {
       const res = await cli(hookArgs(host, 'ban', ip));
       expect(res.code, ip).toBe(1);
-      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader)/);
+      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)/);
       expect(spooled(host), ip).toEqual([]);
     }
   });
