@@ -40,22 +40,27 @@ export type HookDecision =
   | { kind: 'refuse'; why: string };
 
 const JAIL = /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,63}$/;
-const NUMBER = /^-?[0-9]{1,15}(\.[0-9]{1,9})?$/;
+/** Decimal, optionally fractional or with an exponent: what Python prints for an int or a float. */
+const NUMBER = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+/** How far ahead of this host's clock fail2ban's `<time>` may be (clock skew between log and host). */
+export const MAX_CLOCK_SKEW_S = 300;
 
 function number(flag: string, raw: string | undefined): number {
-  if (raw === undefined) throw new InputError('E_HOOK_ARGS', `--${flag} is required`);
-  if (!NUMBER.test(raw)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw)} is not a number`);
-  return Number(raw);
+  if (raw === undefined || raw === '') throw new InputError('E_HOOK_ARGS', `--${flag} is required`);
+  const n = NUMBER.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw.slice(0, 40))} is not a number`);
+  return n;
 }
 
 function count(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^[0-9]{1,9}$/.test(raw)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw)} is not a count`);
+  if (!/^[0-9]{1,9}$/.test(raw)) throw new InputError('E_HOOK_ARGS', `--${flag} ${JSON.stringify(raw.slice(0, 40))} is not a count`);
   return Number(raw);
 }
 
 /** Pure: validates the raw flag values of a hook call. */
-export function parseHookArgs(action: string | undefined, v: Record<string, string | undefined>): HookArgs {
+export function parseHookArgs(action: string | undefined, v: Record<string, string | undefined>, now = Date.now()): HookArgs {
   if (action !== 'ban' && action !== 'unban' && action !== 'prolong') {
     throw new InputError('E_HOOK_ARGS', `hook action must be ban, unban, prolong or flush, got ${JSON.stringify(action ?? '')}`);
   }
@@ -73,7 +78,12 @@ export function parseHookArgs(action: string | undefined, v: Record<string, stri
   if (bantime !== -1 && bantime <= 0) throw new InputError('E_HOOK_ARGS', `--bantime must be positive seconds or -1 (permanent), got ${v.bantime}`);
   const time = number('time', v.time);
   if (time <= 0) throw new InputError('E_HOOK_ARGS', `--time must be seconds since the epoch, got ${v.time}`);
-  if (v.restored !== undefined && v.restored !== '0' && v.restored !== '1') {
+  // A ban "starting" in the future would outlive its bantime by as much (and past year
+  // 275760 there is no date at all): beyond a small clock skew it is refused.
+  if (time > now / 1000 + MAX_CLOCK_SKEW_S) {
+    throw new InputError('E_HOOK_TIME', `--time ${v.time} is more than ${MAX_CLOCK_SKEW_S} s ahead of this host's clock (${Math.floor(now / 1000)}); check the clocks`);
+  }
+  if (v.restored !== undefined && v.restored !== '' && v.restored !== '0' && v.restored !== '1') {
     throw new InputError('E_HOOK_ARGS', `--restored must be 0 or 1, got ${JSON.stringify(v.restored)}`);
   }
   const args: HookArgs = { action, jail, ip, bantime, time, restored: v.restored === '1' };

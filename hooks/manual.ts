@@ -7,6 +7,7 @@ import { parseCidr, CidrError } from '../controller/net/cidr.js';
 import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
 import { InputError, errorMessage } from '../controller/lib/errors.js';
+import { unprintableIn } from '../controller/ledger/checks.js';
 import { readGuard } from './guard-cache.js';
 import { flushSpool } from './flush.js';
 import { refusal, type Operation } from './operations.js';
@@ -46,9 +47,11 @@ function canonical(text: string): string {
 
 /** Pure: the operation a person asked for. `now` in ms. */
 export function manualOperation(req: ManualRequest, host: string, now: number): Operation {
+  if (req.by !== undefined && (req.by.trim() === '' || unprintableIn(req.by))) throw new InputError('E_BY', '--by must be a non-empty name of printable text');
   const op: Operation = { v: 1, id: newOpId(host, now), op: req.op, cidr: canonical(req.cidr), at: formatTime(new Date(now)), by: req.by ?? whoAmI(), host };
   if (req.reason !== undefined) {
-    if (req.reason.trim() === '' || /[\r\n]/.test(req.reason)) throw new InputError('E_REASON', '--reason must be one non-empty line');
+    // A control character would make the ledger invalid for every host (validate refuses it).
+    if (req.reason.trim() === '' || unprintableIn(req.reason)) throw new InputError('E_REASON', '--reason must be one non-empty line of printable text');
     op.reason = req.reason;
   }
   if (req.op === 'unban') return op;

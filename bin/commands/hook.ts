@@ -36,10 +36,28 @@ const OPTIONS = {
   config: { type: 'string' },
 } as const;
 
+/**
+ * `--bantime -1` as a person types it: node's parser reads `-1` as a flag ("argument is
+ * ambiguous"), so a negative number after a value flag is joined to it (`--bantime=-1`).
+ */
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    const next = argv[i + 1];
+    if (name in OPTIONS && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export const command: Command = {
   help: HELP,
   async run(argv) {
-    const parsed = parseFlags<Record<string, string | undefined>>(argv, OPTIONS, HELP);
+    const parsed = parseFlags<Record<string, string | undefined>>(joinNegativeValues(argv), OPTIONS, HELP);
     if (!parsed) return EXIT_OK;
     const [action, ...extra] = parsed.positionals;
     if (extra.length > 0) {

@@ -120,7 +120,8 @@ async function ensureHistory(repoDir: string, opts: AuditOptions): Promise<strin
 async function diffTrailerless(repoDir: string, commits: readonly LoggedCommit[]): Promise<string> {
   const bare = commits.filter((c) => c.ops.length === 0).map((c) => c.commit);
   if (bare.length === 0) return '';
-  return git(repoDir, ['diff-tree', '--stdin', '--root', '--cc', '-p', DIFF_COMMIT_FORMAT, '--', BANS], bare.join('\n') + '\n');
+  // --text and no textconv/external diff: the ledger's own .gitattributes must not hide a change.
+  return git(repoDir, ['diff-tree', '--stdin', '--root', '--cc', '-p', '--text', '--no-textconv', '--no-ext-diff', DIFF_COMMIT_FORMAT, '--', BANS], bare.join('\n') + '\n');
 }
 
 /**
@@ -133,7 +134,7 @@ async function readHandEdits(repoDir: string, commits: readonly LoggedCommit[], 
   const edits = parseHandEdits(diff, query, cache, full);
   if (full.size === 0) return edits;
   const { parseBanList } = await import('../ledger/banlist.js');
-  const bansAt = async (rev: string) => parseBanList(await git(repoDir, ['show', `${rev}:${BANS}`]).catch(() => '')).bans;
+  const bansAt = async (rev: string) => parseBanList(await git(repoDir, ['cat-file', 'blob', `${rev}:${BANS}`]).catch(() => '')).bans;
   const parentsOf = new Map(commits.map((c) => [c.commit, c.parents]));
   for (const commit of full) {
     const parents = await Promise.all((parentsOf.get(commit) ?? []).map(bansAt));
@@ -165,7 +166,7 @@ async function lookupEntries(repoDir: string, commits: readonly LoggedCommit[], 
   const patterns = [...cidrs].flatMap((k) => [`cidr: ${k},`, `cidr: ${k}}`, `cidr: "${k}",`, `cidr: "${k}"}`]);
   const revs = [...wanted];
   for (let i = 0; i < revs.length; i += 500) {
-    const args = ['grep', '--no-color', '-F', ...patterns.flatMap((p) => ['-e', p]), ...revs.slice(i, i + 500), '--', BANS];
+    const args = ['grep', '--no-color', '--text', '--no-textconv', '-F', ...patterns.flatMap((p) => ['-e', p]), ...revs.slice(i, i + 500), '--', BANS];
     const out = await git(repoDir, args).catch((err: unknown) => {
       if (err instanceof ExecError && err.exitCode === 1) return ''; // no match
       throw err;
@@ -181,6 +182,6 @@ async function lookupEntries(repoDir: string, commits: readonly LoggedCommit[], 
 }
 
 async function currentBans(repoDir: string, rev: string, query: Cidr, cache: CidrCache): Promise<CurrentBan[]> {
-  const text = await git(repoDir, ['show', `${rev}:${BANS}`]).catch(() => '');
+  const text = await git(repoDir, ['cat-file', 'blob', `${rev}:${BANS}`]).catch(() => '');
   return matchingEntries(text.split('\n'), query, cache).map((m) => ({ cidr: m.cidr.key, relation: m.relation, entry: m.entry }));
 }

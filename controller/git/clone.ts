@@ -5,7 +5,7 @@
  * at a commit (`git show REV:path`), so the working tree is not needed for enforcing.
  * After a commit is accepted its tree is checked out, for people and read-only commands.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TransientError, redact } from '../lib/errors.js';
 import { execRunner, type Runner } from '../lib/exec.js';
@@ -21,6 +21,24 @@ function git(run: Runner, dir: string, args: string[], timeoutMs = 30_000): Prom
 
 export function trackingRef(branch: string): string {
   return `refs/remotes/origin/${branch}`;
+}
+
+/**
+ * `.git/info/attributes` outranks every `.gitattributes` in the tree. The ledger is
+ * untrusted: its own attributes must not convert line endings or encodings, run filters,
+ * expand idents or hide diffs in this clone (what `list`, `export` and `audit` read).
+ */
+export const NEUTRAL_ATTRIBUTES = '# written by fail2git: the ledger\'s .gitattributes has no effect here\n* -text !eol !filter !working-tree-encoding -ident -export-subst diff merge\n';
+
+export function neutralizeAttributes(dir: string): void {
+  const path = join(dir, '.git', 'info', 'attributes');
+  try {
+    if (readFileSync(path, 'utf8') === NEUTRAL_ATTRIBUTES) return;
+  } catch {
+    // not written yet
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, NEUTRAL_ATTRIBUTES);
 }
 
 /**
@@ -40,6 +58,7 @@ export async function ensureClone(remote: string, dir: string, branch: string, r
   await git(run, dir, ['remote', 'add', 'origin', remote]);
   try {
     const tip = await fetchTip(dir, branch, run);
+    neutralizeAttributes(dir);
     if (tip) await git(run, dir, ['checkout', '-q', '-B', branch, trackingRef(branch)]);
   } catch {
     // Remote unreachable on first use: the clone exists; the next run fetches.
@@ -100,6 +119,7 @@ export async function fetchTip(dir: string, branch: string, run: Runner = execRu
  * reading stateDir/ledger see what is enforced. Writers use their own repository.
  */
 export async function checkoutRev(dir: string, branch: string, rev: string, run: Runner = execRunner): Promise<void> {
+  neutralizeAttributes(dir);
   await git(run, dir, ['checkout', '-q', '-f', '-B', branch, rev]);
 }
 

@@ -186,3 +186,50 @@ export class DuplicateTracker {
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
+
+// Characters no ledger string needs and that forge output once printed: C0 and C1 controls
+// (newline, tab, ESC…), DEL, line/paragraph separators, bidirectional overrides and
+// isolates, and the byte order mark. Raw ones are refused in the text already; this catches
+// the ones a double-quoted scalar writes as escapes ("\n", "\e", "\u202e").
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+
+/** The first unprintable character of `text` as `U+XXXX`, or undefined. */
+export function unprintableIn(text: string): string | undefined {
+  const m = UNPRINTABLE.exec(text);
+  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+}
+
+/** Every string (and mapping key) of a document holding an unprintable character, after unescaping. */
+export function unprintableProblems(doc: LocatedDoc, file: string): Problem[] {
+  const out: Problem[] = [];
+  const report = (path: readonly PathSeg[], part: 'key' | 'value', text: string, hex: string) => {
+    const pos = doc.at(path, part);
+    const what = path.length > 0 ? `"${String(path[path.length - 1])}"` : 'the document';
+    out.push({ file, line: pos.line, col: pos.col, code: 'E_CONTROL_CHAR', message: `${part === 'key' ? 'a key' : what} holds control character ${hex} (${JSON.stringify(text).slice(0, 60)}); ledger strings must be printable` });
+  };
+  // One mutable path: a 100k-entry ban list must not allocate a path per string.
+  const path: PathSeg[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      const hex = unprintableIn(v);
+      if (hex) report([...path], 'value', v, hex);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i]);
+        path.pop();
+      }
+    } else if (isRecord(v)) {
+      for (const k of Object.keys(v)) {
+        path.push(k);
+        const hex = unprintableIn(k);
+        if (hex) report([...path], 'key', k, hex);
+        walk(v[k]);
+        path.pop();
+      }
+    }
+  };
+  walk(doc.value);
+  return out;
+}

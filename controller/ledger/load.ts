@@ -121,32 +121,56 @@ async function resolveCommit(repoDir: string, rev: string): Promise<string> {
   }
 }
 
-interface BlobInfo {
-  path: string;
-  size: number;
+interface TreeEntry {
+  mode: string;
   type: string;
+  size: number;
 }
 
-function parseBatchCheck(out: string, paths: readonly string[]): BlobInfo[] {
-  return out.trimEnd().split('\n').map((line, i) => {
-    const [, type = 'missing', size = '0'] = line.split(' ');
-    return { path: paths[i]!, type: line.endsWith(' missing') ? 'missing' : type, size: Number(size) };
-  });
+/** `git ls-tree -z -l` output: path → mode, type and size (`-` for trees and submodules). */
+export function parseLsTree(out: string): Map<string, TreeEntry> {
+  const entries = new Map<string, TreeEntry>();
+  for (const rec of out.split('\0')) {
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode = '', type = '', , size = '-'] = rec.slice(0, tab).split(/ +/);
+    entries.set(rec.slice(tab + 1), { mode, type, size: size === '-' ? 0 : Number(size) });
+  }
+  return entries;
+}
+
+const MODE_NAMES: Record<string, string> = { '120000': 'a symbolic link', '160000': 'a submodule', '040000': 'a directory' };
+
+/**
+ * Only regular files (mode 100644 or 100755) are ledger files. A symlink's blob is its
+ * target's name, a submodule has no content here: read as data, either would be enforced
+ * (or read as "no bans") although a checkout-based validate refuses it. Same verdict here.
+ */
+function notRegular(path: string, e: TreeEntry, commit: string): Problem | undefined {
+  if (e.type === 'blob' && (e.mode === '100644' || e.mode === '100755')) return undefined;
+  const what = MODE_NAMES[e.mode] ?? `a ${e.type} (mode ${e.mode})`;
+  return { file: path, line: 1, col: 1, code: 'E_NOT_REGULAR_FILE', message: `is ${what} at ${commit.slice(0, 12)}; ledger files must be regular files` };
 }
 
 /** Reads the four files as they are at `rev`; source.rev is the full commit id. */
 export async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
   const commit = await resolveCommit(repoDir, rev);
-  const specs = FILE_ORDER.map((f) => `${commit}:${f}`);
-  const infos = parseBatchCheck((await git(repoDir, ['cat-file', '--batch-check'], specs.join('\n') + '\n')).toString('utf8'), FILE_ORDER);
+  const top = parseLsTree((await git(repoDir, ['ls-tree', '-z', '-l', '--full-tree', commit, '--', 'bans'])).toString('utf8')).get('bans');
+  const problems: Problem[] = [];
+  if (top && top.type !== 'tree') problems.push({ ...notRegular('bans', top, commit)!, message: `is ${MODE_NAMES[top.mode] ?? `a ${top.type}`} at ${commit.slice(0, 12)}; bans/ must be a directory` });
+  const tree = top?.type === 'tree' ? parseLsTree((await git(repoDir, ['ls-tree', '-z', '-l', '--full-tree', commit, '--', ...FILE_ORDER])).toString('utf8')) : new Map<string, TreeEntry>();
   const files: Record<string, Uint8Array | null> = {};
-  const wanted = infos.filter((b) => b.type === 'blob' && b.size <= MAX_FILE_BYTES);
-  for (const b of infos) {
-    if (b.type === 'missing') files[b.path] = null;
-    else if (b.type !== 'blob') throw new InputError('E_LEDGER_READ', `${b.path} at ${commit.slice(0, 12)} is a ${b.type}, not a file`);
-    else if (b.size > MAX_FILE_BYTES) files[b.path] = new Uint8Array(MAX_FILE_BYTES + 1);
+  const wanted: { path: string; size: number }[] = [];
+  for (const path of FILE_ORDER) {
+    const e = tree.get(path);
+    const bad = e && notRegular(path, e, commit);
+    if (!e) files[path] = null;
+    else if (bad) problems.push(bad);
+    else if (e.size > MAX_FILE_BYTES) files[path] = new Uint8Array(MAX_FILE_BYTES + 1);
+    else wanted.push({ path, size: e.size });
   }
   if (wanted.length > 0) {
+    // cat-file prints the blob as stored: no .gitattributes filter, eol or encoding applies.
     const out = await git(repoDir, ['cat-file', '--batch'], wanted.map((b) => `${commit}:${b.path}`).join('\n') + '\n');
     let pos = 0;
     for (const b of wanted) {
@@ -155,5 +179,6 @@ export async function loadLedgerFromGit(repoDir: string, rev: string): Promise<L
       pos += b.size + 1;
     }
   }
-  return parseLedgerFiles(files, { dir: repoDir, rev: commit });
+  const result = parseLedgerFiles(files, { dir: repoDir, rev: commit });
+  return problems.length === 0 ? result : { ...result, problems: orderProblems([...problems, ...result.problems]) };
 }

@@ -3,6 +3,7 @@
  * and ajv's errors turned into one-line, positioned problems a person can act on.
  */
 import * as generated from '../generated/validators.js';
+import { unprintableProblems } from './checks.js';
 import type { Problem } from './types.js';
 import type { LocatedDoc, PathSeg } from './located.js';
 
@@ -143,8 +144,14 @@ function relevantErrors(all: readonly AjvError[]): AjvError[] {
 
 /** Validates a document against its kind's schema; one positioned problem per finding. */
 export function schemaProblems(kind: SchemaKind, doc: LocatedDoc, file: string): Problem[] {
+  // Ledger strings are printed in reviews, tables and logs: none may carry a control character.
+  const unprintable = kind === 'HostConfig' ? [] : unprintableProblems(doc, file);
   const validate = VALIDATORS[kind];
-  if (validate(doc.value)) return [];
+  if (validate(doc.value)) return unprintable;
+  return [...unprintable, ...schemaErrorProblems(kind, doc, file, validate)];
+}
+
+function schemaErrorProblems(kind: SchemaKind, doc: LocatedDoc, file: string, validate: Validator): Problem[] {
   return relevantErrors(validate.errors ?? []).map((e) => {
     const path = pathOf(e.instancePath);
     const part = e.keyword === 'additionalProperties' ? 'key' : 'value';

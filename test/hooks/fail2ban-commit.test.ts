@@ -17,6 +17,28 @@ describe('parseHookArgs', () => {
       .toEqual({ action: 'ban', jail: 'sshd', ip: '203.0.113.7', bantime: -1, time: 1795600000.25, restored: false, failures: 3 });
   });
 
+  it('accepts every number fail2ban prints: floats of any precision, exponents, -1.0', () => {
+    const p = (bantime: string, time: string) => parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime, time }, NOW);
+    expect(p('600', '1795600000.1234567891').time).toBeCloseTo(1795600000.1234567, 5);
+    expect(p('1.2e3', '1.7956e9').bantime).toBe(1200);
+    expect(p('-1.0', String(T)).bantime).toBe(-1);
+    expect(p('600.6', String(T)).bantime).toBe(601);
+    expect(p('999999999999', String(T)).bantime).toBe(999999999999);
+  });
+
+  it('empty optional tags are absent, not errors', () => {
+    expect(parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime: '60', time: String(T), restored: '', bancount: '', failures: '' }, NOW))
+      .toEqual({ action: 'ban', jail: 'sshd', ip: '203.0.113.7', bantime: 60, time: T, restored: false });
+  });
+
+  it('refuses a --time more than the allowed skew ahead of the clock, and one past any date', () => {
+    const p = (time: string) => parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime: '600', time }, NOW);
+    expect(p(String(NOW / 1000 + 60)).time).toBe(NOW / 1000 + 60);
+    expect(() => p(String(NOW / 1000 + 3600))).toThrow(/ahead of this host's clock/);
+    expect(() => p('9999999999999')).toThrow(/ahead of this host's clock/);
+    expect(() => p('1e400')).toThrow(/not a number/);
+  });
+
   it.each([
     [{ ip: '999.1.1.1' }, /not an IP address/],
     [{ ip: '1.2.3.4; rm -rf /' }, /not an IP address/],
@@ -29,8 +51,10 @@ describe('parseHookArgs', () => {
     [{ time: '-5' }, /seconds since the epoch/],
     [{ restored: 'true' }, /0 or 1/],
     [{ bancount: '-1' }, /not a count/],
+    [{ bantime: '' }, /--bantime is required/],
+    [{ bantime: '1e' }, /not a number/],
   ])('refuses %j', (bad, why) => {
-    expect(() => parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime: '600', time: String(T), ...bad })).toThrow(why);
+    expect(() => parseHookArgs('ban', { jail: 'sshd', ip: '203.0.113.7', bantime: '600', time: String(T), ...bad }, NOW)).toThrow(why);
   });
 
   it('refuses an unknown action and missing flags', () => {

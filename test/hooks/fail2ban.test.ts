@@ -1,76 +1,21 @@
 /**
  * The real fail2ban-server with the fail2git action (hooks/fail2ban/fail2git.conf, copied
  * unchanged) next to a dummy local action: fail2ban never touches the host firewall here.
- * Temp config dir, socket, pidfile, database and a polled log file; a real bare remote.
+ * Temp config dir, socket, pidfile, database and a polled log file (test/helpers/fail2ban.ts);
+ * a real bare remote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
-import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { CLI, commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { appendFileSync } from 'node:fs';
+import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { cleanupTmp } from '../helpers/tmp.js';
+import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
-function have(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const available = have('fail2ban-server') && have('fail2ban-client');
-if (!available && process.env.CI === 'true') throw new Error('fail2ban-server/fail2ban-client missing (apt-get install fail2ban); required when CI=true');
-
+const available = fail2banAvailable();
 const JAIL = 'f2gtest';
 
-interface Fail2ban {
-  dir: string;
-  log: string;
-  client(...args: string[]): string;
-  start(): void;
-  stop(): void;
-}
-
-function setUpFail2ban(host: TestHost): Fail2ban {
-  const dir = tmpDir('f2g-f2b');
-  const conf = join(dir, 'conf');
-  const run = join(dir, 'run');
-  mkdirSync(join(conf, 'action.d'), { recursive: true });
-  mkdirSync(join(conf, 'filter.d'), { recursive: true });
-  mkdirSync(run);
-  const log = join(run, 'auth.log');
-  writeFileSync(log, '');
-  writeFileSync(join(conf, 'fail2ban.conf'), [
-    '[Definition]', 'loglevel = INFO', `logtarget = ${join(run, 'fail2ban.log')}`, 'syslogsocket = auto', 'allowipv6 = auto',
-    `socket = ${join(run, 'f2b.sock')}`, `pidfile = ${join(run, 'f2b.pid')}`, `dbfile = ${join(run, 'f2b.sqlite3')}`, 'dbpurgeage = 1d', '',
-  ].join('\n'));
-  writeFileSync(join(conf, 'filter.d', 'f2gtest.conf'), '[Definition]\nfailregex = ^FAIL login from <HOST>$\ndatepattern = {NONE}\n');
-  // The local ban action: does nothing, so the host's firewall is never touched.
-  writeFileSync(join(conf, 'action.d', 'dummy.conf'), '[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = true\nactionunban = true\n');
-  copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
-  writeFileSync(join(conf, 'jail.conf'), [
-    '[DEFAULT]', 'backend = polling', '',
-    `[${JAIL}]`, 'enabled = true', 'filter = f2gtest', `logpath = ${log}`, 'maxretry = 1', 'findtime = 600', 'bantime = 600',
-    'action = dummy',
-    `         fail2git[fail2git="${process.execPath} ${CLI}", config=${host.config}]`, '',
-  ].join('\n'));
-  const base = ['-c', conf, '-s', join(run, 'f2b.sock'), '-p', join(run, 'f2b.pid')];
-  const client = (...args: string[]) => execFileSync('fail2ban-client', [...base, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return {
-    dir: run,
-    log,
-    client,
-    start: () => void client('-x', 'start'),
-    stop: () => {
-      if (existsSync(join(run, 'f2b.sock'))) client('stop');
-    },
-  };
-}
-
 function serverLog(f: Fail2ban): string {
-  return readFileSync(join(f.dir, 'fail2ban.log'), 'utf8');
+  return f.serverLog();
 }
 
 /** Waits for fail2ban to have run our action for everything so far, and the flusher to finish. */

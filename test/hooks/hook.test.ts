@@ -71,6 +71,21 @@ describe('hook ban/unban', () => {
     expect(spooled(host)).toEqual([]);
   });
 
+  it('permanent: `--bantime -1` (spaced, as a person types it) bans and prolongs to a permanent entry', async () => {
+    const host = makeHost(remote.bare, 'web7');
+    const time = String(Math.floor(Date.now() / 1000));
+    const ban = await cli(['hook', 'ban', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '600', '--time', time, '--config', host.config]);
+    expect(ban).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.57'));
+    const prolong = await cli(['hook', 'prolong', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '-1', '--time', time, '--config', host.config]);
+    expect(prolong).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('permanent', () => remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.57')?.expires === undefined);
+    const perm = await cli(['hook', 'ban', '--jail=sshd', '--ip=203.0.113.58', '--bantime=-1', `--time=${time}.5`, '--bancount=', '--config', host.config]);
+    expect(perm).toMatchObject({ code: 0, stderr: '' });
+    await waitFor('permanent ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.58' && b.expires === undefined));
+    await waitFor('settled', () => settled(host));
+  });
+
   it('refuses allowlisted and too-broad addresses: exit 1, nothing spooled', async () => {
     const host = makeHost(remote.bare, 'web4');
     expect((await cli(['flush', '--config', host.config])).code).toBe(0); // fetches, writes the guard cache

@@ -21,6 +21,12 @@ describe('manualOperation', () => {
     expect(() => manualOperation({ op: 'ban', cidr: '203.0.113.7', until: '2020-01-01T00:00:00Z' }, 'web1', now)).toThrow(/not in the future/);
     expect(() => manualOperation({ op: 'ban', cidr: '203.0.113.7', reason: 'a\nb' }, 'web1', now)).toThrow(/one non-empty line/);
   });
+
+  it('refuses a reason or name with a control character (it would make the ledger invalid for every host)', () => {
+    expect(() => manualOperation({ op: 'ban', cidr: '203.0.113.7', reason: 'a\tb' }, 'web1', now)).toThrow(/printable/);
+    expect(() => manualOperation({ op: 'ban', cidr: '203.0.113.7', reason: 'x \u001b[2J' }, 'web1', now)).toThrow(/printable/);
+    expect(() => manualOperation({ op: 'unban', cidr: '203.0.113.7', by: 'eve\u202e' }, 'web1', now)).toThrow(/--by must be/);
+  });
 });
 
 describe('fail2git ban / unban / pending', () => {

@@ -122,12 +122,14 @@ describe.sequential('README install paths, as written', () => {
       const jailLine = dump.stdout.split('\n').find((l) => l.includes("'f2g-readme', 'action', 'fail2git'"));
       expect(jailLine, 'the fail2git action is attached to the test jail').toBeDefined();
       const actionban = /\['actionban', '([^']+)'\]/.exec(jailLine!)?.[1];
-      expect(actionban).toContain(`--config ${sb.config}`);
-      // Run that command line as fail2ban would (the action file's /usr/local/bin/fail2git
-      // is the sandbox's wrapper): the hook must accept it and the ban reach the remote.
+      expect(actionban).toContain(`--config=${sb.config}`);
+      // Run that command line as fail2ban would, through sh with the tags substituted (the
+      // action file's /usr/local/bin/fail2git is the sandbox's wrapper): the hook must accept
+      // it and the ban reach the remote.
       const tags: Record<string, string> = { ip: BANNED_IP, bantime: '3600', time: String(Math.floor(Date.now() / 1000)), restored: '0', bancount: '1', failures: '5' };
-      const argv = sb.rewrite(actionban!).split(/\s+/).map((a) => a.replace(/^<(\w+)>$/, (m, tag: string) => tags[tag] ?? m));
-      expect(argv.filter((a) => /^<\w+>$/.test(a)), 'every tag is filled').toEqual([]);
+      const line = sb.rewrite(actionban!).replace(/<(\w+)>/g, (m, tag: string) => tags[tag] ?? m);
+      expect(line.match(/<\w+>/g), 'every tag is filled').toBeNull();
+      const argv = ['sh', '-c', line];
       expectOk('actionban', sb.run(argv));
       expectOk('fail2git flush', sb.run(['fail2git', 'flush']));
       expect(remoteFile(sb.bare, 'bans/active.yaml')).toContain(`cidr: ${BANNED_IP},`);

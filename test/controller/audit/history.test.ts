@@ -92,6 +92,17 @@ describe('auditAddress on real git history', () => {
     expect(report.events[1]!.detail).toBe('by dave → erin');
   });
 
+  it("a .gitattributes in the ledger (-diff, textconv) does not hide hand edits", async () => {
+    const remote = makeLedgerRemote({ 'bans/active.yaml': ledger(), '.gitattributes': 'bans/*.yaml -diff\n' });
+    const added = commitAs(remote.work, 'dave', T0, ledger(A), 'add by hand');
+    const removed = commitAs(remote.work, 'mallory', T0 + 60, ledger(), 'quietly lift it');
+    const report = await auditAddress('203.0.113.7', { repoDir: remote.work });
+    expect(report.events.map((e) => [e.action, e.via, e.commit])).toEqual([
+      ['banned', 'hand-edit', added],
+      ['unbanned', 'hand-edit', removed],
+    ]);
+  });
+
   it('filters with --since but still knows what happened before', async () => {
     const h = buildHistory();
     const report = await auditAddress('203.0.113.7', { repoDir: h.remote.work, since: new Date((T0 + 500) * 1000) });

@@ -127,4 +127,16 @@ describe('checkoutRev', () => {
     expect(readFileSync(join(dir, 'bans', 'extra.txt'), 'utf8')).toBe('x\n');
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(tip);
   });
+
+  it("checks out the ledger's bytes exactly, whatever the ledger's .gitattributes says", async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone'), 'ledger');
+    await syncClone(remote.bare, dir, 'main');
+    const yaml = readFileSync(join(remote.work, 'bans', 'active.yaml'), 'utf8');
+    const tip = remote.commit({ '.gitattributes': 'bans/* text eol=crlf ident\n', 'bans/extra.txt': 'a\nb $Id$\n' });
+    await syncClone(remote.bare, dir, 'main');
+    await checkoutRev(dir, 'main', tip);
+    expect(readFileSync(join(dir, 'bans', 'extra.txt'), 'utf8')).toBe('a\nb $Id$\n');
+    expect(readFileSync(join(dir, 'bans', 'active.yaml'), 'utf8')).toBe(yaml);
+  });
 });

@@ -119,6 +119,50 @@ describe('loadLedgerFromDir / loadLedgerFromGit', () => {
   });
 });
 
+describe('loadLedgerFromGit: only regular files are ledger files', () => {
+  const YAML = bans('{cidr: 198.51.100.7, at: 2026-11-22T08:00:00Z}');
+  /** A commit whose tree has `path` with `mode` pointing at an object made from `content` (or `oid`). */
+  function commitWith(name: string, path: string, mode: string, content: string | { oid: string }): string {
+    const repo = tmpDir(name);
+    git(repo, 'init', '-q', '-b', 'main');
+    if (typeof content === 'string') writeFileSync(join(repo, '.blob'), content);
+    const oid = typeof content === 'string' ? git(repo, 'hash-object', '-w', '.blob') : content.oid;
+    git(repo, 'update-index', '--add', '--cacheinfo', `${mode},${oid},${path}`);
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-q', '-m', name);
+    return repo;
+  }
+
+  it('a symlink whose target text is YAML is refused, not enforced', async () => {
+    const r = await loadLedgerFromGit(commitWith('ledger-symlink', 'bans/active.yaml', '120000', YAML), 'HEAD');
+    expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(/^bans\/active\.yaml:1:1: is a symbolic link at [0-9a-f]{12}; ledger files must be regular files$/)]);
+    expect(r.problems[0]!.code).toBe('E_NOT_REGULAR_FILE');
+  });
+
+  it('a submodule where a ledger file belongs is refused, not read as "no bans"', async () => {
+    const r = await loadLedgerFromGit(commitWith('ledger-gitlink', 'bans/allow.yaml', '160000', { oid: '1'.repeat(40) }), 'HEAD');
+    expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(/^bans\/allow\.yaml:1:1: is a submodule at /)]);
+  });
+
+  it('bans/ itself as a symlink is refused', async () => {
+    const r = await loadLedgerFromGit(commitWith('ledger-bans-link', 'bans', '120000', 'elsewhere'), 'HEAD');
+    expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(/^bans:1:1: is a symbolic link at [0-9a-f]{12}; bans\/ must be a directory$/)]);
+  });
+
+  it("the ledger's .gitattributes changes nothing read (no eol, filter or encoding conversion)", async () => {
+    const repo = tmpDir('ledger-attrs');
+    git(repo, 'init', '-q', '-b', 'main');
+    mkdirSync(join(repo, 'bans'));
+    writeFileSync(join(repo, 'bans/active.yaml'), YAML);
+    git(repo, 'add', '.');
+    writeFileSync(join(repo, '.gitattributes'), 'bans/* text eol=crlf working-tree-encoding=UTF-16 ident\n');
+    git(repo, 'add', '.gitattributes');
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-q', '-m', 'attrs');
+    const r = await loadLedgerFromGit(repo, 'HEAD');
+    expect(r.problems).toEqual([]);
+    expect(r.ledger.bans.map((b) => b.cidr)).toEqual(['198.51.100.7']);
+  });
+});
+
 describe('loadLedgerFromGit outside a repository', () => {
   it('says it is not a git repository', async () => {
     await expect(loadLedgerFromGit(tmpDir('notgit'), 'HEAD')).rejects.toMatchObject({ code: 'E_NOT_GIT' });

@@ -1,0 +1,73 @@
+/**
+ * The shipped action file under fail2ban settings an admin really uses, with the real
+ * fail2ban-server (test/helpers/fail2ban.ts): permanent jails, restarts with restored bans
+ * followed by a manual unbanip.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync } from 'node:fs';
+import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
+import { cleanupTmp } from '../helpers/tmp.js';
+import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
+
+const available = fail2banAvailable();
+
+async function quiesce(host: TestHost, ms = 2500): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  await waitFor('flusher done', () => settled(host), 60_000);
+}
+
+describe.skipIf(!available)('fail2ban settings reach the ledger exactly', () => {
+  let remote: LedgerRemote;
+  const servers: Fail2ban[] = [];
+
+  beforeAll(() => {
+    remote = makeLedgerRemote();
+  });
+
+  afterAll(() => {
+    try {
+      for (const s of servers) s.stop();
+    } finally {
+      cleanupTmp();
+    }
+  });
+
+  const banned = (ip: string) => remoteBans(remote.bare).find((b) => b.cidr === ip);
+
+  it('bantime = -1: a ban lands as a permanent entry, without an error in fail2ban\'s log', async () => {
+    const host = makeHost(remote.bare, 'permhost');
+    const f2b = setUpFail2ban(host, { jail: 'permjail', bantime: '-1' });
+    servers.push(f2b);
+    f2b.start();
+    appendFileSync(f2b.log, 'FAIL login from 203.0.113.221\n');
+    await waitFor('permanent ban on remote', () => banned('203.0.113.221') !== undefined, 30_000);
+    const b = banned('203.0.113.221')!;
+    expect(b.expires).toBeUndefined();
+    expect(b).toMatchObject({ by: 'permhost', jail: 'permjail', count: 1 });
+    await quiesce(host);
+    expect(f2b.serverLog()).not.toMatch(/ERROR/);
+    f2b.stop();
+  }, 240_000);
+
+  it('ban → restart (restored, no commit) → unbanip lifts it network-wide', async () => {
+    const host = makeHost(remote.bare, 'resthost');
+    const f2b = setUpFail2ban(host, { jail: 'restjail' });
+    servers.push(f2b);
+    f2b.start();
+    f2b.client('set', 'restjail', 'banip', '203.0.113.222');
+    await waitFor('ban on remote', () => banned('203.0.113.222') !== undefined, 60_000);
+    await quiesce(host);
+    const before = commitCount(remote.bare);
+    f2b.stop();
+    f2b.start();
+    await waitFor('ban restored', () => /Restore Ban 203\.0\.113\.222/.test(f2b.serverLog()), 60_000);
+    await quiesce(host);
+    expect(commitCount(remote.bare)).toBe(before);
+    f2b.client('set', 'restjail', 'unbanip', '203.0.113.222');
+    await waitFor('unban on remote', () => banned('203.0.113.222') === undefined, 30_000);
+    expect(commitCount(remote.bare)).toBe(before + 1);
+    expect(f2b.serverLog()).not.toMatch(/ERROR/);
+    f2b.stop();
+  }, 240_000);
+});
