@@ -7,7 +7,8 @@
  * so re-applying never creates a second line.
  */
 import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
-import { formatTime, parseDuration } from '../controller/lib/duration.js';
+import { specialAddress } from '../controller/net/special.js';
+import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
 import type { AllowEntry, BanEntry, PolicySpec, PrefixLimits } from '../controller/ledger/types.js';
 
 export type OpKind = 'ban' | 'unban' | 'prolong';
@@ -78,6 +79,8 @@ export function targetCidr(op: Pick<Operation, 'cidr' | 'widen'>, banPrefix: Pre
 export function refusal(cidr: Cidr, allow: readonly Cidr[], broadest: PrefixLimits): string | null {
   const limit = cidr.family === 4 ? broadest.ipv4 : broadest.ipv6;
   if (cidr.prefix < limit) return `${cidr.key} is broader than the policy allows (/${limit} for IPv${cidr.family})`;
+  const special = specialAddress(cidr);
+  if (special) return special;
   const hit = allow.find((a) => cidrOverlaps(a, cidr));
   if (hit) return `${cidr.key} is allowlisted (${hit.key})`;
   return null;
@@ -89,6 +92,30 @@ export function escalatedTtl(base: number, count: number, escalation: PolicySpec
   const cap = parseDuration(escalation.maxTtl) / 1000;
   const ttl = base * Math.pow(escalation.factor, count - 1);
   return Math.round(Math.min(ttl, cap));
+}
+
+/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl`: ten years. */
+export const MAX_TTL_S = 10 * 365 * 86_400;
+
+/**
+ * The cap on a TTL; -1 (permanent) stays. A hook's ban (fail2ban's bantime, however a
+ * runaway jail set it) is capped at the policy's `escalation.maxTtl` when there is one;
+ * every ban, people's too, at MAX_TTL_S (so `expires` is always a date validate accepts).
+ */
+export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation'>, fromHook: boolean): number {
+  if (ttl < 0) return -1;
+  const cap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : MAX_TTL_S;
+  return Math.min(ttl, cap);
+}
+
+/**
+ * Whether the ledger's escalation applies. fail2ban's `<bancount>` above 1 means fail2ban
+ * already counted this offender on this host (bantime.increment, if on, lengthened its
+ * bantime): escalating that again would compound. The ledger escalates what fail2ban
+ * cannot see: a host's first ban of an address other hosts banned before.
+ */
+function escalates(op: Operation): boolean {
+  return op.escalate === true && op.op === 'ban' && !(op.bancount !== undefined && op.bancount > 1);
 }
 
 function baseTtl(op: Operation, policy: ApplyContext['policy']): number {
@@ -108,13 +135,12 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
   let ttl: number;
   let expires: string | undefined;
   if (op.until !== undefined) {
-    expires = op.until;
-    ttl = Math.round((Date.parse(op.until) - Date.parse(op.at)) / 1000);
+    ttl = capTtl(Math.round((Date.parse(op.until) - Date.parse(op.at)) / 1000), ctx.policy, op.widen === true);
   } else {
     const base = baseTtl(op, ctx.policy);
-    ttl = op.escalate && op.op === 'ban' ? escalatedTtl(base, count, ctx.policy.escalation) : base;
-    expires = ttl < 0 ? undefined : formatTime(new Date(Date.parse(op.at) + ttl * 1000));
+    ttl = capTtl(escalates(op) ? escalatedTtl(base, count, ctx.policy.escalation) : base, ctx.policy, op.widen === true);
   }
+  expires = ttl < 0 && op.until === undefined ? undefined : formatTime(new Date(Date.parse(op.at) + Math.max(ttl, 0) * 1000));
   // Delivered after it already ran out (a long outage): adding it would enforce nothing.
   if (expires !== undefined && Date.parse(expires) <= ctx.now.getTime() && !live) {
     return { op, cidr: key, outcome: 'stale', expires, ttl };
@@ -137,6 +163,18 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
 }
 
 function applyOne(bans: Map<string, BanEntry>, op: Operation, allow: readonly Cidr[], ctx: ApplyContext): OpResult {
+  // A damaged or forged spool file (a `/0`, a time past any date) is refused alone: one
+  // operation never blocks the others.
+  try {
+    return applyChecked(bans, op, allow, ctx);
+  } catch (err) {
+    return { op, cidr: op.cidr, outcome: 'refused', detail: `cannot be applied: ${(err as Error).message}` };
+  }
+}
+
+function applyChecked(bans: Map<string, BanEntry>, op: Operation, allow: readonly Cidr[], ctx: ApplyContext): OpResult {
+  parseTime(op.at); // throws on anything validate would reject (no year 33715, no "yesterday")
+  if (op.until !== undefined) parseTime(op.until);
   const target = targetCidr(op, ctx.policy.banPrefix);
   if (op.op === 'unban') {
     return { op, cidr: target.key, outcome: bans.delete(target.key) ? 'removed' : 'absent' };

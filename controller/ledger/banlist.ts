@@ -2,6 +2,7 @@
  * The BanList kind (`bans/active.yaml`): parse (fast path first, full YAML as fallback),
  * check, and write the canonical layout.
  */
+import { specialAddress } from '../net/special.js';
 import { compareCidr, parseCidr } from '../net/cidr.js';
 import { API_VERSION, LEDGER_FILES, type BanEntry, type Problem } from './types.js';
 import { checkLedgerText, headerOf } from './text.js';
@@ -52,6 +53,8 @@ function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, 
     sink.add([...base, 'expires'], 'E_EXPIRES_BEFORE_AT', `expires ${expires.text} is before at ${at.text}`);
   }
   if (!cidr) return undefined;
+  const special = specialAddress(cidr);
+  if (special) sink.add([...base, 'cidr'], 'E_CIDR_SPECIAL', special);
   dups.check(cidr.key, i);
   const entry: BanEntry = { cidr: cidr.key };
   if (expires) entry.expires = expires.text;

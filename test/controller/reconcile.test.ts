@@ -1,6 +1,7 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { reconcile, hostMatches, type ReconcileConfig, type ReconcileDeps, type ReconcileOptions } from '../../controller/reconcile.js';
 import { createMemoryLogger } from '../../controller/lib/log.js';
 import { createMemoryTarget, type MemoryTargetOptions } from '../../controller/targets/memory.js';
@@ -184,15 +185,17 @@ describe('reconcile with memory targets and a real git remote', () => {
   });
 
   it('never enforces protected addresses: this host, the remote host, targets\' own', async () => {
+    // This host's own address (loopback is no longer a valid ban at all: controller/net/special.ts).
+    const own = Object.values(networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4' && a.address !== '192.0.2.7')?.address;
     const remote = makeLedgerRemote(ledgerFiles({
-      bans: [{ cidr: '127.0.0.1' }, { cidr: '192.0.2.7' }, { cidr: '203.0.113.0/24' }, { cidr: '198.51.100.1' }],
+      bans: [...(own ? [{ cidr: own }] : []), { cidr: '192.0.2.7' }, { cidr: '203.0.113.0/24' }, { cidr: '198.51.100.1' }],
       targets: [{ name: 'alpha' }, { name: 'api', driver: 'pve-api', hosts: ['pve*'], options: { url: 'https://198.51.100.1:8006' } }],
     }));
     const h = harness(remote, { faults: { alpha: { protectedAddresses: ['203.0.113.9'] } } });
     const r = await h.run();
     expect(h.keys('alpha')).toEqual(['192.0.2.7']);
-    expect(r.status.desired.skipped.protected).toBe(3);
-    expect(h.log.lines.filter((l) => l.event === 'skip.protected').map((l) => l.fields.cidr).sort()).toEqual(['127.0.0.1', '198.51.100.1', '203.0.113.0/24']);
+    expect(r.status.desired.skipped.protected).toBe(own ? 3 : 2);
+    expect(h.log.lines.filter((l) => l.event === 'skip.protected').map((l) => l.fields.cidr).sort()).toEqual([...(own ? [own] : []), '198.51.100.1', '203.0.113.0/24'].sort());
   });
 
   it('--dry-run observes and plans but changes nothing, and does not move counters', async () => {

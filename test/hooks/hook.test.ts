@@ -89,10 +89,10 @@ describe('hook ban/unban', () => {
   it('refuses allowlisted and too-broad addresses: exit 1, nothing spooled', async () => {
     const host = makeHost(remote.bare, 'web4');
     expect((await cli(['flush', '--config', host.config])).code).toBe(0); // fetches, writes the guard cache
-    for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7']) {
+    for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7', '0.0.0.0', '255.255.255.255', '224.0.0.1', '127.0.0.1', '::']) {
       const res = await cli(hookArgs(host, 'ban', ip));
       expect(res.code, ip).toBe(1);
-      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader)/);
+      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)/);
       expect(spooled(host), ip).toEqual([]);
     }
   });

@@ -89,6 +89,39 @@ describe('applyOperations', () => {
   });
 });
 
+describe('bounds', () => {
+  it('a runaway fail2ban bantime is capped at the policy\'s maxTtl, or ten years without one', () => {
+    const capped = applyOperations([], [op({ ttl: 999_999_999_999 })], ctx);
+    expect(capped.bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    const noEsc = applyOperations([], [op({ ttl: 999_999_999_999 })], { ...ctx, policy: { ...policy, escalation: null } });
+    expect(noEsc.bans[0]!.expires).toBe('2036-11-22T10:00:00Z');
+    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBeUndefined();
+  });
+
+  it('a person\'s ban is capped at ten years only', () => {
+    const { bans } = applyOperations([], [op({ widen: false, escalate: false, ttl: 999_999_999_999, cidr: '203.0.113.0/24' }), op({ widen: false, escalate: false, ttl: 7 * 86_400 })], ctx);
+    expect(bans.find((b) => b.cidr === '203.0.113.0/24')!.expires).toBe('2036-11-22T10:00:00Z');
+    expect(bans.find((b) => b.cidr === '198.51.100.7')!.expires).toBe('2026-12-02T10:00:00Z');
+  });
+
+  it('fail2ban\'s own repeat count (bancount > 1) is not escalated again; a first ban here of another host\'s offender is', () => {
+    const existing: BanEntry[] = [{ cidr: '198.51.100.7', expires: '2026-11-25T09:30:00Z', at: '2026-11-25T09:00:00Z', by: 'web1', jail: 'sshd', count: 1 }];
+    const local = applyOperations(existing, [op({ ttl: 16, bancount: 2 })], ctx);
+    expect(local.results[0]).toMatchObject({ ttl: 16, count: 2 });
+    const elsewhere = applyOperations(existing, [op({ ttl: 16, bancount: 1 })], ctx);
+    expect(elsewhere.results[0]).toMatchObject({ ttl: 32, count: 2 });
+  });
+
+  it('an operation that cannot be applied is refused alone; the others are applied', () => {
+    const { bans, results } = applyOperations([], [
+      op({ cidr: '0.0.0.0/0' }), op({ cidr: '203.0.113.9', at: 'yesterday' }), op({ cidr: '203.0.113.10', at: '+033715-01-01T00:00:00Z' }), op({ cidr: '203.0.113.11' }),
+    ], ctx);
+    expect(results.map((r) => r.outcome)).toEqual(['refused', 'refused', 'refused', 'added']);
+    expect(results[0]!.detail).toMatch(/zero-length prefix/);
+    expect(bans.map((b) => b.cidr)).toEqual(['203.0.113.11']);
+  });
+});
+
 describe('refusal', () => {
   const allow = [parseCidr('192.0.2.0/28')];
   const limits = { ipv4: 8, ipv6: 32 };
@@ -97,6 +130,16 @@ describe('refusal', () => {
     ['192.0.2.0/24', /allowlisted/],
     ['10.0.0.0/7', /broader/],
     ['2001:db8::/31', /broader/],
+    ['0.0.0.0', /unspecified/],
+    ['255.255.255.255', /broadcast/],
+    ['224.0.0.1', /multicast/],
+    ['239.255.0.0/16', /multicast/],
+    ['127.0.0.1', /loopback/],
+    ['127.0.0.0/8', /loopback/],
+    ['::', /unspecified/],
+    ['::/64', /loopback|unspecified/],
+    ['::1', /loopback/],
+    ['ff02::1', /multicast/],
   ])('%s is refused', (cidr, why) => {
     expect(refusal(parseCidr(cidr), allow, limits)).toMatch(why);
   });
