@@ -145,7 +145,8 @@ export async function run({ root, log }) {
   try {
     const fileDir = join(tmp, 'file');
     mkdirSync(fileDir);
-    const fileTarget = `apiVersion: fail2git/v1\nkind: Target\nmetadata: {name: alias}\nspec:\n  driver: file\n  options: {path: ${join(fileDir, 'list.txt')}, format: txt}\n`;
+    // Under <state-dir>/lists/: the one place a host with no writablePaths lets file targets write.
+    const fileTarget = `apiVersion: fail2git/v1\nkind: Target\nmetadata: {name: alias}\nspec:\n  driver: file\n  options: {path: ${join(fileDir, 'state', 'lists', 'list.txt')}, format: txt}\n`;
     log(`file target at ${N}`);
     rows.push(...scaleRuns(cli, fileDir, 'file', fileTarget, []));
     const ipsetDir = join(tmp, 'ipset');

@@ -21,7 +21,9 @@ import { computeDesired, loadLedger } from './reconcile/ledger.js';
 import { recordRun, readPreviousDesired } from './reconcile/record.js';
 import { syncTarget } from './reconcile/target.js';
 import type { RunContext, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunResult } from './reconcile/context.js';
-import type { Target, TargetDeps } from './targets/types.js';
+import type { Target } from './targets/types.js';
+import type { LedgerTargetDeps } from './targets/index.js';
+import { hostSinks } from './targets/host-sinks.js';
 
 export type { CommitVerdict, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunContext, RunResult } from './reconcile/context.js';
 
@@ -70,7 +72,7 @@ type Created = { doc: TargetDoc; target?: Target; error?: string };
 
 async function createTargets(ctx: RunContext): Promise<Created[]> {
   const { deps, cfg } = ctx;
-  const tdeps: TargetDeps = { run: deps.run, log: deps.log, now: deps.now, host: cfg.host };
+  const tdeps: LedgerTargetDeps = { run: deps.run, log: deps.log, now: deps.now, host: cfg.host, sinks: hostSinks(cfg) };
   return Promise.all(
     ctx.docs.map(async (doc): Promise<Created> => {
       try {
@@ -96,6 +98,7 @@ async function gatherProtected(ctx: RunContext, created: Created[]): Promise<str
   }
   const addrs = await protectedAddresses({
     run: deps.run, remote: ctx.cfg.remote, targetDocs: ctx.ledger!.targets, fromTargets,
+    endpoints: Object.values(ctx.cfg.pveCredentials ?? {}).map((c) => c.url),
     onError: (source, err) => deps.log.warn('protect.failed', { source, error: errorMessage(err) }),
   });
   return parseProtected(addrs).map((p) => p.key);

@@ -98,7 +98,9 @@ async function seedLedger(ctx: Ctx, paths: { list: string; clusterFw: string }):
     mkdirSync(dirname(cfgPath(ctx, host)), { recursive: true });
     writeFileSync(
       cfgPath(ctx, host),
-      `# host config of the simulated host ${host}\nremote: ${ctx.bare}\nbranch: main\nhost: ${host}\nstateDir: ${stateDir(ctx, host)}\ninterval: 30s\n`,
+      `# host config of the simulated host ${host}\nremote: ${ctx.bare}\nbranch: main\nhost: ${host}\nstateDir: ${stateDir(ctx, host)}\ninterval: 30s\n` +
+        // The host, not the ledger, says which files its targets may write.
+        `writablePaths:\n  file: [${JSON.stringify(paths.list)}]\n  pve-clusterfw: [${JSON.stringify(paths.clusterFw)}]\n`,
     );
   }
 }

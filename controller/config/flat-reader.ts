@@ -54,7 +54,7 @@ export function parseFlatConfig(text: string): Record<string, unknown> | null {
   return out;
 }
 
-const STRINGS = ['remote', 'branch', 'host', 'stateDir', 'signingKey', 'allowedSigners', 'interval', 'metricsFile'];
+const STRINGS = ['remote', 'branch', 'host', 'stateDir', 'signingKey', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile'];
 const HOST = /^[A-Za-z0-9._-]+$/;
 const INTERVAL = /^([0-9]+(ms|s|m|h|d|w))+$/;
 
@@ -92,6 +92,7 @@ function build(o: Record<string, unknown>, path: string): HostConfig | null {
   };
   if (str('signingKey')) cfg.signingKey = str('signingKey')!;
   if (str('allowedSigners')) cfg.allowedSigners = str('allowedSigners')!;
+  if (str('adminSigners')) cfg.adminSigners = str('adminSigners')!;
   return cfg;
 }
 

@@ -25,11 +25,32 @@ export interface HostConfig {
   interval: string;
   /** Prometheus textfile path; default `<stateDir>/fail2git.prom` */
   metricsFile: string;
+  /** ssh allowed_signers file of the people who may change allow/policy/targets (admins) */
+  adminSigners?: string;
+  /** files targets may write, as written (absolute); absent = the defaults of writableEntries() */
+  writablePaths?: WritablePaths;
+  /** Proxmox API endpoints and tokens by name (a pve-api Target names one) */
+  pveCredentials?: Record<string, PveCredential>;
   /** file this config was read from */
   path: string;
 }
 
-const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'interval', 'metricsFile']);
+/** `writablePaths`: per driver, files (`/x/y.txt`) or directories (`/x/`) a target may write. */
+export interface WritablePaths {
+  file?: string[];
+  'pve-clusterfw'?: string[];
+}
+
+/** One `pveCredentials` entry: where the API is, which token, and how TLS is verified. */
+export interface PveCredential {
+  url: string;
+  tokenId: string;
+  tokenSecretFile: string;
+  fingerprint?: string;
+  caFile?: string;
+}
+
+const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials']);
 
 export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -38,6 +59,11 @@ export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env):
 /** Where the host's clone of the ledger lives. */
 export function ledgerClonePath(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'ledger');
+}
+
+/** Where `file` targets write unless the host config says otherwise (never stateDir itself). */
+export function defaultListsDir(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'lists') + '/';
 }
 
 export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
@@ -60,7 +86,8 @@ export async function loadHostConfig(path: string): Promise<HostConfig> {
 
 // One message per schema error, worded as this file always worded them.
 function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
-  const key = e.instancePath.slice(1);
+  const key = e.instancePath.slice(1).replace(/\//g, '.');
+  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials')) return describeNested(e, key);
   switch (e.keyword) {
     case 'required':
       return `"${String(e.params.missingProperty)}" is required`;
@@ -72,6 +99,22 @@ function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
       return `"${key}" must be a non-empty string`;
     case 'pattern':
       return key === 'host' ? `"host" must be a plain host name, got ${JSON.stringify(o.host)}` : `"${key}" must be a duration like 30s or 5m, got ${JSON.stringify(o[key])}`;
+    default:
+      return `"${key}" ${e.message ?? 'is invalid'}`;
+  }
+}
+
+// writablePaths / pveCredentials: name the nested key, e.g. "pveCredentials.dc.url".
+function describeNested(e: AjvError, key: string): string {
+  switch (e.keyword) {
+    case 'required':
+      return `"${key}.${String(e.params.missingProperty)}" is required`;
+    case 'additionalProperties':
+      return `unknown setting "${key}.${String(e.params.additionalProperty)}"`;
+    case 'propertyNames':
+      return `"${key}": credential names are lower-case letters, digits, _ and - (got ${JSON.stringify(e.params.propertyName)})`;
+    case 'pattern':
+      return `"${key}" is not valid (${key.endsWith('url') ? 'https://HOST[:PORT] without credentials' : key.endsWith('tokenId') ? 'USER@REALM!TOKENID' : key.endsWith('fingerprint') ? '64 hex digits, colons allowed' : 'bad format'})`;
     default:
       return `"${key}" ${e.message ?? 'is invalid'}`;
   }
@@ -106,8 +149,23 @@ export function validateHostConfig(raw: unknown, path: string): HostConfig {
   if (signingKey) cfg.signingKey = signingKey;
   const allowedSigners = str('allowedSigners');
   if (allowedSigners) cfg.allowedSigners = allowedSigners;
+  const adminSigners = str('adminSigners');
+  if (adminSigners) cfg.adminSigners = adminSigners;
+  const base = dirname(path);
+  if (o.writablePaths) {
+    const w = o.writablePaths as WritablePaths;
+    cfg.writablePaths = Object.fromEntries(Object.entries(w).map(([k, list]) => [k, ((list as string[] | undefined) ?? []).map((p: string) => keepSlash(p, resolve(base, p)))]));
+  }
+  if (o.pveCredentials) {
+    cfg.pveCredentials = Object.fromEntries(Object.entries(o.pveCredentials as Record<string, PveCredential>).map(([k, c]) => [k, {
+      ...c, tokenSecretFile: resolve(base, c.tokenSecretFile), ...(c.caFile ? { caFile: resolve(base, c.caFile) } : {}),
+    }]));
+  }
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;
 }
+
+// `dir/` names a directory; resolve() drops the slash that says so.
+const keepSlash = (raw: string, abs: string): string => (raw.endsWith('/') && abs !== '/' ? `${abs}/` : abs);

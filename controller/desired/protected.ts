@@ -73,6 +73,8 @@ export interface ProtectSources {
   run: Runner;
   remote: string;
   targetDocs: readonly TargetDoc[];
+  /** API URLs the host config declares (pveCredentials): protected whichever target uses them */
+  endpoints?: readonly string[];
   /** addresses from the selected targets' protectedAddresses() */
   fromTargets: readonly string[];
   /** a source that failed: logged, never fatal (the others still protect) */
@@ -87,7 +89,7 @@ export async function protectedAddresses(src: ProtectSources): Promise<string[]>
   } catch (err) {
     src.onError('host addresses', err);
   }
-  const hosts = [remoteHost(src.remote), ...endpointHosts(src.targetDocs)].filter((h): h is string => h !== undefined);
+  const hosts = [remoteHost(src.remote), ...endpointHosts(src.targetDocs), ...(src.endpoints ?? []).map(remoteHost)].filter((h): h is string => h !== undefined);
   for (const h of new Set(hosts)) {
     try {
       for (const a of await resolveHost(h)) all.add(a);

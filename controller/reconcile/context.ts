@@ -4,7 +4,9 @@ import type { SyncResult } from '../git/clone.js';
 import type { Ledger, TargetDoc } from '../ledger/types.js';
 import type { Runner } from '../lib/exec.js';
 import type { RunStatus } from '../status/run-status.js';
-import type { DesiredEntry, Logger, Target, TargetDeps } from '../targets/types.js';
+import type { DesiredEntry, Logger, Target } from '../targets/types.js';
+import type { LedgerTargetDeps } from '../targets/index.js';
+import type { PveCredential, WritablePaths } from '../config/host-config.js';
 import type { LastGood } from './last-good.js';
 import type { TargetRun } from './target.js';
 
@@ -15,6 +17,13 @@ export interface ReconcileConfig {
   host: string;
   stateDir: string;
   metricsFile: string;
+  /** host-owned sinks (controller/targets/host-sinks.ts); absent = the defaults */
+  path?: string;
+  writablePaths?: WritablePaths | undefined;
+  pveCredentials?: Record<string, PveCredential> | undefined;
+  allowedSigners?: string | undefined;
+  adminSigners?: string | undefined;
+  signingKey?: string | undefined;
 }
 
 export interface ReconcileOptions {
@@ -34,7 +43,7 @@ export interface ReconcileDeps {
   run: Runner;
   log: Logger;
   now: () => Date;
-  createTarget: (doc: TargetDoc, deps: TargetDeps) => Promise<Target>;
+  createTarget: (doc: TargetDoc, deps: LedgerTargetDeps) => Promise<Target>;
   /** signature check of a new tip (issue 7); absent = accept */
   verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
   /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */

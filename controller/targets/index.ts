@@ -6,6 +6,7 @@
 import { TargetError, errorMessage } from '../lib/errors.js';
 import type { DriverName, TargetDoc } from '../ledger/types.js';
 import type { Target, TargetDeps, TargetFactory } from './types.js';
+import { bindTargetToHost, type HostSinks } from './host-sinks.js';
 
 const LOADERS: Record<DriverName, () => Promise<TargetFactory>> = {
   ipset: async () => (await import('./ipset.js')).createIpset,
@@ -34,9 +35,19 @@ export async function loadDriver(target: string, driver: string): Promise<Target
   }
 }
 
-/** Builds the target a ledger `Target` document describes (options are checked here, once). */
-export async function createTarget(doc: TargetDoc, deps: TargetDeps): Promise<Target> {
+/** What building a target from the ledger needs: the drivers' deps and the host's sinks. */
+export interface LedgerTargetDeps extends TargetDeps {
+  /** which files, endpoints and tokens this host lets targets use (controller/targets/host-sinks.ts) */
+  sinks: HostSinks;
+}
+
+/**
+ * Builds the target a ledger `Target` document describes: its options are bound to what the
+ * host allows first (a path outside writablePaths, an undeclared credential fail here), then
+ * checked by the driver, once.
+ */
+export async function createTarget(doc: TargetDoc, deps: LedgerTargetDeps): Promise<Target> {
   const name = doc.metadata.name;
   const factory = await loadDriver(name, doc.spec.driver);
-  return factory(name, doc.spec.options ?? {}, deps);
+  return factory(name, await bindTargetToHost(doc, deps.sinks), deps);
 }

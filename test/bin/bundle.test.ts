@@ -58,7 +58,7 @@ describe.each(BUILDS)('$name', ({ copy }) => {
     mkdirSync(join(host, 'www'), { recursive: true });
     // A host config file, read by the full loader (YAML): a bundle once lost yaml's named exports here.
     const rcfg = join(host, 'pve1.yaml');
-    writeFileSync(rcfg, `# the reconciler's host config\nremote: ${remote.bare}\nhost: pve1\nstateDir: ${join(host, 'state-r')}\ninterval: 30s   # --watch only\n`);
+    writeFileSync(rcfg, `# the reconciler's host config\nremote: ${remote.bare}\nhost: pve1\nstateDir: ${join(host, 'state-r')}\ninterval: 30s   # --watch only\nwritablePaths:\n  file: [${JSON.stringify(list)}]\n`);
     const rec = runBundle(bundle, ['reconcile', '--once', '--config', rcfg], host);
     expect(rec.code, rec.stderr).toBe(0);
     const lines = readFileSync(list, 'utf8').trim().split('\n');

@@ -65,7 +65,8 @@ function keygen(dir: string, name: string): string {
 
 function hostConfig(s: Setup, name: string, extra: Record<string, unknown> = {}): string {
   const path = join(s.root, `${name}.yaml`);
-  const settings = { remote: s.bare, host: 'web1', stateDir: join(s.root, `state-${name}`), ...extra };
+  // The host lets its file target write the served list (writablePaths; the ledger only names it).
+  const settings = { remote: s.bare, host: 'web1', stateDir: join(s.root, `state-${name}`), writablePaths: { file: [s.list] }, ...extra };
   writeFileSync(path, Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   chmodSync(path, 0o600);
   return path;

@@ -3,7 +3,7 @@ import { DRIVER_NAMES, createTarget, loadDriver } from '../../../controller/targ
 import type { TargetDoc } from '../../../controller/ledger/types.js';
 import { testDeps } from './deps.js';
 
-const deps = testDeps(async () => ({ stdout: '', stderr: '' }));
+const deps = { ...testDeps(async () => ({ stdout: '', stderr: '' })), sinks: { stateDir: '/nonexistent-f2g-state', configPath: 'c.yaml', writablePaths: { file: ['/tmp/'] } } };
 
 function doc(driver: string, options: Record<string, unknown> = {}): TargetDoc {
   return { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: 't1' }, spec: { driver: driver as TargetDoc['spec']['driver'], options } };
@@ -15,7 +15,7 @@ describe('driver registry', () => {
   });
 
   it('builds each Linux driver from a Target document', async () => {
-    for (const [driver, options] of [['ipset', {}], ['nftables', { table: 'x' }], ['route', { proto: 250 }], ['file', { path: '/tmp/x.txt' }]] as const) {
+    for (const [driver, options] of [['ipset', {}], ['nftables', { table: 'x' }], ['route', { proto: 250 }], ['file', { path: '/tmp/f2g-registry-x.txt' }]] as const) {
       const t = await createTarget(doc(driver, options), deps);
       expect([t.name, t.driver]).toEqual(['t1', driver]);
     }

@@ -23,11 +23,16 @@ const FULL: Record<string, Record<string, unknown>> = {
   nftables: { table: 'fail2git', enforce: 'forward' },
   route: { proto: 250 },
   file: { path: join(dir, 'list.txt'), format: 'json' },
-  'pve-clusterfw': { path: join(dir, 'cluster.fw'), ipset: 'blacklist', lockDir: join(dir, 'lock'), lockTimeoutMs: 5000, maxBytes: 900000, corosyncPath: join(dir, 'corosync.conf') },
-  'pve-api': {
-    url: 'https://pve1.example.com:8006', tokenId: 'sync@pve!fail2git', tokenSecretFile: secret,
-    fingerprint: 'AB:'.repeat(31) + 'AB', ipset: 'fail2ban', concurrency: 2, retries: 3, retryBaseMs: 100, timeoutMs: 10000, progressEvery: 50,
-  },
+  // lockDir and corosyncPath follow from path on the host; the ledger may not name them.
+  'pve-clusterfw': { path: join(dir, 'cluster.fw'), ipset: 'blacklist', lockTimeoutMs: 5000, maxBytes: 900000 },
+  // url, token and pin come from the host's pveCredentials entry the target names.
+  'pve-api': { credential: 'dc', ipset: 'fail2ban', concurrency: 2, retries: 3, retryBaseMs: 100, timeoutMs: 10000, progressEvery: 50 },
+};
+
+const sinks = {
+  stateDir: join(dir, 'state'), configPath: 'config.yaml',
+  writablePaths: { file: [`${dir}/`], 'pve-clusterfw': [join(dir, 'cluster.fw')] },
+  pveCredentials: { dc: { url: 'https://pve1.example.com:8006', tokenId: 'sync@pve!fail2git', tokenSecretFile: secret, fingerprint: 'AB:'.repeat(31) + 'AB' } },
 };
 
 function targetsYaml(driver: string, options: Record<string, unknown>): string {
@@ -42,7 +47,7 @@ describe('Target options: schema and drivers agree', () => {
       const { ledger, problems } = parseLedgerFiles({ 'bans/targets.yaml': targetsYaml(driver, options) }, { dir });
       expect(problems.map((p) => p.message)).toEqual([]);
       const doc = ledger.targets[0] as TargetDoc;
-      const target = await createTarget(doc, { run: execRunner, log: silent, now: () => new Date(), host: 'h1' });
+      const target = await createTarget(doc, { run: execRunner, log: silent, now: () => new Date(), host: 'h1', sinks });
       expect(target.driver).toBe(driver);
     });
   }
