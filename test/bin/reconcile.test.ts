@@ -35,10 +35,13 @@ function cli(args: string[], opts: { prefix?: string[] } = {}): Promise<Ran> {
 /** A ledger remote whose targets write files in a temp dir, and the flags to reconcile it as `host`. */
 function setup(bans: FixtureBan[], targets?: (dir: string) => FixtureTarget[], policy?: Record<string, unknown>) {
   const dir = tmpDir('f2g-cli');
-  const list = (name: string) => join(dir, `${name}.txt`);
-  const docs = targets?.(dir) ?? [{ name: 'alias', hosts: ['web*'], options: { path: list('alias'), format: 'txt' } }];
-  const remote: LedgerRemote = makeLedgerRemote(ledgerFiles({ bans, targets: docs, ...(policy && { policy }) }));
   const stateDir = join(dir, 'state');
+  // Lists go where a host without writablePaths lets file targets write: <stateDir>/lists/.
+  const listsDir = join(stateDir, 'lists');
+  mkdirSync(listsDir, { recursive: true });
+  const list = (name: string) => join(listsDir, `${name}.txt`);
+  const docs = targets?.(listsDir) ?? [{ name: 'alias', hosts: ['web*'], options: { path: list('alias'), format: 'txt' } }];
+  const remote: LedgerRemote = makeLedgerRemote(ledgerFiles({ bans, targets: docs, ...(policy && { policy }) }));
   const flags = ['--remote', remote.bare, '--host', 'web1', '--state-dir', stateDir];
   const entries = (name: string): string[] =>
     existsSync(list(name)) ? readFileSync(list(name), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')) : [];
@@ -349,7 +352,7 @@ describe.skipIf(skip !== undefined)('fail2git reconcile --watch on a real ipset 
 
 describe('fail2git status --fleet', () => {
   it('shows every host that reconciled this ledger (their published records)', async () => {
-    const s = setup([{ cidr: '192.0.2.7' }], (d) => [{ name: 'alias', options: { path: join(d, 'alias.txt') } }]);
+    const s = setup([{ cidr: '192.0.2.7' }], () => [{ name: 'alias', options: { format: 'txt' } }]);
     const other = ['--remote', s.remote.bare, '--host', 'web2', '--state-dir', join(s.dir, 'state2')];
     expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
     expect((await cli(['reconcile', ...other])).code).toBe(0);
