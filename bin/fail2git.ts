@@ -42,8 +42,15 @@ async function main(argv: string[]): Promise<number> {
     mod = (await import(`./commands/${name}.js`)) as { command: Command };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      process.stderr.write(`fail2git: "${name}" is not available in this build\n`);
-      return EXIT_USAGE;
+      // Either this build has no such command module, or one it imports is missing or
+      // unreadable (a node_modules that is absent, or that this user cannot reach).
+      const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error).message))?.[1];
+      if (missing === undefined || missing.endsWith(`/commands/${name}.js`)) {
+        process.stderr.write(`fail2git: "${name}" is not available in this build\n`);
+        return EXIT_USAGE;
+      }
+      process.stderr.write(`fail2git: cannot load "${name}": ${missing} is missing or unreadable for this user (run npm ci, or use the self-contained dist/bundle/)\n`);
+      return EXIT_FINDING;
     }
     throw err;
   }
