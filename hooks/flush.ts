@@ -8,8 +8,8 @@
  * so nothing is applied twice. After releasing the lock it looks once more: an operation
  * spooled while the lock was held is never left behind.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage, InvalidLedgerError } from '../controller/lib/errors.js';
@@ -20,7 +20,9 @@ import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
 import { applyOperations, type OpResult, type Operation } from './operations.js';
 import { commitMessage, deliveredIds } from './message.js';
-import { listOperations, opCreatedAt, removeOperations, setAside, writeStateFile } from './spool.js';
+import { listOperations, opCreatedAt, refuseOperation, removeOperations, writeStateFile } from './spool.js';
+import { readGuard } from './guard-cache.js';
+import { readRecords } from './record.js';
 
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
@@ -48,6 +50,8 @@ export interface FlushResult {
   commitOf: Record<string, string>;
   results: OpResult[];
   refused: OpResult[];
+  /** hook records refused before they became operations (bad value, allowlisted, malformed): file → why */
+  rejected: { file: string; why: string }[];
   /** left in the spool */
   pending: number;
 }
@@ -111,9 +115,77 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
   return { commit, round };
 }
 
-function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
+/**
+ * Every pending operation, oldest first: the JSON operations (`fail2git ban`, the node hook)
+ * and the records the shell action line wrote (hooks/record.ts), checked as the hook would.
+ */
+export function pendingOperations(cfg: Pick<HostConfig, 'stateDir' | 'host'>, onRejected?: (file: string, why: string) => void): Operation[] {
+  const spool = spoolPath(cfg);
+  const records = readRecords(spool, {
+    host: cfg.host,
+    guard: () => readGuard(cfg.stateDir),
+    ...(onRejected ? { onRefused: onRejected } : {}),
+  });
+  const ops = listOperations(spool);
+  if (records.length === 0) return ops;
+  return [...ops, ...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function previousStatus(cfg: HostConfig): Record<string, unknown> {
   try {
-    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n');
+    return JSON.parse(readFileSync(join(cfg.stateDir, 'flush.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function countFiles(dir: string): number {
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith('.json')).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pure: the flusher's Prometheus textfile. */
+export function renderFlushMetrics(m: { ok: boolean; at: number; pending: number; refusedKept: number; refusedTotal: number; deliveredTotal: number }): string {
+  return [
+    '# HELP fail2git_flush_ok 1 when the last flush delivered everything it could, 0 when it failed (operations wait).',
+    '# TYPE fail2git_flush_ok gauge',
+    `fail2git_flush_ok ${m.ok ? 1 : 0}`,
+    '# HELP fail2git_flush_timestamp_seconds When the last flush ended.',
+    '# TYPE fail2git_flush_timestamp_seconds gauge',
+    `fail2git_flush_timestamp_seconds ${Math.floor(m.at / 1000)}`,
+    '# HELP fail2git_spool_pending Operations waiting in the spool.',
+    '# TYPE fail2git_spool_pending gauge',
+    `fail2git_spool_pending ${m.pending}`,
+    '# HELP fail2git_spool_refused Refused operations kept in spool/refused/.',
+    '# TYPE fail2git_spool_refused gauge',
+    `fail2git_spool_refused ${m.refusedKept}`,
+    '# HELP fail2git_flush_refused_total Operations and hook records refused (never committed).',
+    '# TYPE fail2git_flush_refused_total counter',
+    `fail2git_flush_refused_total ${m.refusedTotal}`,
+    '# HELP fail2git_flush_delivered_total Operations delivered to the remote.',
+    '# TYPE fail2git_flush_delivered_total counter',
+    `fail2git_flush_delivered_total ${m.deliveredTotal}`,
+    '',
+  ].join('\n');
+}
+
+/** The flusher's textfile, beside the reconciler's (node_exporter reads every *.prom there). */
+export const FLUSH_METRICS_FILE = 'fail2git-flush.prom';
+
+function writeStatus(cfg: HostConfig, status: Record<string, unknown>, out?: FlushResult): void {
+  try {
+    const prev = previousStatus(cfg);
+    const refusedTotal = (Number(prev.refusedTotal) || 0) + (out ? out.refused.length + out.rejected.length : 0);
+    const deliveredTotal = (Number(prev.deliveredTotal) || 0) + (out?.delivered ?? 0);
+    const at = Date.now();
+    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date(at).toISOString(), ...status, refusedTotal, deliveredTotal }) + '\n');
+    const metrics = renderFlushMetrics({
+      ok: status.ok === true, at, pending: Number(status.pending) || 0, refusedKept: countFiles(join(spoolPath(cfg), 'refused')), refusedTotal, deliveredTotal,
+    });
+    writeStateFile(join(dirname(cfg.metricsFile), FLUSH_METRICS_FILE), metrics);
   } catch {
     /* status is advisory; never let it hide the real outcome */
   }
@@ -125,12 +197,20 @@ export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 
   return Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
 }
 
+function lister(cfg: HostConfig, opts: FlushOptions, out: FlushResult): () => Operation[] {
+  return () => pendingOperations(cfg, (file, why) => {
+    out.rejected.push({ file, why });
+    opts.log?.(`refused hook record ${file}: ${why}`);
+  });
+}
+
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
   const spool = spoolPath(cfg);
+  const list = lister(cfg, opts, out);
   let first = true;
   let busyRounds = 0;
   for (;;) {
-    let ops = listOperations(spool);
+    let ops = list();
     if (ops.length === 0 && !(first && opts.refresh)) return;
     // Hooks seldom come alone (a storm, or more arrived while we pushed): let them gather,
     // lock held so they start no flusher of their own, and land in one commit. The longer a
@@ -138,7 +218,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts);
     if (pause > 0 && ops.length > 0) {
       await new Promise((r) => setTimeout(r, pause));
-      ops = listOperations(spool);
+      ops = list();
     }
     if (ops.length === 0 && !(first && opts.refresh)) return;
     first = false;
@@ -148,7 +228,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     const refusedIds = new Set(refused.map((r) => r.op.id));
     removeOperations(spool, ops.filter((o) => !refusedIds.has(o.id)).map((o) => o.id));
     for (const r of refused) {
-      setAside(spool, 'refused', `${r.op.id}.json`);
+      refuseOperation(spool, r.op, r.detail ?? 'refused');
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
     }
@@ -167,8 +247,10 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
  * remote is unreachable or the ledger at its tip is invalid: the operations stay spooled.
  */
 export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Promise<FlushResult> {
-  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o750 });
-  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], pending: 0 };
+  // The spool too: the action line writes its records there and never creates directories.
+  mkdirSync(spoolPath(cfg), { recursive: true, mode: 0o750 });
+  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], rejected: [], pending: 0 };
+  const list = lister(cfg, opts, out);
   for (;;) {
     const lock: Lock | null = opts.wait ? await waitLock(lockPath(cfg), 120_000) : tryLock(lockPath(cfg));
     if (!lock) {
@@ -178,17 +260,17 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
     try {
       await runRounds(cfg, opts, out, lock);
     } catch (err) {
-      out.pending = listOperations(spoolPath(cfg)).length;
-      writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });
+      out.pending = list().length;
+      writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits }, out);
       throw err;
     } finally {
       lock.release();
     }
     // Anything spooled after our last look was left to us by a hook that saw the lock held.
-    if (listOperations(spoolPath(cfg)).length === 0) break;
+    if (list().length === 0) break;
     opts = { ...opts, refresh: false };
   }
-  out.pending = listOperations(spoolPath(cfg)).length;
-  if (!out.busy) writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, commits: out.commits });
+  out.pending = list().length;
+  if (!out.busy) writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, commits: out.commits }, out);
   return out;
 }

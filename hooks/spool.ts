@@ -11,6 +11,14 @@ import { join } from 'node:path';
 import type { Operation } from './operations.js';
 
 const OP_FILE = /^[0-9]{13}-[A-Za-z0-9._-]+\.json$/;
+/** An operation id made from a hook record (hooks/record.ts): creation ms, host, `r`, a rank, the record's hex. */
+const RECORD_ID = /-r[0-2]([0-9a-f]{32})$/;
+
+/** The spool file an operation lives in: `<id>.json`, or the hook record it was read from. */
+export function opFileName(id: string): string {
+  const m = RECORD_ID.exec(id);
+  return m ? `${m[1]}.f2b` : `${id}.json`;
+}
 
 /**
  * A new operation id: creation time first (so names sort by age), then host and a random
@@ -102,12 +110,31 @@ export function setAside(spoolDir: string, sub: string, name: string): void {
   }
 }
 
+/**
+ * Keeps an operation the ledger refused in `spool/refused/<id>.json` (never committed, kept
+ * for people to read) and takes it out of the pending ones.
+ */
+export function refuseOperation(spoolDir: string, op: Operation, why: string): void {
+  const name = opFileName(op.id);
+  if (name.endsWith('.json')) {
+    setAside(spoolDir, 'refused', name);
+    return;
+  }
+  mkdirSync(join(spoolDir, 'refused'), { recursive: true, mode: 0o750 });
+  writeStateFile(join(spoolDir, 'refused', `${op.id}.json`), JSON.stringify({ ...op, refused: why }) + '\n');
+  try {
+    unlinkSync(join(spoolDir, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 /** Deletes delivered operations and makes the deletion durable. */
 export function removeOperations(spoolDir: string, ids: Iterable<string>): void {
   let any = false;
   for (const id of ids) {
     try {
-      unlinkSync(join(spoolDir, `${id}.json`));
+      unlinkSync(join(spoolDir, opFileName(id)));
       any = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

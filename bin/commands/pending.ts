@@ -4,13 +4,16 @@ import { join } from 'node:path';
 import { EXIT_OK, out, parseFlags, type Command } from '../cli.js';
 import { configPath, spoolPath } from '../../controller/config/host-config.js';
 import { loadHostConfig } from '../../controller/config/load.js';
-import { listOperations } from '../../hooks/spool.js';
+import { pendingOperations } from '../../hooks/flush.js';
+import { watcherRunning } from '../../hooks/fail2ban-commit.js';
 import type { Operation } from '../../hooks/operations.js';
 
 const HELP = `Usage: fail2git pending [--json] [--config FILE]
 
-Lists the operations waiting in stateDir/spool/ (oldest first) and the outcome of the last
-flush (stateDir/flush.json). Refused operations are kept in spool/refused/ for reading.`;
+Lists the operations waiting in stateDir/spool/ (oldest first) — the JSON operations and the
+records the fail2ban action line wrote (checked as the hook would: a record that fails is moved
+to spool/refused/ now) — whether the resident flusher runs, and the outcome of the last flush
+(stateDir/flush.json). Refused operations are kept in spool/refused/ for reading.`;
 
 function line(op: Operation): string {
   const ttl = op.until ? `until ${op.until}` : op.ttl === undefined ? '' : op.ttl < 0 ? 'permanent' : `${op.ttl}s`;
@@ -40,15 +43,16 @@ export const command: Command = {
     const parsed = parseFlags<{ json?: boolean; config?: string }>(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, HELP, false);
     if (!parsed) return EXIT_OK;
     const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
-    const ops = listOperations(spoolPath(cfg));
+    const ops = pendingOperations(cfg);
+    const watching = watcherRunning(cfg.stateDir);
     const last = lastFlush(cfg.stateDir);
     const refused = refusedCount(spoolPath(cfg));
     if (parsed.values.json) {
-      out(JSON.stringify({ pending: ops, refused, lastFlush: last }));
+      out(JSON.stringify({ pending: ops, refused, watcher: watching, lastFlush: last }));
       return EXIT_OK;
     }
     for (const op of ops) out(line(op));
-    out(`${ops.length} pending${refused ? ` (${refused} refused, in spool/refused/)` : ''}${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
+    out(`${ops.length} pending${refused ? ` (${refused} refused, in spool/refused/)` : ''}; resident flusher ${watching ? 'running' : 'not running'}${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
     return EXIT_OK;
   },
 };

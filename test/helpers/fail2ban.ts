@@ -69,6 +69,8 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
   // The local ban action: does nothing, so the host's firewall is never touched.
   writeFileSync(join(conf, 'action.d', 'dummy.conf'), '[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = true\nactionunban = true\n');
   copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
+  // What `fail2git flush` makes at install (README): the spool the action line writes into.
+  mkdirSync(host.spool, { recursive: true });
   writeFileSync(join(conf, 'jail.conf'), [
     '[DEFAULT]', 'backend = polling', '',
     `[${jail}]`, 'enabled = true', 'filter = f2gtest', `logpath = ${log}`, 'maxretry = 1', 'findtime = 600', `bantime = ${opts.bantime ?? '600'}`,
