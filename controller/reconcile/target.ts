@@ -5,7 +5,7 @@
 import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
 import { errorMessage } from '../lib/errors.js';
 import { guardRemovals } from '../plan/removal-guard.js';
-import type { PolicySpec, TargetDoc } from '../ledger/types.js';
+import type { TargetDoc } from '../ledger/types.js';
 import type { TargetReason } from '../status/run-status.js';
 import type { DesiredEntry, Logger, ObservedEntry, Plan, Target } from '../targets/types.js';
 
@@ -32,7 +32,8 @@ export interface TargetRun {
 
 export interface SyncTargetInput {
   desired: readonly DesiredEntry[];
-  policy: PolicySpec;
+  /** every removal limit in force (controller/plan/guard-limits.ts): the smallest count wins */
+  maxRemovePerRun: readonly (string | number)[];
   dryRun: boolean;
   force: boolean;
   /** which of the given keys the previous successful run desired, for drift accounting (asked only when a plan is not empty) */
@@ -67,7 +68,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   run.entries = observed.length;
   run.plan = diff(input.desired, observed);
   run.repair = target.needsRepair?.() === true;
-  const verdict = guardRemovals(run.plan, observed.length, input.policy.maxRemovePerRun, input.force);
+  const verdict = guardRemovals(run.plan, observed.length, input.maxRemovePerRun, input.force);
   if (!verdict.ok) {
     run.held = verdict.held;
     run.guard = verdict.message;
