@@ -9,9 +9,9 @@
  * shows exactly what hosts will enforce. An invalid side is read leniently (parseSnapshot):
  * whatever parses, so a half-broken pull request still gets a useful summary.
  */
-import { parseAllDocuments } from 'yaml';
 import { cidrOverlaps, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import { DEFAULT_POLICY, LEDGER_FILES, type BanEntry, type Ledger, type PrefixLimits } from '../ledger/types.js';
+import { lenientDocuments } from '../ledger/yaml-parse.js';
 import { compareEnforced, type EnforcementDiff } from './enforced.js';
 
 type Fields = Record<string, unknown>;
@@ -37,8 +37,7 @@ export type LedgerTexts = Partial<Record<keyof typeof LEDGER_FILES, string>>;
 
 function docs(text: string | undefined): Fields[] {
   if (!text) return [];
-  return parseAllDocuments(text)
-    .flatMap((d) => ('errors' in d && d.errors.length === 0 ? [d.toJS() as unknown] : []))
+  return lenientDocuments(text)
     .filter((v): v is Fields => v !== null && typeof v === 'object' && !Array.isArray(v));
 }
 
