@@ -94,6 +94,7 @@ function targetStatuses(ctx: RunContext, finished: Date): Record<string, TargetS
     const driftNow = ctx.opts.dryRun ? 0 : t.drift.readded + t.drift.removed + (t.repair ? 1 : 0);
     const s: TargetStatus = {
       driver: t.driver, reason: t.reason, entries: t.entries, added: t.added, removed: t.removed, heldRemovals: t.held.length,
+      folded: t.folded, leftOut: t.leftOut, ...(t.capacity !== undefined && { capacity: t.capacity }),
       errorsTotal: (prev?.errorsTotal ?? 0) + (t.error ? 1 : 0),
       driftCorrectedTotal: (prev?.driftCorrectedTotal ?? 0) + driftNow,
       driftLast: t.drift,

@@ -7,9 +7,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TargetError } from '../lib/errors.js';
-import type { ApplyResult, Plan, Target, TargetFactory } from './types.js';
-import { assertPlainLf, firewallEnabled, ipsetReferenced, splitFw, type FwDoc } from './pve/fw-text.js';
-import { findManaged, markerComment, ownedEntries, ownedLineStats, spliceManaged } from './pve/managed-set.js';
+import type { ApplyResult, DesiredEntry, Plan, Target, TargetFactory } from './types.js';
+import { minCapacity } from '../plan/enforced-set.js';
+import { networkOf } from '../net/cidr.js';
+import { assertPlainLf, firewallEnabled, ipsetReferenced, parseIpsetLine, splitFw, type FwDoc } from './pve/fw-text.js';
+import { findManaged, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
 import { clusterFwProtected, corosyncAddresses } from './pve/cluster-addresses.js';
@@ -20,7 +22,7 @@ export const DEFAULT_CLUSTER_FW = '/etc/pve/firewall/cluster.fw';
 /** pmxcfs refuses files over 1 MiB and readers need headroom; stay well under it. */
 export const DEFAULT_MAX_BYTES = 900 * 1024;
 
-const KNOWN = ['path', 'ipset', 'lockDir', 'lockTimeoutMs', 'maxBytes', 'corosyncPath'] as const;
+const KNOWN = ['path', 'ipset', 'lockDir', 'lockTimeoutMs', 'maxBytes', 'corosyncPath', 'maxEntries'] as const;
 
 export const createPveClusterFw: TargetFactory = (name, options, deps) => {
   const o = new OptionReader(name, options, KNOWN);
@@ -30,7 +32,10 @@ export const createPveClusterFw: TargetFactory = (name, options, deps) => {
   const lockTimeoutMs = o.num('lockTimeoutMs', 0) ?? 10_000;
   const maxBytes = o.num('maxBytes', 1) ?? DEFAULT_MAX_BYTES;
   const corosyncPath = o.str('corosyncPath') ?? '/etc/pve/corosync.conf';
+  const maxEntries = o.maxEntries();
   let warnings: string[] = [];
+  /** the file as the last observe() read it: what capacity() measures against */
+  let observedDoc: FwDoc | undefined;
 
   async function load(): Promise<{ text: string; doc: FwDoc }> {
     const text = await readFwFile(path, name);
@@ -56,7 +61,13 @@ export const createPveClusterFw: TargetFactory = (name, options, deps) => {
     driver: DRIVER,
     async observe() {
       const { doc } = await load();
-      return ownedEntries(doc, findManaged(doc, ipset, path, name));
+      const entries = ownedEntries(doc, findManaged(doc, ipset, path, name));
+      observedDoc = doc;
+      return entries;
+    },
+    capacity(ranked) {
+      const bySize = observedDoc ? entriesThatFit(observedDoc, ranked, { path, ipset, maxBytes, target: name }, deps.host) : undefined;
+      return minCapacity(maxEntries, bySize);
     },
     async apply(plan) {
       if (!lockDir) return applyLocked(plan);
@@ -87,6 +98,34 @@ interface SizeContext {
   ipset: string;
   maxBytes: number;
   target: string;
+}
+
+/**
+ * How many of `ranked` (most important first) fit in the file under maxBytes, next to every
+ * line that is not ours: an entry already held costs its line as it stands, a new one the
+ * line apply() would write. Undefined when they all fit.
+ */
+function entriesThatFit(doc: FwDoc, ranked: readonly DesiredEntry[], ctx: SizeContext, host: string): number | undefined {
+  const section = findManaged(doc, ctx.ipset, ctx.path, ctx.target);
+  const held = new Map<string, number>();
+  let ownedBytes = 0;
+  for (let i = section ? section.start + 1 : 0; section && i < section.end; i++) {
+    const line = parseIpsetLine(doc.lines[i]!);
+    if (!line || !isOwned(line)) continue;
+    const bytes = Buffer.byteLength(doc.lines[i]!) + 1;
+    ownedBytes += bytes;
+    const key = networkOf(line.token)?.key;
+    if (key !== undefined && !held.has(key)) held.set(key, bytes);
+  }
+  // a missing section costs its header, a blank line and padding around it
+  const header = section ? 0 : Buffer.byteLength(`[IPSET ${ctx.ipset}] # ${SECTION_COMMENT}`) + 4;
+  let left = ctx.maxBytes - (Buffer.byteLength(doc.lines.join('\n')) - ownedBytes) - header;
+  for (let i = 0; i < ranked.length; i++) {
+    const e = ranked[i]!;
+    left -= held.get(e.cidr) ?? Buffer.byteLength(`${e.cidr} # ${markerComment(e, host)}`) + 1;
+    if (left < 0) return i;
+  }
+  return undefined;
 }
 
 /** Refuses a file that grows past the margin, saying how many of our entries would fit. */

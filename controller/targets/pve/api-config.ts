@@ -15,9 +15,11 @@ export interface ApiTargetConfig {
   retryBaseMs: number;
   /** log a progress line every this many changes */
   progressEvery: number;
+  /** at most this many entries; none by default */
+  maxEntries?: number;
 }
 
-const KNOWN = ['url', 'tokenId', 'tokenSecretFile', 'fingerprint', 'caFile', 'ipset', 'concurrency', 'retries', 'retryBaseMs', 'timeoutMs', 'progressEvery'] as const;
+const KNOWN = ['url', 'tokenId', 'tokenSecretFile', 'fingerprint', 'caFile', 'ipset', 'concurrency', 'retries', 'retryBaseMs', 'timeoutMs', 'progressEvery', 'maxEntries'] as const;
 const TOKEN_ID = /^[^@\s=]+@[^!\s=]+![A-Za-z][A-Za-z0-9.\-_]+$/;
 
 export function readApiConfig(target: string, options: Record<string, unknown>): ApiTargetConfig {
@@ -30,7 +32,9 @@ export function readApiConfig(target: string, options: Record<string, unknown>):
   if (fingerprintText && caFile) o.fail('give either "fingerprint" or "caFile", not both');
   const fingerprint = fingerprintText === undefined ? undefined : normaliseFingerprint(fingerprintText) ?? o.fail('option "fingerprint" must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
   const concurrency = o.num('concurrency', 1) ?? 1;
+  const maxEntries = o.maxEntries();
   return {
+    ...(maxEntries !== undefined && { maxEntries }),
     client: {
       baseUrl: apiBase(o.str('url') ?? 'https://localhost:8006', o),
       tokenId,

@@ -33,6 +33,13 @@ export class OptionReader {
     return v;
   }
 
+  /** `maxEntries`: a whole number ≥ 1, or undefined */
+  maxEntries(): number | undefined {
+    const v = this.num('maxEntries', 1);
+    if (v !== undefined && !Number.isInteger(v)) this.fail('option "maxEntries" must be a whole number ≥ 1');
+    return v;
+  }
+
   /** Proxmox lower-cases set names when it parses the file; upper case would make the API and file disagree. */
   ipsetName(key: string, fallback: string): string {
     const name = this.str(key) ?? fallback;
