@@ -25,6 +25,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# Debian 12's own Node.js 18, beside the build's Node: the CLI-level tests also run the
+# shipped bundle on it (test/bin/debian-node.test.ts).
+bash scripts/debian-node.sh
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

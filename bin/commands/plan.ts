@@ -89,6 +89,7 @@ export function renderPlan(r: RunResult): string {
   const s = r.status;
   const lines = [`fail2git plan for ${s.host} at ${short(s.commit.applied)} (${s.desired.entries} desired)`];
   if (s.commit.tipProblems.length > 0) lines.push(`! tip ${short(s.commit.tip)} is invalid, planning against the last good commit: ${s.commit.tipProblems[0]}`);
+  if (s.guard && !s.guard.forced) lines.push(`! ${short(s.commit.applied)} loosens the guard; the stricter limits of ${short(s.guard.limitsOf)} apply until it is enforced in full: ${s.guard.kept.join('; ')}`);
   if (!s.remote.reachable) lines.push(`! remote unreachable (${s.remote.error ?? 'unknown error'}); planning against the last fetched commit`);
   if (!s.commit.applied) lines.push(`! no good ledger commit: nothing to plan (${s.message})`);
   lines.push('');

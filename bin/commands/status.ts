@@ -63,6 +63,7 @@ export function renderStatus(s: RunStatus, now: Date): string {
     `result        ${s.ok ? 'ok' : 'NOT OK'}: ${s.reason}: ${s.message}`,
     `last success  ${ago(s.lastSuccessAt, now)}`,
     `commit        ${short(s.commit.applied)} applied; tip ${short(s.commit.tip)}${s.commit.tipProblems.length ? ` INVALID: ${s.commit.tipProblems[0]}` : ''}`,
+    ...(s.guard ? [`guard         ${s.guard.forced ? 'FORCED past' : 'stricter limits of'} ${short(s.guard.limitsOf)}: ${s.guard.kept.join('; ')}`] : []),
     `remote        ${s.remote.url} ${s.remote.reachable ? '(reachable)' : `(UNREACHABLE: ${s.remote.error ?? ''})`}`,
     `desired       ${s.desired.entries} entries${skipped ? `; skipped ${skipped}` : ''}${s.desired.nextExpiry ? `; next expiry ${s.desired.nextExpiry}` : ''}`,
     `runs          ${s.runsTotal}`,

@@ -14,7 +14,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadHostConfig, ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { loadHostConfig } from '../config/load.js';
 import { errorMessage, redact } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
 import { trackingRef } from '../git/clone.js';

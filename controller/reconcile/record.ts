@@ -56,6 +56,7 @@ export function recordRun(ctx: RunContext): RunStatus {
     commit: { ...(ctx.applied && { applied: ctx.applied }), ...(ctx.sync?.tip && { tip: ctx.sync.tip }), tipProblems: ctx.tipProblems.slice(0, 20), ...(ctx.tipProblems.length > 0 && ctx.tipCheckedAt && { tipCheckedAt: ctx.tipCheckedAt }) },
     desired: { entries: ctx.desired.length, skipped: ctx.skipped, ...(digest && { digest }), ...(ctx.nextExpiry && { nextExpiry: formatTime(ctx.nextExpiry) }) },
     targets: targetStatuses(ctx, finished),
+    ...guardStatus(ctx),
     runsTotal: (prev?.runsTotal ?? 0) + 1,
   };
   const lastSuccess = ok && !status.dryRun ? status.finishedAt : prev?.lastSuccessAt;
@@ -71,6 +72,11 @@ export function recordRun(ctx: RunContext): RunStatus {
     });
   }
   return status;
+}
+
+function guardStatus(ctx: RunContext): Pick<RunStatus, 'guard'> {
+  const g = ctx.guard;
+  return g?.baseline && g.loosened.length > 0 ? { guard: { limitsOf: g.baseline.rev, kept: g.loosened, forced: g.forced } } : {};
 }
 
 function persist(ctx: RunContext, status: RunStatus, keysChanged: boolean): void {

@@ -6,7 +6,7 @@ import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
 import { errorMessage } from '../lib/errors.js';
 import { guardRemovals, type GuardVerdict } from '../plan/removal-guard.js';
 import { ENFORCEMENT_ORDER, enforcedSet } from '../plan/enforced-set.js';
-import type { PolicySpec, TargetDoc } from '../ledger/types.js';
+import type { TargetDoc } from '../ledger/types.js';
 import type { TargetReason } from '../status/run-status.js';
 import type { DesiredEntry, Logger, ObservedEntry, Plan, Target } from '../targets/types.js';
 
@@ -39,7 +39,8 @@ export interface TargetRun {
 
 export interface SyncTargetInput {
   desired: readonly DesiredEntry[];
-  policy: PolicySpec;
+  /** every removal limit in force (controller/plan/guard-limits.ts): the smallest count wins */
+  maxRemovePerRun: readonly (string | number)[];
   dryRun: boolean;
   force: boolean;
   /** which of the given keys the previous successful run desired, for drift accounting (asked only when a plan is not empty) */
@@ -136,12 +137,12 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
  * nothing it did not decide, so those removals are not held back.
  */
 function guardStillDesired(plan: Plan, input: SyncTargetInput, held: number): GuardVerdict {
-  if (plan.remove.length === 0) return guardRemovals(plan, held, input.policy.maxRemovePerRun, input.force);
+  if (plan.remove.length === 0) return guardRemovals(plan, held, input.maxRemovePerRun, input.force);
   const wanted = new Set(input.desired.map((d) => d.cidr));
   const still = plan.remove.filter((r) => wanted.has(r.cidr));
-  if (still.length === 0) return guardRemovals(plan, held, input.policy.maxRemovePerRun, input.force);
+  if (still.length === 0) return guardRemovals(plan, held, input.maxRemovePerRun, input.force);
   const other = plan.remove.filter((r) => !wanted.has(r.cidr));
-  const verdict = guardRemovals({ add: plan.add, remove: other }, held, input.policy.maxRemovePerRun, input.force);
+  const verdict = guardRemovals({ add: plan.add, remove: other }, held, input.maxRemovePerRun, input.force);
   return { ...verdict, plan: { add: verdict.plan.add, remove: [...verdict.plan.remove, ...still] } };
 }
 

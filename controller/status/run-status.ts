@@ -60,6 +60,8 @@ export interface RunStatus {
   commit: { applied?: string; tip?: string; tipProblems: string[]; tipCheckedAt?: string };
   desired: { entries: number; skipped: Record<string, number>; nextExpiry?: string; digest?: string };
   targets: Record<string, TargetStatus>;
+  /** the applied commit loosens the guard: whose stricter limits still apply, and which */
+  guard?: { limitsOf: string; kept: string[]; forced: boolean };
   lastSuccessAt?: string;
   runsTotal: number;
 }

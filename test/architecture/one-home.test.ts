@@ -1,7 +1,8 @@
 /**
- * One home per piece of logic, measured on the sources: addresses are read only by
- * controller/net/ (docs/architecture.md). A second parser would drift from the canonical
- * form that every ledger key, kernel listing and Proxmox member is compared in.
+ * One home per piece of logic, measured on the sources (docs/architecture.md): addresses are
+ * read only by controller/net/ (a second parser would drift from the canonical form that every
+ * ledger key, kernel listing and Proxmox member is compared in), and each entry of HOMES below
+ * has its signature in one file only.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -34,6 +35,26 @@ export function addressParsersOutsideNet(list: readonly { file: string; text: st
   );
 }
 
+/** A piece of logic, the one file it lives in, and what a copy of it looks like. */
+interface Home {
+  what: string;
+  home: string;
+  copy: RegExp;
+}
+
+export const HOMES: readonly Home[] = [
+  // The host config's defaults and paths (the hook's cheap reader once had its own set).
+  { what: 'the default host config path', home: 'controller/config/host-config.ts', copy: /['"]\/etc\/fail2git\/config\.yaml['"]/ },
+  { what: 'the default stateDir', home: 'controller/config/host-config.ts', copy: /['"]\/var\/lib\/fail2git['"]/ },
+  { what: 'the default metrics file', home: 'controller/config/host-config.ts', copy: /['"]fail2git\.prom['"]/ },
+  { what: 'the spool directory', home: 'controller/config/host-config.ts', copy: /join\([^)]*,\s*['"]spool['"]\)/ },
+  { what: 'the host config defaults', home: 'controller/config/host-config.ts', copy: /\?\?\s*['"]30s['"]/ },
+];
+
+export function copiesOutsideHome(list: readonly { file: string; text: string }[], homes: readonly Home[] = HOMES): string[] {
+  return homes.flatMap(({ what, home, copy }) => list.filter(({ file, text }) => file !== home && copy.test(text)).map(({ file }) => `${file} has ${what} (home: ${home})`));
+}
+
 describe('one home per piece of logic', () => {
   it('reads the tree', () => {
     expect(files.some((f) => f.file === 'controller/net/cidr.ts')).toBe(true);
@@ -41,6 +62,22 @@ describe('one home per piece of logic', () => {
 
   it('only controller/net/ parses IP addresses', () => {
     expect(addressParsersOutsideNet(files)).toEqual([]);
+  });
+
+  it('each piece of logic in HOMES lives in its home only', () => {
+    expect(copiesOutsideHome(files)).toEqual([]);
+    for (const { home, copy } of HOMES) expect(files.find((f) => f.file === home)?.text, home).toMatch(copy);
+  });
+
+  it('would see a second copy of a home (the check can fail)', () => {
+    const copies = [
+      { file: 'hooks/x.ts', text: "const stateDir = o.stateDir ?? '/var/lib/fail2git';\nconst spool = join(stateDir, 'spool');" },
+      { file: 'controller/config/host-config.ts', text: "'/var/lib/fail2git'" },
+    ];
+    expect(copiesOutsideHome(copies)).toEqual([
+      'hooks/x.ts has the default stateDir (home: controller/config/host-config.ts)',
+      'hooks/x.ts has the spool directory (home: controller/config/host-config.ts)',
+    ]);
   });
 
   it('would see a second parser (the check can fail)', () => {

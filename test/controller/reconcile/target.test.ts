@@ -11,7 +11,7 @@ const silent = { info() {}, warn() {}, error() {} };
 const doc: TargetDoc = { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: 'k' }, spec: { driver: 'ipset' } };
 const held: ObservedEntry[] = [{ cidr: '192.0.2.1', family: 4 }];
 const input = (dryRun = false): SyncTargetInput => ({
-  desired: [{ cidr: '192.0.2.1', family: 4 }], policy: DEFAULT_POLICY, dryRun, force: false, previousDesired: undefined, log: silent,
+  desired: [{ cidr: '192.0.2.1', family: 4 }], maxRemovePerRun: [DEFAULT_POLICY.maxRemovePerRun], dryRun, force: false, previousDesired: undefined, log: silent,
 });
 
 /** Entries right; rules broken until an apply() that `fixes` them. */

@@ -282,7 +282,7 @@ describe('pve-clusterfw capacity: a full cluster.fw keeps enforcing the newest b
     ...entry(cidr), jail: 'sshd', by: 'web1', at: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(), expires: '2027-01-01T00:00:00Z',
   });
   const input = (desired: DesiredEntry[], previousLeftOut?: number): SyncTargetInput => ({
-    desired, policy: DEFAULT_POLICY, dryRun: false, force: false, previousDesired: undefined, log: silent,
+    desired, maxRemovePerRun: [DEFAULT_POLICY.maxRemovePerRun], dryRun: false, force: false, previousDesired: undefined, log: silent,
     ...(previousLeftOut !== undefined && { previousLeftOut }),
   });
 
