@@ -6,9 +6,9 @@
  * Deliberately lenient: it reads whatever parses and leaves the verdict on validity to
  * `fail2git validate`, so a half-broken pull request still gets a useful summary.
  */
-import { parseAllDocuments } from 'yaml';
 import { cidrOverlaps, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import { DEFAULT_POLICY, LEDGER_FILES, type PrefixLimits } from '../ledger/types.js';
+import { lenientDocuments } from '../ledger/yaml-parse.js';
 
 type Fields = Record<string, unknown>;
 
@@ -29,8 +29,7 @@ export type LedgerTexts = Partial<Record<keyof typeof LEDGER_FILES, string>>;
 
 function docs(text: string | undefined): Fields[] {
   if (!text) return [];
-  return parseAllDocuments(text)
-    .flatMap((d) => ('errors' in d && d.errors.length === 0 ? [d.toJS() as unknown] : []))
+  return lenientDocuments(text)
     .filter((v): v is Fields => v !== null && typeof v === 'object' && !Array.isArray(v));
 }
 
