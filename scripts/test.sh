@@ -14,6 +14,7 @@ command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v fail2ban-server >/dev/null || need_pkgs+=(fail2ban)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v ssh-keygen >/dev/null || need_pkgs+=(openssh-client)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test: installing Debian packages: ${need_pkgs[*]}"
