@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
+import { rememberSecret } from '../../lib/redact.js';
 import { normaliseFingerprint, type ApiClientOptions } from './api-client.js';
 import { OptionReader } from './options.js';
 
@@ -75,6 +76,7 @@ function readSecret(target: string, path: string): string {
     throw new ConfigError('E_TARGET_SECRET_MODE', `target ${target}: token secret file ${path} is mode ${mode.toString(8).padStart(4, '0')}; others can read it, run chmod 600 ${path}`);
   }
   const secret = text.trim();
+  rememberSecret(secret);
   if (secret === '' || /\s/.test(secret)) throw new ConfigError('E_TARGET_SECRET', `target ${target}: token secret file ${path} must hold the secret on one line`);
   return secret;
 }
