@@ -3,6 +3,8 @@
  * The fail2git CLI. Commands load lazily so the fail2ban hook only pays for what it uses
  * (the hook is on fail2ban's critical path; start-up time matters).
  */
+// First: an old Node gets one line before anything else loads.
+import './runtime-check.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError, type Command } from './cli.js';
 import { Fail2gitError, errorMessage, redact } from '../controller/lib/errors.js';
 import { COMMANDS, VERSION } from './commands.js';

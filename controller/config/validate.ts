@@ -12,7 +12,7 @@ const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 're
 /** A host config's text (any YAML) → the checked HostConfig. */
 export async function parseHostConfigText(text: string, path: string): Promise<HostConfig> {
   // The ledger's YAML reader (strict, unique keys, positions), loaded only when needed. A
-  // local module, not `import('yaml')`: a bundle's dynamic import of a CommonJS package
+  // local module, not the yaml package itself: a bundle's dynamic import of a CommonJS package
   // loses its named exports (dist/bundle crashed here).
   const { parseYaml } = await import('../ledger/yaml-parse.js');
   const { docs, problems } = parseYaml(text, path);

@@ -13,23 +13,45 @@ import { findManaged, markerComment, ownedEntries, ownedLineStats, spliceManaged
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
 import { clusterFwProtected, corosyncAddresses } from './pve/cluster-addresses.js';
-import { OptionReader } from './pve/options.js';
+import { options } from './utils/options.js';
+import { pveIpsetName } from './pve/ipset-name.js';
 
 export const DRIVER = 'pve-clusterfw';
 export const DEFAULT_CLUSTER_FW = '/etc/pve/firewall/cluster.fw';
 /** pmxcfs refuses files over 1 MiB and readers need headroom; stay well under it. */
 export const DEFAULT_MAX_BYTES = 900 * 1024;
 
-const KNOWN = ['path', 'ipset', 'lockDir', 'lockTimeoutMs', 'maxBytes', 'corosyncPath'] as const;
+export interface PveClusterFwOptions {
+  /** the cluster firewall file. @default "/etc/pve/firewall/cluster.fw" */
+  path: string;
+  /** the `[IPSET name]` section fail2git owns. @default "fail2ban" */
+  ipset: string;
+  /** Proxmox's cluster lock directory; by default pmxcfs's own when path is under /etc/pve/ */
+  lockDir?: string;
+  /** @default 10000 */
+  lockTimeoutMs: number;
+  /** refuse to write a file larger than this. @default 921600 (900 KiB) */
+  maxBytes: number;
+  /** where the cluster's node addresses are read (they are protected). @default "/etc/pve/corosync.conf" */
+  corosyncPath: string;
+}
 
-export const createPveClusterFw: TargetFactory = (name, options, deps) => {
-  const o = new OptionReader(name, options, KNOWN);
-  const path = o.str('path') ?? DEFAULT_CLUSTER_FW;
-  const ipset = o.ipsetName('ipset', 'fail2ban');
-  const lockDir = o.str('lockDir') ?? (path.startsWith('/etc/pve/') ? PVE_LOCK_DIR : undefined);
-  const lockTimeoutMs = o.num('lockTimeoutMs', 0) ?? 10_000;
-  const maxBytes = o.num('maxBytes', 1) ?? DEFAULT_MAX_BYTES;
-  const corosyncPath = o.str('corosyncPath') ?? '/etc/pve/corosync.conf';
+export function pveClusterFwOptions(name: string, raw: Record<string, unknown>): PveClusterFwOptions {
+  const o = options(name, DRIVER, raw).only(['path', 'ipset', 'lockDir', 'lockTimeoutMs', 'maxBytes', 'corosyncPath']);
+  const path = o.optionalString('path') ?? DEFAULT_CLUSTER_FW;
+  const lockDir = o.optionalString('lockDir') ?? (path.startsWith('/etc/pve/') ? PVE_LOCK_DIR : undefined);
+  return {
+    path,
+    ipset: pveIpsetName(o, 'ipset', 'fail2ban'),
+    ...(lockDir !== undefined ? { lockDir } : {}),
+    lockTimeoutMs: o.number('lockTimeoutMs', 0, 10_000),
+    maxBytes: o.number('maxBytes', 1, DEFAULT_MAX_BYTES),
+    corosyncPath: o.optionalString('corosyncPath') ?? '/etc/pve/corosync.conf',
+  };
+}
+
+export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
+  const { path, ipset, lockDir, lockTimeoutMs, maxBytes, corosyncPath } = pveClusterFwOptions(name, raw);
   let warnings: string[] = [];
 
   async function load(): Promise<{ text: string; doc: FwDoc }> {

@@ -152,6 +152,11 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
       .replace('permanent\n', 'permanent\n10.0.0.2 # fail2git manual@testhost permanent\n'));
   });
 
+  it('reports a bad option like every driver: TargetError E_TARGET_OPTION with the shared prefix', () => {
+    expect(() => fwTarget(tempFw(), { ipSet: 'x' })).toThrow(/^target "dc" \(pve-clusterfw\): unknown option "ipSet" \(known: path, ipset,/);
+    expect(() => fwTarget(tempFw(), { maxBytes: 0 })).toThrow(expect.objectContaining({ name: 'TargetError', code: 'E_TARGET_OPTION', target: 'dc', message: 'target "dc" (pve-clusterfw): option maxBytes must be a number ≥ 1' }));
+  });
+
   it.each(['management', 'ipfilter-net0', 'Fail2ban'])('refuses to own the set %j', (ipset) => {
     expect(() => fwTarget(tempFw(), { ipset })).toThrow(/ipset/);
   });
