@@ -5,6 +5,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { redact } from '../lib/redact.js';
 
 /** Why a run ended the way it did (flux-style condition reasons). */
 export type RunReason =
@@ -83,7 +84,7 @@ export function readStatus(stateDir: string): RunStatus | undefined {
 
 export function writeStatus(stateDir: string, status: RunStatus): void {
   mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(statusPath(stateDir), JSON.stringify(status, null, 2) + '\n');
+  writeFileAtomic(statusPath(stateDir), redact(JSON.stringify(status, null, 2)) + '\n');
 }
 
 /** Prometheus text exposition of a run, for node_exporter's textfile collector. Pure. */

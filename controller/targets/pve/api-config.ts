@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
+import { rememberSecret } from '../../lib/redact.js';
 import { normaliseFingerprint, type ApiClientOptions } from './api-client.js';
 import { MAX_ENTRIES, options, type OptionReader } from '../utils/options.js';
 import { pveIpsetName } from './ipset-name.js';
@@ -81,6 +82,7 @@ function readSecret(target: string, path: string): string {
     throw new ConfigError('E_TARGET_SECRET_MODE', `target ${target}: token secret file ${path} is mode ${mode.toString(8).padStart(4, '0')}; others can read it, run chmod 600 ${path}`);
   }
   const secret = text.trim();
+  rememberSecret(secret);
   if (secret === '' || /\s/.test(secret)) throw new ConfigError('E_TARGET_SECRET', `target ${target}: token secret file ${path} must hold the secret on one line`);
   return secret;
 }
