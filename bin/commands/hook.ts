@@ -4,7 +4,8 @@
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
 import { parseHookArgs, runHook, flusherRunning, spawnFlusher } from '../../hooks/fail2ban-commit.js';
-import { hostConfigPath as configPath, readHostConfig } from '../../controller/config/flat-reader.js';
+import { configPath } from '../../controller/config/host-config.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { readGuard } from '../../hooks/guard-cache.js';
 import { flushLockPath } from '../../controller/lib/lock.js';
 
@@ -65,13 +66,13 @@ export const command: Command = {
       return 2;
     }
     if (action === 'flush') {
-      const cfg = await readHostConfig(configPath(parsed.values.config));
+      const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
       if (!flusherRunning(flushLockPath(cfg.stateDir))) await spawnFlusher(cfg);
       return EXIT_OK;
     }
     // Validate before reading anything: garbage input never reaches the spool.
     const args = parseHookArgs(action, parsed.values);
-    const cfg = await readHostConfig(configPath(parsed.values.config));
+    const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
     const decision = await runHook(args, cfg, readGuard(cfg.stateDir), flushLockPath(cfg.stateDir));
     if (decision.kind === 'refuse') {
       err(`fail2git: ${decision.why}`);
