@@ -6,7 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { writeFileAtomic } from './run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 
 
@@ -17,6 +17,6 @@ export function writeMetricsFile(metricsFile: string, name: string, text: string
   const dir = dirname(metricsFile);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileAtomic(path, text);
+  writeFileAtomicSync(path, text, { mkdir: true });
   return path;
 }
