@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomicSync } from '../lib/files.js';
+import { redact } from '../lib/redact.js';
 
 
 
@@ -17,6 +18,6 @@ export function writeMetricsFile(metricsFile: string, name: string, text: string
   const dir = dirname(metricsFile);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileAtomicSync(path, text, { mkdir: true });
+  writeFileAtomicSync(path, redact(text), { mkdir: true });
   return path;
 }
