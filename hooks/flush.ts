@@ -19,7 +19,8 @@ import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
 import { applyOperations, type OpResult, type Operation } from './operations.js';
-import { commitMessage, deliveredIds } from './message.js';
+import { commitMessage } from './message.js';
+import { deliveredIds } from '../controller/git/trailers.js';
 import { listOperations, opCreatedAt, removeOperations, setAside } from './spool.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 
