@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { TargetError } from '../lib/errors.js';
 import type { ApplyResult, Plan, Target, TargetFactory } from './types.js';
-import { assertPlainLf, firewallEnabled, ipsetReferenced, splitFw, type FwDoc } from './pve/fw-text.js';
+import { assertFwShape, assertPlainLf, firewallEnabled, ipsetReferenced, splitFw, type FwDoc } from './pve/fw-text.js';
 import { findManaged, markerComment, ownedEntries, ownedLineStats, spliceManaged } from './pve/managed-set.js';
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
@@ -58,6 +58,7 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
     const text = await readFwFile(path, name);
     assertPlainLf(text, path, name);
     const doc = splitFw(text);
+    assertFwShape(doc, path, name);
     warnings = collectWarnings(doc, path, ipset);
     return { text, doc };
   }
