@@ -125,6 +125,7 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       return ownedEntries(await readSet());
     },
     apply: applyPlan,
+    capacity: () => cfg.maxEntries,
     async protectedAddresses() {
       return apiHostAddresses(new URL(cfg.client.baseUrl).hostname);
     },

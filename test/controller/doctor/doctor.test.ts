@@ -195,6 +195,32 @@ describe('doctor finds each planted problem', () => {
     expect(check(checks, 'signing-key')?.detail).toContain('cannot sign');
   });
 
+  it('signer roles: warns without adminSigners, checks the file when set, fails a world-writable one', async () => {
+    expect(check(await doctor(host), 'admin-signers')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no adminSigners: every key in') });
+    const admins = join(host.dir, 'admin_signers');
+    writeFileSync(admins, `alice@example.test namespaces="git" ${readFileSync(`${host.key}.pub`, 'utf8').trim()}\n`);
+    chmodSync(admins, 0o644);
+    host.settings.adminSigners = admins;
+    writeConfig(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual([]);
+    expect(check(checks, 'admin-signers')).toMatchObject({ status: 'ok', detail: expect.stringContaining('may only change bans/active.yaml') });
+    chmodSync(admins, 0o666);
+    expect(failing(await doctor(host))).toEqual(['admin-signers']);
+  });
+
+  it('the last run held the tip: ledger-tip says which commit and why', async () => {
+    const stateDir = host.settings.stateDir as string;
+    mkdirSync(stateDir, { recursive: true });
+    expect(check(await doctor(host), 'ledger-tip')?.status).toBe('skip');
+    const status = { version: 1, commit: { applied: 'a'.repeat(40), tip: 'b'.repeat(40), tipProblems: ["bbbbbbbbbbbb: held (outside the signer's role): commit bbbbbbbbbbbb by web1 <fail2git@web1> changes bans/allow.yaml"] } };
+    writeFileSync(join(stateDir, 'status.json'), JSON.stringify(status));
+    const c = check(await doctor(host), 'ledger-tip');
+    expect(c?.status).toBe('fail');
+    expect(c?.detail).toContain('tip bbbbbbbbbbbb is not enforced (last good aaaaaaaaaaaa is)');
+    expect(c?.detail).toContain('changes bans/allow.yaml');
+  });
+
   it('requireSignedCommits without a signing key', async () => {
     delete host.settings.signingKey;
     writeConfig(host);
@@ -289,7 +315,7 @@ describe('fail2git doctor (CLI)', () => {
     });
     expect(status).toBe(1);
     const lines = stdout.trim().split('\n');
-    expect(lines.every((l) => /^(ok|fail|skip)\s+\S/.test(l))).toBe(true);
+    expect(lines.every((l) => /^(ok|warn|fail|skip)\s+\S/.test(l))).toBe(true);
     expect(lines.find((l) => l.includes('config-mode'))).toMatch(/^fail/);
     expect(lines.find((l) => /^\w+\s+target api\s{2,}/.test(l))).toMatch(/^ok .*token accepted$/);
   });
