@@ -28,6 +28,7 @@ import { fail, judgeClockSamples, judgeMode, ok, skip, warn, type Check, type Cl
 import { readStatus } from '../status/run-status.js';
 import { fileMode } from './probes.js';
 import { checkTarget, selectTargets, type TargetCheckDeps } from './targets.js';
+import { hostSinks } from '../targets/host-sinks.js';
 import type { Runner } from '../lib/exec.js';
 
 export { formatCheck, type Check, type CheckStatus } from './checks.js';
@@ -174,7 +175,8 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
     const first = problems[0];
     if (first) checks.push(fail('targets', `${first.file}:${first.line}:${first.col}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; run fail2git validate`));
     checks.push(selected.length > 0 ? ok('targets', `${selected.length} for host ${cfg.host}: ${selected.map((t) => `${t.name} (${t.driver})`).join(', ')}`) : skip('targets', `no target selects host ${cfg.host}`));
-    for (const t of selected) checks.push(...(await checkTarget(t, deps, dates)));
+    const tdeps = { ...deps, sinks: hostSinks(cfg) };
+    for (const t of selected) checks.push(...(await checkTarget(t, tdeps, dates)));
   }
   checks.push(await checkClock(cfg, deps, dates));
   return checks;
