@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { execRunner, ExecError } from '../lib/exec.js';
 import { TransientError, redact, errorMessage } from '../lib/errors.js';
 import { formatTime } from '../lib/duration.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 import { renderFleet } from './table.js';
 import { SILENT_INTERVALS, parseFleetRecord, shouldPublish, silence, type FleetHost, type FleetRecord, type FleetView } from './record.js';
 import { writeMetricsFile } from '../status/metrics.js';
@@ -80,7 +80,7 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   } catch (err) {
     throw new TransientError('E_FLEET_PUBLISH', `cannot publish status to ${redact(repo.remote)} ${ref}: ${errorMessage(err)}`, { cause: err });
   }
-  writeFileAtomic(lastPath, redact(JSON.stringify(full)) + '\n');
+  writeFileAtomicSync(lastPath, redact(JSON.stringify(full)) + '\n', { mkdir: true });
   return { published: true, ref, commit };
 }
 
