@@ -174,16 +174,20 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
 }
 
 /**
- * An unban removes an entry only when the entry was banned strictly before the unban was
- * asked (its `at`, in whole seconds, is earlier than the unban's), or carries no `at`. So an
- * unban queued on an offline host never deletes a ban another host made after it, and a ban
- * and an unban of one address in the same second end the same way whichever is pushed
- * first: banned (rule 1, never lose a ban). docs/fail2ban.md states the outcome.
+ * An unban removes an entry only when the entry's `at` is not later than the unban's, or it
+ * carries no `at`: an unban queued on an offline host never deletes a ban another host made
+ * after it. Within one second (times are whole seconds) a hook's unban yields: a fail2ban
+ * host's ban and another host's unban in the same second end banned, whichever is pushed
+ * first (rule 1, never lose a ban). A person's unban (`fail2git unban`, no widening) lifts a
+ * ban of its own second: the person saw it. docs/fail2ban.md states the outcome.
  */
 function applyUnban(bans: Map<string, BanEntry>, op: Operation, key: string): OpResult {
   const old = bans.get(key);
   if (!old) return { op, cidr: key, outcome: 'absent' };
-  if (old.at !== undefined && !(Date.parse(old.at) < Date.parse(op.at))) {
+  const banMs = old.at === undefined ? -Infinity : Date.parse(old.at);
+  const unbanMs = Date.parse(op.at);
+  const lifts = op.widen === true ? banMs < unbanMs : banMs <= unbanMs;
+  if (!lifts) {
     return { op, cidr: key, outcome: 'kept', detail: `banned at ${old.at}${old.by ? ` by ${old.by}` : ''}, not before this unban (${op.at}); the ban stays` };
   }
   bans.delete(key);

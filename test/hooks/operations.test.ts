@@ -120,6 +120,13 @@ describe('operations are applied by their time', () => {
     expect(banFirst.results[0]!.outcome).toBe('kept');
   });
 
+  it("a person's unban lifts a ban of its own second (the person saw it), never a later one", () => {
+    const T = '2026-11-25T09:50:00Z';
+    const person = { op: 'unban' as const, widen: undefined, by: 'bob' };
+    expect(applyOperations([banned(T)], [op({ ...person, at: T })], ctx).results[0]!.outcome).toBe('removed');
+    expect(applyOperations([banned('2026-11-25T09:50:01Z')], [op({ ...person, at: T })], ctx).results[0]!.outcome).toBe('kept');
+  });
+
   it("a ban delivered late keeps the entry's newer `at` (it never moves back)", () => {
     const { bans } = applyOperations([banned('2026-11-25T09:45:00Z')], [op({ at: '2026-11-25T09:40:00Z', by: 'web1', jail: 'postfix' })], ctx);
     expect(bans[0]).toMatchObject({ at: '2026-11-25T09:45:00Z', by: 'mail1', jail: 'sshd', count: 2 });
