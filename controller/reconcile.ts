@@ -1,7 +1,8 @@
 /**
  * One reconcile run, as a short list of named steps (DESIGN "Components"):
  *
- *   syncLedger → loadLedger → selectTargets → desired → syncTargets   (finally: record)
+ *   syncLedger → loadLedger → guardLimits → selectTargets → desired → syncTargets → advanceGuard
+ *   (finally: record)
  *
  * Level-triggered: every run re-reads the ledger at the remote tip and every target's
  * real contents, then converges; it never trusts its memory of what it did. One target
@@ -20,6 +21,7 @@ import { readStatus } from './status/run-status.js';
 import { computeDesired, loadLedger } from './reconcile/ledger.js';
 import { recordRun, readPreviousDesired } from './reconcile/record.js';
 import { syncTarget } from './reconcile/target.js';
+import { advanceGuard, guardLimits } from './reconcile/guard.js';
 import type { RunContext, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunResult } from './reconcile/context.js';
 import type { Target } from './targets/types.js';
 import type { LedgerTargetDeps } from './targets/index.js';
@@ -37,10 +39,12 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     await syncLedger(ctx);
     await loadLedger(ctx);
     if (ctx.ledger) {
+      await guardLimits(ctx);
       selectTargets(ctx);
       targets = await createTargets(ctx);
       await computeDesired(ctx, await gatherProtected(ctx, targets));
       await syncTargets(ctx, targets);
+      advanceGuard(ctx);
     }
   } catch (err) {
     // A step that throws is a bug or an unexpected environment; still record the run.
@@ -114,9 +118,11 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
     inMemory ? new Set(inMemory.filter((d) => probe.has(d.cidr)).map((d) => d.cidr)) : readPreviousDesired(ctx, probe);
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
-      const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');
+      const prev = ctx.previous?.targets[c.doc.metadata.name];
+      const prevOk = ['UpToDate', 'Applied'].includes(prev?.reason ?? '');
       return syncTarget(c, {
-        desired: ctx.desired, policy: ctx.ledger!.policy, dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
+        ...(prev?.leftOut !== undefined && { previousLeftOut: prev.leftOut }),
+        desired: ctx.desired, maxRemovePerRun: ctx.guard?.limits.maxRemovePerRun ?? [ctx.ledger!.policy.maxRemovePerRun], dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
         previousDesired: prevOk ? previousDesired : undefined, log: ctx.deps.log,
       });
     }),

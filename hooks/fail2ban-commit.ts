@@ -8,8 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CidrError, cidrContains, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
-import type { HostConfig } from '../controller/config/host-config.js';
-import { spoolDir } from '../controller/config/flat-reader.js';
+import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime } from '../controller/lib/duration.js';
 import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
@@ -162,11 +161,11 @@ export function allowEntryFor(ip: string, guard: Pick<Guard, 'allow'>): Cidr | n
 export async function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, lockFile: string, now = Date.now()): Promise<HookDecision> {
   const decision = decide(args, guard, cfg.host, now, newOpId(cfg.host, now));
   if (decision.kind === 'refuse') {
-    recordRefused(spoolDir(cfg), decision.op, decision.why);
-    writeSpoolMetrics(spoolDir(cfg), cfg.metricsFile);
+    recordRefused(spoolPath(cfg), decision.op, decision.why);
+    writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
   }
   if (decision.kind !== 'spool') return decision;
-  spoolOperation(spoolDir(cfg), decision.op);
+  spoolOperation(spoolPath(cfg), decision.op);
   if (!flusherRunning(lockFile, now)) await spawnFlusher(cfg);
   return decision;
 }

@@ -4,7 +4,8 @@
  */
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
 import { allowEntryFor, parseHookArgs, runHook, flusherRunning, spawnFlusher } from '../../hooks/fail2ban-commit.js';
-import { hostConfigPath as configPath, readHostConfig } from '../../controller/config/flat-reader.js';
+import { configPath } from '../../controller/config/host-config.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { readGuard } from '../../hooks/guard-cache.js';
 import { flushLockPath } from '../../controller/lib/lock.js';
 
@@ -69,7 +70,7 @@ async function ignore(values: Record<string, string | undefined>): Promise<numbe
     err('fail2git: hook ignore: --ip is required');
     return EXIT_FINDING;
   }
-  const cfg = await readHostConfig(configPath(values.config));
+  const cfg = await loadHostConfig(configPath(values.config), { cheap: true });
   const guard = readGuard(cfg.stateDir);
   const entry = allowEntryFor(values.ip, guard);
   if (entry) {
@@ -91,14 +92,14 @@ export const command: Command = {
       return 2;
     }
     if (action === 'flush') {
-      const cfg = await readHostConfig(configPath(parsed.values.config));
+      const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
       if (!flusherRunning(flushLockPath(cfg.stateDir))) await spawnFlusher(cfg);
       return EXIT_OK;
     }
     if (action === 'ignore') return ignore(parsed.values);
     // Validate before reading anything: garbage input never reaches the spool.
     const args = parseHookArgs(action, parsed.values);
-    const cfg = await readHostConfig(configPath(parsed.values.config));
+    const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
     const decision = await runHook(args, cfg, readGuard(cfg.stateDir), flushLockPath(cfg.stateDir));
     if (decision.kind === 'refuse') {
       // Exit 0: fail2ban runs a failing action twice and logs each run as an ERROR.

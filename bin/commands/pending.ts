@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_OK, out, parseFlags, type Command } from '../cli.js';
 import { configPath, spoolPath } from '../../controller/config/host-config.js';
-import { readHostConfig } from '../../controller/config/flat-reader.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { listOperations, listRefused } from '../../hooks/spool.js';
 import type { Operation } from '../../hooks/operations.js';
 
@@ -32,7 +32,7 @@ export const command: Command = {
   async run(argv) {
     const parsed = parseFlags<{ json?: boolean; config?: string }>(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, HELP, false);
     if (!parsed) return EXIT_OK;
-    const cfg = await readHostConfig(configPath(parsed.values.config));
+    const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
     const ops = listOperations(spoolPath(cfg));
     const last = lastFlush(cfg.stateDir);
     const refusedOps = listRefused(spoolPath(cfg));

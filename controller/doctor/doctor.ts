@@ -14,7 +14,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadHostConfig, ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { loadHostConfig } from '../config/load.js';
 import { errorMessage, redact } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
 import { trackingRef } from '../git/clone.js';
@@ -136,7 +137,9 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   if (text === undefined) {
     if (!checks.some((c) => c.name === 'targets')) checks.push(skip('targets', `no ledger clone at ${ledgerClonePath(cfg)} yet (run fail2git reconcile --once, or pass --ledger DIR)`));
   } else {
-    const selected = selectTargets(text, cfg.host);
+    const { selected, problems } = selectTargets(text, cfg.host);
+    const first = problems[0];
+    if (first) checks.push(fail('targets', `${first.file}:${first.line}:${first.col}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; run fail2git validate`));
     checks.push(selected.length > 0 ? ok('targets', `${selected.length} for host ${cfg.host}: ${selected.map((t) => `${t.name} (${t.driver})`).join(', ')}`) : skip('targets', `no target selects host ${cfg.host}`));
     for (const t of selected) checks.push(...(await checkTarget(t, deps, dates)));
   }

@@ -5,9 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { errorMessage } from '../lib/errors.js';
 import { hostMatches } from '../ledger/hosts.js';
+import { parseTargets } from '../ledger/documents.js';
+import type { Problem } from '../ledger/types.js';
 import { normaliseFingerprint } from '../targets/pve/api-client.js';
 import { fail, judgeMode, ok, skip, type Check, type ClockSample } from './checks.js';
 import { fileMode, findProgram, type PveAnswer, type PveProbe } from './probes.js';
@@ -25,16 +26,17 @@ export interface TargetCheckDeps {
   probePve: (p: PveProbe) => Promise<PveAnswer>;
 }
 
-/** Target documents of a targets.yaml text whose host globs match `host`. */
-export function selectTargets(text: string, host: string): SelectedTarget[] {
-  const out: SelectedTarget[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    const d = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown }; spec?: { driver?: unknown; hosts?: string[]; options?: Record<string, unknown> } } | null;
-    if (!d || d.kind !== 'Target' || typeof d.spec?.driver !== 'string') continue;
-    if (!hostMatches(d.spec.hosts, host)) continue;
-    out.push({ name: String(d.metadata?.name ?? '?'), driver: d.spec.driver, options: d.spec.options ?? {} });
-  }
-  return out;
+/**
+ * The targets of a targets.yaml text whose host globs match `host`: read by the ledger's own
+ * reader and matched by the reconciler's host matcher, so doctor checks what reconcile runs.
+ * Documents the reader refuses are in `problems` (reconcile would refuse them too).
+ */
+export function selectTargets(text: string, host: string): { selected: SelectedTarget[]; problems: Problem[] } {
+  const { targets, problems } = parseTargets(text);
+  const selected = targets
+    .filter((t) => hostMatches(t.spec.hosts, host))
+    .map((t) => ({ name: t.metadata.name, driver: t.spec.driver, options: (t.spec.options ?? {}) as Record<string, unknown> }));
+  return { selected, problems };
 }
 
 /** Programs each driver runs; ipset's enforcement rules need iptables for both families. */

@@ -69,7 +69,7 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   const full: FleetRecord = { ...record, seen: formatTime(now) };
   const dir = await fleetRepo(repo.stateDir);
   const git = gitIn(dir);
-  const blob = (await git(['hash-object', '-w', '--stdin'], JSON.stringify(full, null, 2) + '\n')).trim();
+  const blob = (await git(['hash-object', '-w', '--stdin'], redact(JSON.stringify(full, null, 2)) + '\n')).trim();
   const tree = (await git(['mktree'], `100644 blob ${blob}\t${RECORD_FILE}\n`)).trim();
   const commit = (await gitWithIdentity(dir, record.host, ['commit-tree', tree, '-m', `status ${record.host}`])).trim();
   try {
@@ -78,7 +78,7 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   } catch (err) {
     throw new TransientError('E_FLEET_PUBLISH', `cannot publish status to ${redact(repo.remote)} ${ref}: ${errorMessage(err)}`, { cause: err });
   }
-  writeFileAtomic(lastPath, JSON.stringify(full) + '\n');
+  writeFileAtomic(lastPath, redact(JSON.stringify(full)) + '\n');
   return { published: true, ref, commit };
 }
 

@@ -8,6 +8,7 @@ import type { DesiredEntry, Logger, Target } from '../targets/types.js';
 import type { LedgerTargetDeps } from '../targets/index.js';
 import type { PveCredential, WritablePaths } from '../config/host-config.js';
 import type { LastGood } from './last-good.js';
+import type { EffectiveLimits, GuardLimits } from '../plan/guard-limits.js';
 import type { TargetRun } from './target.js';
 
 /** The parts of the host config a run needs. */
@@ -75,6 +76,10 @@ export interface RunContext {
   previous?: RunStatus;
   sync?: SyncResult;
   lastGood?: LastGood;
+  /** the last good commit before this run looked at the tip */
+  enforcedBefore?: string;
+  /** the guard's limits this run (controller/reconcile/guard.ts) */
+  guard?: { baseline?: GuardLimits; applied: GuardLimits; limits: EffectiveLimits; loosened: string[]; forced: boolean };
   ledger?: Ledger;
   /** the ledger holds only policy and targets; its bans are in `cache` */
   ledgerIsLight?: boolean;

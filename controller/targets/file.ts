@@ -10,7 +10,7 @@ import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
 import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
-import { options } from './utils/options.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';
@@ -20,18 +20,21 @@ export interface FileOptions {
   path: string;
   /** @default "txt" */
   format: FileFormat;
+  /** at most this many entries (a device that reads the list may have a small table); none by default */
+  maxEntries?: number;
 }
 
 export function fileOptions(name: string, raw: Record<string, unknown>): FileOptions {
-  const o = options(name, DRIVER, raw).only(['path', 'format']);
+  const o = options(name, DRIVER, raw).only(['path', 'format', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   const format = o.oneOf('format', FILE_FORMATS, 'txt');
   const path = o.string('path', `/var/lib/fail2git/${name}.${format}`);
   if (!isAbsolute(path) || path.endsWith('/')) throw o.error(`option path ${JSON.stringify(path)} must be an absolute file path`);
-  return { path, format };
+  return { path, format, ...(maxEntries !== undefined && { maxEntries }) };
 }
 
 export const createFile: TargetFactory = (name, raw) => {
-  const { path, format } = fileOptions(name, raw);
+  const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let problems: string[] = [];
 
@@ -49,6 +52,7 @@ export const createFile: TargetFactory = (name, raw) => {
     name,
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
+    capacity: () => maxEntries,
     warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
@@ -18,9 +18,11 @@ beforeAll(() => {
   chmodSync(dir, 0o755); // the unprivileged run must read the clone
   clone = join(dir, 'fail2git');
   git(dir, 'clone', '-q', REPO_ROOT, clone);
-  // The committed tree, built as `npm ci` would (its prepare script), with this checkout's
-  // node_modules standing in for the download.
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'));
+  // The committed tree, built as `npm ci` would (its prepare script), with a copy of this
+  // checkout's node_modules standing in for the download. A copy, not a symlink: the
+  // unprivileged run must not have to reach into this checkout, whose parent directory may
+  // be mode 0700 (wherever CI clones the project).
+  cpSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   const build = spawnSync('npm', ['run', 'build'], { cwd: clone, encoding: 'utf8' });
   expect(build.status, build.stderr).toBe(0);
 }, 180_000);
