@@ -21,7 +21,8 @@ import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/l
 import { applyOperations, isChange, type ApplyContext, type OpResult, type Operation } from './operations.js';
 import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage, deliveredIds } from './message.js';
-import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics, writeStateFile } from './spool.js';
+import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
+import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
@@ -157,7 +158,7 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   try {
-    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n');
+    writeFileAtomicSync(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n', { mode: 0o640 });
   } catch {
     /* status is advisory; never let it hide the real outcome */
   }

@@ -6,8 +6,9 @@
  * the hook exits cannot lose it and a reader never sees half a file. Files are deleted only
  * after the push containing them succeeded (see hooks/flush.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fsyncDirSync, writeFileAtomicSync } from '../controller/lib/files.js';
 import { TransientError } from '../controller/lib/errors.js';
 import type { Operation } from './operations.js';
 
@@ -28,40 +29,6 @@ export function opCreatedAt(id: string): number {
   return Number(id.slice(0, 13));
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Temp file, fsync, rename, fsync the directory; on any failure the temp file is removed. */
-function writeDurably(dir: string, name: string, text: string): void {
-  const tmp = join(dir, `.tmp-${name}`);
-  try {
-    const fd = openSync(tmp, 'w', 0o640);
-    try {
-      // writeSync may write less than asked (a nearly full disk): loop until all is written.
-      const buf = Buffer.from(text);
-      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(dir, name));
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* never created, or already gone */
-    }
-    throw err;
-  }
-  fsyncDir(dir);
-}
-
 /** What an operation is about, for error lines: `ban of 203.0.113.7`. */
 function what(op: Pick<Operation, 'op' | 'cidr'>): string {
   return `${op.op} of ${op.cidr}`;
@@ -70,7 +37,7 @@ function what(op: Pick<Operation, 'op' | 'cidr'>): string {
 /**
  * The one line for a spool write that failed: a full disk says so (fail2ban retries the
  * action once; the operation is not recorded), anything else names the directory and the
- * system's reason. Never a stack trace.
+ * system's reason. Never a stack trace. (The atomic writer already removed its temp file.)
  */
 export function spoolWriteError(dir: string, op: Pick<Operation, 'op' | 'cidr'>, err: unknown): TransientError {
   const code = (err as NodeJS.ErrnoException)?.code ?? '';
@@ -91,7 +58,7 @@ const REASONS: Record<string, string> = {
 export function spoolOperation(spoolDir: string, op: Operation): string {
   try {
     mkdirSync(spoolDir, { recursive: true, mode: 0o750 });
-    writeDurably(spoolDir, `${op.id}.json`, JSON.stringify(op) + '\n');
+    writeFileAtomicSync(join(spoolDir, `${op.id}.json`), JSON.stringify(op) + '\n', { mode: 0o640, durable: true });
   } catch (err) {
     throw spoolWriteError(spoolDir, op, err);
   }
@@ -110,7 +77,7 @@ export function recordRefused(spoolDir: string, op: Operation, why: string): voi
   const dir = join(spoolDir, 'refused');
   try {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
-    writeDurably(dir, `${op.id}.json`, JSON.stringify({ ...op, refused: why }) + '\n');
+    writeFileAtomicSync(join(dir, `${op.id}.json`), JSON.stringify({ ...op, refused: why }) + '\n', { mode: 0o640, durable: true });
   } catch {
     // No room for the record: at least keep the operation itself out of the way.
     setAside(spoolDir, 'refused', `${op.id}.json`);
@@ -178,8 +145,7 @@ export function renderSpoolMetrics(c: { pending: number; refused: number; bad: n
 /** Rewrites the spool metrics beside `metricsFile`; advisory, never throws. */
 export function writeSpoolMetrics(spoolDir: string, metricsFile: string): void {
   try {
-    mkdirSync(dirname(metricsFile), { recursive: true });
-    writeStateFile(join(dirname(metricsFile), SPOOL_METRICS_FILE), renderSpoolMetrics(spoolCounts(spoolDir)));
+    writeFileAtomicSync(join(dirname(metricsFile), SPOOL_METRICS_FILE), renderSpoolMetrics(spoolCounts(spoolDir)), { mode: 0o644, mkdir: true });
   } catch {
     /* metrics are advisory */
   }
@@ -242,26 +208,5 @@ export function removeOperations(spoolDir: string, ids: Iterable<string>): void 
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  if (any) fsyncDir(spoolDir);
-}
-
-/** Writes a small state file atomically (status, guard cache); not fsynced: it is advisory. */
-export function writeStateFile(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fd = openSync(tmp, 'w', 0o640);
-    try {
-      writeSync(fd, text);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* never created */
-    }
-    throw err;
-  }
+  if (any) fsyncDirSync(spoolDir);
 }

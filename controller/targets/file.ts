@@ -4,9 +4,8 @@
  * the same directory, fsync, rename, fsync of the directory), so a reader never sees half a
  * list, and a crash leaves either the old list or the new one.
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
 import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
@@ -60,7 +59,7 @@ export const createFile: TargetFactory = (name, raw) => {
       for (const e of plan.remove) next.delete(e.cidr);
       for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
       const content = renderList([...next.values()], format);
-      if (content !== text) await writeAtomic(path, content);
+      if (content !== text) await writeFileAtomic(path, content, { mkdir: true, keepMode: true, exactMode: true, durable: true });
       return { added: plan.add.length, removed: plan.remove.length };
     }),
   } satisfies Target;
@@ -68,29 +67,3 @@ export const createFile: TargetFactory = (name, raw) => {
 
 // --- Internal helpers ---
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => 0o644);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.chmod(mode); // the umask may have narrowed it
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync(); // the rename itself must survive a crash
-  } finally {
-    await d.close();
-  }
-}
