@@ -20,7 +20,8 @@ import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
 import { applyOperations, isChange, type ApplyContext, type OpResult, type Operation } from './operations.js';
 import type { BanEntry } from '../controller/ledger/types.js';
-import { commitMessage, deliveredIds } from './message.js';
+import { commitMessage } from './message.js';
+import { deliveredIds } from '../controller/git/trailers.js';
 import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 

@@ -9,7 +9,7 @@
 import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
 import { specialAddress } from '../controller/net/special.js';
 import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
-import type { AllowEntry, BanEntry, PolicySpec, PrefixLimits } from '../controller/ledger/types.js';
+import { MAX_TTL_S, type AllowEntry, type BanEntry, type PolicySpec, type PrefixLimits } from '../controller/ledger/types.js';
 
 export type OpKind = 'ban' | 'unban' | 'prolong';
 
@@ -97,8 +97,8 @@ export function escalatedTtl(base: number, count: number, escalation: PolicySpec
 /** The largest `count` the ban list's schema accepts. */
 export const MAX_COUNT = 1_000_000;
 
-/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl`: ten years. */
-export const MAX_TTL_S = 10 * 365 * 86_400;
+/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl` (ledger/types.ts). */
+export { MAX_TTL_S };
 
 /**
  * The cap on a TTL; -1 (permanent) stays. A hook's ban (fail2ban's bantime, however a

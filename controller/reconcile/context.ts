@@ -45,8 +45,8 @@ export interface ReconcileDeps {
   log: Logger;
   now: () => Date;
   createTarget: (doc: TargetDoc, deps: LedgerTargetDeps) => Promise<Target>;
-  /** signature check of a new tip (issue 7); absent = accept */
-  verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
+  /** signature and signer-role check of a new tip (controller/git/signing.ts); `now` is the time of verification; absent = accept */
+  verifyCommit?: (rev: string, lastGood: string | undefined, now: Date) => Promise<CommitVerdict>;
   /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
   previousDesired?: readonly DesiredEntry[];
 }

@@ -165,7 +165,7 @@ describe('fail2git reconcile --once', () => {
     writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: web1\nstateDir: ${s.stateDir}\nrequireSignedCommits: true\nallowedSigners: ${signers}\n`);
     const r = await cli(['reconcile', '--config', cfg]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held: commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
+    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held \(unsigned\): commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
     expect(existsSync(s.list('alias'))).toBe(false);
   });
 

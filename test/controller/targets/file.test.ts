@@ -92,14 +92,36 @@ describe('file driver', () => {
     expect(readFileSync(path, 'utf8')).toBe('2001:db8::/48\n');
   });
 
-  it('warns about lines it cannot read and drops them on the next write', async () => {
+  it('never reads or replaces a file holding anything but its list: one line, the file untouched', async () => {
+    const dir = tmpDir('f2g-file');
+    const cases: [string, string, 'txt' | 'json', RegExp][] = [
+      ['passwd', 'root:x:0:0:root:/root:/bin/bash\n', 'txt', /line 1 is not a CIDR/],
+      ['mixed.txt', '192.0.2.1\ngarbage\n', 'txt', /line 2 is not a CIDR/],
+      ['commented.txt', '# someone else\'s list\n192.0.2.1\n', 'txt', /line 1 is not a CIDR/],
+      ['config.json', '{"listen": 80}\n', 'json', /it has keys besides "bans" \(1\)/],
+      ['broken.json', 'not json', 'json', /it is not JSON/],
+    ];
+    for (const [file, text, format, why] of cases) {
+      const path = join(dir, file);
+      writeFileSync(path, text);
+      const target = fileTarget(path, format);
+      const refusal = { code: 'E_TARGET_FOREIGN_FILE', target: 'alias', message: expect.stringMatching(new RegExp(`^target "alias" \\(file\\): refusing to read or replace .*${file}: ${why.source}, so fail2git did not write it; move the file away`)) };
+      await expect(target.observe()).rejects.toMatchObject(refusal);
+      await expect(target.apply({ add: [entry('198.51.100.1')], remove: [] })).rejects.toMatchObject(refusal);
+      expect(readFileSync(path, 'utf8')).toBe(text);
+    }
+    // The reason never quotes the file: it may hold anything.
+    const err = (await fileTarget(join(dir, 'passwd')).observe().catch((e: unknown) => e)) as Error;
+    expect(err.message).not.toContain('root');
+  });
+
+  it('takes over a list it could have written: blank lines, any CIDR spelling, an empty file', async () => {
     const path = join(tmpDir('f2g-file'), 'list.txt');
-    writeFileSync(path, '192.0.2.1\ngarbage\n');
+    writeFileSync(path, '\n2001:DB8::1\n  192.0.2.1\n\n');
     const target = fileTarget(path);
-    expect(await observedKeys(target)).toEqual(['192.0.2.1']);
-    expect(target.warnings?.()).toEqual([`${path}: line 2: "garbage" is not a CIDR (dropped on the next write)`]);
-    await target.apply({ add: [], remove: [] });
-    expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n');
+    expect(await observedKeys(target)).toEqual(['192.0.2.1', '2001:db8::1']);
+    await target.apply({ add: [], remove: [entry('192.0.2.1')] });
+    expect(readFileSync(path, 'utf8')).toBe('2001:db8::1\n');
   });
 
   it('fails as one line naming the target when the path cannot be written', async () => {
