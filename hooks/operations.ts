@@ -102,6 +102,9 @@ export function escalatedTtl(base: number, count: number, escalation: PolicySpec
   return Math.round(Math.min(ttl, cap));
 }
 
+/** The largest `count` the ban list's schema accepts. */
+export const MAX_COUNT = 1_000_000;
+
 /** The longest TTL any ban gets when the policy sets no `escalation.maxTtl` (ledger/types.ts). */
 export { MAX_TTL_S };
 
@@ -139,7 +142,8 @@ function laterExpiry(a: string | undefined, b: string | undefined): string | und
 function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: ApplyContext): OpResult {
   const old = bans.get(key);
   const live = old !== undefined && (old.expires === undefined || Date.parse(old.expires) > ctx.now.getTime());
-  const count = op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1);
+  // The schema's maximum (schemas/banlist.schema.json): a millionth offence still bans.
+  const count = Math.min(MAX_COUNT, op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1));
   let ttl: number;
   let expires: string | undefined;
   if (op.until !== undefined) {

@@ -58,7 +58,7 @@ describe('parseHookArgs', () => {
   });
 
   it('refuses an unknown action and missing flags', () => {
-    expect(() => parseHookArgs('flushall', { jail: 'sshd', ip: '1.2.3.4', bantime: '1', time: '1' })).toThrow(/ban, unban, prolong or flush/);
+    expect(() => parseHookArgs('flushall', { jail: 'sshd', ip: '1.2.3.4', bantime: '1', time: '1' })).toThrow(/ban, unban, prolong, ignore or flush/);
     expect(() => parseHookArgs('ban', { jail: 'sshd', ip: '1.2.3.4', time: '1' })).toThrow(/--bantime is required/);
   });
 });

@@ -121,7 +121,33 @@ describe('refusal at flush time', () => {
     const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: unknown[]; refused: number };
     expect(pending).toMatchObject({ pending: [], refused: 1 });
     const again = await cli(hookArgs(host, 'ban', '192.0.2.5'));
-    expect(again.code).toBe(1); // the flush above cached the allowlist
+    expect(again.code).toBe(0); // the flush above cached the allowlist: refused at once (exit 0, not a failure for fail2ban to retry)
+    expect(again.stderr).toMatch(/^fail2git: refusing to ban 192\.0\.2\.5 network-wide: .*allowlisted/);
+    expect(spooled(host)).toEqual([]);
+  });
+});
+
+describe('the flusher never pushes a ledger validate rejects', () => {
+  it('an operation whose entry validate would reject is refused alone with its reason; the rest are delivered', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web6');
+    const good = spoolBan(host, '203.0.113.61');
+    // A damaged spool file: a reason past the schema's 1024 characters.
+    const bad: Operation = { ...spoolBan(host, '203.0.113.62'), reason: 'x'.repeat(2000) };
+    spoolOperation(host.spool, bad);
+    const res = await cli(['flush', '--config', host.config]);
+    expect(res.code).toBe(1); // something was refused
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/refused ban 203\.0\.113\.62: would make the ledger invalid: .*1024/);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).toContain('203.0.113.61'); // remoteBans throws on an invalid ledger
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).not.toContain('203.0.113.62');
+    git(remote.work, 'pull', '-q', '--ff-only', 'origin', 'main');
+    const v = await cli(['validate', '--ledger', remote.work]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: unknown[]; refusedOps: { id: string; refused: string }[] };
+    expect(pending.pending).toEqual([]);
+    expect(pending.refusedOps).toEqual([expect.objectContaining({ id: bad.id, refused: expect.stringMatching(/would make the ledger invalid/) })]);
+    expect(good.id).not.toBe(bad.id);
   });
 });
 
