@@ -60,6 +60,11 @@ export interface RunResult {
   desired: readonly DesiredEntry[];
   /** --target names that matched nothing for this host */
   unknownTargets: string[];
+  /**
+   * The allowlist and policy of the enforced commit, when this run read them in full (a new
+   * tip): the fail2ban side's cache (guard.json) is refreshed from them.
+   */
+  enforced?: { rev: string; ledger: Pick<Ledger, 'allow' | 'policy'> };
 }
 
 /** Everything a run learns on the way; each step fills in its part. */
