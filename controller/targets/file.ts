@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
 import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
 import { MAX_ENTRIES, options } from './utils/options.js';
+import { TargetError } from '../lib/errors.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';
@@ -37,15 +38,22 @@ export const createFile: TargetFactory = (name, raw) => {
   const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let problems: string[] = [];
+  /** the file is not exactly what the driver writes for what it holds (junk lines, cut off, unsorted) */
+  let misshapen = false;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // no file yet: it holds nothing
+      if (err.code === 'EISDIR') {
+        throw new TargetError(name, 'E_TARGET_SHAPE', `target ${JSON.stringify(name)} (file): ${path} is a directory, not a list; move it away or point option path at a file`);
+      }
       throw err;
     });
     const parsed = parseList(text ?? '', format);
     problems = parsed.problems;
-    return { text, entries: parsed.entries };
+    const unique = [...new Map(parsed.entries.map((e) => [e.cidr, e])).values()];
+    misshapen = text !== undefined && renderList(unique, format) !== text;
+    return { text, entries: unique };
   };
 
   return {
@@ -53,6 +61,8 @@ export const createFile: TargetFactory = (name, raw) => {
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
     capacity: () => maxEntries,
+    // a half-written or hand-edited list is rewritten whole, even when its entries are right
+    needsRepair: () => misshapen,
     warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
