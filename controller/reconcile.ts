@@ -53,7 +53,9 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
   }
   await Promise.all([...ctx.pending, ...targets.map((c) => c.target?.close?.().catch(() => undefined))]);
   const status = recordRun(ctx);
-  return { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
+  const result: RunResult = { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
+  if (ctx.ledger && !ctx.ledgerIsLight && ctx.applied) result.enforced = { rev: ctx.applied, ledger: ctx.ledger };
+  return result;
 }
 
 /** ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before. */

@@ -101,6 +101,16 @@ async function runMode(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileD
  */
 async function afterEachRun(cfg: HostConfig, result: RunResult, log: Logger, interval: string): Promise<void> {
   if (result.status.dryRun) return;
+  if (result.enforced) {
+    // The hook's refusals and fail2ban's ignorecommand read the allowlist from guard.json:
+    // a new allowlist reaches them with the next run, not only with this host's next ban.
+    try {
+      const { summarize, writeGuard } = await import('../../hooks/guard-cache.js');
+      writeGuard(cfg.stateDir, summarize(result.enforced.ledger, result.enforced.rev));
+    } catch (e) {
+      log.warn('guard.write-failed', { error: errorMessage(e) });
+    }
+  }
   try {
     const { afterRun } = await import('../../controller/loop/after-run.js');
     await afterRun({ ...cfg, interval }, result.status, log, VERSION);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger, PolicySpec, TargetDoc } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 const FILE = 'desired-cache.json';
 
@@ -124,5 +124,5 @@ export function readDesiredCache(stateDir: string, rev: string): DesiredCache | 
 }
 
 export function writeDesiredCache(stateDir: string, c: DesiredCache): void {
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(c));
+  writeFileAtomicSync(join(stateDir, FILE), JSON.stringify(c), { mkdir: true });
 }

@@ -45,8 +45,8 @@ export interface ReconcileDeps {
   log: Logger;
   now: () => Date;
   createTarget: (doc: TargetDoc, deps: LedgerTargetDeps) => Promise<Target>;
-  /** signature check of a new tip (issue 7); absent = accept */
-  verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
+  /** signature and signer-role check of a new tip (controller/git/signing.ts); `now` is the time of verification; absent = accept */
+  verifyCommit?: (rev: string, lastGood: string | undefined, now: Date) => Promise<CommitVerdict>;
   /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
   previousDesired?: readonly DesiredEntry[];
 }
@@ -60,6 +60,11 @@ export interface RunResult {
   desired: readonly DesiredEntry[];
   /** --target names that matched nothing for this host */
   unknownTargets: string[];
+  /**
+   * The allowlist and policy of the enforced commit, when this run read them in full (a new
+   * tip): the fail2ban side's cache (guard.json) is refreshed from them.
+   */
+  enforced?: { rev: string; ledger: Pick<Ledger, 'allow' | 'policy'> };
 }
 
 /** Everything a run learns on the way; each step fills in its part. */

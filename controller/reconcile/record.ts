@@ -11,7 +11,8 @@ import { redact, redactDeep } from '../lib/redact.js';
 import { formatTime } from '../lib/duration.js';
 import type { RunContext } from './context.js';
 import type { TargetRun } from './target.js';
-import { renderMetrics, writeFileAtomic, writeStatus, type RunReason, type RunStatus, type TargetStatus } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
+import { renderMetrics, writeStatus, type RunReason, type RunStatus, type TargetStatus } from '../status/run-status.js';
 
 const DESIRED_KEYS = 'desired-keys.txt';
 
@@ -83,11 +84,11 @@ function guardStatus(ctx: RunContext): Pick<RunStatus, 'guard'> {
 function persist(ctx: RunContext, status: RunStatus, keysChanged: boolean): void {
   const { stateDir, metricsFile } = ctx.cfg;
   if (keysChanged && ctx.ledger) {
-    writeFileAtomic(join(stateDir, DESIRED_KEYS), `# ${status.desired.digest}\n` + ctx.desired.map((d) => d.cidr).join('\n'));
+    writeFileAtomicSync(join(stateDir, DESIRED_KEYS), `# ${status.desired.digest}\n` + ctx.desired.map((d) => d.cidr).join('\n'), { mkdir: true });
   }
   writeStatus(stateDir, status);
   try {
-    writeFileAtomic(metricsFile, redact(renderMetrics(status)));
+    writeFileAtomicSync(metricsFile, redact(renderMetrics(status)), { mkdir: true });
   } catch (err) {
     ctx.deps.log.warn('metrics.write-failed', { path: metricsFile, error: (err as Error).message });
   }

@@ -3,8 +3,9 @@
  * textfile for node_exporter) and for the next run (counters carried forward).
  * Both files are written atomically: a reader never sees half a file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../lib/files.js';
 import { redact } from '../lib/redact.js';
 
 /** Why a run ended the way it did (flux-style condition reasons). */
@@ -83,8 +84,7 @@ export function readStatus(stateDir: string): RunStatus | undefined {
 }
 
 export function writeStatus(stateDir: string, status: RunStatus): void {
-  mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(statusPath(stateDir), redact(JSON.stringify(status, null, 2)) + '\n');
+  writeFileAtomicSync(statusPath(stateDir), redact(JSON.stringify(status, null, 2)) + '\n', { mkdir: true });
 }
 
 /** Prometheus text exposition of a run, for node_exporter's textfile collector. Pure. */
@@ -120,20 +120,3 @@ export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-/**
- * Writes a file so readers see the old or the new content, never a mix: temp file, rename.
- * `durable` adds an fsync before the rename (for state that must survive a power cut);
- * status and metrics are rewritten every run, so they skip it and stay cheap.
- */
-export function writeFileAtomic(path: string, text: string, durable = false): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}

@@ -1,17 +1,18 @@
 /**
  * `file` driver: a plain list of bans (`txt` or `json`) for pfSense / OPNsense URL table
- * aliases or a web server to serve. It owns the whole file. Writes are atomic (temp file in
+ * aliases or a web server to serve. It owns the whole file, and so never takes over a file
+ * holding anything but such a list (file-format.ts notOurList): a path that names someone
+ * else's file fails this target with one line, and the file is left as it is. Writes are atomic (temp file in
  * the same directory, fsync, rename, fsync of the directory), so a reader never sees half a
  * list, and a crash leaves either the old list or the new one.
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
-import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
-import { MAX_ENTRIES, options } from './utils/options.js';
+import { FILE_FORMATS, notOurList, parseList, renderList, type FileFormat } from './file-format.js';
 import { TargetError } from '../lib/errors.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';
@@ -37,8 +38,7 @@ export function fileOptions(name: string, raw: Record<string, unknown>): FileOpt
 export const createFile: TargetFactory = (name, raw) => {
   const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
-  let problems: string[] = [];
-  /** the file is not exactly what the driver writes for what it holds (junk lines, cut off, unsorted) */
+  /** the list is ours but not exactly what the driver writes for what it holds (unsorted, duplicates, blank lines) */
   let misshapen = false;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
@@ -49,9 +49,11 @@ export const createFile: TargetFactory = (name, raw) => {
       }
       throw err;
     });
-    const parsed = parseList(text ?? '', format);
-    problems = parsed.problems;
-    const unique = [...new Map(parsed.entries.map((e) => [e.cidr, e])).values()];
+    const foreign = text === undefined ? undefined : notOurList(text, format);
+    if (foreign) {
+      throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${foreign}, so fail2git did not write it; move the file away or point the target at another path`);
+    }
+    const unique = [...new Map(parseList(text ?? '', format).entries.map((e) => [e.cidr, e])).values()];
     misshapen = text !== undefined && renderList(unique, format) !== text;
     return { text, entries: unique };
   };
@@ -61,16 +63,15 @@ export const createFile: TargetFactory = (name, raw) => {
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
     capacity: () => maxEntries,
-    // a half-written or hand-edited list is rewritten whole, even when its entries are right
+    // a list of ours edited by hand (unsorted, duplicated) is rewritten whole, even when its entries are right
     needsRepair: () => misshapen,
-    warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
       const next = new Map(entries.map((e) => [e.cidr, e]));
       for (const e of plan.remove) next.delete(e.cidr);
       for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
       const content = renderList([...next.values()], format);
-      if (content !== text) await writeAtomic(path, content);
+      if (content !== text) await writeFileAtomic(path, content, { mkdir: true, keepMode: true, exactMode: true, durable: true });
       return { added: plan.add.length, removed: plan.remove.length };
     }),
   } satisfies Target;
@@ -78,29 +79,3 @@ export const createFile: TargetFactory = (name, raw) => {
 
 // --- Internal helpers ---
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => 0o644);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.chmod(mode); // the umask may have narrowed it
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync(); // the rename itself must survive a crash
-  } finally {
-    await d.close();
-  }
-}

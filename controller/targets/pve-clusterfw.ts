@@ -10,7 +10,7 @@ import { TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 import { minCapacity } from '../plan/enforced-set.js';
 import { networkOf } from '../net/cidr.js';
-import { assertPlainLf, firewallEnabled, ipsetReferenced, parseIpsetLine, splitFw, type FwDoc } from './pve/fw-text.js';
+import { assertFwShape, assertPlainLf, firewallEnabled, ipsetReferenced, parseIpsetLine, splitFw, type FwDoc } from './pve/fw-text.js';
 import { brokenLines, findManaged, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
@@ -68,6 +68,7 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
     const text = await readFwFile(path, name);
     assertPlainLf(text, path, name);
     const doc = splitFw(text);
+    assertFwShape(doc, path, name);
     warnings = collectWarnings(doc, path, ipset);
     return { text, doc };
   }

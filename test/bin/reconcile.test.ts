@@ -61,6 +61,17 @@ const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map(
 const soon = (s: number) => new Date(Date.now() + s * 1000);
 
 describe('fail2git reconcile --once', () => {
+  it('refreshes the allowlist cache the fail2ban side reads (guard.json) from a new tip', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const r = await cli(['reconcile', ...s.flags]);
+    expect(r.code, r.stderr).toBe(0);
+    const guard = () => JSON.parse(readFileSync(join(s.stateDir, 'guard.json'), 'utf8')) as { rev: string; allow: string[] };
+    expect(guard().allow).toEqual([]);
+    const rev = s.remote.commit({ 'bans/allow.yaml': 'apiVersion: fail2git/v1\nkind: AllowList\nallow:\n  - {cidr: 198.51.100.0/24}\n' }, 'allow office');
+    expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
+    expect(guard()).toMatchObject({ rev, allow: ['198.51.100.0/24'] });
+  });
+
   it('applies the ledger to this host\'s file target; logs are JSON lines; a second run is up to date', async () => {
     const s = setup([{ cidr: '192.0.2.7' }, { cidr: '2001:db8::/48', expires: soon(3600) }]);
     const r = await cli(['reconcile', ...s.flags]);
@@ -154,7 +165,7 @@ describe('fail2git reconcile --once', () => {
     writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: web1\nstateDir: ${s.stateDir}\nrequireSignedCommits: true\nallowedSigners: ${signers}\n`);
     const r = await cli(['reconcile', '--config', cfg]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held: commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
+    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held \(unsigned\): commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
     expect(existsSync(s.list('alias'))).toBe(false);
   });
 

@@ -3,7 +3,7 @@
  * what is refused, and that bad input never reaches the spool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, git, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
@@ -86,15 +86,19 @@ describe('hook ban/unban', () => {
     await waitFor('settled', () => settled(host));
   });
 
-  it('refuses allowlisted and too-broad addresses: exit 1, nothing spooled', async () => {
+  it('refuses allowlisted and too-broad addresses: one line, exit 0 (fail2ban must not retry), nothing spooled, kept in spool/refused/', async () => {
     const host = makeHost(remote.bare, 'web4');
     expect((await cli(['flush', '--config', host.config])).code).toBe(0); // fetches, writes the guard cache
     for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7', '0.0.0.0', '255.255.255.255', '224.0.0.1', '127.0.0.1', '::']) {
       const res = await cli(hookArgs(host, 'ban', ip));
-      expect(res.code, ip).toBe(1);
-      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)/);
+      expect(res.code, ip).toBe(0);
+      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)[^\n]*\n$/);
       expect(spooled(host), ip).toEqual([]);
     }
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { refused: number; refusedOps: { cidr: string; refused: string }[] };
+    expect(pending.refused).toBe(9);
+    expect(pending.refusedOps.map((o) => o.refused)).toEqual(expect.arrayContaining([expect.stringMatching(/allowlisted/), expect.stringMatching(/broader/)]));
+    expect(readFileSync(join(host.stateDir, 'fail2git-spool.prom'), 'utf8')).toMatch(/^fail2git_spool_refused 9$/m);
   });
 
   it.each([

@@ -43,7 +43,7 @@ const FILE_STATES: StartingState<FileFixture>[] = [
   {
     name: 'wrong type: the other format where the list should be (JSON in a txt list, a txt list in a JSON one)',
     damage: async ({ path, format }) => writeFileSync(path, format === 'txt' ? '{"bans": [{"cidr": "198.51.100.7"}]}\n' : '198.51.100.7\n203.0.113.0/24\n'),
-    check: fileIsOurs,
+    refuses: /\(file\): refusing to read or replace \S+: (line 1 is not a CIDR|it is not JSON), so fail2git did not write it; move the file away or point the target at another path$/,
   },
   {
     name: 'wrong type: a directory at the path',
@@ -57,17 +57,18 @@ const FILE_STATES: StartingState<FileFixture>[] = [
     name: 'half-applied: the list cut off mid-line by a writer that did not rename atomically',
     damage: async ({ path }) => {
       const text = readFileSync(path, 'utf8');
-      writeFileSync(path, text.slice(0, Math.floor(text.length * 0.6)));
+      // three characters into the last line: no CIDR, and no complete JSON
+      writeFileSync(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 4));
     },
-    check: fileIsOurs,
+    refuses: /\(file\): refusing to read or replace \S+: (line \d+ is not a CIDR|it is not JSON), so fail2git did not write it/,
   },
   {
-    name: 'half-applied: entries right but the file edited by hand (unsorted, duplicated, a comment)',
+    name: 'half-applied: entries right but the list rewritten by another tool (unsorted, duplicated, blank lines)',
     damage: async ({ path, format }) => {
       if (format === 'json') {
         writeFileSync(path, readFileSync(path, 'utf8').replace('{"bans": [', '{"bans":[').replace(/\n\]\}\n$/, ']}'));
       } else {
-        writeFileSync(path, `# by hand\n${readFileSync(path, 'utf8').split('\n').filter(Boolean).reverse().join('\n')}\n198.51.100.7\n`);
+        writeFileSync(path, `\n${readFileSync(path, 'utf8').split('\n').filter(Boolean).reverse().join('\n')}\n198.51.100.7\n\n`);
       }
     },
     check: fileIsOurs,
@@ -139,14 +140,36 @@ describe('file driver', () => {
     expect(readFileSync(path, 'utf8')).toBe('2001:db8::/48\n');
   });
 
-  it('warns about lines it cannot read and drops them on the next write', async () => {
+  it('never reads or replaces a file holding anything but its list: one line, the file untouched', async () => {
+    const dir = tmpDir('f2g-file');
+    const cases: [string, string, 'txt' | 'json', RegExp][] = [
+      ['passwd', 'root:x:0:0:root:/root:/bin/bash\n', 'txt', /line 1 is not a CIDR/],
+      ['mixed.txt', '192.0.2.1\ngarbage\n', 'txt', /line 2 is not a CIDR/],
+      ['commented.txt', '# someone else\'s list\n192.0.2.1\n', 'txt', /line 1 is not a CIDR/],
+      ['config.json', '{"listen": 80}\n', 'json', /it has keys besides "bans" \(1\)/],
+      ['broken.json', 'not json', 'json', /it is not JSON/],
+    ];
+    for (const [file, text, format, why] of cases) {
+      const path = join(dir, file);
+      writeFileSync(path, text);
+      const target = fileTarget(path, format);
+      const refusal = { code: 'E_TARGET_FOREIGN_FILE', target: 'alias', message: expect.stringMatching(new RegExp(`^target "alias" \\(file\\): refusing to read or replace .*${file}: ${why.source}, so fail2git did not write it; move the file away`)) };
+      await expect(target.observe()).rejects.toMatchObject(refusal);
+      await expect(target.apply({ add: [entry('198.51.100.1')], remove: [] })).rejects.toMatchObject(refusal);
+      expect(readFileSync(path, 'utf8')).toBe(text);
+    }
+    // The reason never quotes the file: it may hold anything.
+    const err = (await fileTarget(join(dir, 'passwd')).observe().catch((e: unknown) => e)) as Error;
+    expect(err.message).not.toContain('root');
+  });
+
+  it('takes over a list it could have written: blank lines, any CIDR spelling, an empty file', async () => {
     const path = join(tmpDir('f2g-file'), 'list.txt');
-    writeFileSync(path, '192.0.2.1\ngarbage\n');
+    writeFileSync(path, '\n2001:DB8::1\n  192.0.2.1\n\n');
     const target = fileTarget(path);
-    expect(await observedKeys(target)).toEqual(['192.0.2.1']);
-    expect(target.warnings?.()).toEqual([`${path}: line 2: "garbage" is not a CIDR (dropped on the next write)`]);
-    await target.apply({ add: [], remove: [] });
-    expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n');
+    expect(await observedKeys(target)).toEqual(['192.0.2.1', '2001:db8::1']);
+    await target.apply({ add: [], remove: [entry('192.0.2.1')] });
+    expect(readFileSync(path, 'utf8')).toBe('2001:db8::1\n');
   });
 
   it('fails as one line naming the target when the path cannot be written', async () => {
@@ -165,11 +188,11 @@ describe('file driver', () => {
 });
 
 describe('file repair', () => {
-  it('rewrites a list whose entries are right but whose text is not the driver\'s (cut off, unsorted, comments)', async () => {
+  it('rewrites a list whose entries are right but whose text is not the driver\'s (unsorted, duplicated, no final newline)', async () => {
     const path = join(tmpDir('f2g-file'), 'bans.txt');
     const t = fileTarget(path);
     await reconcilePass(t, ['192.0.2.1', '198.51.100.7']);
-    writeFileSync(path, '# by hand\n198.51.100.7\n192.0.2.1\n192.0.2.1');
+    writeFileSync(path, '\n198.51.100.7\n192.0.2.1\n192.0.2.1');
     expect(await observedKeys(t)).toEqual(['192.0.2.1', '198.51.100.7']);
     expect(t.needsRepair?.()).toBe(true);
     expect(await reconcilePass(t, ['192.0.2.1', '198.51.100.7'])).toEqual({ plan: { add: [], remove: [] }, repair: true });

@@ -227,6 +227,10 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
     ['CRLF', '[OPTIONS]\r\nenable: 1\r\n', 'E_PVE_CRLF'],
     ['BOM', '\uFEFF[OPTIONS]\nenable: 1\n', 'E_PVE_BOM'],
     ['duplicate sections', '[OPTIONS]\nenable: 1\n[IPSET fail2ban]\n1.2.3.4\n[IPSET FAIL2BAN]\n5.6.7.8\n', 'E_PVE_DUPLICATE_SECTION'],
+    // a file that is no .fw file at all (content before any header): fail2git did not write it and never edits it
+    ['a passwd file', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n', 'E_PVE_NOT_FW'],
+    ['a key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', 'E_PVE_NOT_FW'],
+    ['text before the first header', '# comments are fine\nenable: 1\n[OPTIONS]\n', 'E_PVE_NOT_FW'],
   ] as const) {
     it(`refuses ${what} with a clear error and never writes`, async () => {
       const path = tempFw(text);
