@@ -55,10 +55,10 @@ const FILE_STATES: StartingState<FileFixture>[] = [
   },
   {
     name: 'half-applied: the list cut off mid-line by a writer that did not rename atomically',
-    damage: async ({ path }) => {
+    damage: async ({ path, format }) => {
       const text = readFileSync(path, 'utf8');
-      // three characters into the last line: no CIDR, and no complete JSON
-      writeFileSync(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 4));
+      // txt: three characters into the last line (no CIDR); json: half the document
+      writeFileSync(path, format === 'txt' ? text.slice(0, text.lastIndexOf('\n', text.length - 2) + 4) : text.slice(0, text.length >> 1));
     },
     refuses: /\(file\): refusing to read or replace \S+: (line \d+ is not a CIDR|it is not JSON), so fail2git did not write it/,
   },
