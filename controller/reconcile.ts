@@ -116,8 +116,10 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
     inMemory ? new Set(inMemory.filter((d) => probe.has(d.cidr)).map((d) => d.cidr)) : readPreviousDesired(ctx, probe);
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
-      const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');
+      const prev = ctx.previous?.targets[c.doc.metadata.name];
+      const prevOk = ['UpToDate', 'Applied'].includes(prev?.reason ?? '');
       return syncTarget(c, {
+        ...(prev?.leftOut !== undefined && { previousLeftOut: prev.leftOut }),
         desired: ctx.desired, maxRemovePerRun: ctx.guard?.limits.maxRemovePerRun ?? [ctx.ledger!.policy.maxRemovePerRun], dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
         previousDesired: prevOk ? previousDesired : undefined, log: ctx.deps.log,
       });

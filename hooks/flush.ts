@@ -20,7 +20,8 @@ import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
 import { applyOperations, type OpResult, type Operation } from './operations.js';
 import { commitMessage, deliveredIds } from './message.js';
-import { listOperations, opCreatedAt, removeOperations, setAside, writeStateFile } from './spool.js';
+import { listOperations, opCreatedAt, removeOperations, setAside } from './spool.js';
+import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
@@ -113,7 +114,7 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   try {
-    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n');
+    writeFileAtomicSync(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n', { mode: 0o640 });
   } catch {
     /* status is advisory; never let it hide the real outcome */
   }

@@ -7,7 +7,7 @@ import { parseCidr, CidrError } from '../controller/net/cidr.js';
 import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
 import { InputError, errorMessage } from '../controller/lib/errors.js';
-import { unprintableIn } from '../controller/ledger/checks.js';
+import { unprintableIn } from '../controller/lib/printable.js';
 import { readGuard } from './guard-cache.js';
 import { flushSpool } from './flush.js';
 import { refusal, type Operation } from './operations.js';

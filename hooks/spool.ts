@@ -6,8 +6,9 @@
  * the hook exits cannot lose it and a reader never sees half a file. Files are deleted only
  * after the push containing them succeeded (see hooks/flush.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirSync, writeFileAtomicSync } from '../controller/lib/files.js';
 import type { Operation } from './operations.js';
 
 const OP_FILE = /^[0-9]{13}-[A-Za-z0-9._-]+\.json$/;
@@ -27,32 +28,10 @@ export function opCreatedAt(id: string): number {
   return Number(id.slice(0, 13));
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeDurably(dir: string, name: string, text: string): void {
-  const tmp = join(dir, `.tmp-${name}`);
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  fsyncDir(dir);
-}
-
 /** Writes one operation durably; returns its file. */
 export function spoolOperation(spoolDir: string, op: Operation): string {
   mkdirSync(spoolDir, { recursive: true, mode: 0o750 });
-  writeDurably(spoolDir, `${op.id}.json`, JSON.stringify(op) + '\n');
+  writeFileAtomicSync(join(spoolDir, `${op.id}.json`), JSON.stringify(op) + '\n', { mode: 0o640, durable: true });
   return join(spoolDir, `${op.id}.json`);
 }
 
@@ -113,17 +92,5 @@ export function removeOperations(spoolDir: string, ids: Iterable<string>): void 
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  if (any) fsyncDir(spoolDir);
-}
-
-/** Writes a small state file atomically (status, guard cache); not fsynced: it is advisory. */
-export function writeStateFile(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  if (any) fsyncDirSync(spoolDir);
 }

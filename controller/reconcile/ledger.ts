@@ -114,7 +114,9 @@ async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | un
 
 /** Only what enforcing needs: keeps the cached snapshot small and quick to parse. */
 function slimLedger(l: Ledger): Ledger {
-  const bans = l.bans.map(({ cidr, expires, by, jail }) => ({ cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }) }));
+  const bans = l.bans.map(({ cidr, expires, by, jail, at, count }) => ({
+    cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }), ...(at && { at }), ...(count !== undefined && { count }),
+  }));
   return { ...l, bans };
 }
 

@@ -4,13 +4,12 @@
  * the same directory, fsync, rename, fsync of the directory), so a reader never sees half a
  * list, and a crash leaves either the old list or the new one.
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
 import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
-import { options } from './utils/options.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';
@@ -20,18 +19,21 @@ export interface FileOptions {
   path: string;
   /** @default "txt" */
   format: FileFormat;
+  /** at most this many entries (a device that reads the list may have a small table); none by default */
+  maxEntries?: number;
 }
 
 export function fileOptions(name: string, raw: Record<string, unknown>): FileOptions {
-  const o = options(name, DRIVER, raw).only(['path', 'format']);
+  const o = options(name, DRIVER, raw).only(['path', 'format', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   const format = o.oneOf('format', FILE_FORMATS, 'txt');
   const path = o.string('path', `/var/lib/fail2git/${name}.${format}`);
   if (!isAbsolute(path) || path.endsWith('/')) throw o.error(`option path ${JSON.stringify(path)} must be an absolute file path`);
-  return { path, format };
+  return { path, format, ...(maxEntries !== undefined && { maxEntries }) };
 }
 
 export const createFile: TargetFactory = (name, raw) => {
-  const { path, format } = fileOptions(name, raw);
+  const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let problems: string[] = [];
 
@@ -49,6 +51,7 @@ export const createFile: TargetFactory = (name, raw) => {
     name,
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
+    capacity: () => maxEntries,
     warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
@@ -56,7 +59,7 @@ export const createFile: TargetFactory = (name, raw) => {
       for (const e of plan.remove) next.delete(e.cidr);
       for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
       const content = renderList([...next.values()], format);
-      if (content !== text) await writeAtomic(path, content);
+      if (content !== text) await writeFileAtomic(path, content, { mkdir: true, keepMode: true, exactMode: true, durable: true });
       return { added: plan.add.length, removed: plan.remove.length };
     }),
   } satisfies Target;
@@ -64,29 +67,3 @@ export const createFile: TargetFactory = (name, raw) => {
 
 // --- Internal helpers ---
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => 0o644);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.chmod(mode); // the umask may have narrowed it
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync(); // the rename itself must survive a crash
-  } finally {
-    await d.close();
-  }
-}

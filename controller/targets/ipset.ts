@@ -8,7 +8,7 @@ import { guarded } from './utils/failure.js';
 import {
   DEFAULT_MAXELEM, SET_NAME_RE, parseIpsetSave, renderIpsetRestore, setNames, type SetNames,
 } from './ipset-format.js';
-import { ENFORCE_VALUES, enforcedHooks, options, type Enforce } from './utils/options.js';
+import { ENFORCE_VALUES, MAX_ENTRIES, enforcedHooks, options, type Enforce } from './utils/options.js';
 import type { ObservedEntry, Plan, Target, TargetDeps, TargetFactory } from './types.js';
 import type { Runner } from '../lib/exec.js';
 
@@ -19,11 +19,15 @@ export interface IpsetOptions {
   setName: string;
   /** hooks that drop traffic from the sets' members. @default "input" */
   enforce: Enforce;
+  /** at most this many entries (both sets together); none by default */
+  maxEntries?: number;
 }
 
 export function ipsetOptions(name: string, raw: Record<string, unknown>): IpsetOptions {
-  const o = options(name, DRIVER, raw).only(['setName', 'enforce']);
+  const o = options(name, DRIVER, raw).only(['setName', 'enforce', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   return {
+    ...(maxEntries !== undefined && { maxEntries }),
     setName: o.string('setName', 'fail2git', SET_NAME_RE, 'letters, digits, _ . - and at most 28 characters (ipset names are ≤ 31 with the -v4 suffix)'),
     enforce: o.oneOf('enforce', ENFORCE_VALUES, 'input'),
   };
@@ -47,6 +51,7 @@ export const createIpset: TargetFactory = (name, raw, deps) => {
       return out;
     }),
     needsRepair: () => rulesBroken,
+    capacity: () => opts.maxEntries,
     apply: (plan: Plan) => step('applying', async () => {
       const existing = await existingSets(run);
       const maxelem = Math.max(DEFAULT_MAXELEM, 2 * plan.add.length);

@@ -11,7 +11,7 @@ import PQueue from 'p-queue';
 import { errorMessage, TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { PveApiClient, PveApiError } from './pve/api-client.js';
-import { readApiConfig } from './pve/api-config.js';
+import { pveApiOptions } from './pve/api-config.js';
 import { isMarker, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
 import { isAddressLiteral, networkOf } from '../net/cidr.js';
 import { withRetry } from './pve/retry.js';
@@ -22,7 +22,7 @@ interface ApiEntry { cidr: string; comment?: string; nomatch?: number | boolean;
 interface Snapshot { entries: ApiEntry[]; digest?: string }
 
 export const createPveApi: TargetFactory = (name, options, deps) => {
-  const cfg = readApiConfig(name, options);
+  const cfg = pveApiOptions(name, options);
   const client = new PveApiClient(name, cfg.client);
   const setPath = `/cluster/firewall/ipset/${encodeURIComponent(cfg.ipset)}`;
   const retry = <T>(fn: () => Promise<T>): Promise<T> =>
@@ -125,6 +125,7 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       return ownedEntries(await readSet());
     },
     apply: applyPlan,
+    capacity: () => cfg.maxEntries,
     async protectedAddresses() {
       return apiHostAddresses(new URL(cfg.client.baseUrl).hostname);
     },

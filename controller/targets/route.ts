@@ -5,7 +5,7 @@
  */
 import { TargetError } from '../lib/errors.js';
 import { guarded } from './utils/failure.js';
-import { options } from './utils/options.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
 import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from './route-format.js';
 import type { ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { ExecError, type Runner } from '../lib/exec.js';
@@ -15,20 +15,23 @@ const DRIVER = 'route';
 export interface RouteOptions {
   /** the routing protocol number (or rt_protos name) marking fail2git's routes. @default 250 */
   proto: string;
+  /** at most this many routes; none by default */
+  maxEntries?: number;
 }
 
 export function routeOptions(name: string, raw: Record<string, unknown>): RouteOptions {
-  const o = options(name, DRIVER, raw).only(['proto']);
+  const o = options(name, DRIVER, raw).only(['proto', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   const value = o.raw('proto') ?? DEFAULT_PROTO;
   const proto = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
   if (typeof proto !== 'string') throw o.error('option proto must be a number 5-255 or a name from /etc/iproute2/rt_protos');
   const problem = checkProto(proto);
   if (problem) throw o.error(`option proto ${JSON.stringify(proto)}: ${problem}`);
-  return { proto };
+  return { proto, ...(maxEntries !== undefined && { maxEntries }) };
 }
 
 export const createRoute: TargetFactory = (name, raw, deps) => {
-  const { proto } = routeOptions(name, raw);
+  const { proto, maxEntries } = routeOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let strange: string[] = [];
 
@@ -42,6 +45,7 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
     name,
     driver: DRIVER,
     observe: () => step(`observing proto ${proto} blackhole routes`, observe),
+    capacity: () => maxEntries,
     warnings: () => strange.map((dst) => `route ${dst} has proto ${proto} but is not a ban fail2git can express; left alone`),
     apply: (plan: Plan) => step(`applying proto ${proto} blackhole routes`, async () => {
       // adding an existing route or deleting a missing one is an error for ip: act only on

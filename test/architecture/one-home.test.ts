@@ -51,6 +51,10 @@ export const HOMES: readonly Home[] = [
   { what: 'the host config defaults', home: 'controller/config/host-config.ts', copy: /\?\?\s*['"]30s['"]/ },
   // Ledger text: one YAML reader (strict with positions, or lenient), one reader of a ban line.
   { what: 'a YAML parser', home: 'controller/ledger/yaml-parse.ts', copy: /from ['"]yaml['"]|(?:\)|\brequire|\bimport)\(['"]yaml['"]\)/ },
+  // Driver options: one reader, one error class and code for all six drivers.
+  { what: 'a driver option reader', home: 'controller/targets/utils/options.ts', copy: /class \w*OptionReader\b|['"]E_TARGET_OPTIONS?['"]/ },
+  // Files readers must see whole: one atomic writer (temp file, rename), which keeps the cause.
+  { what: 'an atomic write (a temp file renamed into place)', home: 'controller/lib/files.ts', copy: /\brename(?:Sync)?\(\s*tmp\b/ },
   { what: 'a one-line ban entry pattern', home: 'controller/ledger/banlist-lines.ts', copy: /\^\\s\*-\\s\*\(?\\\{/ },
 ];
 
@@ -77,15 +81,19 @@ describe('one home per piece of logic', () => {
       { file: 'hooks/x.ts', text: "const stateDir = o.stateDir ?? '/var/lib/fail2git';\nconst spool = join(stateDir, 'spool');" },
       { file: 'controller/config/host-config.ts', text: "'/var/lib/fail2git'" },
       { file: 'controller/gc/y.ts', text: "import { parse } from 'yaml';" },
+      { file: 'bin/commands/w.ts', text: "await writeFile(tmp, text);\nawait rename(tmp, path);" },
+      { file: 'controller/targets/pve/options.ts', text: "export class OptionReader {}\nthrow new ConfigError('E_TARGET_OPTIONS', msg);" },
       { file: 'controller/audit/z.ts', text: "const yaml = createRequire(import.meta.url)('yaml');\nconst ENTRY_LINE = /^\\s*-\\s*(\\{.*\\})\\s*$/;" },
     ];
-    expect(copiesOutsideHome(copies)).toEqual([
+    expect(copiesOutsideHome(copies).sort()).toEqual([
       'hooks/x.ts has the default stateDir (home: controller/config/host-config.ts)',
       'hooks/x.ts has the spool directory (home: controller/config/host-config.ts)',
       'controller/gc/y.ts has a YAML parser (home: controller/ledger/yaml-parse.ts)',
+      'bin/commands/w.ts has an atomic write (a temp file renamed into place) (home: controller/lib/files.ts)',
+      'controller/targets/pve/options.ts has a driver option reader (home: controller/targets/utils/options.ts)',
       'controller/audit/z.ts has a YAML parser (home: controller/ledger/yaml-parse.ts)',
       'controller/audit/z.ts has a one-line ban entry pattern (home: controller/ledger/banlist-lines.ts)',
-    ]);
+    ].sort());
   });
 
   it('would see a second parser (the check can fail)', () => {

@@ -119,6 +119,7 @@ describe('pve-api against the emulator: auth, TLS and secrets', () => {
     expect(() => apiTarget(emu, { tokenId: 'no-realm' })).toThrow(/USER@REALM!TOKENID/);
     expect(() => apiTarget(emu, { url: emu.url.replace('https', 'http') })).toThrow(/https/);
     expect(() => apiTarget(emu, { ipset: 'Fail2Ban' })).toThrow(/lower-case/);
+    expect(() => apiTarget(emu, { concurrency: 0 })).toThrow(expect.objectContaining({ name: 'TargetError', code: 'E_TARGET_OPTION', message: 'target "dc-api" (pve-api): option concurrency must be a number ≥ 1' }));
   });
 
   it('protects the API host itself', async () => {

@@ -3,7 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createPveClusterFw } from '../../../controller/targets/pve-clusterfw.js';
-import type { Target } from '../../../controller/targets/types.js';
+import type { DesiredEntry, Target } from '../../../controller/targets/types.js';
+import { syncTarget, type SyncTargetInput } from '../../../controller/reconcile/target.js';
+import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
@@ -152,6 +154,11 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
       .replace('permanent\n', 'permanent\n10.0.0.2 # fail2git manual@testhost permanent\n'));
   });
 
+  it('reports a bad option like every driver: TargetError E_TARGET_OPTION with the shared prefix', () => {
+    expect(() => fwTarget(tempFw(), { ipSet: 'x' })).toThrow(/^target "dc" \(pve-clusterfw\): unknown option "ipSet" \(known: path, ipset,/);
+    expect(() => fwTarget(tempFw(), { maxBytes: 0 })).toThrow(expect.objectContaining({ name: 'TargetError', code: 'E_TARGET_OPTION', target: 'dc', message: 'target "dc" (pve-clusterfw): option maxBytes must be a number ≥ 1' }));
+  });
+
   it.each(['management', 'ipfilter-net0', 'Fail2ban'])('refuses to own the set %j', (ipset) => {
     expect(() => fwTarget(tempFw(), { ipset })).toThrow(/ipset/);
   });
@@ -270,5 +277,59 @@ describe('pve-clusterfw protected addresses', () => {
     expect(sortKeys(await fx.protectedAddresses!())).toEqual(sortKeys(['127.0.0.0/8', '198.51.100.100', '10.10.10.1', 'fd00::1']));
     const aliased = fwTarget(tempFw('[OPTIONS]\nenable: 1\n[ALIASES]\nadmin 192.0.2.10\n[IPSET management]\ndc/admin\n192.0.2.64/26\n'), { corosyncPath: corosync + '.missing' });
     expect(sortKeys(await aliased.protectedAddresses!())).toEqual(['192.0.2.10', '192.0.2.64/26']);
+  });
+});
+
+describe('pve-clusterfw capacity: a full cluster.fw keeps enforcing the newest bans', () => {
+  const doc = { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: 'dc' }, spec: { driver: 'pve-clusterfw' } } as const;
+  const silent = { info() {}, warn() {}, error() {} };
+  const ban = (cidr: string, minute: number): DesiredEntry => ({
+    ...entry(cidr), jail: 'sshd', by: 'web1', at: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(), expires: '2027-01-01T00:00:00Z',
+  });
+  const input = (desired: DesiredEntry[], previousLeftOut?: number): SyncTargetInput => ({
+    desired, maxRemovePerRun: [DEFAULT_POLICY.maxRemovePerRun], dryRun: false, force: false, previousDesired: undefined, log: silent,
+    ...(previousLeftOut !== undefined && { previousLeftOut }),
+  });
+
+  it('fills to the size limit with the most recent bans, and the newest land when more arrive', async () => {
+    const start = '[OPTIONS]\nenable: 1\n\n[RULES]\nIN DROP -source +dc/fail2ban\n';
+    const path = tempFw(start);
+    const t = fwTarget(path, { maxBytes: 8000 });
+    const filler = Array.from({ length: 400 }, (_, i) => ban(`10.${i >> 8}.${i & 255}.0/24`, i));
+    const first = await syncTarget({ doc, target: t }, input(filler));
+    expect(first.error).toBeUndefined();
+    expect(first.reason).toBe('Applied');
+    expect(first.leftOut).toBeGreaterThan(0);
+    expect(first.entries + first.leftOut).toBe(400);
+    expect(statSync(path).size).toBeLessThanOrEqual(8000);
+    // the most recent fillers are the ones in the file
+    const held1 = await observedKeys(t);
+    expect(held1).toContain(filler[399]!.cidr);
+    expect(held1).not.toContain(filler[0]!.cidr);
+
+    const fresh = [ban('198.51.100.7', 1000), ban('2001:db8:77::/48', 1001), ban('203.0.113.9', 1002)];
+    const second = await syncTarget({ doc, target: t }, input([...filler, ...fresh], first.leftOut));
+    expect(second.error).toBeUndefined();
+    expect(second.reason).toBe('Applied');
+    const held2 = await observedKeys(t);
+    for (const f of fresh) expect(held2).toContain(f.cidr);
+    expect(second.leftOut).toBe(403 - second.entries);
+    expect(statSync(path).size).toBeLessThanOrEqual(8000);
+    // a third run changes nothing
+    const third = await syncTarget({ doc, target: t }, input([...filler, ...fresh], second.leftOut));
+    expect(third.reason).toBe('UpToDate');
+  });
+
+  it('maxEntries caps the set the same way, and the rest come back when there is room', async () => {
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    const t = fwTarget(path, { maxEntries: 2 });
+    const bans = [ban('192.0.2.1', 1), ban('192.0.2.2', 2), ban('192.0.2.3', 3)];
+    const run = await syncTarget({ doc, target: t }, input(bans));
+    expect(run).toMatchObject({ reason: 'Applied', leftOut: 1, capacity: 2 });
+    expect(await observedKeys(t)).toEqual(['192.0.2.2', '192.0.2.3']);
+    // the newest expires: the oldest comes back
+    const later = await syncTarget({ doc, target: t }, input(bans.slice(0, 2), 1));
+    expect(later).toMatchObject({ reason: 'Applied', leftOut: 0 });
+    expect(await observedKeys(t)).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 });
