@@ -111,8 +111,9 @@ enforced).
 - Removing many bans at once is refused by the reconcilers above the policy's \`maxRemovePerRun\`
   until someone runs \`fail2git reconcile --force\` on the host; do that deliberately.
 - If hosts require signed commits (\`requireSignedCommits\` in their own config), merge with a
-  signed merge commit (\`git merge --no-ff -S\`) from a key in the hosts' \`allowed_signers\`; a
-  merge made by the forge's web UI is not signed by such a key and will be held.
+  signed merge commit (\`git merge --no-ff -S\`) from a key in the hosts' \`admin_signers\`
+  (\`adminSigners\`; without it, \`allowed_signers\`); a merge made by the forge's web UI is not
+  signed by such a key and will be held. Host keys may only change \`bans/active.yaml\`.
 - Never put secrets here. API tokens and keys live on the hosts.
 `;
 }

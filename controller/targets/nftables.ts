@@ -54,10 +54,11 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
       observed = state;
       const held = observedFromState(state);
       // held entries behind a broken or outdated chain are not enforced
-      chainsBroken = held.length > 0 && !chainsMatch(state, opts.enforce);
+      chainsBroken = (held.length > 0 && !chainsMatch(state, opts.enforce)) || state.problems.length > 0;
       return held;
     }),
     needsRepair: () => chainsBroken,
+    warnings: () => (observed?.problems ?? []).map((p) => `table inet ${opts.table}: ${p}; the table is rebuilt`),
     capacity: () => opts.maxEntries,
     apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       const cached = observed;
