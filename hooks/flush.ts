@@ -8,8 +8,8 @@
  * so nothing is applied twice. After releasing the lock it looks once more: an operation
  * spooled while the lock was held is never left behind.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage, InvalidLedgerError } from '../controller/lib/errors.js';
@@ -18,11 +18,14 @@ import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
 import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
-import { applyOperations, type OpResult, type Operation } from './operations.js';
-import { commitMessage, deliveredIds } from './message.js';
-import { listOperations, opCreatedAt, refuseOperation, removeOperations, writeStateFile } from './spool.js';
+import { applyOperations, isChange, type ApplyContext, type OpResult, type Operation } from './operations.js';
+import type { BanEntry } from '../controller/ledger/types.js';
+import { commitMessage } from './message.js';
+import { deliveredIds } from '../controller/git/trailers.js';
+import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { readGuard } from './guard-cache.js';
 import { readRecords } from './record.js';
+import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
@@ -50,7 +53,7 @@ export interface FlushResult {
   commitOf: Record<string, string>;
   results: OpResult[];
   refused: OpResult[];
-  /** hook records refused before they became operations (bad value, allowlisted, malformed): file → why */
+  /** hook records refused before they became operations (bad value, special or allowlisted address, malformed): file → why */
   rejected: { file: string; why: string }[];
   /** left in the spool */
   pending: number;
@@ -81,7 +84,50 @@ async function ledgerAt(snap: Snapshot) {
   if (problems.length > 0) {
     throw new InvalidLedgerError(`ledger at ${snap.tip.slice(0, 12)} is invalid (${formatProblem(problems[0]!)}); operations wait until it is fixed`, problems);
   }
-  return { list, ledger: rest.ledger, format: formatBanList };
+  return { list, ledger: rest.ledger, format: formatBanList, parse: parseBanList };
+}
+
+type Ledger = Awaited<ReturnType<typeof ledgerAt>>;
+
+/**
+ * Applies the operations and checks the result the way `validate` does before anything is
+ * pushed: an operation whose entry `validate` would reject (a count past the schema's
+ * maximum, a reason too long, …) is refused alone with the problem as its reason, and the
+ * rest are applied again without it. If the whole file still fails validation (which no
+ * single operation explains), nothing is pushed: the writer never pushes a ledger its own
+ * validate rejects.
+ */
+export function applyChecked(
+  at: Pick<Ledger, 'format' | 'parse'> & { bans: readonly BanEntry[]; header: string },
+  ops: readonly Operation[],
+  ctx: ApplyContext,
+): { bans: BanEntry[]; results: OpResult[]; text: string } {
+  const refused = new Map<string, string>();
+  for (let pass = 0; ; pass++) {
+    const todo = ops.filter((o) => !refused.has(o.id));
+    const { bans, results } = applyOperations(at.bans, todo, ctx);
+    const byKey = new Map(bans.map((b) => [b.cidr, b] as const));
+    let found = false;
+    for (const r of results) {
+      if (!isChange(r) || r.outcome === 'removed') continue;
+      const entry = byKey.get(r.cidr);
+      const problem = entry && at.parse(at.format([entry])).problems[0];
+      if (problem) {
+        refused.set(r.op.id, `would make the ledger invalid: ${problem.message}`);
+        found = true;
+      }
+    }
+    if (found && pass < ops.length) continue;
+    const text = at.format(bans, at.header);
+    const problems = at.parse(text).problems;
+    if (problems.length > 0) {
+      throw new InvalidLedgerError(`not pushing: the ledger after these operations would be invalid (${formatProblem(problems[0]!)}); operations wait`, problems);
+    }
+    const refusedResults: OpResult[] = ops.filter((o) => refused.has(o.id)).map((o) => ({ op: o, cidr: o.cidr, outcome: 'refused', detail: refused.get(o.id)! }));
+    const order = new Map(ops.map((o, i) => [o.id, i] as const));
+    const all = [...results, ...refusedResults].sort((a, b) => order.get(a.op.id)! - order.get(b.op.id)!);
+    return { bans, results: all, text };
+  }
 }
 
 interface Round {
@@ -99,17 +145,17 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
     signingKey: cfg.signingKey,
     paths: PATHS,
     async mutate(snap) {
-      const { list, ledger, format } = await ledgerAt(snap);
+      const { list, ledger, format, parse } = await ledgerAt(snap);
       writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
       if (ops.length === 0) return null;
       // Clock slack: the commit that delivered an op was made on this host after it was spooled.
       const seen = deliveredIds(await recentMessages(repo, snap.tip, new Date(oldest - 3_600_000), author.email));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const { bans, results } = applyOperations(list.bans, todo, { policy: ledger.policy, allow: ledger.allow, now });
+      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now });
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
       const message = commitMessage(cfg.host, results);
-      return message === null ? null : { files: { [LEDGER_FILES.bans]: format(bans, list.header) }, message };
+      return message === null ? null : { files: { [LEDGER_FILES.bans]: text }, message };
     },
   });
   return { commit, round };
@@ -117,75 +163,26 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
 
 /**
  * Every pending operation, oldest first: the JSON operations (`fail2git ban`, the node hook)
- * and the records the shell action line wrote (hooks/record.ts), checked as the hook would.
+ * and the records the shell action line wrote (hooks/record.ts), checked as the hook checks.
  */
 export function pendingOperations(cfg: Pick<HostConfig, 'stateDir' | 'host'>, onRejected?: (file: string, why: string) => void): Operation[] {
   const spool = spoolPath(cfg);
-  const records = readRecords(spool, {
-    host: cfg.host,
-    guard: () => readGuard(cfg.stateDir),
-    ...(onRejected ? { onRefused: onRejected } : {}),
-  });
+  const records = readRecords(spool, { host: cfg.host, guard: () => readGuard(cfg.stateDir), ...(onRejected ? { onRefused: onRejected } : {}) });
   const ops = listOperations(spool);
   if (records.length === 0) return ops;
   return [...ops, ...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function previousStatus(cfg: HostConfig): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(join(cfg.stateDir, 'flush.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
+function lister(cfg: HostConfig, opts: FlushOptions, out: FlushResult): () => Operation[] {
+  return () => pendingOperations(cfg, (file, why) => {
+    out.rejected.push({ file, why });
+    opts.log?.(`refused hook record ${file}: ${why}`);
+  });
 }
 
-function countFiles(dir: string): number {
+function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   try {
-    return readdirSync(dir).filter((n) => n.endsWith('.json')).length;
-  } catch {
-    return 0;
-  }
-}
-
-/** Pure: the flusher's Prometheus textfile. */
-export function renderFlushMetrics(m: { ok: boolean; at: number; pending: number; refusedKept: number; refusedTotal: number; deliveredTotal: number }): string {
-  return [
-    '# HELP fail2git_flush_ok 1 when the last flush delivered everything it could, 0 when it failed (operations wait).',
-    '# TYPE fail2git_flush_ok gauge',
-    `fail2git_flush_ok ${m.ok ? 1 : 0}`,
-    '# HELP fail2git_flush_timestamp_seconds When the last flush ended.',
-    '# TYPE fail2git_flush_timestamp_seconds gauge',
-    `fail2git_flush_timestamp_seconds ${Math.floor(m.at / 1000)}`,
-    '# HELP fail2git_spool_pending Operations waiting in the spool.',
-    '# TYPE fail2git_spool_pending gauge',
-    `fail2git_spool_pending ${m.pending}`,
-    '# HELP fail2git_spool_refused Refused operations kept in spool/refused/.',
-    '# TYPE fail2git_spool_refused gauge',
-    `fail2git_spool_refused ${m.refusedKept}`,
-    '# HELP fail2git_flush_refused_total Operations and hook records refused (never committed).',
-    '# TYPE fail2git_flush_refused_total counter',
-    `fail2git_flush_refused_total ${m.refusedTotal}`,
-    '# HELP fail2git_flush_delivered_total Operations delivered to the remote.',
-    '# TYPE fail2git_flush_delivered_total counter',
-    `fail2git_flush_delivered_total ${m.deliveredTotal}`,
-    '',
-  ].join('\n');
-}
-
-/** The flusher's textfile, beside the reconciler's (node_exporter reads every *.prom there). */
-export const FLUSH_METRICS_FILE = 'fail2git-flush.prom';
-
-function writeStatus(cfg: HostConfig, status: Record<string, unknown>, out?: FlushResult): void {
-  try {
-    const prev = previousStatus(cfg);
-    const refusedTotal = (Number(prev.refusedTotal) || 0) + (out ? out.refused.length + out.rejected.length : 0);
-    const deliveredTotal = (Number(prev.deliveredTotal) || 0) + (out?.delivered ?? 0);
-    const at = Date.now();
-    writeStateFile(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date(at).toISOString(), ...status, refusedTotal, deliveredTotal }) + '\n');
-    const metrics = renderFlushMetrics({
-      ok: status.ok === true, at, pending: Number(status.pending) || 0, refusedKept: countFiles(join(spoolPath(cfg), 'refused')), refusedTotal, deliveredTotal,
-    });
-    writeStateFile(join(dirname(cfg.metricsFile), FLUSH_METRICS_FILE), metrics);
+    writeFileAtomicSync(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n', { mode: 0o640 });
   } catch {
     /* status is advisory; never let it hide the real outcome */
   }
@@ -195,13 +192,6 @@ function writeStatus(cfg: HostConfig, status: Record<string, unknown>, out?: Flu
 export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 'maxBatchDelayMs'> = {}): number {
   const base = opts.batchDelayMs ?? 250;
   return Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
-}
-
-function lister(cfg: HostConfig, opts: FlushOptions, out: FlushResult): () => Operation[] {
-  return () => pendingOperations(cfg, (file, why) => {
-    out.rejected.push({ file, why });
-    opts.log?.(`refused hook record ${file}: ${why}`);
-  });
 }
 
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
@@ -228,10 +218,11 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     const refusedIds = new Set(refused.map((r) => r.op.id));
     removeOperations(spool, ops.filter((o) => !refusedIds.has(o.id)).map((o) => o.id));
     for (const r of refused) {
-      refuseOperation(spool, r.op, r.detail ?? 'refused');
+      recordRefused(spool, r.op, r.detail ?? 'refused');
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
     }
+    for (const r of round.results) if (r.outcome === 'kept') opts.log?.(`unban ${r.cidr} kept the ban: ${r.detail ?? ''}`);
     if (commit) {
       out.commits.push(commit);
       for (const r of round.results) out.commitOf[r.op.id] = commit;
@@ -261,7 +252,8 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
       await runRounds(cfg, opts, out, lock);
     } catch (err) {
       out.pending = list().length;
-      writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits }, out);
+      writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });
+      writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
       throw err;
     } finally {
       lock.release();
@@ -271,6 +263,9 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
     opts = { ...opts, refresh: false };
   }
   out.pending = list().length;
-  if (!out.busy) writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, commits: out.commits }, out);
+  if (!out.busy) {
+    writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, refused: out.refused.length + out.rejected.length, commits: out.commits });
+    writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
+  }
   return out;
 }

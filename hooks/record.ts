@@ -22,20 +22,20 @@
  * (hooks/fail2ban-commit.ts: parseHookArgs, decide), the record's mtime standing for the
  * moment of the hook: address parsing, special addresses, allowlist and prefix limits,
  * natural-expiry unbans, the `--time` skew bound; TTL caps and escalation when applied
- * (hooks/operations.ts). A record that fails is refused: a JSON entry in `spool/refused/`
- * and one log line; it is never committed.
+ * (hooks/operations.ts). A record that fails is refused: a refused operation in
+ * `spool/refused/` (with the record's text), one log line, the spool metrics; never committed.
  *
  * Parsing is strict: those ten lines in that order, nothing more. A record without its `end`
  * line is still being written (left alone), or, after RECORD_INCOMPLETE_MS, the remains of a
  * hook that died mid-write (refused).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../controller/lib/errors.js';
-import { decide, parseHookArgs, type HookAction, type HookDecision } from './fail2ban-commit.js';
+import { decide, parseHookArgs, type HookAction } from './fail2ban-commit.js';
 import type { Guard } from './guard-cache.js';
 import type { Operation } from './operations.js';
-import { writeStateFile } from './spool.js';
+import { recordRefused } from './spool.js';
 
 /** A record's file name: the 32 hex digits of a random UUID. */
 export const RECORD_FILE = /^([0-9a-f]{32})\.f2b$/;
@@ -89,7 +89,13 @@ export function recordOpId(hex: string, action: HookAction, host: string, mtimeM
 }
 
 /** Pure: what a record means, with the hook's own checks; `mtimeMs` is when the hook ran. */
-export function decideRecord(text: string, hex: string, host: string, guard: Guard, mtimeMs: number): HookDecision | { kind: 'incomplete' } {
+export type RecordDecision =
+  | { kind: 'spool'; op: Operation }
+  | { kind: 'skip'; why: string }
+  | { kind: 'refuse'; why: string }
+  | { kind: 'incomplete' };
+
+export function decideRecord(text: string, hex: string, host: string, guard: Guard, mtimeMs: number): RecordDecision {
   const parsed = parseRecord(text);
   if (parsed.kind === 'incomplete') {
     return Date.now() - mtimeMs > RECORD_INCOMPLETE_MS ? { kind: 'refuse', why: 'incomplete hook record (the action died while writing it)' } : parsed;
@@ -98,7 +104,8 @@ export function decideRecord(text: string, hex: string, host: string, guard: Gua
   const { action, values } = parsed.record;
   try {
     const args = parseHookArgs(action, values, mtimeMs);
-    return decide(args, guard, host, mtimeMs, recordOpId(hex, action, host, mtimeMs));
+    const d = decide(args, guard, host, mtimeMs, recordOpId(hex, action, host, mtimeMs));
+    return d.kind === 'refuse' ? { kind: 'refuse', why: d.why } : d;
   } catch (err) {
     return { kind: 'refuse', why: `refusing ${action} ${JSON.stringify(values.ip.slice(0, 60))}: ${errorMessage(err)}` };
   }
@@ -119,21 +126,22 @@ function unlinkQuiet(path: string): void {
   }
 }
 
-/** Keeps a refused record for people to read (`fail2git pending`), then drops it from the spool. */
-function refuseRecord(spoolDir: string, name: string, text: string, mtimeMs: number, why: string, ctx: RecordContext): void {
-  const dir = join(spoolDir, 'refused');
-  try {
-    writeRefused(dir, name, { refused: why, at: new Date(mtimeMs).toISOString(), record: text.slice(0, MAX_RECORD_BYTES) });
-  } catch {
-    /* kept as a log line at least */
-  }
-  unlinkQuiet(join(spoolDir, name));
-  ctx.onRefused?.(name, why);
-}
-
-function writeRefused(dir: string, name: string, body: Record<string, unknown>): void {
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
-  writeStateFile(join(dir, name.replace(/\.f2b$/, '.json')), JSON.stringify(body) + '\n');
+/**
+ * Keeps a refused record for people to read (`fail2git pending`, the spool metrics) as a
+ * refused operation in `spool/refused/`, the record's text beside its reason, and drops it
+ * from the spool.
+ */
+function refuseRecord(spoolDir: string, hex: string, text: string, mtimeMs: number, why: string, ctx: RecordContext): void {
+  const parsed = parseRecord(text);
+  const values = parsed.kind === 'record' ? parsed.record.values : undefined;
+  const action: HookAction = parsed.kind === 'record' ? parsed.record.action : 'ban';
+  const op: Operation & { record: string } = {
+    v: 1, id: recordOpId(hex, action, ctx.host, mtimeMs), op: action, cidr: (values?.ip ?? '').slice(0, 100),
+    at: new Date(mtimeMs).toISOString(), by: ctx.host, host: ctx.host, record: text.slice(0, MAX_RECORD_BYTES),
+  };
+  if (values?.jail) op.jail = values.jail.slice(0, 64);
+  recordRefused(spoolDir, op, why);
+  ctx.onRefused?.(`${hex}.f2b`, why);
 }
 
 /**
@@ -167,7 +175,7 @@ export function readRecords(spoolDir: string, ctx: RecordContext): Operation[] {
     if (d.kind === 'incomplete') continue;
     if (d.kind === 'spool') ops.push(d.op);
     else if (d.kind === 'skip') unlinkQuiet(path);
-    else refuseRecord(spoolDir, name, text, mtimeMs, d.why, ctx);
+    else refuseRecord(spoolDir, RECORD_FILE.exec(name)![1]!, text, mtimeMs, d.why, ctx);
   }
   return ops;
 }

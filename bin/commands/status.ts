@@ -77,6 +77,8 @@ export function renderStatus(s: RunStatus, now: Date): string {
       `  ${n.padEnd(w)}  ${t.driver.padEnd(13)} ${t.reason.padEnd(13)} ${String(t.entries).padStart(7)} entries  last +${t.added} -${t.removed}` +
         `  drift corrected ${t.driftCorrectedTotal}  errors ${t.errorsTotal}`,
     );
+    if (t.folded) lines.push(`  ${' '.repeat(w)}  ${t.folded} folded (covered by a broader enforced entry)`);
+    if (t.leftOut) lines.push(`  ${' '.repeat(w)}  FULL: ${t.leftOut} desired entries left out${t.capacity !== undefined ? ` (capacity ${t.capacity})` : ''}; the most important are enforced`);
     if (t.error) lines.push(`  ${' '.repeat(w)}  error: ${t.error}`);
     else if (t.lastError) lines.push(`  ${' '.repeat(w)}  last error ${t.lastError.at}: ${t.lastError.message}`);
   }

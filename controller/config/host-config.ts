@@ -6,6 +6,7 @@
  * (`settingsToHostConfig`). Read it with `loadHostConfig` (./load.ts). This file stays
  * light: the hook imports it.
  */
+import { rememberUrlCredentials } from '../lib/redact.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -98,6 +99,7 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   };
   const str = (k: string): string | undefined => o[k] as string | undefined;
   const remote = str('remote')!;
+  rememberUrlCredentials(remote);
   const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
   const cfg: HostConfig = {
     remote,

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger, PolicySpec, TargetDoc } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 const FILE = 'desired-cache.json';
 
@@ -32,6 +32,9 @@ export interface DesiredCache {
   expiresText: string[];
   by: number[];
   jail: number[];
+  /** `at` (index into `dict`, -1 = absent) and `count` (0 = absent); older caches lack them */
+  at?: number[];
+  count?: number[];
   dict: string[];
 }
 
@@ -57,7 +60,7 @@ export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets
   };
   const c: DesiredCache = {
     rev, protectedKey, computedAt: computedAt.getTime(), policy: ledger.policy, targets: ledger.targets, allow: ledger.allow.map((a) => a.cidr), skipped,
-    cidr: [], expires: [], expiresText: [], by: [], jail: [], dict,
+    cidr: [], expires: [], expiresText: [], by: [], jail: [], at: [], count: [], dict,
   };
   for (const e of entries) {
     c.cidr.push(e.cidr);
@@ -65,6 +68,8 @@ export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets
     c.expiresText.push(e.expires ?? '');
     c.by.push(intern(e.by));
     c.jail.push(intern(e.jail));
+    c.at!.push(intern(e.at));
+    c.count!.push(e.count ?? 0);
   }
   return c;
 }
@@ -91,6 +96,10 @@ export function liveFromCache(c: DesiredCache, now: Date): LiveSet {
     const jail = c.jail[i]!;
     if (by >= 0) e.by = c.dict[by]!;
     if (jail >= 0) e.jail = c.dict[jail]!;
+    const at = c.at?.[i] ?? -1;
+    const count = c.count?.[i] ?? 0;
+    if (at >= 0) e.at = c.dict[at]!;
+    if (count > 0) e.count = count;
     entries.push(e);
   }
   const skipped = { ...c.skipped };
@@ -115,5 +124,5 @@ export function readDesiredCache(stateDir: string, rev: string): DesiredCache | 
 }
 
 export function writeDesiredCache(stateDir: string, c: DesiredCache): void {
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(c));
+  writeFileAtomicSync(join(stateDir, FILE), JSON.stringify(c), { mkdir: true });
 }

@@ -10,6 +10,7 @@
  * understand (a permanent ban misread as expired would be lifted network-wide).
  */
 import { formatTime } from '../lib/duration.js';
+import { trailerBlock } from '../git/trailers.js';
 import { looksLikeEntryLine, parseEntryLine, readCidrExpires } from '../ledger/banlist-lines.js';
 
 /** One entry gc removes. */
@@ -84,6 +85,6 @@ function emptyListFix(lines: string[]): string[] {
 export function gcMessage(host: string, expired: readonly Expired[], now: Date): string {
   const n = expired.length;
   const subject = `gc: expire ${n} ${n === 1 ? 'ban' : 'bans'}`;
-  const blocks = expired.map((e) => `Fail2git-Op: expire\nFail2git-Cidr: ${e.cidr}\nFail2git-Host: ${host}\nFail2git-Expires: ${e.expires}`);
+  const blocks = expired.map((e) => trailerBlock('expire', [['Cidr', e.cidr], ['Host', host], ['Expires', e.expires]]).join('\n'));
   return `${subject}\n\nRemoved by ${host} at ${formatTime(now)}: entries expired before the grace period.\n\n${blocks.join('\n')}\n`;
 }

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger } from '../ledger/types.js';
 import type { GuardLimits } from '../plan/guard-limits.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 export interface LastGood {
   rev: string;
@@ -38,9 +38,9 @@ export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | unde
  */
 export function writeLastGood(stateDir: string, rev: string, now: Date, snapshot?: Ledger): LastGood {
   mkdirSync(stateDir, { recursive: true });
-  if (snapshot) writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), true);
+  if (snapshot) writeFileAtomicSync(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), { mkdir: true, durable: true });
   const lg: LastGood = { rev, acceptedAt: now.toISOString() };
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', true);
+  writeFileAtomicSync(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', { mkdir: true, durable: true });
   return lg;
 }
 
@@ -57,7 +57,7 @@ export function readGuardBaseline(stateDir: string): GuardLimits | undefined {
 
 export function writeGuardBaseline(stateDir: string, limits: GuardLimits): void {
   mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(join(stateDir, GUARD), JSON.stringify(limits) + '\n', true);
+  writeFileAtomicSync(join(stateDir, GUARD), JSON.stringify(limits) + '\n', { mkdir: true, durable: true });
 }
 
 function readJson(path: string): unknown {

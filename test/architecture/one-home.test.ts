@@ -53,6 +53,10 @@ export const HOMES: readonly Home[] = [
   { what: 'a YAML parser', home: 'controller/ledger/yaml-parse.ts', copy: /from ['"]yaml['"]|(?:\)|\brequire|\bimport)\(['"]yaml['"]\)/ },
   // Driver options: one reader, one error class and code for all six drivers.
   { what: 'a driver option reader', home: 'controller/targets/utils/options.ts', copy: /class \w*OptionReader\b|['"]E_TARGET_OPTIONS?['"]/ },
+  // Files readers must see whole: one atomic writer (temp file, rename), which keeps the cause.
+  { what: 'an atomic write (a temp file renamed into place)', home: 'controller/lib/files.ts', copy: /\brename(?:Sync)?\(\s*tmp\b/ },
+  // Commit trailers: one module writes and reads them (hooks, ban/unban, gc; audit, redelivery).
+  { what: 'a commit trailer', home: 'controller/git/trailers.ts', copy: /[`'"]Fail2git-[A-Z][A-Za-z]*:/ },
   { what: 'a one-line ban entry pattern', home: 'controller/ledger/banlist-lines.ts', copy: /\^\\s\*-\\s\*\(?\\\{/ },
 ];
 
@@ -79,6 +83,8 @@ describe('one home per piece of logic', () => {
       { file: 'hooks/x.ts', text: "const stateDir = o.stateDir ?? '/var/lib/fail2git';\nconst spool = join(stateDir, 'spool');" },
       { file: 'controller/config/host-config.ts', text: "'/var/lib/fail2git'" },
       { file: 'controller/gc/y.ts', text: "import { parse } from 'yaml';" },
+      { file: 'bin/commands/w.ts', text: "await writeFile(tmp, text);\nawait rename(tmp, path);" },
+      { file: 'controller/gc/t.ts', text: "const block = `Fail2git-Op: expire\\nFail2git-Cidr: ${cidr}`;" },
       { file: 'controller/targets/pve/options.ts', text: "export class OptionReader {}\nthrow new ConfigError('E_TARGET_OPTIONS', msg);" },
       { file: 'controller/audit/z.ts', text: "const yaml = createRequire(import.meta.url)('yaml');\nconst ENTRY_LINE = /^\\s*-\\s*(\\{.*\\})\\s*$/;" },
     ];
@@ -86,6 +92,8 @@ describe('one home per piece of logic', () => {
       'hooks/x.ts has the default stateDir (home: controller/config/host-config.ts)',
       'hooks/x.ts has the spool directory (home: controller/config/host-config.ts)',
       'controller/gc/y.ts has a YAML parser (home: controller/ledger/yaml-parse.ts)',
+      'controller/gc/t.ts has a commit trailer (home: controller/git/trailers.ts)',
+      'bin/commands/w.ts has an atomic write (a temp file renamed into place) (home: controller/lib/files.ts)',
       'controller/targets/pve/options.ts has a driver option reader (home: controller/targets/utils/options.ts)',
       'controller/audit/z.ts has a YAML parser (home: controller/ledger/yaml-parse.ts)',
       'controller/audit/z.ts has a one-line ban entry pattern (home: controller/ledger/banlist-lines.ts)',

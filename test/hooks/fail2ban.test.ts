@@ -74,7 +74,7 @@ describe.skipIf(!available)('real fail2ban-server with the fail2git action', () 
     expect(log).toMatch(/refused hook record [0-9a-f]{32}\.f2b: .*not an IP address/);
     const bodies = refusedFiles().map((n) => JSON.parse(readFileSync(join(refusedDir, n), 'utf8')) as { refused: string; record: string });
     expect(bodies.some((b) => b.record.includes(`\nip ${evil}\nend\n`))).toBe(true);
-    await waitFor('metric', () => /^fail2git_flush_refused_total [2-9]/m.test(readFileSync(join(host.stateDir, 'fail2git-flush.prom'), 'utf8')), 30_000);
+    await waitFor('metric', () => /^fail2git_spool_refused [2-9]/m.test(readFileSync(join(host.stateDir, 'fail2git-spool.prom'), 'utf8')), 30_000);
     expect(remoteBans(remote.bare).some((b) => b.cidr === '224.0.0.7' || b.cidr.startsWith('203.0.113.66'))).toBe(false);
     expect(serverLog(f2b)).not.toMatch(/ERROR.*fail2git/);
   });

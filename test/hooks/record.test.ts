@@ -197,7 +197,8 @@ describe('the shipped action lines through sh', () => {
     const p = await cli(['pending', '--config', host.config]);
     expect(p.stdout).toMatch(/ ban {2}203\.0\.113\.76 /);
     expect(p.stdout).toMatch(/1 pending \(1 refused, in spool\/refused\/\); resident flusher not running/);
-    expect(readdirSync(join(host.spool, 'refused'))).toEqual([`${'a'.repeat(32)}.json`]);
+    expect(readdirSync(join(host.spool, 'refused'))).toEqual([expect.stringMatching(new RegExp(`^\\d{13}-shpend-r0${'a'.repeat(32)}\\.json$`))]);
+    expect(p.stdout).toMatch(/refused .*224\.0\.0\.9.*multicast/);
   });
 
   it('an old record that never got its end line is refused, not left forever', async () => {

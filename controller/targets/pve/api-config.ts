@@ -5,8 +5,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
+import { rememberSecret } from '../../lib/redact.js';
 import { normaliseFingerprint, type ApiClientOptions } from './api-client.js';
-import { options, type OptionReader } from '../utils/options.js';
+import { MAX_ENTRIES, options, type OptionReader } from '../utils/options.js';
 import { pveIpsetName } from './ipset-name.js';
 
 export interface PveApiOptions {
@@ -17,9 +18,11 @@ export interface PveApiOptions {
   retryBaseMs: number;
   /** log a progress line every this many changes */
   progressEvery: number;
+  /** at most this many entries; none by default */
+  maxEntries?: number;
 }
 
-const KNOWN = ['url', 'tokenId', 'tokenSecretFile', 'fingerprint', 'caFile', 'ipset', 'concurrency', 'retries', 'retryBaseMs', 'timeoutMs', 'progressEvery'] as const;
+const KNOWN = ['url', 'tokenId', 'tokenSecretFile', 'fingerprint', 'caFile', 'ipset', 'concurrency', 'retries', 'retryBaseMs', 'timeoutMs', 'progressEvery', MAX_ENTRIES] as const;
 const TOKEN_ID = /^[^@\s=]+@[^!\s=]+![A-Za-z][A-Za-z0-9.\-_]+$/;
 
 export function pveApiOptions(target: string, raw: Record<string, unknown>): PveApiOptions {
@@ -32,7 +35,9 @@ export function pveApiOptions(target: string, raw: Record<string, unknown>): Pve
   if (fingerprintText && caFile) o.fail('give either "fingerprint" or "caFile", not both');
   const fingerprint = fingerprintText === undefined ? undefined : normaliseFingerprint(fingerprintText) ?? o.fail('option fingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
   const concurrency = o.number('concurrency', 1, 1);
+  const maxEntries = o.maxEntries();
   return {
+    ...(maxEntries !== undefined && { maxEntries }),
     client: {
       baseUrl: apiBase(o.optionalString('url') ?? 'https://localhost:8006', o),
       tokenId,
@@ -77,6 +82,7 @@ function readSecret(target: string, path: string): string {
     throw new ConfigError('E_TARGET_SECRET_MODE', `target ${target}: token secret file ${path} is mode ${mode.toString(8).padStart(4, '0')}; others can read it, run chmod 600 ${path}`);
   }
   const secret = text.trim();
+  rememberSecret(secret);
   if (secret === '' || /\s/.test(secret)) throw new ConfigError('E_TARGET_SECRET', `target ${target}: token secret file ${path} must hold the secret on one line`);
   return secret;
 }

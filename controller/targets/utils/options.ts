@@ -53,6 +53,14 @@ export class OptionReader {
     return value as T;
   }
 
+  /** `maxEntries`, the option every driver takes: a whole number ≥ 1, or undefined (no limit of ours) */
+  maxEntries(): number | undefined {
+    const value = this.options.maxEntries;
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw this.error(`option maxEntries must be a whole number ≥ 1 (got ${JSON.stringify(value)})`);
+    return value;
+  }
+
   /** Throws the option error: for checks a driver makes itself (`o.fail(...)` reads as a statement). */
   fail(message: string): never {
     throw this.error(message);
@@ -70,6 +78,9 @@ export class OptionReader {
 export function options(target: string, driver: string, opts: Record<string, unknown> | undefined): OptionReader {
   return new OptionReader(target, driver, opts ?? {});
 }
+
+/** The option every driver knows besides its own: at most this many entries (a router's small table, a WAF list). */
+export const MAX_ENTRIES = 'maxEntries';
 
 /** Which netfilter hooks drop traffic from banned sources. */
 export type Enforce = 'input' | 'forward' | 'both' | 'none';
