@@ -47,7 +47,7 @@ export const command: Command = {
       return EXIT_OK;
     }
     for (const op of ops) out(line(op));
-    out(`${ops.length} pending${refused ? ` (${refused} refused, in spool/refused/)` : ''}; resident flusher ${watching ? 'running' : 'not running'}${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}`);
+    out(`${ops.length} pending${refused ? ` (${refused} refused, in spool/refused/)` : ''}${last ? `; last flush ${String(last.at)}: ${last.ok ? 'ok' : `failed: ${String(last.error)}`}` : ''}; resident flusher ${watching ? 'running' : 'not running'}`);
     for (const op of refusedOps) out(`refused  ${line(op)}  ${op.refused}`);
     return EXIT_OK;
   },
