@@ -109,14 +109,16 @@ export const MAX_COUNT = 1_000_000;
 export { MAX_TTL_S };
 
 /**
- * The cap on a TTL; -1 (permanent) stays. A hook's ban (fail2ban's bantime, however a
- * runaway jail set it) is capped at the policy's `escalation.maxTtl` when there is one;
- * every ban, people's too, at MAX_TTL_S (so `expires` is always a date validate accepts).
+ * The cap on a TTL. A hook's ban (fail2ban's bantime, however a runaway jail set it, and
+ * `bantime = -1` too) is capped at the policy's `escalation.maxTtl` when there is one: that is
+ * the most a host's writer key may write (controller/ledger/roles.ts), so a hook never makes a
+ * commit that signed hosts would hold. Every ban, people's too, is capped at MAX_TTL_S (so
+ * `expires` is always a date validate accepts); otherwise -1 (permanent) stays.
  */
 export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation'>, fromHook: boolean): number {
-  if (ttl < 0) return -1;
-  const cap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : MAX_TTL_S;
-  return Math.min(ttl, cap);
+  const hookCap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : undefined;
+  if (ttl < 0) return hookCap ?? -1;
+  return Math.min(ttl, hookCap ?? MAX_TTL_S);
 }
 
 /**

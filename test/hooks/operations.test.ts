@@ -34,8 +34,8 @@ describe('applyOperations', () => {
     expect(bans[0]!.count).toBe(2);
   });
 
-  it('a permanent ban (bantime -1) has no expiry and stays permanent', () => {
-    const { bans } = applyOperations([], [op({ ttl: -1 }), op({ ttl: 60 })], ctx);
+  it('a permanent ban (bantime -1) has no expiry and stays permanent (a policy without escalation)', () => {
+    const { bans } = applyOperations([], [op({ ttl: -1 }), op({ ttl: 60 })], { ...ctx, policy: { ...policy, escalation: null } });
     expect(bans[0]!.expires).toBeUndefined();
     expect(bans[0]!.count).toBe(2);
   });
@@ -141,7 +141,14 @@ describe('bounds', () => {
     expect(capped.bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
     const noEsc = applyOperations([], [op({ ttl: 999_999_999_999 })], { ...ctx, policy: { ...policy, escalation: null } });
     expect(noEsc.bans[0]!.expires).toBe('2036-11-22T10:00:00Z');
-    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBeUndefined();
+    expect(applyOperations([], [op({ ttl: -1 })], { ...ctx, policy: { ...policy, escalation: null } }).bans[0]!.expires).toBeUndefined();
+  });
+
+  it('a permanent fail2ban ban (bantime -1) is capped at maxTtl when the policy has one: the most a writer key may write', () => {
+    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    expect(applyOperations([], [op({ ttl: -1, op: 'prolong' })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    // A person's permanent ban stays permanent (it needs an admin key where adminSigners is set).
+    expect(applyOperations([], [op({ ttl: -1, widen: false, escalate: false })], ctx).bans[0]!.expires).toBeUndefined();
   });
 
   it('a person\'s ban is capped at ten years only', () => {
