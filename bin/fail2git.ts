@@ -3,8 +3,10 @@
  * The fail2git CLI. Commands load lazily so the fail2ban hook only pays for what it uses
  * (the hook is on fail2ban's critical path; start-up time matters).
  */
+// First: an old Node gets one line before anything else loads.
+import './runtime-check.js';
 import { EXIT_FINDING, EXIT_USAGE, UsageError, type Command } from './cli.js';
-import { Fail2gitError, errorMessage } from '../controller/lib/errors.js';
+import { Fail2gitError, errorMessage, redact } from '../controller/lib/errors.js';
 import { COMMANDS, VERSION } from './commands.js';
 
 function mainHelp(): string {
@@ -63,7 +65,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`fail2git: ${err.message}\n`);
+      process.stderr.write(`fail2git: ${redact(err.message)}\n`);
       process.exitCode = EXIT_USAGE;
       return;
     }
@@ -71,7 +73,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof Fail2gitError || (err as { code?: string })?.code?.startsWith?.('E_')) {
       process.stderr.write(`fail2git: ${errorMessage(err)}\n`);
     } else {
-      process.stderr.write(`fail2git: internal error: ${errorMessage(err)}\n${(err as Error)?.stack ?? ''}\n`);
+      process.stderr.write(`fail2git: internal error: ${errorMessage(err)}\n${redact((err as Error)?.stack ?? '')}\n`);
     }
     process.exitCode = EXIT_FINDING;
   },

@@ -1,7 +1,8 @@
 /**
  * One reconcile run, as a short list of named steps (DESIGN "Components"):
  *
- *   syncLedger → loadLedger → selectTargets → desired → syncTargets   (finally: record)
+ *   syncLedger → loadLedger → guardLimits → selectTargets → desired → syncTargets → advanceGuard
+ *   (finally: record)
  *
  * Level-triggered: every run re-reads the ledger at the remote tip and every target's
  * real contents, then converges; it never trusts its memory of what it did. One target
@@ -11,7 +12,7 @@
  */
 import { ledgerClonePath } from './config/host-config.js';
 import { errorMessage } from './lib/errors.js';
-import { syncClone } from './git/clone.js';
+import { localSync, syncClone } from './git/clone.js';
 import type { TargetDoc } from './ledger/types.js';
 import { hostMatches } from './ledger/hosts.js';
 import { parseProtected } from './desired/protected-ranges.js';
@@ -20,6 +21,7 @@ import { readStatus } from './status/run-status.js';
 import { computeDesired, loadLedger } from './reconcile/ledger.js';
 import { recordRun, readPreviousDesired } from './reconcile/record.js';
 import { syncTarget } from './reconcile/target.js';
+import { advanceGuard, guardLimits } from './reconcile/guard.js';
 import type { RunContext, ReconcileConfig, ReconcileDeps, ReconcileOptions, RunResult } from './reconcile/context.js';
 import type { Target } from './targets/types.js';
 import type { LedgerTargetDeps } from './targets/index.js';
@@ -37,10 +39,12 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
     await syncLedger(ctx);
     await loadLedger(ctx);
     if (ctx.ledger) {
+      await guardLimits(ctx);
       selectTargets(ctx);
       targets = await createTargets(ctx);
       await computeDesired(ctx, await gatherProtected(ctx, targets));
       await syncTargets(ctx, targets);
+      advanceGuard(ctx);
     }
   } catch (err) {
     // A step that throws is a bug or an unexpected environment; still record the run.
@@ -49,12 +53,21 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
   }
   await Promise.all([...ctx.pending, ...targets.map((c) => c.target?.close?.().catch(() => undefined))]);
   const status = recordRun(ctx);
-  return { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
+  const result: RunResult = { status, targets: ctx.targetRuns, nextExpiry: ctx.nextExpiry, desired: ctx.desired, unknownTargets: ctx.unknownTargets };
+  if (ctx.ledger && !ctx.ledgerIsLight && ctx.applied) result.enforced = { rev: ctx.applied, ledger: ctx.ledger };
+  return result;
 }
 
-/** ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before. */
+/**
+ * ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before.
+ * With `opts.local` (watch mode) no network at all: the clone's tip, fetched beside the run.
+ */
 async function syncLedger(ctx: RunContext): Promise<void> {
   const { cfg, deps } = ctx;
+  if (ctx.opts.local) {
+    ctx.sync = await localSync(ledgerClonePath(cfg), cfg.branch, ctx.opts.local.lastError, deps.run);
+    return;
+  }
   ctx.sync = await syncClone(cfg.remote, ledgerClonePath(cfg), cfg.branch, deps.run);
   if (ctx.sync.error) deps.log.warn('fetch.failed', { code: ctx.sync.error.code, error: ctx.sync.error.message, tip: ctx.sync.tip });
   else if (ctx.sync.fetched) deps.log.info('fetch', { tip: ctx.sync.tip });
@@ -112,9 +125,11 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
     inMemory ? new Set(inMemory.filter((d) => probe.has(d.cidr)).map((d) => d.cidr)) : readPreviousDesired(ctx, probe);
   ctx.targetRuns = await Promise.all(
     created.map(async (c) => {
-      const prevOk = ['UpToDate', 'Applied'].includes(ctx.previous?.targets[c.doc.metadata.name]?.reason ?? '');
+      const prev = ctx.previous?.targets[c.doc.metadata.name];
+      const prevOk = ['UpToDate', 'Applied'].includes(prev?.reason ?? '');
       return syncTarget(c, {
-        desired: ctx.desired, policy: ctx.ledger!.policy, dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
+        ...(prev?.leftOut !== undefined && { previousLeftOut: prev.leftOut }),
+        desired: ctx.desired, maxRemovePerRun: ctx.guard?.limits.maxRemovePerRun ?? [ctx.ledger!.policy.maxRemovePerRun], dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
         previousDesired: prevOk ? previousDesired : undefined, log: ctx.deps.log,
       });
     }),

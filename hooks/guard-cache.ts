@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr, type Cidr } from '../controller/net/cidr.js';
 import { DEFAULT_POLICY, type Ledger, type PrefixLimits } from '../controller/ledger/types.js';
-import { writeStateFile } from './spool.js';
+import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface GuardSummary {
   /** the ledger commit it was taken from */
@@ -41,7 +41,7 @@ export function summarize(ledger: Pick<Ledger, 'allow' | 'policy'>, rev: string)
 }
 
 export function writeGuard(stateDir: string, summary: GuardSummary): void {
-  writeStateFile(guardPath(stateDir), JSON.stringify(summary) + '\n');
+  writeFileAtomicSync(guardPath(stateDir), JSON.stringify(summary) + '\n', { mode: 0o640 });
 }
 
 /** The cached guard, or the default limits when there is none (or it is unreadable). */

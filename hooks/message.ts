@@ -4,18 +4,14 @@
  *     ban 203.0.113.7 (sshd@web1, 1h)            one operation
  *     fail2git web1: 12 operations              several, then one line per operation
  *
- * The body ends with one trailer block per changing operation, each starting with
- * `Fail2git-Op` (what `audit` reads; see controller/audit/trailers.ts), all in the last
+ * The body ends with one trailer block per changing operation (controller/git/trailers.ts,
+ * which `audit` reads them with), all in the last
  * paragraph so `git interpret-trailers` sees them too. Ids of operations delivered without
  * a change are listed first as `Fail2git-Delivered`, so a re-run never applies them again.
  */
 import { formatDuration } from '../controller/lib/duration.js';
+import { deliveredTrailer, trailerBlock } from '../controller/git/trailers.js';
 import { isChange, type OpResult } from './operations.js';
-
-/** Trailer values are one line: anything else would forge or break the next trailer. */
-function oneLine(text: string): string {
-  return text.replace(/[\r\n\t\x00-\x1f\x7f]+/g, ' ').trim().slice(0, 200);
-}
 
 function ttlText(r: OpResult): string {
   if (r.ttl === undefined) return '';
@@ -30,18 +26,18 @@ export function describe(r: OpResult): string {
 }
 
 function trailers(r: OpResult): string[] {
-  const lines = [`Fail2git-Op: ${r.op.op}`, `Fail2git-Cidr: ${r.cidr}`];
-  if (r.op.jail) lines.push(`Fail2git-Jail: ${oneLine(r.op.jail)}`);
-  lines.push(`Fail2git-Host: ${r.op.host}`);
-  if (r.op.by !== r.op.host) lines.push(`Fail2git-By: ${oneLine(r.op.by)}`);
-  if (r.op.op !== 'unban') {
-    lines.push(`Fail2git-Expires: ${r.expires ?? 'never'}`);
-    if (r.count !== undefined) lines.push(`Fail2git-Count: ${r.count}`);
-  }
-  lines.push(`Fail2git-At: ${r.op.at}`);
-  if (r.op.reason) lines.push(`Fail2git-Reason: ${oneLine(r.op.reason)}`);
-  lines.push(`Fail2git-Id: ${r.op.id}`);
-  return lines;
+  const change = r.op.op !== 'unban';
+  return trailerBlock(r.op.op, [
+    ['Cidr', r.cidr],
+    ['Jail', r.op.jail || undefined],
+    ['Host', r.op.host],
+    ['By', r.op.by !== r.op.host ? r.op.by : undefined],
+    ['Expires', change ? r.expires ?? 'never' : undefined],
+    ['Count', change ? r.count : undefined],
+    ['At', r.op.at],
+    ['Reason', r.op.reason || undefined],
+    ['Id', r.op.id],
+  ]);
 }
 
 /** The full message for the results of one flush round; null when nothing changes. */
@@ -52,16 +48,7 @@ export function commitMessage(host: string, results: readonly OpResult[]): strin
   const subject = changes.length === 1 ? describe(changes[0]!) : `fail2git ${host}: ${changes.length} operations`;
   const parts = [subject];
   if (changes.length > 1) parts.push(changes.map(describe).join('\n'));
-  const tail = [...quiet.map((r) => `Fail2git-Delivered: ${r.op.id}`), ...changes.flatMap(trailers)];
+  const tail = [...quiet.map((r) => deliveredTrailer(r.op.id)), ...changes.flatMap(trailers)];
   parts.push(tail.join('\n'));
   return parts.join('\n\n') + '\n';
-}
-
-const ID_LINE = /^Fail2git-(?:Id|Delivered):[ \t]*(\S+)\s*$/gm;
-
-/** Operation ids recorded in commit messages (any text containing them). */
-export function deliveredIds(text: string): Set<string> {
-  const ids = new Set<string>();
-  for (const m of text.matchAll(ID_LINE)) ids.add(m[1]!);
-  return ids;
 }

@@ -1,5 +1,5 @@
 // After tsc: mark the CLI entry executable (npm links it as `fail2git`) and bundle the CLI
-// for hosts that have nothing but Node 20 (no node_modules, no npm):
+// for hosts that have nothing but Node ≥ 18.19 (no node_modules, no npm):
 //   dist/fail2git.mjs   one file (`node fail2git.mjs …`): the simplest thing to copy;
 //   dist/bundle/        the same (entry dist/bundle/fail2git.mjs), split into chunks loaded on demand: the fail2ban hook
 //                       starts faster (it parses only its own chunks, not the whole CLI).
@@ -24,7 +24,8 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  // The distributions' own Node: Debian 12 / Ubuntu 24.04 / Proxmox VE 8 ship 18.19+.
+  target: 'node18.19',
   logLevel: 'warning',
   legalComments: 'none',
   // CommonJS dependencies (ajv, ipaddr.js) call require(); give the ESM bundle one.

@@ -14,6 +14,11 @@ command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v fail2ban-server >/dev/null || need_pkgs+=(fail2ban)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v ssh-keygen >/dev/null || need_pkgs+=(openssh-client)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
+command -v dpkg-deb >/dev/null || need_pkgs+=(dpkg)
+command -v lintian >/dev/null || need_pkgs+=(lintian)
+command -v zsh >/dev/null || need_pkgs+=(zsh)
+command -v man >/dev/null || need_pkgs+=(man-db)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test: installing Debian packages: ${need_pkgs[*]}"
@@ -24,6 +29,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "test: missing ${need_pkgs[*]} (run as root to install them); tests needing them will say so" >&2
   fi
 fi
+
+# Debian 12's own Node.js 18, beside the build's Node: the CLI-level tests also run the
+# shipped bundle on it (test/bin/debian-node.test.ts).
+bash scripts/debian-node.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -4,8 +4,10 @@
  * demos, tests and hosts without a config file); flags also override a config file.
  * Shared by reconcile, plan, status and gc.
  */
-import { join, resolve } from 'node:path';
-import { configPath, loadHostConfig, validateHostConfig, type HostConfig } from '../../controller/config/host-config.js';
+import { resolve } from 'node:path';
+import { configPath, defaultMetricsFile, type HostConfig } from '../../controller/config/host-config.js';
+import { loadHostConfig } from '../../controller/config/load.js';
+import { validateHostConfig } from '../../controller/config/validate.js';
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
@@ -43,13 +45,13 @@ export async function resolveHostConfig(v: ConfigFlagValues): Promise<HostConfig
     return validateHostConfig(raw, '(command-line flags)');
   }
   const cfg = await loadHostConfig(configPath(v.config));
-  const defaultMetrics = cfg.metricsFile === join(cfg.stateDir, 'fail2git.prom');
+  const defaultMetrics = cfg.metricsFile === defaultMetricsFile(cfg);
   if (v.remote !== undefined) cfg.remote = v.remote;
   if (v.host !== undefined) cfg.host = v.host;
   if (v.branch !== undefined) cfg.branch = v.branch;
   if (v['state-dir'] !== undefined) cfg.stateDir = resolve(v['state-dir']);
   if (v['metrics-file'] !== undefined) cfg.metricsFile = resolve(v['metrics-file']);
-  else if (defaultMetrics) cfg.metricsFile = join(cfg.stateDir, 'fail2git.prom');
+  else if (defaultMetrics) cfg.metricsFile = defaultMetricsFile(cfg);
   const { path, ...settings } = cfg;
   return validateHostConfig(settings, path);
 }

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../controller/lib/errors.js';
 import { UsageError, defaultLedgerDir, err } from '../cli.js';
-import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config/host-config.js';
+import { configPath, ledgerClonePath } from '../../controller/config/host-config.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { formatProblem, type LoadResult, type Problem } from '../../controller/ledger/types.js';
 import { parseTime } from '../../controller/lib/duration.js';
 

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_OK, UsageError, out, parseFlags, type Command } from '../cli.js';
 import { parseTime } from '../../controller/lib/duration.js';
-import { configPath, ledgerClonePath, loadHostConfig } from '../../controller/config/host-config.js';
+import { configPath, ledgerClonePath } from '../../controller/config/host-config.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 
 const HELP = `Usage: fail2git audit ADDRESS|CIDR [--json] [--since TIME] [--ledger DIR] [--rev REV] [--no-deepen]
 

@@ -1,7 +1,7 @@
 /** `fail2git ban CIDR` — a person bans a network network-wide, through the spool and flusher. */
 import { EXIT_FINDING, EXIT_OK, UsageError, err, out, parseFlags, type Command } from '../cli.js';
 import { configPath } from '../../controller/config/host-config.js';
-import { readHostConfig } from '../../controller/config/flat-reader.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { runManual } from '../../hooks/manual.js';
 
 const HELP = `Usage: fail2git ban CIDR [--ttl 1h | --until TIME | --permanent] [--reason TEXT] [--by NAME] [--config FILE]
@@ -29,7 +29,7 @@ export const command: Command = {
     if (!parsed) return EXIT_OK;
     if (parsed.positionals.length !== 1) throw new UsageError('ban needs exactly one CIDR (see fail2git ban --help)');
     const v = parsed.values;
-    const cfg = await readHostConfig(configPath(v.config));
+    const cfg = await loadHostConfig(configPath(v.config), { cheap: true });
     const res = await runManual({ op: 'ban', cidr: parsed.positionals[0]!, ttl: v.ttl, until: v.until, permanent: v.permanent, reason: v.reason, by: v.by }, cfg);
     if (res.ok) out(res.line);
     else err(`fail2git: ${res.line}`);

@@ -3,8 +3,8 @@
  * canonical address or CIDR per line and nothing else — the form pfSense and OPNsense URL
  * table aliases ("URL Table (IPs)") download; `json` is for scripts.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { InputError } from '../../controller/lib/errors.js';
+import { writeFileAtomic } from '../../controller/lib/files.js';
 import { dirname, basename, join } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, UsageError, err, parseFlags, type Command } from '../cli.js';
 import { formatTime } from '../../controller/lib/duration.js';
@@ -36,13 +36,10 @@ export function renderJson(entries: readonly DesiredEntry[], at: Date): string {
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   // A firewall polling the file must never read half of it.
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, path);
+    await writeFileAtomic(path, text, { mode: 0o644 });
   } catch (e) {
-    await rm(tmp, { force: true });
-    throw new InputError('E_EXPORT_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new InputError('E_EXPORT_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
   }
 }
 

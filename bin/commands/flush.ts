@@ -2,7 +2,7 @@
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
 import { configPath } from '../../controller/config/host-config.js';
 import { errorMessage } from '../../controller/lib/errors.js';
-import { readHostConfig } from '../../controller/config/flat-reader.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { flushSpool } from '../../hooks/flush.js';
 
 const HELP = `Usage: fail2git flush [--config FILE] [--json] [--background]
@@ -26,7 +26,7 @@ export const command: Command = {
     );
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
-    const cfg = await readHostConfig(configPath(v.config));
+    const cfg = await loadHostConfig(configPath(v.config), { cheap: true });
     if (v.background) {
       // Detached, stdio ignored: the outcome goes to stateDir/flush.json (see `fail2git pending`).
       return flushSpool(cfg, { gatherMs: 150 }).then(() => EXIT_OK, () => EXIT_FINDING);

@@ -5,9 +5,9 @@
  * any); policy.yaml and targets.yaml are hand-written and only get their byte-level
  * repairs (BOM, CRLF, final newline). A file with problems is never rewritten.
  */
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { readLedgerFile } from '../../controller/ledger/load.js';
 import { InputError } from '../../controller/lib/errors.js';
+import { writeFileAtomic } from '../../controller/lib/files.js';
 import { join, dirname, basename } from 'node:path';
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
 import { LEDGER_FILES, formatProblem, type Problem } from '../../controller/ledger/types.js';
@@ -69,14 +69,10 @@ async function readRepaired(path: string, file: string): Promise<{ raw: Buffer; 
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const mode = (await stat(path)).mode & 0o777;
-    await writeFile(tmp, text, { mode });
-    await rename(tmp, path);
+    await writeFileAtomic(path, text, { keepMode: true });
   } catch (e) {
-    await rm(tmp, { force: true });
-    throw new InputError('E_LEDGER_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'}); file left unchanged`);
+    throw new InputError('E_LEDGER_WRITE', `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'}); file left unchanged`, { cause: e });
   }
 }
 

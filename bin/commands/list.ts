@@ -4,6 +4,7 @@
  */
 import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
 import { formatTime } from '../../controller/lib/duration.js';
+import { printable } from '../../controller/lib/printable.js';
 import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 
@@ -19,13 +20,14 @@ ${LEDGER_FLAG_HELP}
 
 Exit: 0 listed, 1 the ledger is invalid (problems on stderr), 2 usage error.`;
 
+/** One row per entry; names from the ledger are printed with control characters escaped. */
 function lines(entries: readonly DesiredEntry[]): string {
   const width = entries.reduce((w, e) => Math.max(w, e.cidr.length), 0);
   const rows = entries.map((e) => {
     const cols = [e.cidr.padEnd(width), (e.expires ?? 'permanent').padEnd(20)];
     if (e.by !== undefined) cols.push(`by ${e.by}`);
     if (e.jail !== undefined) cols.push(`jail ${e.jail}`);
-    return cols.join('  ').trimEnd();
+    return printable(cols.join('  ').trimEnd());
   });
   return rows.length ? rows.join('\n') + '\n' : '';
 }

@@ -13,10 +13,13 @@ const HELP = `Usage: fail2git plan [--json] [--target NAME]... [--detailed-exitc
 
 Shows, per target of this host, the entries a reconcile would add (+) and remove (-),
 then a summary. Fetches the ledger like reconcile does, observes every target, changes
-nothing. Removals the removal guard would refuse are marked "held".
+nothing. Removals the removal guard would refuse are marked "held". Entries covered by a
+broader ban are "folded" (not enforced separately); a full target "leaves out" the least
+important entries (docs/reconcile.md, "Capacity").
 
   --json               {host, commit, tip, tipProblems, desired, targets: [{name, driver,
-                       add, remove, held, repair, guard?, error?}], add, remove}
+                       add, remove, held, repair, folded, leftOut, capacity?, guard?,
+                       error?}], add, remove}
   --target NAME        only this target (repeatable)
   --detailed-exitcode  exit 3 when there are changes (0 = none, 1 = error)
 ${CONFIG_FLAGS_HELP}
@@ -66,6 +69,9 @@ function planJson(r: RunResult): Record<string, unknown> {
       remove: t.plan.remove.filter((x) => !held.has(x)).map((x) => x.cidr),
       held: t.held.map((x) => x.cidr),
       repair: t.repair,
+      folded: t.folded,
+      leftOut: t.leftOut,
+      ...(t.capacity !== undefined && { capacity: t.capacity }),
       ...(t.guard && { guard: t.guard }),
       ...(t.error && { error: t.error }),
     };
@@ -83,6 +89,7 @@ export function renderPlan(r: RunResult): string {
   const s = r.status;
   const lines = [`fail2git plan for ${s.host} at ${short(s.commit.applied)} (${s.desired.entries} desired)`];
   if (s.commit.tipProblems.length > 0) lines.push(`! tip ${short(s.commit.tip)} is invalid, planning against the last good commit: ${s.commit.tipProblems[0]}`);
+  if (s.guard && !s.guard.forced) lines.push(`! ${short(s.commit.applied)} loosens the guard; the stricter limits of ${short(s.guard.limitsOf)} apply until it is enforced in full: ${s.guard.kept.join('; ')}`);
   if (!s.remote.reachable) lines.push(`! remote unreachable (${s.remote.error ?? 'unknown error'}); planning against the last fetched commit`);
   if (!s.commit.applied) lines.push(`! no good ledger commit: nothing to plan (${s.message})`);
   lines.push('');
@@ -91,18 +98,23 @@ export function renderPlan(r: RunResult): string {
   let changed = 0;
   for (const t of r.targets) {
     const n = t.plan.add.length + t.plan.remove.length;
+    const notes = [
+      ...(t.folded > 0 ? [`${t.folded} folded into broader entries`] : []),
+      ...(t.leftOut > 0 ? [`FULL: ${t.leftOut} left out${t.capacity !== undefined ? `, capacity ${t.capacity}` : ''}`] : []),
+    ];
+    const note = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     if (t.error && n === 0) {
       lines.push(`target ${t.name} (${t.driver}): ERROR ${t.error}`);
       continue;
     }
     if (n === 0 && !t.repair) {
-      lines.push(`target ${t.name} (${t.driver}): no changes (${t.entries} entries)`);
+      lines.push(`target ${t.name} (${t.driver}): no changes (${t.entries} entries${note})`);
       continue;
     }
     changed++;
     add += t.plan.add.length;
     remove += t.plan.remove.length;
-    lines.push(`target ${t.name} (${t.driver}): ${t.plan.add.length} to add, ${t.plan.remove.length} to remove (holds ${t.entries})`);
+    lines.push(`target ${t.name} (${t.driver}): ${t.plan.add.length} to add, ${t.plan.remove.length} to remove (holds ${t.entries}${note})`);
     for (const a of t.plan.add) lines.push(`  + ${a.cidr}${a.expires ? `  (until ${a.expires})` : ''}`);
     const held = new Set(t.held.map((h) => h.cidr));
     for (const x of t.plan.remove) lines.push(`  - ${x.cidr}${held.has(x.cidr) ? '  (held: removal guard)' : ''}`);

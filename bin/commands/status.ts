@@ -63,6 +63,7 @@ export function renderStatus(s: RunStatus, now: Date): string {
     `result        ${s.ok ? 'ok' : 'NOT OK'}: ${s.reason}: ${s.message}`,
     `last success  ${ago(s.lastSuccessAt, now)}`,
     `commit        ${short(s.commit.applied)} applied; tip ${short(s.commit.tip)}${s.commit.tipProblems.length ? ` INVALID: ${s.commit.tipProblems[0]}` : ''}`,
+    ...(s.guard ? [`guard         ${s.guard.forced ? 'FORCED past' : 'stricter limits of'} ${short(s.guard.limitsOf)}: ${s.guard.kept.join('; ')}`] : []),
     `remote        ${s.remote.url} ${s.remote.reachable ? '(reachable)' : `(UNREACHABLE: ${s.remote.error ?? ''})`}`,
     `desired       ${s.desired.entries} entries${skipped ? `; skipped ${skipped}` : ''}${s.desired.nextExpiry ? `; next expiry ${s.desired.nextExpiry}` : ''}`,
     `runs          ${s.runsTotal}`,
@@ -76,6 +77,8 @@ export function renderStatus(s: RunStatus, now: Date): string {
       `  ${n.padEnd(w)}  ${t.driver.padEnd(13)} ${t.reason.padEnd(13)} ${String(t.entries).padStart(7)} entries  last +${t.added} -${t.removed}` +
         `  drift corrected ${t.driftCorrectedTotal}  errors ${t.errorsTotal}`,
     );
+    if (t.folded) lines.push(`  ${' '.repeat(w)}  ${t.folded} folded (covered by a broader enforced entry)`);
+    if (t.leftOut) lines.push(`  ${' '.repeat(w)}  FULL: ${t.leftOut} desired entries left out${t.capacity !== undefined ? ` (capacity ${t.capacity})` : ''}; the most important are enforced`);
     if (t.error) lines.push(`  ${' '.repeat(w)}  error: ${t.error}`);
     else if (t.lastError) lines.push(`  ${' '.repeat(w)}  last error ${t.lastError.at}: ${t.lastError.message}`);
   }

@@ -1,7 +1,7 @@
 /** `fail2git unban CIDR` — a person lifts a ban network-wide, through the spool and flusher. */
 import { EXIT_FINDING, EXIT_OK, UsageError, err, out, parseFlags, type Command } from '../cli.js';
 import { configPath } from '../../controller/config/host-config.js';
-import { readHostConfig } from '../../controller/config/flat-reader.js';
+import { loadHostConfig } from '../../controller/config/load.js';
 import { runManual } from '../../hooks/manual.js';
 
 const HELP = `Usage: fail2git unban CIDR [--reason TEXT] [--by NAME] [--config FILE]
@@ -22,7 +22,7 @@ export const command: Command = {
     if (!parsed) return EXIT_OK;
     if (parsed.positionals.length !== 1) throw new UsageError('unban needs exactly one CIDR (see fail2git unban --help)');
     const v = parsed.values;
-    const cfg = await readHostConfig(configPath(v.config));
+    const cfg = await loadHostConfig(configPath(v.config), { cheap: true });
     const res = await runManual({ op: 'unban', cidr: parsed.positionals[0]!, reason: v.reason, by: v.by }, cfg);
     if (res.ok) out(res.line);
     else err(`fail2git: ${res.line}`);

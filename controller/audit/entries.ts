@@ -2,24 +2,15 @@
  * Ban entries as they appear on one line of `bans/active.yaml` (canonical layout: one flow
  * map per line), and how an entry relates to the address being audited. Pure.
  */
-import { createRequire } from 'node:module';
 import { cidrContains, scanV4, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
-
-// yaml is loaded on the first entry that needs it: most audits parse a handful of lines,
-// and a 10,000-commit audit should not pay its load time up front.
-let yamlParse: ((text: string) => unknown) | undefined;
-function parseYaml(text: string): unknown {
-  yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: (t: string) => unknown }).parse;
-  return yamlParse(text);
-}
+import { parseEntryLine } from '../ledger/banlist-lines.js';
 
 /** How a ban's CIDR relates to the audited address or range. */
 export type Relation = 'exact' | 'covered-by' | 'within';
 
 // Cheap pre-filter: only lines that carry a cidr are worth a YAML parse.
 const CIDR_FIELD = /cidr:\s*["']?([0-9A-Fa-f:.]+(?:\/\d+)?)["']?/;
-const ENTRY_LINE = /^\s*-\s*(\{.*\})\s*(?:#.*)?$/;
 
 export function relationOf(query: Cidr, cidr: Cidr): Relation | null {
   if (query.family !== cidr.family) return null;
@@ -66,41 +57,9 @@ export class CidrCache {
   }
 }
 
-/** The entry on a ledger line, when that line is one flow-style ban entry; else null. */
-export function parseEntryLine(line: string): BanEntry | null {
-  const m = ENTRY_LINE.exec(line);
-  if (!m) return null;
-  try {
-    const value = parseYaml(m[1]!);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
-    const raw = value as Record<string, unknown>;
-    if (typeof raw.cidr !== 'string') return null;
-    return toBanEntry(raw);
-  } catch {
-    return null;
-  }
-}
-
-function toBanEntry(raw: Record<string, unknown>): BanEntry {
-  const entry: BanEntry = { cidr: String(raw.cidr) };
-  // YAML may read unquoted times as strings or (with other schemas) dates; keep text.
-  const text = (v: unknown): string | undefined =>
-    v === undefined || v === null ? undefined : v instanceof Date ? v.toISOString().replace(/\.\d{3}Z$/, 'Z') : String(v);
-  const expires = text(raw.expires);
-  if (expires !== undefined) entry.expires = expires;
-  const at = text(raw.at);
-  if (at !== undefined) entry.at = at;
-  for (const k of ['by', 'jail', 'reason'] as const) {
-    const v = text(raw[k]);
-    if (v !== undefined) entry[k] = v;
-  }
-  if (typeof raw.count === 'number') entry.count = raw.count;
-  return entry;
-}
-
 /**
  * Entries on `lines` whose CIDR relates to the query, with the relation. Lines are
- * pre-filtered by a regex so a 100k-line file costs one pass and few YAML parses.
+ * pre-filtered by a regex so a 100k-line file costs one pass and few entry parses.
  */
 export function matchingEntries(
   lines: Iterable<string>,

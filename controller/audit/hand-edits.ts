@@ -5,7 +5,8 @@
  */
 import type { Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
-import { matchingEntries, parseEntryLine, relationOf, type CidrCache, type Relation } from './entries.js';
+import { matchingEntries, relationOf, type CidrCache, type Relation } from './entries.js';
+import { parseEntryLine } from '../ledger/banlist-lines.js';
 
 /** One CIDR's line before and after a commit (absent before = added, absent after = removed). */
 export interface HandEdit {

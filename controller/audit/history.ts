@@ -10,7 +10,7 @@ import { InputError, errorMessage } from '../lib/errors.js';
 import { parseCidr, CidrError, type Cidr } from '../net/cidr.js';
 import { formatTime } from '../lib/duration.js';
 import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
-import { LOG_FORMAT, parseLog, type LoggedCommit } from './trailers.js';
+import { LOG_FORMAT, parseLog, type LoggedCommit } from './log.js';
 import { DIFF_COMMIT_FORMAT, changedLines, editsFromEntries, needsFullParse, parseHandEdits, type HandEdit } from './hand-edits.js';
 import { CidrCache, matchingEntries, type Relation } from './entries.js';
 import { buildTimeline, lookupKey, type AuditEvent, type EntryLookup } from './timeline.js';

@@ -1,4 +1,5 @@
 /** Text and JSON forms of an audit report. Pure. */
+import { printable } from '../lib/printable.js';
 import type { AuditReport } from './history.js';
 import type { AuditEvent } from './timeline.js';
 
@@ -25,14 +26,18 @@ function details(e: AuditEvent): string {
   return parts.join(', ');
 }
 
-/** One line per event: time, action, what, actor, details, commit. */
+/**
+ * One line per event: time, action, what, actor, details, commit. Actors, jails and reasons
+ * come from commits anyone with push access wrote: every line is printed with its control
+ * characters escaped, so none forges a line or drives the terminal.
+ */
 export function renderAuditText(report: AuditReport, now: Date = new Date()): string {
   const lines: string[] = [];
   if (report.historyMissing) lines.push(`warning: ${report.historyMissing}`);
   if (report.events.length === 0 && report.current.length === 0) {
     const from = report.historyFrom ? ` in ${report.commitsRead} commits since ${report.historyFrom}` : '';
     lines.push(`${report.query} was never banned${from}`);
-    return lines.join('\n');
+    return lines.map(printable).join('\n');
   }
   for (const e of report.events) {
     const d = details(e);
@@ -48,7 +53,7 @@ export function renderAuditText(report: AuditReport, now: Date = new Date()): st
     const rel = c.relation === 'exact' ? 'banned' : c.relation === 'covered-by' ? `covered by ${c.cidr}` : `contains ban ${c.cidr}`;
     lines.push(`now: ${rel} (${until}${by}) at ${report.rev.slice(0, 12)}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }
 
 export function renderAuditJson(report: AuditReport): string {

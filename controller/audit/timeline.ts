@@ -5,7 +5,8 @@
 import { formatDuration, formatTime } from '../lib/duration.js';
 import type { Cidr } from '../net/cidr.js';
 import type { BanEntry } from '../ledger/types.js';
-import type { LoggedCommit, TrailerOp } from './trailers.js';
+import type { LoggedCommit } from './log.js';
+import type { TrailerOp } from '../git/trailers.js';
 import type { HandEdit } from './hand-edits.js';
 import type { CidrCache, Relation } from './entries.js';
 

@@ -1,28 +1,13 @@
 /**
- * The host config, read the cheap way: the hook runs on fail2ban's critical path, and the
- * full loader (controller/config/host-config.ts) brings a YAML parser and every generated schema
- * validator with it. The config is a flat `key: value` file, so this reader parses that
- * shape itself and accepts only settings that are plainly valid under
- * schemas/config.schema.json. Anything else — other YAML, an unknown key, a wrong type —
- * goes to the full loader, so every message about a bad config comes from one place.
- * test/controller/config/flat-reader.test.ts checks both paths give the same HostConfig.
+ * The cheap mode of the host config reader (`loadHostConfig(path, { cheap: true })` in
+ * ./host-config.ts): the hook runs on fail2ban's critical path, and the full check
+ * (./validate.ts) brings a YAML parser and every generated schema validator with it. The
+ * config is a flat `key: value` file, so this parses that shape itself and accepts only
+ * settings that are plainly valid under schemas/config.schema.json. Anything else — other
+ * YAML, an unknown key, a wrong type — goes to the full check, so every message about a bad
+ * config comes from one place, and the defaults are filled in by host-config.ts either way.
+ * Pure; test/controller/config/flat-reader.test.ts checks both modes give the same HostConfig.
  */
-import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../lib/errors.js';
-import { readConfigText } from './read-text.js';
-import type { HostConfig } from './host-config.js';
-
-/** Same as controller/config/host-config.ts, without loading it. */
-export function hostConfigPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.FAIL2GIT_CONFIG ?? '/etc/fail2git/config.yaml';
-}
-
-/** Same as controller/config/host-config.ts `spoolPath`, without loading it. */
-export function spoolDir(cfg: Pick<HostConfig, 'stateDir'>): string {
-  return join(cfg.stateDir, 'spool');
-}
-
 const LINE = /^([A-Za-z][A-Za-z0-9]*):[ \t]*(.*?)[ \t]*$/;
 const PLAIN = /^[^\s'"{}[\]&*!|>%@`#,?:-][^#]*$/;
 
@@ -72,36 +57,4 @@ export function plainlyValid(o: Record<string, unknown>): boolean {
   if (o.interval !== undefined && !INTERVAL.test(o.interval as string)) return false;
   if (o.requireSignedCommits === true && o.allowedSigners === undefined) return false;
   return true;
-}
-
-/** The HostConfig for plainly valid settings: the defaults controller/config/host-config.ts fills in. */
-function build(o: Record<string, unknown>, path: string): HostConfig | null {
-  const str = (k: string) => o[k] as string | undefined;
-  const host = str('host') ?? hostname();
-  if (!HOST.test(host)) return null;
-  const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
-  const cfg: HostConfig = {
-    remote: str('remote')!,
-    branch: str('branch') ?? 'main',
-    host,
-    stateDir,
-    requireSignedCommits: o.requireSignedCommits === true,
-    interval: str('interval') ?? '30s',
-    metricsFile: str('metricsFile') ?? join(stateDir, 'fail2git.prom'),
-    path,
-  };
-  if (str('signingKey')) cfg.signingKey = str('signingKey')!;
-  if (str('allowedSigners')) cfg.allowedSigners = str('allowedSigners')!;
-  if (str('adminSigners')) cfg.adminSigners = str('adminSigners')!;
-  return cfg;
-}
-
-/** Loads the host config: the fast reader when it can, the full loader otherwise. */
-export async function readHostConfig(path: string): Promise<HostConfig> {
-  const text = readConfigText(path);
-  const flat = parseFlatConfig(text);
-  const fast = flat && plainlyValid(flat) ? build(flat, path) : null;
-  if (fast) return fast;
-  const { loadHostConfig } = await import('./host-config.js');
-  return loadHostConfig(path);
 }

@@ -1,12 +1,16 @@
 /**
  * The host's own config (`/etc/fail2git/config.yaml`): where the ledger lives and who
  * this host is. Never in the ledger: secrets and trust stay on the host.
+ *
+ * What a HostConfig is, where its files are, and the one set of defaults
+ * (`settingsToHostConfig`). Read it with `loadHostConfig` (./load.ts). This file stays
+ * light: the hook imports it.
  */
+import { rememberUrlCredentials } from '../lib/redact.js';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
-import { readConfigText } from './read-text.js';
-import { schemaRawErrors, type AjvError } from '../ledger/schema-check.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
 
@@ -50,8 +54,6 @@ export interface PveCredential {
   caFile?: string;
 }
 
-const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials']);
-
 export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
@@ -66,74 +68,38 @@ export function defaultListsDir(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'lists') + '/';
 }
 
+/** Where the Prometheus textfile goes unless `metricsFile` says otherwise. */
+export function defaultMetricsFile(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'fail2git.prom');
+}
+
+/** The hook's durable operations, waiting for the flusher. */
 export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'spool');
 }
 
-export async function loadHostConfig(path: string): Promise<HostConfig> {
-  const text = readConfigText(path);
-  // The ledger's YAML reader (strict, unique keys, positions), loaded only when needed. A
-  // local module, not `import('yaml')`: a bundle's dynamic import of a CommonJS package
-  // loses its named exports (dist/bundle crashed here).
-  const { parseYaml } = await import('../ledger/yaml-parse.js');
-  const { docs, problems } = parseYaml(text, path);
-  const first = problems[0];
-  if (first) throw new ConfigError('E_CONFIG_YAML', `${first.file}:${first.line}:${first.col}: ${first.message}`);
-  if (docs.length > 1) throw new ConfigError('E_CONFIG_YAML', `${path}: holds ${docs.length} YAML documents; a host config is one`);
-  const raw = docs[0]?.value ?? null;
-  return validateHostConfig(raw, path);
-}
-
-// One message per schema error, worded as this file always worded them.
-function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
-  const key = e.instancePath.slice(1).replace(/\//g, '.');
-  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials')) return describeNested(e, key);
-  switch (e.keyword) {
-    case 'required':
-      return `"${String(e.params.missingProperty)}" is required`;
-    case 'additionalProperties':
-      return `unknown setting "${String(e.params.additionalProperty)}" (known: ${[...KNOWN].join(', ')})`;
-    case 'type':
-      return e.params.type === 'boolean' ? `"${key}" must be true or false` : e.params.type === 'object' ? 'must be a mapping of settings' : `"${key}" must be a non-empty string`;
-    case 'minLength':
-      return `"${key}" must be a non-empty string`;
-    case 'pattern':
-      return key === 'host' ? `"host" must be a plain host name, got ${JSON.stringify(o.host)}` : `"${key}" must be a duration like 30s or 5m, got ${JSON.stringify(o[key])}`;
-    default:
-      return `"${key}" ${e.message ?? 'is invalid'}`;
+/** Reads the host config's text; a missing or unreadable file is one ConfigError line. */
+export function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError('E_CONFIG_MISSING', `${path}: cannot read host config (${code ?? 'error'}); create it or pass --config FILE`);
   }
 }
 
-// writablePaths / pveCredentials: name the nested key, e.g. "pveCredentials.dc.url".
-function describeNested(e: AjvError, key: string): string {
-  switch (e.keyword) {
-    case 'required':
-      return `"${key}.${String(e.params.missingProperty)}" is required`;
-    case 'additionalProperties':
-      return `unknown setting "${key}.${String(e.params.additionalProperty)}"`;
-    case 'propertyNames':
-      return `"${key}": credential names are lower-case letters, digits, _ and - (got ${JSON.stringify(e.params.propertyName)})`;
-    case 'pattern':
-      return `"${key}" is not valid (${key.endsWith('url') ? 'https://HOST[:PORT] without credentials' : key.endsWith('tokenId') ? 'USER@REALM!TOKENID' : key.endsWith('fingerprint') ? '64 hex digits, colons allowed' : 'bad format'})`;
-    default:
-      return `"${key}" ${e.message ?? 'is invalid'}`;
-  }
-}
-
-/** Validates settings against schemas/config.schema.json and fills in the defaults. */
-export function validateHostConfig(raw: unknown, path: string): HostConfig {
+/**
+ * Settings already known valid under the schema → the HostConfig: the one set of defaults,
+ * relative paths resolved against the config's directory, and the checks the schema cannot
+ * make (the system host name, signed commits need allowedSigners).
+ */
+export function settingsToHostConfig(o: Record<string, unknown>, path: string): HostConfig {
   const fail = (msg: string): never => {
     throw new ConfigError('E_CONFIG_INVALID', `${path}: ${msg}`);
   };
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('must be a mapping of settings');
-  // A key written with no value (`branch:`) means "use the default", as it always has.
-  const o = Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined));
-  const errors = schemaRawErrors('HostConfig', o);
-  // Unknown settings first (the likeliest typo), then the rest in schema order.
-  const first = errors.find((e) => e.keyword === 'additionalProperties') ?? errors[0];
-  if (first) fail(describeConfigError(first, o));
   const str = (k: string): string | undefined => o[k] as string | undefined;
   const remote = str('remote')!;
+  rememberUrlCredentials(remote);
   const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
   const cfg: HostConfig = {
     remote,
@@ -142,7 +108,7 @@ export function validateHostConfig(raw: unknown, path: string): HostConfig {
     stateDir,
     requireSignedCommits: o.requireSignedCommits === true,
     interval: str('interval') ?? '30s',
-    metricsFile: str('metricsFile') ?? join(stateDir, 'fail2git.prom'),
+    metricsFile: str('metricsFile') ?? defaultMetricsFile({ stateDir }),
     path,
   };
   const signingKey = str('signingKey');

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger, PolicySpec, TargetDoc } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 const FILE = 'desired-cache.json';
 
@@ -22,6 +22,8 @@ export interface DesiredCache {
   computedAt: number;
   policy: PolicySpec;
   targets: TargetDoc[];
+  /** the commit's allowlist: the guard's limits need it on runs that read only this cache */
+  allow: string[];
   /** skip counts that cannot change with time (allowlisted, too-broad, protected, expired at computedAt) */
   skipped: Record<string, number>;
   /** columns, in desired (sorted) order; expires 0 = permanent (with its text, so nothing is reformatted per run); by/jail index `dict`, -1 = absent */
@@ -30,6 +32,9 @@ export interface DesiredCache {
   expiresText: string[];
   by: number[];
   jail: number[];
+  /** `at` (index into `dict`, -1 = absent) and `count` (0 = absent); older caches lack them */
+  at?: number[];
+  count?: number[];
   dict: string[];
 }
 
@@ -44,7 +49,7 @@ export function protectedKeyOf(keys: readonly string[]): string {
 }
 
 /** Packs a freshly computed desired set. Pure. */
-export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets'>, protectedKey: string, computedAt: Date, entries: readonly DesiredEntry[], skipped: Record<string, number>): DesiredCache {
+export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets' | 'allow'>, protectedKey: string, computedAt: Date, entries: readonly DesiredEntry[], skipped: Record<string, number>): DesiredCache {
   const dict: string[] = [];
   const index = new Map<string, number>();
   const intern = (s: string | undefined): number => {
@@ -54,8 +59,8 @@ export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets
     return i;
   };
   const c: DesiredCache = {
-    rev, protectedKey, computedAt: computedAt.getTime(), policy: ledger.policy, targets: ledger.targets, skipped,
-    cidr: [], expires: [], expiresText: [], by: [], jail: [], dict,
+    rev, protectedKey, computedAt: computedAt.getTime(), policy: ledger.policy, targets: ledger.targets, allow: ledger.allow.map((a) => a.cidr), skipped,
+    cidr: [], expires: [], expiresText: [], by: [], jail: [], at: [], count: [], dict,
   };
   for (const e of entries) {
     c.cidr.push(e.cidr);
@@ -63,6 +68,8 @@ export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets
     c.expiresText.push(e.expires ?? '');
     c.by.push(intern(e.by));
     c.jail.push(intern(e.jail));
+    c.at!.push(intern(e.at));
+    c.count!.push(e.count ?? 0);
   }
   return c;
 }
@@ -89,6 +96,10 @@ export function liveFromCache(c: DesiredCache, now: Date): LiveSet {
     const jail = c.jail[i]!;
     if (by >= 0) e.by = c.dict[by]!;
     if (jail >= 0) e.jail = c.dict[jail]!;
+    const at = c.at?.[i] ?? -1;
+    const count = c.count?.[i] ?? 0;
+    if (at >= 0) e.at = c.dict[at]!;
+    if (count > 0) e.count = count;
     entries.push(e);
   }
   const skipped = { ...c.skipped };
@@ -106,12 +117,12 @@ export function cacheUsable(c: DesiredCache | undefined, rev: string, protectedK
 export function readDesiredCache(stateDir: string, rev: string): DesiredCache | undefined {
   try {
     const c = JSON.parse(readFileSync(join(stateDir, FILE), 'utf8')) as DesiredCache;
-    return c && c.rev === rev && Array.isArray(c.cidr) && Array.isArray(c.expiresText) && Array.isArray(c.targets) ? c : undefined;
+    return c && c.rev === rev && Array.isArray(c.cidr) && Array.isArray(c.expiresText) && Array.isArray(c.targets) && Array.isArray(c.allow) ? c : undefined;
   } catch {
     return undefined;
   }
 }
 
 export function writeDesiredCache(stateDir: string, c: DesiredCache): void {
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(c));
+  writeFileAtomicSync(join(stateDir, FILE), JSON.stringify(c), { mkdir: true });
 }

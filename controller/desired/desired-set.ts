@@ -79,6 +79,8 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
     if (ban.expires !== undefined) e.expires = ban.expires;
     if (ban.by !== undefined) e.by = ban.by;
     if (ban.jail !== undefined) e.jail = ban.jail;
+    if (ban.at !== undefined) e.at = ban.at;
+    if (ban.count !== undefined) e.count = ban.count;
     live.push({ c, e });
     if (expiresMs < next) next = expiresMs;
   }

@@ -3,6 +3,7 @@
  * the Proxmox API, HTTP Date headers, timedatectl. Each probe answers facts; judging them
  * is controller/doctor/doctor.ts's job.
  */
+import { rememberSecret } from '../lib/redact.js';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
@@ -85,6 +86,7 @@ export async function probePveApi(p: PveProbe): Promise<PveAnswer> {
   const headers: Record<string, string> = { host: u.host };
   if (p.tokenId && p.tokenSecretFile) {
     const secret = readFileSync(p.tokenSecretFile, 'utf8').trim();
+    rememberSecret(secret);
     headers.authorization = `PVEAPIToken=${p.tokenId}=${secret}`;
   }
   return new Promise((resolve, reject) => {

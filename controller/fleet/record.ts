@@ -1,7 +1,13 @@
 /**
- * A host's status record for the fleet view, and when to publish it. Pure.
+ * A host's status record for the fleet view, when to publish it, and how a record read back
+ * from the remote is judged. Pure.
+ *
+ * Status refs are not signed: anyone who can push to the ledger remote can write one. So a
+ * record read back is untrusted input: the host is the ref's name (a record naming another
+ * host is refused), its shape is checked field by field (a bad one becomes a flagged row of
+ * its own, never a crash), and a missing or unreadable `seen` counts as silent.
  */
-import { parseDuration } from '../lib/duration.js';
+import { parseDuration, parseTime } from '../lib/duration.js';
 import type { RunStatus } from '../status/run-status.js';
 
 /** silent = no record for this many intervals */
@@ -58,15 +64,127 @@ export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord
 
 /** One host as the fleet view sees it. */
 export interface FleetHost {
+  /** the host's name: its status ref's name, `refs/fail2git/status/<host>` */
   host: string;
-  record: FleetRecord;
+  /** the record, when it is well-formed and names the ref's host */
+  record?: FleetRecord;
+  /** why the record under this ref was refused (then `record` is absent and the row is flagged) */
+  problem?: string;
   /** commits on the tip the host does not enforce; undefined when its commit is unknown here */
   lagCommits?: number;
   /** tip commit time minus applied commit time */
   lagSeconds?: number;
-  /** seconds since the record was published */
-  seenAgoSeconds: number;
+  /** seconds since the record was published; undefined when `seen` is missing or unreadable */
+  seenAgoSeconds?: number;
+  /** no usable record for SILENT_INTERVALS of its intervals (or no readable `seen` at all) */
   silent: boolean;
+}
+
+/** The default interval a record is judged by when it names none it could publish. */
+export const DEFAULT_INTERVAL_MS = 30_000;
+
+const HEX_COMMIT = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+const MAX_TEXT = 4096;
+
+type Check = (v: unknown) => string | undefined;
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const text: Check = (v) => (typeof v !== 'string' ? 'not a string' : v.length > MAX_TEXT ? 'too long' : undefined);
+const time: Check = (v) => {
+  if (typeof v !== 'string') return 'not a string';
+  try {
+    parseTime(v);
+    return undefined;
+  } catch {
+    return 'not an RFC 3339 time';
+  }
+};
+
+const OPTIONAL: Record<string, Check> = {
+  appliedCommit: (v) => (typeof v === 'string' && HEX_COMMIT.test(v) ? undefined : 'not a commit id'),
+  appliedCommitTime: time,
+  reason: text,
+  runAt: time,
+  lastError: text,
+  software: text,
+  // `seen` is judged by silence, not refused: a record without a readable one is silent.
+  seen: () => undefined,
+};
+
+function targetsProblem(v: unknown): string | undefined {
+  if (!isObj(v)) return '"targets" is missing or not an object';
+  for (const [name, t] of Object.entries(v)) {
+    const where = `target ${JSON.stringify(name.slice(0, 64))}`;
+    if (name.length > MAX_TEXT) return 'a target name is too long';
+    if (!isObj(t)) return `${where} is not an object`;
+    if (typeof t.entries !== 'number' || !Number.isSafeInteger(t.entries) || t.entries < 0) return `${where}: "entries" is not a count`;
+    if (t.error !== undefined && text(t.error)) return `${where}: "error" is ${text(t.error)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Judges a record read from `refs/fail2git/status/<refHost>`: the record, or one sentence
+ * saying why it is refused. Pure.
+ */
+export function parseFleetRecord(raw: string, refHost: string): { record: FleetRecord } | { problem: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return { problem: 'the status record is not JSON' };
+  }
+  if (!isObj(v)) return { problem: 'the status record is not a JSON object' };
+  if (v.version !== 1) return { problem: `unknown record version ${JSON.stringify(v.version)?.slice(0, 32) ?? 'undefined'} (this fail2git reads version 1)` };
+  if (typeof v.host !== 'string') return { problem: 'the record names no host' };
+  if (v.host !== refHost) return { problem: `the record claims host ${JSON.stringify(v.host.slice(0, 64))}, but it is under the ref of ${JSON.stringify(refHost)}` };
+  const badTargets = targetsProblem(v.targets);
+  if (badTargets) return { problem: badTargets };
+  if (typeof v.interval !== 'string') return { problem: '"interval" is missing or not a string' };
+  try {
+    if (!(parseDuration(v.interval) > 0)) return { problem: `"interval" ${JSON.stringify(v.interval.slice(0, 32))} is not a positive duration` };
+  } catch {
+    return { problem: `"interval" ${JSON.stringify(v.interval.slice(0, 32))} is not a duration` };
+  }
+  for (const [key, check] of Object.entries(OPTIONAL)) {
+    if (v[key] === undefined) continue;
+    const why = check(v[key]);
+    if (why) return { problem: `"${key}" is ${why}` };
+  }
+  // Only the fields this version knows are kept (a newer writer may add some).
+  // fromEntries defines properties: a target named "__proto__" stays a plain key.
+  const targets: FleetRecord['targets'] = Object.fromEntries(
+    Object.entries(v.targets as Record<string, { entries: number; error?: string }>).map(([name, t]) => [
+      name,
+      t.error === undefined ? { entries: t.entries } : { entries: t.entries, error: t.error },
+    ]),
+  );
+  const record: Record<string, unknown> = { version: 1, host: v.host, targets, interval: v.interval, software: '' };
+  for (const key of Object.keys(OPTIONAL)) if (v[key] !== undefined) record[key] = v[key];
+  return { record: record as unknown as FleetRecord };
+}
+
+/**
+ * How long ago a record was published, and whether its host is silent: no readable `seen`,
+ * or one older than SILENT_INTERVALS of its interval. A `seen` later than now by more than one
+ * interval is not believed either (a clock far ahead, or a record written to look alive). Pure.
+ */
+export function silence(record: Pick<FleetRecord, 'interval'> & { seen?: unknown }, now: Date): { seenAgoSeconds?: number; silent: boolean } {
+  let intervalMs = DEFAULT_INTERVAL_MS;
+  try {
+    intervalMs = parseDuration(record.interval);
+  } catch {
+    /* a record with a strange interval is judged by the default */
+  }
+  let seenMs: number;
+  try {
+    seenMs = typeof record.seen === 'string' ? parseTime(record.seen).getTime() : NaN;
+  } catch {
+    seenMs = NaN;
+  }
+  if (!Number.isFinite(seenMs)) return { silent: true };
+  const agoMs = now.getTime() - seenMs;
+  const seenAgoSeconds = Math.max(0, Math.round(agoMs / 1000));
+  return { seenAgoSeconds, silent: agoMs > SILENT_INTERVALS * intervalMs || agoMs < -intervalMs };
 }
 
 export interface FleetView {

@@ -5,6 +5,8 @@
  * only when the record changed or its heartbeat is due, so a quiet fleet costs few pushes.
  * `readFleet` fetches every host's record and the tip, and computes how far behind each host
  * is (commits and time) and which hosts fell silent (no record for 3 of their intervals).
+ * Status refs are not signed: a record read back is judged by ./record.ts (parseFleetRecord)
+ * and a bad one is shown as a flagged row of its own.
  *
  * Git work happens in a private bare repository under the state dir (`fleet.git`): nothing a
  * reconciler or writer uses is touched.
@@ -13,10 +15,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execRunner, ExecError } from '../lib/exec.js';
 import { TransientError, redact, errorMessage } from '../lib/errors.js';
-import { formatTime, parseDuration } from '../lib/duration.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import { formatTime } from '../lib/duration.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 import { renderFleet } from './table.js';
-import { SILENT_INTERVALS, shouldPublish, type FleetHost, type FleetRecord, type FleetView } from './record.js';
+import { SILENT_INTERVALS, parseFleetRecord, shouldPublish, silence, type FleetHost, type FleetRecord, type FleetView } from './record.js';
 import { writeMetricsFile } from '../status/metrics.js';
 import { FLEET_METRICS_FILE, renderFleetMetrics } from './metrics.js';
 
@@ -69,7 +71,7 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   const full: FleetRecord = { ...record, seen: formatTime(now) };
   const dir = await fleetRepo(repo.stateDir);
   const git = gitIn(dir);
-  const blob = (await git(['hash-object', '-w', '--stdin'], JSON.stringify(full, null, 2) + '\n')).trim();
+  const blob = (await git(['hash-object', '-w', '--stdin'], redact(JSON.stringify(full, null, 2)) + '\n')).trim();
   const tree = (await git(['mktree'], `100644 blob ${blob}\t${RECORD_FILE}\n`)).trim();
   const commit = (await gitWithIdentity(dir, record.host, ['commit-tree', tree, '-m', `status ${record.host}`])).trim();
   try {
@@ -78,7 +80,7 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   } catch (err) {
     throw new TransientError('E_FLEET_PUBLISH', `cannot publish status to ${redact(repo.remote)} ${ref}: ${errorMessage(err)}`, { cause: err });
   }
-  writeFileAtomic(lastPath, JSON.stringify(full) + '\n');
+  writeFileAtomicSync(lastPath, redact(JSON.stringify(full)) + '\n', { mkdir: true });
   return { published: true, ref, commit };
 }
 
@@ -108,31 +110,29 @@ export async function readFleet(repo: FleetRepo, now: Date = new Date()): Promis
   const refs = (await git(['for-each-ref', '--format=%(refname)', STATUS_REF_PREFIX])).split('\n').filter(Boolean);
   const hosts: FleetHost[] = [];
   for (const ref of refs) {
-    const record = await readRecord(git, ref);
-    if (record) hosts.push(await describeHost(git, record, tip, Number(tipTime), now));
+    // The host is the ref's name: a record can only speak for the ref it is stored under.
+    const name = ref.slice(STATUS_REF_PREFIX.length);
+    const read = await readRecord(git, ref, name);
+    if ('problem' in read) hosts.push({ host: name, problem: read.problem, silent: true });
+    else hosts.push(await describeHost(git, name, read.record, tip, Number(tipTime), now));
   }
-  hosts.sort((a, b) => a.host.localeCompare(b.host));
+  hosts.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   return { silentAfterIntervals: SILENT_INTERVALS, tip, tipTime: formatTime(new Date(Number(tipTime) * 1000)), hosts };
 }
 
-async function readRecord(git: ReturnType<typeof gitIn>, ref: string): Promise<FleetRecord | undefined> {
+/** Reads and judges the record under `ref` (a status ref is not signed: anyone who can push writes one). */
+async function readRecord(git: ReturnType<typeof gitIn>, ref: string, host: string): Promise<{ record: FleetRecord } | { problem: string }> {
+  let raw: string;
   try {
-    const record = JSON.parse(await git(['cat-file', 'blob', `${ref}:${RECORD_FILE}`])) as FleetRecord;
-    return record && record.version === 1 && typeof record.host === 'string' ? record : undefined;
+    raw = await git(['cat-file', 'blob', `${ref}:${RECORD_FILE}`]);
   } catch {
-    return undefined; // a foreign or broken record is not a host
+    return { problem: `the ref holds no ${RECORD_FILE}` };
   }
+  return parseFleetRecord(raw, host);
 }
 
-async function describeHost(git: ReturnType<typeof gitIn>, record: FleetRecord, tip: string, tipTime: number, now: Date): Promise<FleetHost> {
-  const seenAgoSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(record.seen)) / 1000));
-  let intervalMs = 30_000;
-  try {
-    intervalMs = parseDuration(record.interval);
-  } catch {
-    /* a record with a strange interval is judged by the default */
-  }
-  const host: FleetHost = { host: record.host, record, seenAgoSeconds, silent: seenAgoSeconds * 1000 > SILENT_INTERVALS * intervalMs };
+async function describeHost(git: ReturnType<typeof gitIn>, name: string, record: FleetRecord, tip: string, tipTime: number, now: Date): Promise<FleetHost> {
+  const host: FleetHost = { host: name, record, ...silence(record, now) };
   const applied = record.appliedCommit;
   if (!applied || !/^[0-9a-f]{40}$/.test(applied)) return host;
   if (applied === tip) return { ...host, lagCommits: 0, lagSeconds: 0 };
@@ -158,6 +158,6 @@ export async function fleetStatus(
   const view = await readFleet(repo, opts.now ?? new Date());
   if (repo.metricsFile) writeMetricsFile(repo.metricsFile, FLEET_METRICS_FILE, renderFleetMetrics(view));
   const output = opts.json ? JSON.stringify(view, null, 2) : renderFleet(view);
-  const bad = view.hosts.some((h) => h.silent || h.record.lastError);
+  const bad = view.hosts.some((h) => h.silent || h.problem !== undefined || h.record?.lastError);
   return { output, exitCode: bad ? 1 : 0, view };
 }

@@ -10,7 +10,8 @@
  * understand (a permanent ban misread as expired would be lifted network-wide).
  */
 import { formatTime } from '../lib/duration.js';
-import { parseEntryLine } from '../audit/entries.js';
+import { trailerBlock } from '../git/trailers.js';
+import { looksLikeEntryLine, parseEntryLine, readCidrExpires } from '../ledger/banlist-lines.js';
 
 /** One entry gc removes. */
 export interface Expired {
@@ -26,9 +27,6 @@ export interface GcPlan {
   unreadable: number;
 }
 
-// `  - {cidr: X, expires: T, ...}` in canonical key order; cidr and expires may be quoted.
-const CANONICAL = /^\s*-\s*\{\s*cidr:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*,\s*expires:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*[,}]/;
-const ENTRY = /^\s*-\s*\{/;
 const UTC_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /** When an entry expired `graceMs` before `now`, it may go: `expires + grace <= now`. */
@@ -46,16 +44,16 @@ export function planGc(text: string, cutoffMs: number): GcPlan {
   // A whole-second expiry is <= the cutoff exactly when it is <= the cutoff's whole second.
   const cutoffText = formatTime(new Date(Math.floor(cutoffMs / 1000) * 1000));
   for (const line of lines) {
-    const m = CANONICAL.exec(line);
+    const m = readCidrExpires(line);
     if (m) {
-      const expires = m[4] ?? m[5] ?? m[6]!;
+      const { cidr, expires } = m;
       const at = UTC_SECONDS.test(expires) ? (expires <= cutoffText ? -Infinity : Infinity) : Date.parse(expires);
       if (Number.isNaN(at)) unreadable++;
       else if (at <= cutoffMs) {
-        expired.push({ cidr: m[1] ?? m[2] ?? m[3]!, expires });
+        expired.push({ cidr, expires });
         continue;
       }
-    } else if (ENTRY.test(line) && /\bexpires:/.test(line)) {
+    } else if (looksLikeEntryLine(line) && /\bexpires:/.test(line)) {
       // Not in canonical key order (a hand edit): the slow, exact path for this line only.
       const entry = parseEntryLine(line);
       if (!entry) unreadable++; // looks like an entry, is not one: keep it, say so
@@ -79,7 +77,7 @@ function emptyListFix(lines: string[]): string[] {
   const i = lines.findIndex((l) => /^bans:\s*(#.*)?$/.test(l));
   if (i === -1) return lines;
   const rest = lines.slice(i + 1);
-  if (rest.some((l) => ENTRY.test(l) || /^\s+-/.test(l))) return lines;
+  if (rest.some((l) => looksLikeEntryLine(l) || /^\s+-/.test(l))) return lines;
   return [...lines.slice(0, i), 'bans: []', ...rest];
 }
 
@@ -87,6 +85,6 @@ function emptyListFix(lines: string[]): string[] {
 export function gcMessage(host: string, expired: readonly Expired[], now: Date): string {
   const n = expired.length;
   const subject = `gc: expire ${n} ${n === 1 ? 'ban' : 'bans'}`;
-  const blocks = expired.map((e) => `Fail2git-Op: expire\nFail2git-Cidr: ${e.cidr}\nFail2git-Host: ${host}\nFail2git-Expires: ${e.expires}`);
+  const blocks = expired.map((e) => trailerBlock('expire', [['Cidr', e.cidr], ['Host', host], ['Expires', e.expires]]).join('\n'));
   return `${subject}\n\nRemoved by ${host} at ${formatTime(now)}: entries expired before the grace period.\n\n${blocks.join('\n')}\n`;
 }

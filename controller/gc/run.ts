@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { lenientDocuments } from '../ledger/yaml-parse.js';
 import { commitAndPush, ensureWriterRepo, fetchRemoteTip, readAt, type WriterRepo } from '../git/commit.js';
 import { waitLock } from '../lib/lock.js';
 import { TransientError, InputError } from '../lib/errors.js';
@@ -48,12 +48,9 @@ function writerRepo(opts: GcOptions): WriterRepo {
 export function graceFrom(policyText: string | null, override?: number): number {
   if (override !== undefined) return override;
   let text = DEFAULT_POLICY.gcGrace;
-  try {
-    const doc = policyText ? (parse(policyText) as { spec?: { gcGrace?: unknown } } | null) : null;
-    if (typeof doc?.spec?.gcGrace === 'string') text = doc.spec.gcGrace;
-  } catch {
-    /* an unreadable policy is validate's business; gc falls back to the default grace */
-  }
+  // An unreadable policy is validate's business; gc falls back to the default grace.
+  const doc = policyText ? (lenientDocuments(policyText)[0] as { spec?: { gcGrace?: unknown } } | null | undefined) : undefined;
+  if (typeof doc?.spec?.gcGrace === 'string') text = doc.spec.gcGrace;
   return parseDuration(text);
 }
 

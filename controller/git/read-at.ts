@@ -10,6 +10,11 @@ import type { LedgerTexts } from '../review/pr-summary.js';
 /** GitHub's "before" of a newly pushed branch: no previous state at all. */
 const NULL_REV = /^0{40}$|^0{64}$/;
 
+/** True for GitHub's all-zero "before" of a new branch (an empty ledger). */
+export function isNullRev(rev: string): boolean {
+  return NULL_REV.test(rev);
+}
+
 export async function resolveCommit(dir: string, rev: string, run: Runner = execRunner): Promise<string> {
   try {
     const { stdout } = await run('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { cwd: dir });

@@ -99,17 +99,21 @@ fail2ban hooks on our hosts commit bans here automatically; people change it by 
 
 ## What CI checks on every pull request
 \`fail2git validate\` (schemas, canonical addresses, duplicates, sort order) and \`fail2git review\`,
-which writes a summary: bans added and removed, allowlist and policy changes, targets touched,
-and **any ban that overlaps the allowlist or is broader than the policy allows** (those are never
-enforced, and the review fails so a human looks twice).
+which writes a summary: what the change newly enforces and stops enforcing, and why (an
+allowlist narrowed, a policy loosened, an expiry moved into the past is an unban), bans added and
+removed, allowlist and policy changes, targets touched. The review fails so a human looks twice
+on **anything newly enforced inside the base's allowlist or broader than its policy allowed**,
+and on any ban that overlaps the allowlist or is broader than the policy allows (those are never
+enforced).
 
 ## Rules for reviewers
 - A change to \`allow.yaml\`, \`policy.yaml\` or \`targets.yaml\` changes what every host does: two reviewers.
 - Removing many bans at once is refused by the reconcilers above the policy's \`maxRemovePerRun\`
   until someone runs \`fail2git reconcile --force\` on the host; do that deliberately.
 - If hosts require signed commits (\`requireSignedCommits\` in their own config), merge with a
-  signed merge commit (\`git merge --no-ff -S\`) from a key in the hosts' \`allowed_signers\`; a
-  merge made by the forge's web UI is not signed by such a key and will be held.
+  signed merge commit (\`git merge --no-ff -S\`) from a key in the hosts' \`admin_signers\`
+  (\`adminSigners\`; without it, \`allowed_signers\`); a merge made by the forge's web UI is not
+  signed by such a key and will be held. Host keys may only change \`bans/active.yaml\`.
 - Never put secrets here. API tokens and keys live on the hosts.
 `;
 }

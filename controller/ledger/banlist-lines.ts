@@ -6,7 +6,9 @@
  * A property test holds both paths to identical values, positions and problems.
  */
 import { isPlainSafe, readQuoted } from './scalars.js';
+import { lenientDocuments } from './yaml-parse.js';
 import type { LocatedDoc } from './located.js';
+import type { BanEntry } from './types.js';
 
 const ENTRY_PREFIX = '  - {';
 const KEY = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -139,4 +141,57 @@ export function parseBanListFast(text: string, where?: { line: number }): Locate
     return miss(h + 2);
   }
   return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length) };
+}
+
+const ENTRY_LINE = /^\s*-\s*(\{.*\})\s*(?:#.*)?$/;
+const ENTRY_START = /^\s*-\s*\{/;
+// `  - {cidr: X, expires: T, ...}` in canonical key order; cidr and expires may be quoted.
+const CIDR_EXPIRES = /^\s*-\s*\{\s*cidr:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*,\s*expires:\s*(?:"([^"]+)"|'([^']+)'|([^,\s}]+))\s*[,}]/;
+
+/** Whether a line starts like a flow-style entry (`- {`), whatever follows. */
+export function looksLikeEntryLine(line: string): boolean {
+  return ENTRY_START.test(line);
+}
+
+/**
+ * The cidr and expiry of an entry line in canonical key order (`expires` right after
+ * `cidr`), read by one regex and nothing else: gc's pass over 100k lines. Null for any
+ * other line; parseEntryLine reads those exactly.
+ */
+export function readCidrExpires(line: string): { cidr: string; expires: string } | null {
+  const m = CIDR_EXPIRES.exec(line);
+  return m ? { cidr: m[1] ?? m[2] ?? m[3]!, expires: m[4] ?? m[5] ?? m[6]! } : null;
+}
+
+/**
+ * The entry on one ledger line, when that line is one flow-style ban entry; else null. The
+ * one reader of a single line (audit's history and hand edits, gc's plan): the canonical line
+ * reader above first, YAML for any other spelling of a one-line entry. Lenient: no checks.
+ */
+export function parseEntryLine(line: string): BanEntry | null {
+  const canonical: Record<string, string | number> = {};
+  if (readEntry(line, canonical)) return typeof canonical.cidr === 'string' ? toBanEntry(canonical) : null;
+  const m = ENTRY_LINE.exec(line);
+  if (!m) return null;
+  const [value] = lenientDocuments(m[1]!);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const raw = value as Record<string, unknown>;
+  return typeof raw.cidr === 'string' ? toBanEntry(raw) : null;
+}
+
+function toBanEntry(raw: Record<string, unknown>): BanEntry {
+  const entry: BanEntry = { cidr: String(raw.cidr) };
+  // YAML may read unquoted times as strings or (with other schemas) dates; keep text.
+  const text = (v: unknown): string | undefined =>
+    v === undefined || v === null ? undefined : v instanceof Date ? v.toISOString().replace(/\.\d{3}Z$/, 'Z') : String(v);
+  const expires = text(raw.expires);
+  if (expires !== undefined) entry.expires = expires;
+  const at = text(raw.at);
+  if (at !== undefined) entry.at = at;
+  for (const k of ['by', 'jail', 'reason'] as const) {
+    const v = text(raw[k]);
+    if (v !== undefined) entry[k] = v;
+  }
+  if (typeof raw.count === 'number') entry.count = raw.count;
+  return entry;
 }

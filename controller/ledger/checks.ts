@@ -10,6 +10,7 @@
  */
 import { parseCidrCached, CidrError, type Cidr } from '../net/cidr.js';
 import { parseTime, formatTime } from '../lib/duration.js';
+import { unprintableIn } from '../lib/printable.js';
 import type { Problem } from './types.js';
 import type { LocatedDoc, PathSeg } from './located.js';
 
@@ -101,19 +102,9 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-// Characters no ledger string needs and that forge output once printed: C0 and C1 controls
-// (newline, tab, ESC…), DEL, line/paragraph separators, bidirectional overrides and
-// isolates, and the byte order mark. Raw ones are refused in the text already; this catches
-// the ones a double-quoted scalar writes as escapes ("\n", "\e", "\u202e").
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
-
-/** The first unprintable character of `text` as `U+XXXX`, or undefined. */
-export function unprintableIn(text: string): string | undefined {
-  const m = UNPRINTABLE.exec(text);
-  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : undefined;
-}
-
+// Raw unprintable characters are refused in the text already; unprintableProblems catches
+// the ones a double-quoted scalar writes as escapes ("\n", "\e", "\u202e"). The set of
+// unprintable characters is lib/printable.ts's, the one the renderers escape.
 /** Every string (and mapping key) of a document holding an unprintable character, after unescaping. */
 export function unprintableProblems(doc: LocatedDoc, file: string): Problem[] {
   const out: Problem[] = [];

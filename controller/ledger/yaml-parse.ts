@@ -176,6 +176,19 @@ export function parseYaml(text: string, file: string, limits: YamlLimits = {}): 
 }
 
 /**
+ * The lenient reading of ledger text, for readers that take whatever parses and leave the
+ * verdict to `fail2git validate` (review summaries, gc's grace, audit's old revisions): each
+ * document that parses without error, as plain values. Never throws.
+ */
+export function lenientDocuments(text: string): unknown[] {
+  try {
+    return parseAllDocuments(text).flatMap((d) => ('errors' in d && d.errors.length === 0 ? [d.toJS() as unknown] : []));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * True when the text has comments beyond its top-of-file header (inline or between
  * entries). fmt rewrites such a file only where dropping them is the documented rule.
  */

@@ -3,6 +3,11 @@
  * so callers (the CLI, the reconciler, tests) branch on the code, never on text.
  * `message` is always one line a person can act on, and never contains secrets.
  */
+import { redact } from './redact.js';
+
+// The one redaction home is ./redact.ts; re-exported because every error path needs it.
+export { redact };
+
 export class Fail2gitError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -41,14 +46,6 @@ export class TargetError extends Fail2gitError {
 
 /** A guardrail refused a plan (removal limit, protected address). Needs a human (or --force). */
 export class GuardError extends Fail2gitError {}
-
-/** Strips secrets that might hide in a message: URL credentials, query strings, PVE tokens. */
-export function redact(text: string): string {
-  return text
-    .replace(/(PVEAPIToken=[^=\s]+=)[^\s"']+/g, '$1***')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
-    .replace(/(\?[^\s#]*)(token|secret|password|key)=[^&\s#]+/gi, '$1$2=***');
-}
 
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return redact(err.message.split('\n')[0] ?? String(err));

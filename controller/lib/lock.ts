@@ -5,8 +5,9 @@
  * PID-reused holder), is taken over. Takeover renames the lock aside first and checks it
  * still holds what was judged stale, so two recoverers cannot both win.
  */
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from './files.js';
 
 /** The flusher's lock in a host's state directory. */
 export function flushLockPath(stateDir: string): string {
@@ -103,9 +104,7 @@ export function tryLock(path: string, opts: LockOptions = {}): Lock | null {
         refresh() {
           if (readOrNull(path) !== mine) return false;
           const next = `${process.pid} ${now()}\n`;
-          const tmp = `${path}.${process.pid}`;
-          writeFileSync(tmp, next);
-          renameSync(tmp, path);
+          writeFileAtomicSync(path, next);
           mine = next;
           return true;
         },

@@ -37,9 +37,23 @@ export type GuardVerdict =
   /** removals held back; adds still go ahead (more bans is never the dangerous direction) */
   | { ok: false; plan: Plan; held: Plan['remove']; message: string };
 
+/**
+ * The strictest of several limits for a target holding `held` entries: the smallest count
+ * (several apply while a commit changing the limit is not yet enforced: plan/guard-limits.ts).
+ */
+export function strictestLimit(limits: string | number | readonly (string | number)[], held: number): RemovalLimit {
+  const all = (Array.isArray(limits) ? limits : [limits]) as readonly (string | number)[];
+  let best: RemovalLimit = { max: undefined, text: all.map(String).join(', ') };
+  for (const l of all) {
+    const r = removalLimit(l, held);
+    if (r.max !== undefined && (best.max === undefined || r.max < best.max)) best = r;
+  }
+  return best;
+}
+
 /** Refuses the removals of a plan that removes more than the policy allows, unless forced. */
-export function guardRemovals(plan: Plan, held: number, maxRemovePerRun: string | number, force: boolean): GuardVerdict {
-  const limit = removalLimit(maxRemovePerRun, held);
+export function guardRemovals(plan: Plan, held: number, maxRemovePerRun: string | number | readonly (string | number)[], force: boolean): GuardVerdict {
+  const limit = strictestLimit(maxRemovePerRun, held);
   if (force || limit.max === undefined || plan.remove.length <= limit.max) return { ok: true, plan };
   return {
     ok: false,

@@ -7,7 +7,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ledger } from '../ledger/types.js';
-import { writeFileAtomic } from '../status/run-status.js';
+import type { GuardLimits } from '../plan/guard-limits.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 export interface LastGood {
   rev: string;
@@ -17,6 +18,7 @@ export interface LastGood {
 
 const FILE = 'last-good.json';
 const SNAPSHOT = 'last-good-ledger.json';
+const GUARD = 'guard-limits.json';
 
 export function readLastGood(stateDir: string): LastGood | undefined {
   const raw = readJson(join(stateDir, FILE)) as Partial<LastGood> | undefined;
@@ -36,10 +38,26 @@ export function readLedgerSnapshot(stateDir: string, rev: string): Ledger | unde
  */
 export function writeLastGood(stateDir: string, rev: string, now: Date, snapshot?: Ledger): LastGood {
   mkdirSync(stateDir, { recursive: true });
-  if (snapshot) writeFileAtomic(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), true);
+  if (snapshot) writeFileAtomicSync(join(stateDir, SNAPSHOT), JSON.stringify({ rev, ledger: snapshot }), { mkdir: true, durable: true });
   const lg: LastGood = { rev, acceptedAt: now.toISOString() };
-  writeFileAtomic(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', true);
+  writeFileAtomicSync(join(stateDir, FILE), JSON.stringify(lg, null, 2) + '\n', { mkdir: true, durable: true });
   return lg;
+}
+
+/**
+ * The limits of the commit last enforced in full (every target up to date, nothing held):
+ * a newer commit cannot loosen them in the run that first enforces it (plan/guard-limits.ts).
+ */
+export function readGuardBaseline(stateDir: string): GuardLimits | undefined {
+  const raw = readJson(join(stateDir, GUARD)) as Partial<GuardLimits> | undefined;
+  if (!raw || typeof raw.rev !== 'string' || !Array.isArray(raw.allow) || !raw.broadestPrefix || !raw.banPrefix) return undefined;
+  if (typeof raw.maxRemovePerRun !== 'string' && typeof raw.maxRemovePerRun !== 'number') return undefined;
+  return raw as GuardLimits;
+}
+
+export function writeGuardBaseline(stateDir: string, limits: GuardLimits): void {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileAtomicSync(join(stateDir, GUARD), JSON.stringify(limits) + '\n', { mkdir: true, durable: true });
 }
 
 function readJson(path: string): unknown {

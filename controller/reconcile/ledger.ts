@@ -13,12 +13,14 @@ import { formatProblem, type Ledger, type LoadResult } from '../ledger/types.js'
 import { parseProtected, partitionProtected } from '../desired/protected-ranges.js';
 import type { RunContext } from './context.js';
 import { desiredIdentity } from './record.js';
+import { underLimits } from '../plan/guard-limits.js';
 
 /** The tip when it is valid and verified; otherwise the last good commit, with the reasons kept. */
 export async function loadLedger(ctx: RunContext): Promise<void> {
   const { cfg, deps } = ctx;
   const tip = ctx.sync?.tip;
   ctx.lastGood = readLastGood(cfg.stateDir);
+  ctx.enforcedBefore = ctx.lastGood?.rev;
   if (tip && tip !== ctx.lastGood?.rev) {
     const known = rememberedProblems(ctx, tip);
     if (known) {
@@ -45,7 +47,7 @@ export async function loadLedger(ctx: RunContext): Promise<void> {
   // snapshot is read only when the cache cannot answer (see computeDesired).
   ctx.cache = readDesiredCache(cfg.stateDir, rev);
   if (ctx.cache) {
-    ctx.ledger = { bans: [], allow: [], policy: ctx.cache.policy, targets: ctx.cache.targets, source: { dir: ledgerClonePath(cfg), rev } };
+    ctx.ledger = { bans: [], allow: ctx.cache.allow.map((cidr) => ({ cidr })), policy: ctx.cache.policy, targets: ctx.cache.targets, source: { dir: ledgerClonePath(cfg), rev } };
     ctx.ledgerIsLight = true;
   } else {
     ctx.ledger = await fullLedger(ctx, rev);
@@ -77,7 +79,7 @@ function rememberedProblems(ctx: RunContext, tip: string): { problems: string[];
  * The YAML parser and schema validators load only when a new commit must be parsed: a run
  * whose tip has not moved reads the JSON snapshot and never pays for them.
  */
-async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
+export async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
   const { loadLedgerFromGit: load } = await import('../ledger/load.js');
   return load(repoDir, rev);
 }
@@ -91,7 +93,7 @@ async function checkTip(ctx: RunContext, tip: string): Promise<string[]> {
     return [`${tip.slice(0, 12)}: ${errorMessage(err)}`];
   }
   if (loaded.problems.length > 0) return loaded.problems.map(formatProblem);
-  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev) : { ok: true as const };
+  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev, ctx.deps.now()) : { ok: true as const };
   if (!verdict.ok) return [`${tip.slice(0, 12)}: ${verdict.message}`];
   ctx.ledger = slimLedger(loaded.ledger);
   return [];
@@ -112,7 +114,9 @@ async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | un
 
 /** Only what enforcing needs: keeps the cached snapshot small and quick to parse. */
 function slimLedger(l: Ledger): Ledger {
-  const bans = l.bans.map(({ cidr, expires, by, jail }) => ({ cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }) }));
+  const bans = l.bans.map(({ cidr, expires, by, jail, at, count }) => ({
+    cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }), ...(at && { at }), ...(count !== undefined && { count }),
+  }));
   return { ...l, bans };
 }
 
@@ -124,7 +128,9 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
   const { deps, cfg } = ctx;
   const now = deps.now();
   const rev = ctx.applied!;
-  const key = protectedKeyOf(protectedKeys);
+  // Stricter limits than the commit's own give another set: they are part of its name.
+  const limits = ctx.guard?.limits;
+  const key = protectedKeyOf(protectedKeys) + (limits && limits.kept.length > 0 ? `|under:${ctx.guard!.baseline?.rev ?? ''}` : '');
   if (cacheUsable(ctx.cache, rev, key, now)) {
     const live = liveFromCache(ctx.cache, now);
     ctx.desired = live.entries;
@@ -133,8 +139,9 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
     if (live.nextExpiry) ctx.nextExpiry = live.nextExpiry;
     return;
   }
-  const ledger = ctx.ledgerIsLight ? await fullLedger(ctx, rev) : ctx.ledger;
-  if (!ledger) throw new Error(`the ledger of the last good commit ${rev.slice(0, 12)} cannot be read`);
+  const own = ctx.ledgerIsLight ? await fullLedger(ctx, rev) : ctx.ledger;
+  if (!own) throw new Error(`the ledger of the last good commit ${rev.slice(0, 12)} cannot be read`);
+  const ledger = limits ? underLimits(own, limits) : own;
   // Protected addresses first, in linear time (desiredSet would compare every ban with every address).
   const prot = partitionProtected(ledger.bans, parseProtected(protectedKeys));
   const d = desiredSet({ ...ledger, bans: prot.kept }, now);
@@ -144,7 +151,7 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
   for (const s of [...prot.skipped, ...d.skipped]) ctx.skipped[s.reason] = (ctx.skipped[s.reason] ?? 0) + 1;
   for (const s of prot.skipped) deps.log.warn('skip.protected', { cidr: s.cidr, detail: s.detail });
   try {
-    writeDesiredCache(cfg.stateDir, buildCache(rev, ledger, key, now, d.entries, ctx.skipped));
+    writeDesiredCache(cfg.stateDir, buildCache(rev, own, key, now, d.entries, ctx.skipped));
   } catch (err) {
     deps.log.warn('cache.write-failed', { error: errorMessage(err) });
   }

@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redact } from '../lib/errors.js';
+import { redact, redactDeep } from '../lib/redact.js';
 import { formatTime } from '../lib/duration.js';
 import type { RunContext } from './context.js';
 import type { TargetRun } from './target.js';
-import { renderMetrics, writeFileAtomic, writeStatus, type RunReason, type RunStatus, type TargetStatus } from '../status/run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
+import { renderMetrics, writeStatus, type RunReason, type RunStatus, type TargetStatus } from '../status/run-status.js';
 
 const DESIRED_KEYS = 'desired-keys.txt';
 
@@ -42,7 +43,8 @@ export function recordRun(ctx: RunContext): RunStatus {
   const prev = ctx.previous;
   const { reason, message } = summarize(ctx);
   const ok = ['UpToDate', 'Applied', 'DryRun'].includes(reason) && ctx.targetRuns.every((t) => !t.error);
-  const status: RunStatus = {
+  // Secrets never leave the host: what is printed, written and published is redacted here.
+  const status: RunStatus = redactDeep({
     version: 1,
     host: ctx.cfg.host,
     startedAt: ctx.startedAt.toISOString(),
@@ -56,8 +58,9 @@ export function recordRun(ctx: RunContext): RunStatus {
     commit: { ...(ctx.applied && { applied: ctx.applied }), ...(ctx.sync?.tip && { tip: ctx.sync.tip }), tipProblems: ctx.tipProblems.slice(0, 20), ...(ctx.tipProblems.length > 0 && ctx.tipCheckedAt && { tipCheckedAt: ctx.tipCheckedAt }) },
     desired: { entries: ctx.desired.length, skipped: ctx.skipped, ...(digest && { digest }), ...(ctx.nextExpiry && { nextExpiry: formatTime(ctx.nextExpiry) }) },
     targets: targetStatuses(ctx, finished),
+    ...guardStatus(ctx),
     runsTotal: (prev?.runsTotal ?? 0) + 1,
-  };
+  } satisfies RunStatus);
   const lastSuccess = ok && !status.dryRun ? status.finishedAt : prev?.lastSuccessAt;
   if (lastSuccess) status.lastSuccessAt = lastSuccess;
   // Dry runs describe; they do not become the state the next run is compared with.
@@ -73,14 +76,19 @@ export function recordRun(ctx: RunContext): RunStatus {
   return status;
 }
 
+function guardStatus(ctx: RunContext): Pick<RunStatus, 'guard'> {
+  const g = ctx.guard;
+  return g?.baseline && g.loosened.length > 0 ? { guard: { limitsOf: g.baseline.rev, kept: g.loosened, forced: g.forced } } : {};
+}
+
 function persist(ctx: RunContext, status: RunStatus, keysChanged: boolean): void {
   const { stateDir, metricsFile } = ctx.cfg;
   if (keysChanged && ctx.ledger) {
-    writeFileAtomic(join(stateDir, DESIRED_KEYS), `# ${status.desired.digest}\n` + ctx.desired.map((d) => d.cidr).join('\n'));
+    writeFileAtomicSync(join(stateDir, DESIRED_KEYS), `# ${status.desired.digest}\n` + ctx.desired.map((d) => d.cidr).join('\n'), { mkdir: true });
   }
   writeStatus(stateDir, status);
   try {
-    writeFileAtomic(metricsFile, renderMetrics(status));
+    writeFileAtomicSync(metricsFile, redact(renderMetrics(status)), { mkdir: true });
   } catch (err) {
     ctx.deps.log.warn('metrics.write-failed', { path: metricsFile, error: (err as Error).message });
   }
@@ -94,6 +102,7 @@ function targetStatuses(ctx: RunContext, finished: Date): Record<string, TargetS
     const driftNow = ctx.opts.dryRun ? 0 : t.drift.readded + t.drift.removed + (t.repair ? 1 : 0);
     const s: TargetStatus = {
       driver: t.driver, reason: t.reason, entries: t.entries, added: t.added, removed: t.removed, heldRemovals: t.held.length,
+      folded: t.folded, leftOut: t.leftOut, ...(t.capacity !== undefined && { capacity: t.capacity }),
       errorsTotal: (prev?.errorsTotal ?? 0) + (t.error ? 1 : 0),
       driftCorrectedTotal: (prev?.driftCorrectedTotal ?? 0) + driftNow,
       driftLast: t.drift,

@@ -4,8 +4,9 @@
  */
 import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
 import { errorMessage } from '../lib/errors.js';
-import { guardRemovals } from '../plan/removal-guard.js';
-import type { PolicySpec, TargetDoc } from '../ledger/types.js';
+import { guardRemovals, type GuardVerdict } from '../plan/removal-guard.js';
+import { ENFORCEMENT_ORDER, enforcedSet } from '../plan/enforced-set.js';
+import type { TargetDoc } from '../ledger/types.js';
 import type { TargetReason } from '../status/run-status.js';
 import type { DesiredEntry, Logger, ObservedEntry, Plan, Target } from '../targets/types.js';
 
@@ -28,15 +29,24 @@ export interface TargetRun {
   warnings: string[];
   /** the target held the right entries but not their enforcement (rules, chains): apply() repaired it */
   repair: boolean;
+  /** desired entries not enforced here because an enforced entry covers them */
+  folded: number;
+  /** desired entries not enforced here because the target is full */
+  leftOut: number;
+  /** how many entries the target can hold, when it has a limit that bit */
+  capacity?: number;
 }
 
 export interface SyncTargetInput {
   desired: readonly DesiredEntry[];
-  policy: PolicySpec;
+  /** every removal limit in force (controller/plan/guard-limits.ts): the smallest count wins */
+  maxRemovePerRun: readonly (string | number)[];
   dryRun: boolean;
   force: boolean;
   /** which of the given keys the previous successful run desired, for drift accounting (asked only when a plan is not empty) */
   previousDesired: ((probe: ReadonlySet<string>) => ReadonlySet<string> | undefined) | undefined;
+  /** entries the previous run left out of this target for lack of capacity: the warning is logged only when this changes */
+  previousLeftOut?: number;
   log: Logger;
 }
 
@@ -47,7 +57,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   const name = doc.metadata.name;
   const run: TargetRun = {
     name, driver: doc.spec.driver, reason: 'UpToDate', plan: EMPTY, held: [], entries: 0, added: 0, removed: 0,
-    drift: { readded: 0, removed: 0 }, warnings: [], repair: false,
+    drift: { readded: 0, removed: 0 }, warnings: [], repair: false, folded: 0, leftOut: 0,
   };
   const fail = (reason: TargetReason, err: unknown): TargetRun => {
     run.reason = reason;
@@ -65,9 +75,27 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   run.warnings = target.warnings?.() ?? [];
   for (const w of run.warnings) input.log.warn('target.warning', { target: name, warning: w });
   run.entries = observed.length;
-  run.plan = diff(input.desired, observed);
+  let enforce: DesiredEntry[];
+  try {
+    const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined);
+    enforce = set.entries;
+    run.folded = set.folded;
+    run.leftOut = set.leftOut;
+    if (set.capacity !== undefined && set.leftOut > 0) run.capacity = set.capacity;
+  } catch (err) {
+    return fail('ObserveFailed', err);
+  }
+  if (run.leftOut > 0 && run.leftOut !== input.previousLeftOut) {
+    input.log.warn('target.full', {
+      target: name, capacity: run.capacity, enforced: enforce.length, leftOut: run.leftOut, order: ENFORCEMENT_ORDER,
+      message: `target ${name} is full: it enforces ${enforce.length} entries and leaves out ${run.leftOut} less important ones (${ENFORCEMENT_ORDER})`,
+    });
+  } else if (run.leftOut === 0 && (input.previousLeftOut ?? 0) > 0) {
+    input.log.info('target.fits', { target: name, enforced: enforce.length });
+  }
+  run.plan = diff(enforce, observed);
   run.repair = target.needsRepair?.() === true;
-  const verdict = guardRemovals(run.plan, observed.length, input.policy.maxRemovePerRun, input.force);
+  const verdict = guardStillDesired(run.plan, input, observed.length);
   if (!verdict.ok) {
     run.held = verdict.held;
     run.guard = verdict.message;
@@ -90,7 +118,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
     run.drift = classifyDrift(verdict.plan, input.previousDesired?.(probe));
     input.log.info('apply', { target: name, driver: run.driver, added: run.added, removed: run.removed, driftReadded: run.drift.readded, driftRemoved: run.drift.removed, repaired: run.repair });
     try {
-      run.entries = await verify(target, input.desired, run.held);
+      run.entries = await verify(target, enforce, run.held);
     } catch (err) {
       return fail('VerifyFailed', err);
     }
@@ -101,6 +129,21 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
     run.error = verdict.message;
   }
   return run;
+}
+
+/**
+ * The removal guard, for removals the ledger asked for. Taking out an entry the ledger still
+ * wants (now covered by a broader enforced entry, or left out of a full target) unbans
+ * nothing it did not decide, so those removals are not held back.
+ */
+function guardStillDesired(plan: Plan, input: SyncTargetInput, held: number): GuardVerdict {
+  if (plan.remove.length === 0) return guardRemovals(plan, held, input.maxRemovePerRun, input.force);
+  const wanted = new Set(input.desired.map((d) => d.cidr));
+  const still = plan.remove.filter((r) => wanted.has(r.cidr));
+  if (still.length === 0) return guardRemovals(plan, held, input.maxRemovePerRun, input.force);
+  const other = plan.remove.filter((r) => !wanted.has(r.cidr));
+  const verdict = guardRemovals({ add: plan.add, remove: other }, held, input.maxRemovePerRun, input.force);
+  return { ...verdict, plan: { add: verdict.plan.add, remove: [...verdict.plan.remove, ...still] } };
 }
 
 /** Observes again: the target must now hold exactly desired ∪ held-back removals, enforced; returns how many it holds. */

@@ -1,14 +1,18 @@
 /**
  * A plan-style summary of a ledger change (what `fail2git review` prints on a pull request):
- * bans added, removed and changed; allowlist, policy and target changes; and findings a
- * reviewer must see — bans overlapping the allowlist, bans broader than the policy allows.
+ * what the change starts and stops enforcing (./enforced.ts), bans added, removed and
+ * changed; allowlist, policy and target changes; and findings a reviewer must see — newly
+ * enforced entries inside what the base held back, bans overlapping the allowlist, bans
+ * broader than the policy allows, an invalid head.
  *
- * Deliberately lenient: it reads whatever parses and leaves the verdict on validity to
- * `fail2git validate`, so a half-broken pull request still gets a useful summary.
+ * A valid side is read by the reconciler's own loader (snapshotOfLedger), so the summary
+ * shows exactly what hosts will enforce. An invalid side is read leniently (parseSnapshot):
+ * whatever parses, so a half-broken pull request still gets a useful summary.
  */
-import { parseAllDocuments } from 'yaml';
 import { cidrOverlaps, tryParseCidr, CidrError, type Cidr } from '../net/cidr.js';
-import { DEFAULT_POLICY, LEDGER_FILES, type PrefixLimits } from '../ledger/types.js';
+import { DEFAULT_POLICY, LEDGER_FILES, type BanEntry, type Ledger, type PrefixLimits } from '../ledger/types.js';
+import { lenientDocuments } from '../ledger/yaml-parse.js';
+import { compareEnforced, type EnforcementDiff } from './enforced.js';
 
 type Fields = Record<string, unknown>;
 
@@ -22,6 +26,10 @@ export interface Snapshot {
   targets: Map<string, string>;
   /** entries whose cidr does not parse: `file: text` */
   unparsable: string[];
+  /** the side as a ledger, for the enforceable set (lenient sides: what parsed) */
+  ledger: Ledger;
+  /** why this side is not a valid ledger (`file:line:col: message`); empty when valid */
+  problems: string[];
 }
 
 /** The ledger files' text at one revision; a missing file is undefined. */
@@ -29,8 +37,7 @@ export type LedgerTexts = Partial<Record<keyof typeof LEDGER_FILES, string>>;
 
 function docs(text: string | undefined): Fields[] {
   if (!text) return [];
-  return parseAllDocuments(text)
-    .flatMap((d) => ('errors' in d && d.errors.length === 0 ? [d.toJS() as unknown] : []))
+  return lenientDocuments(text)
     .filter((v): v is Fields => v !== null && typeof v === 'object' && !Array.isArray(v));
 }
 
@@ -49,19 +56,52 @@ function keyed(list: Fields[], file: string, unparsable: string[]): Map<string, 
   return out;
 }
 
-export function parseSnapshot(texts: LedgerTexts): Snapshot {
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : undefined);
+
+/** What a leniently read side would enforce: the entries that parsed, the policy's prefixes. */
+function lenientLedger(bans: Map<string, Fields>, allow: Map<string, string>, policy: Fields): Ledger {
+  const banEntries: BanEntry[] = [...bans.values()].map((e) => {
+    const b: BanEntry = { cidr: String(e.cidr) };
+    // An expiry that is not a time is read as already past: not enforced, never "permanent".
+    if (e.expires !== undefined && e.expires !== null) b.expires = str(e.expires) ?? 'invalid';
+    for (const k of ['at', 'by', 'jail', 'reason'] as const) {
+      const v = str(e[k]);
+      if (v !== undefined) b[k] = v;
+    }
+    return b;
+  });
+  return {
+    bans: banEntries,
+    allow: [...allow].map(([cidr, reason]) => (reason ? { cidr, reason } : { cidr })),
+    policy: { ...DEFAULT_POLICY, broadestPrefix: broadestPrefix(policy) },
+    targets: [],
+    source: { dir: '' },
+  };
+}
+
+/** A side read leniently from its texts (an invalid ledger, or a unit test's). */
+export function parseSnapshot(texts: LedgerTexts, problems: string[] = []): Snapshot {
   const unparsable: string[] = [];
   const bans = keyed(entries(docs(texts.bans)[0], 'bans'), LEDGER_FILES.bans, unparsable);
   const allowEntries = keyed(entries(docs(texts.allow)[0], 'allow'), LEDGER_FILES.allow, unparsable);
   const allow = new Map([...allowEntries].map(([k, e]) => [k, typeof e.reason === 'string' ? e.reason : '']));
   const spec = docs(texts.policy)[0]?.spec;
-  const policy = spec !== null && typeof spec === 'object' ? (spec as Fields) : {};
+  // Defaults filled in as the loader does, so a key spelled out at its default is no change.
+  const policy: Fields = { ...DEFAULT_POLICY, ...(spec !== null && typeof spec === 'object' ? (spec as Fields) : {}) };
   const targets = new Map<string, string>();
   for (const d of docs(texts.targets)) {
     const name = (d.metadata as Fields | undefined)?.name;
     if (typeof name === 'string') targets.set(name, JSON.stringify(d.spec ?? null));
   }
-  return { bans, allow, policy, targets, unparsable };
+  return { bans, allow, policy, targets, unparsable, ledger: lenientLedger(bans, allow, policy), problems };
+}
+
+/** A valid side, as the reconciler loaded it (policy defaults filled in). */
+export function snapshotOfLedger(ledger: Ledger): Snapshot {
+  const bans = new Map<string, Fields>(ledger.bans.map((b) => [b.cidr, { ...b }]));
+  const allow = new Map(ledger.allow.map((a) => [a.cidr, a.reason ?? '']));
+  const targets = new Map(ledger.targets.map((t) => [t.metadata.name, JSON.stringify(t.spec ?? null)]));
+  return { bans, allow, policy: { ...ledger.policy }, targets, unparsable: [], ledger, problems: [] };
 }
 
 export interface BanChange {
@@ -87,6 +127,17 @@ export interface Summary {
   /** bans this change adds or touches that are broader than the policy's broadestPrefix */
   tooBroad: { cidr: string; limit: number }[];
   unparsable: string[];
+  /** what the change starts and stops enforcing, both sides evaluated at one moment */
+  enforcement: EnforcementDiff;
+  /** why the head is not a valid ledger (hosts keep enforcing their last good commit) */
+  headInvalid: string[];
+}
+
+export interface SummarizeOptions {
+  /** the moment both sides' enforceable sets are computed at (default now) */
+  at?: Date;
+  /** ranges the reviewer declares never to be banned (`review --protect`) */
+  protect?: readonly string[];
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -118,7 +169,7 @@ function findOverlaps(head: Snapshot, touchedBans: string[], newAllow: Set<strin
 }
 
 /** What merging `head` over `base` changes, and what a reviewer must look at. */
-export function summarize(base: Snapshot, head: Snapshot): Summary {
+export function summarize(base: Snapshot, head: Snapshot, opts: SummarizeOptions = {}): Summary {
   const bansAdded = [...head.bans].filter(([k]) => !base.bans.has(k)).map(([cidr, entry]) => ({ cidr, entry }));
   const bansRemoved = [...base.bans].filter(([k]) => !head.bans.has(k)).map(([cidr, entry]) => ({ cidr, entry }));
   const bansChanged = [...head.bans].flatMap(([cidr, after]) => {
@@ -152,10 +203,16 @@ export function summarize(base: Snapshot, head: Snapshot): Summary {
     overlaps: findOverlaps(head, touched, new Set(allowAdded.map((a) => a.cidr))),
     tooBroad,
     unparsable: head.unparsable,
+    enforcement: compareEnforced(base.ledger, head.ledger, opts.at ?? new Date(), opts.protect),
+    headInvalid: head.problems,
   };
 }
 
-/** Findings make `fail2git review` exit 1: a reviewer must look before merging. */
+/** How many findings: each makes `fail2git review` exit 1, a reviewer must look before merging. */
+export function findingCount(s: Summary): number {
+  return s.enforcement.findings.length + s.overlaps.length + s.tooBroad.length + s.unparsable.length + (s.headInvalid.length > 0 ? 1 : 0);
+}
+
 export function hasFindings(s: Summary): boolean {
-  return s.overlaps.length > 0 || s.tooBroad.length > 0 || s.unparsable.length > 0;
+  return findingCount(s) > 0;
 }

@@ -6,7 +6,8 @@
  */
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { writeFileAtomic } from './run-status.js';
+import { writeFileAtomicSync } from '../lib/files.js';
+import { redact } from '../lib/redact.js';
 
 
 
@@ -17,6 +18,6 @@ export function writeMetricsFile(metricsFile: string, name: string, text: string
   const dir = dirname(metricsFile);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileAtomic(path, text);
+  writeFileAtomicSync(path, redact(text), { mkdir: true });
   return path;
 }

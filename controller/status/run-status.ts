@@ -3,8 +3,10 @@
  * textfile for node_exporter) and for the next run (counters carried forward).
  * Both files are written atomically: a reader never sees half a file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../lib/files.js';
+import { redact } from '../lib/redact.js';
 
 /** Why a run ended the way it did (flux-style condition reasons). */
 export type RunReason =
@@ -27,6 +29,12 @@ export interface TargetStatus {
   removed: number;
   /** removals the guard held back */
   heldRemovals: number;
+  /** desired entries not enforced here because an enforced entry of this target covers them (absent in older files) */
+  folded?: number;
+  /** desired entries not enforced here because the target is full (absent in older files) */
+  leftOut?: number;
+  /** how many entries the target can hold, when that limit left entries out */
+  capacity?: number;
   /** the run's error, one line; absent when it succeeded */
   error?: string;
   lastSuccessAt?: string;
@@ -54,6 +62,8 @@ export interface RunStatus {
   commit: { applied?: string; tip?: string; tipProblems: string[]; tipCheckedAt?: string };
   desired: { entries: number; skipped: Record<string, number>; nextExpiry?: string; digest?: string };
   targets: Record<string, TargetStatus>;
+  /** the applied commit loosens the guard: whose stricter limits still apply, and which */
+  guard?: { limitsOf: string; kept: string[]; forced: boolean };
   lastSuccessAt?: string;
   runsTotal: number;
 }
@@ -74,8 +84,7 @@ export function readStatus(stateDir: string): RunStatus | undefined {
 }
 
 export function writeStatus(stateDir: string, status: RunStatus): void {
-  mkdirSync(stateDir, { recursive: true });
-  writeFileAtomic(statusPath(stateDir), JSON.stringify(status, null, 2) + '\n');
+  writeFileAtomicSync(statusPath(stateDir), redact(JSON.stringify(status, null, 2)) + '\n', { mkdir: true });
 }
 
 /** Prometheus text exposition of a run, for node_exporter's textfile collector. Pure. */
@@ -93,6 +102,8 @@ export function renderMetrics(s: RunStatus): string {
   metric('fail2git_target_up', 'gauge', '1 when the target succeeded in the last run.', per((t) => (t.error ? 0 : 1)));
   metric('fail2git_target_errors_total', 'counter', 'Runs in which a target failed.', per((t) => t.errorsTotal));
   metric('fail2git_target_drift_corrected_total', 'counter', 'Entries re-added or removed that the ledger did not change, plus enforcement rules restored.', per((t) => t.driftCorrectedTotal));
+  metric('fail2git_target_folded_entries', 'gauge', 'Desired entries not enforced separately because another enforced entry of the target covers them.', per((t) => t.folded ?? 0));
+  metric('fail2git_target_left_out_entries', 'gauge', 'Desired entries a full target does not enforce (capacity, e.g. maxEntries or the cluster.fw size limit).', per((t) => t.leftOut ?? 0));
   metric('fail2git_target_held_removals', 'gauge', 'Removals held back by the removal guard.', per((t) => t.heldRemovals));
   metric('fail2git_last_run_timestamp_seconds', 'gauge', 'When the last run finished.', [['', seconds(s.finishedAt)]]);
   metric('fail2git_last_success_timestamp_seconds', 'gauge', 'When a run last succeeded completely.', [['', seconds(s.lastSuccessAt)]]);
@@ -109,20 +120,3 @@ export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-/**
- * Writes a file so readers see the old or the new content, never a mix: temp file, rename.
- * `durable` adds an fsync before the rename (for state that must survive a power cut);
- * status and metrics are rewritten every run, so they skip it and stay cheap.
- */
-export function writeFileAtomic(path: string, text: string, durable = false): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}

@@ -1,16 +1,18 @@
 /**
  * `file` driver: a plain list of bans (`txt` or `json`) for pfSense / OPNsense URL table
- * aliases or a web server to serve. It owns the whole file. Writes are atomic (temp file in
+ * aliases or a web server to serve. It owns the whole file, and so never takes over a file
+ * holding anything but such a list (file-format.ts notOurList): a path that names someone
+ * else's file fails this target with one line, and the file is left as it is. Writes are atomic (temp file in
  * the same directory, fsync, rename, fsync of the directory), so a reader never sees half a
  * list, and a crash leaves either the old list or the new one.
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
-import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
-import { options } from './utils/options.js';
+import { FILE_FORMATS, notOurList, parseList, renderList, type FileFormat } from './file-format.js';
+import { TargetError } from '../lib/errors.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
 const DRIVER = 'file';
@@ -20,43 +22,56 @@ export interface FileOptions {
   path: string;
   /** @default "txt" */
   format: FileFormat;
+  /** at most this many entries (a device that reads the list may have a small table); none by default */
+  maxEntries?: number;
 }
 
 export function fileOptions(name: string, raw: Record<string, unknown>): FileOptions {
-  const o = options(name, DRIVER, raw).only(['path', 'format']);
+  const o = options(name, DRIVER, raw).only(['path', 'format', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   const format = o.oneOf('format', FILE_FORMATS, 'txt');
   const path = o.string('path', `/var/lib/fail2git/${name}.${format}`);
   if (!isAbsolute(path) || path.endsWith('/')) throw o.error(`option path ${JSON.stringify(path)} must be an absolute file path`);
-  return { path, format };
+  return { path, format, ...(maxEntries !== undefined && { maxEntries }) };
 }
 
 export const createFile: TargetFactory = (name, raw) => {
-  const { path, format } = fileOptions(name, raw);
+  const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
-  let problems: string[] = [];
+  /** the list is ours but not exactly what the driver writes for what it holds (unsorted, duplicates, blank lines) */
+  let misshapen = false;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // no file yet: it holds nothing
+      if (err.code === 'EISDIR') {
+        throw new TargetError(name, 'E_TARGET_SHAPE', `target ${JSON.stringify(name)} (file): ${path} is a directory, not a list; move it away or point option path at a file`);
+      }
       throw err;
     });
-    const parsed = parseList(text ?? '', format);
-    problems = parsed.problems;
-    return { text, entries: parsed.entries };
+    const foreign = text === undefined ? undefined : notOurList(text, format);
+    if (foreign) {
+      throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${foreign}, so fail2git did not write it; move the file away or point the target at another path`);
+    }
+    const unique = [...new Map(parseList(text ?? '', format).entries.map((e) => [e.cidr, e])).values()];
+    misshapen = text !== undefined && renderList(unique, format) !== text;
+    return { text, entries: unique };
   };
 
   return {
     name,
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
-    warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
+    capacity: () => maxEntries,
+    // a list of ours edited by hand (unsorted, duplicated) is rewritten whole, even when its entries are right
+    needsRepair: () => misshapen,
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
       const next = new Map(entries.map((e) => [e.cidr, e]));
       for (const e of plan.remove) next.delete(e.cidr);
       for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
       const content = renderList([...next.values()], format);
-      if (content !== text) await writeAtomic(path, content);
+      if (content !== text) await writeFileAtomic(path, content, { mkdir: true, keepMode: true, exactMode: true, durable: true });
       return { added: plan.add.length, removed: plan.remove.length };
     }),
   } satisfies Target;
@@ -64,29 +79,3 @@ export const createFile: TargetFactory = (name, raw) => {
 
 // --- Internal helpers ---
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const mode = await stat(path).then((s) => s.mode & 0o7777, () => 0o644);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.chmod(mode); // the umask may have narrowed it
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync(); // the rename itself must survive a crash
-  } finally {
-    await d.close();
-  }
-}

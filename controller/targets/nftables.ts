@@ -6,7 +6,7 @@
  */
 import { guarded } from './utils/failure.js';
 import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nftables-format.js';
-import { ENFORCE_VALUES, options, type Enforce } from './utils/options.js';
+import { ENFORCE_VALUES, MAX_ENTRIES, options, type Enforce } from './utils/options.js';
 import type { Plan, Target, TargetFactory } from './types.js';
 import type { Runner } from '../lib/exec.js';
 
@@ -17,11 +17,15 @@ export interface NftablesOptions {
   table: string;
   /** hooks that drop traffic from banned sources. @default "input" */
   enforce: Enforce;
+  /** at most this many entries; none by default */
+  maxEntries?: number;
 }
 
 export function nftablesOptions(name: string, raw: Record<string, unknown>): NftablesOptions {
-  const o = options(name, DRIVER, raw).only(['table', 'enforce']);
+  const o = options(name, DRIVER, raw).only(['table', 'enforce', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   return {
+    ...(maxEntries !== undefined && { maxEntries }),
     table: o.string('table', 'fail2git', TABLE_NAME_RE, 'a letter, then letters, digits or _, at most 31 characters'),
     enforce: o.oneOf('enforce', ENFORCE_VALUES, 'input'),
   };
@@ -50,10 +54,12 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
       observed = state;
       const held = observedFromState(state);
       // held entries behind a broken or outdated chain are not enforced
-      chainsBroken = held.length > 0 && !chainsMatch(state, opts.enforce);
+      chainsBroken = (held.length > 0 && !chainsMatch(state, opts.enforce)) || state.problems.length > 0;
       return held;
     }),
     needsRepair: () => chainsBroken,
+    warnings: () => (observed?.problems ?? []).map((p) => `table inet ${opts.table}: ${p}; the table is rebuilt`),
+    capacity: () => opts.maxEntries,
     apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       const cached = observed;
       observed = undefined;

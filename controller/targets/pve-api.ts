@@ -11,7 +11,7 @@ import PQueue from 'p-queue';
 import { errorMessage, TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { PveApiClient, PveApiError } from './pve/api-client.js';
-import { readApiConfig } from './pve/api-config.js';
+import { pveApiOptions } from './pve/api-config.js';
 import { isMarker, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
 import { isAddressLiteral, networkOf } from '../net/cidr.js';
 import { withRetry } from './pve/retry.js';
@@ -22,7 +22,7 @@ interface ApiEntry { cidr: string; comment?: string; nomatch?: number | boolean;
 interface Snapshot { entries: ApiEntry[]; digest?: string }
 
 export const createPveApi: TargetFactory = (name, options, deps) => {
-  const cfg = readApiConfig(name, options);
+  const cfg = pveApiOptions(name, options);
   const client = new PveApiClient(name, cfg.client);
   const setPath = `/cluster/firewall/ipset/${encodeURIComponent(cfg.ipset)}`;
   const retry = <T>(fn: () => Promise<T>): Promise<T> =>
@@ -68,7 +68,8 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     const raw = entry.raw ?? entry.cidr;
     await retry(async () => {
       const current = await currentSet();
-      const held = current.entries.find((e) => e.cidr === raw && isOwned(e));
+      // ours: marked, an exception (broken) or not
+      const held = current.entries.find((e) => e.cidr === raw && isMarker(e.comment));
       if (!held) return; // vanished (or no longer ours): done
       const query: Record<string, string> = current.digest ? { digest: current.digest } : {};
       try {
@@ -83,6 +84,9 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       snapshot = undefined;
     });
   }
+
+  /** marked members Proxmox holds as exceptions (`nomatch`), as of the last GET */
+  let broken: ObservedEntry[] = [];
 
   async function applyPlan(plan: Plan): Promise<ApplyResult> {
     const queue = new PQueue({ concurrency: cfg.concurrency });
@@ -106,6 +110,9 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       if (++done % cfg.progressEvery === 0) deps.log.info('pve-api.progress', { target: name, done, total });
     };
     if (plan.add.length > 0) await ensureSet();
+    // marked members that are exceptions (nomatch) un-ban: they go first, and come back as bans if desired
+    const removing = new Set(plan.remove.map((r) => r.raw ?? r.cidr));
+    for (const b of broken) if (!removing.has(b.raw ?? b.cidr)) void queue.add(track('removed', () => remove(b)));
     for (const r of plan.remove) void queue.add(track('removed', () => remove(r)));
     await queue.onIdle();
     for (const a of fatal ? [] : plan.add) void queue.add(track('added', () => add(a)));
@@ -122,9 +129,14 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     name,
     driver: DRIVER,
     async observe() {
-      return ownedEntries(await readSet());
+      const entries = await readSet();
+      broken = entries.filter((e) => e.nomatch && isMarker(e.comment)).map((e) => ({ cidr: networkOf(e.cidr)?.key ?? e.cidr, family: e.cidr.includes(':') ? 6 : 4, raw: e.cidr }));
+      return ownedEntries(entries);
     },
+    needsRepair: () => broken.length > 0,
+    warnings: () => (broken.length > 0 ? [`IPSet ${cfg.ipset}: ${broken.length} member(s) with fail2git's marker are exceptions (nomatch), which un-ban; replaced`] : []),
     apply: applyPlan,
+    capacity: () => cfg.maxEntries,
     async protectedAddresses() {
       return apiHostAddresses(new URL(cfg.client.baseUrl).hostname);
     },

@@ -5,8 +5,8 @@
  */
 import { TargetError } from '../lib/errors.js';
 import { guarded } from './utils/failure.js';
-import { options } from './utils/options.js';
-import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from './route-format.js';
+import { MAX_ENTRIES, options } from './utils/options.js';
+import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch, type WrongTypeRoute } from './route-format.js';
 import type { ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { ExecError, type Runner } from '../lib/exec.js';
 
@@ -15,26 +15,31 @@ const DRIVER = 'route';
 export interface RouteOptions {
   /** the routing protocol number (or rt_protos name) marking fail2git's routes. @default 250 */
   proto: string;
+  /** at most this many routes; none by default */
+  maxEntries?: number;
 }
 
 export function routeOptions(name: string, raw: Record<string, unknown>): RouteOptions {
-  const o = options(name, DRIVER, raw).only(['proto']);
+  const o = options(name, DRIVER, raw).only(['proto', MAX_ENTRIES]);
+  const maxEntries = o.maxEntries();
   const value = o.raw('proto') ?? DEFAULT_PROTO;
   const proto = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
   if (typeof proto !== 'string') throw o.error('option proto must be a number 5-255 or a name from /etc/iproute2/rt_protos');
   const problem = checkProto(proto);
   if (problem) throw o.error(`option proto ${JSON.stringify(proto)}: ${problem}`);
-  return { proto };
+  return { proto, ...(maxEntries !== undefined && { maxEntries }) };
 }
 
 export const createRoute: TargetFactory = (name, raw, deps) => {
-  const { proto } = routeOptions(name, raw);
+  const { proto, maxEntries } = routeOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let strange: string[] = [];
+  let wrongType: WrongTypeRoute[] = [];
 
   const observe = async (): Promise<ObservedEntry[]> => {
     const [v4, v6] = await Promise.all([readRoutes(deps.run, '-4', proto), readRoutes(deps.run, '-6', proto)]);
     strange = [...v4.strange, ...v6.strange];
+    wrongType = [...v4.wrongType, ...v6.wrongType];
     return [...v4.entries, ...v6.entries];
   };
 
@@ -42,7 +47,11 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
     name,
     driver: DRIVER,
     observe: () => step(`observing proto ${proto} blackhole routes`, observe),
-    warnings: () => strange.map((dst) => `route ${dst} has proto ${proto} but is not a ban fail2git can express; left alone`),
+    capacity: () => maxEntries,
+    warnings: () => [
+      ...strange.map((dst) => `route ${dst} has proto ${proto} but is not a ban fail2git can express; left alone`),
+      ...wrongType.map((w) => `route ${w.cidr} has proto ${proto} but is ${w.type}, not blackhole; replaced when the ledger bans ${w.cidr}, else left alone`),
+    ],
     apply: (plan: Plan) => step(`applying proto ${proto} blackhole routes`, async () => {
       // adding an existing route or deleting a missing one is an error for ip: act only on
       // the difference from what the kernel holds now, so replaying a plan is harmless
@@ -50,7 +59,7 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
       const lines = renderRouteBatch({
         add: plan.add.filter((e) => !held.has(e.cidr)),
         remove: plan.remove.filter((e) => held.has(e.cidr)),
-      }, proto);
+      }, proto, wrongType);
       if (lines.length > 0) await runBatch(deps.run, name, lines);
       return { added: plan.add.length, removed: plan.remove.length };
     }),
@@ -60,7 +69,8 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
 // --- Internal helpers ---
 
 async function readRoutes(run: Runner, family: '-4' | '-6', proto: string) {
-  const { stdout } = await run('ip', ['-j', family, 'route', 'show', 'proto', proto, 'type', 'blackhole'], { timeoutMs: 300_000 });
+  // every type: a blackhole is a ban, a route of another type with our proto is replaced when banned
+  const { stdout } = await run('ip', ['-j', family, 'route', 'show', 'proto', proto], { timeoutMs: 300_000 });
   return parseIpRouteJson(stdout);
 }
 

@@ -17,6 +17,10 @@ export interface DesiredEntry {
   expires?: string;
   by?: string;
   jail?: string;
+  /** when the ban was (last) made, RFC 3339; ranks entries when a target is full */
+  at?: string;
+  /** offences so far; ranks entries when a target is full */
+  count?: number;
 }
 
 /** An entry a target holds now. */
@@ -51,6 +55,12 @@ export interface Target {
    * even an empty plan, and apply() restores enforcement; observe() reports entries only.
    */
   needsRepair?(): boolean;
+  /**
+   * After observe(): how many of `ranked` (the desired entries, most important first; see
+   * controller/plan/enforced-set.ts) this target can hold, as a count from the front, or
+   * undefined for no known limit. The controller enforces that many and leaves out the rest.
+   */
+  capacity?(ranked: readonly DesiredEntry[]): number | undefined;
   /** addresses this target must never ban (e.g. the API host); optional */
   protectedAddresses?(): Promise<string[]>;
   /** human-readable warnings found while observing (e.g. "cluster firewall disabled") */

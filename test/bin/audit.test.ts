@@ -142,3 +142,23 @@ describe('fail2git audit on a ledger built by the hook, the CLI, gc and a merged
     expect([missing.code, missing.stderr.trim()]).toEqual([1, `fail2git: audit: ${join(remote.work, 'nope')}: no such directory`]);
   });
 });
+
+describe('fail2git audit text output is not forged by what commits hold', () => {
+  it('escapes control characters and terminal escapes in authors, names and reasons', async () => {
+    const r = makeLedgerRemote({ 'bans/active.yaml': EMPTY });
+    r.commit({
+      'bans/active.yaml':
+        'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 198.51.100.7, at: 2026-11-20T00:00:00Z, by: "web\\u001b[31m1", reason: "ok\\n\\nnow: forged \\u202e"}\n',
+    });
+    execFileSync('git', ['commit', '-q', '--amend', '--no-edit', '--reset-author'], {
+      cwd: r.work,
+      env: { ...process.env, GIT_AUTHOR_NAME: 'evil\u001b[2J', GIT_AUTHOR_EMAIL: 'e@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' },
+    });
+    const out = await ok(['audit', '198.51.100.7', '--ledger', r.work]);
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(out).toContain('by evil\\x1b[2J');
+    expect(out).toContain('reason "ok\\n\\nnow: forged \\u202e"');
+    expect(out).toContain('by web\\x1b[31m1');
+    expect(out.split('\n').filter((l) => l.startsWith('now:'))).toHaveLength(1);
+  });
+});

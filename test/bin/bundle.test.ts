@@ -1,6 +1,6 @@
 /**
  * The bundled builds (dist/fail2git.mjs and dist/bundle/, made by `npm run build`) work on a
- * host that has only Node 20: copied alone into an empty directory, it validates a ledger, runs the
+ * host that has only Node (≥ 18.19): copied alone into an empty directory, it validates a ledger, runs the
  * fail2ban hook and its flusher, and reconciles onto a file target.
  */
 import { afterAll, describe, expect, it } from 'vitest';

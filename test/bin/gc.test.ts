@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { parseLog, LOG_FORMAT } from '../../controller/audit/trailers.js';
+import { parseLog, LOG_FORMAT } from '../../controller/audit/log.js';
 
 afterAll(() => cleanupTmp());
 

@@ -38,7 +38,11 @@ export interface EmulatorOptions {
 }
 
 export interface Fault {
-  kind: 'status500' | 'reset' | 'slow';
+  /**
+   * echo401/echo500: a careless API or proxy answering with the caller's token secret in the
+   * status line and the body; echoHeader: the secret in response headers of a 500.
+   */
+  kind: 'status500' | 'reset' | 'slow' | 'echo401' | 'echo500' | 'echoHeader';
   /** how many matching requests it hits */
   times: number;
   /** only requests of this method */
@@ -232,6 +236,7 @@ export class PveEmulator {
       if (fault?.kind === 'reset') return void req.socket.destroy();
       if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 500);
       if (fault?.kind === 'status500') throw new ApiError(500, 'emulated internal server error');
+      if (fault?.kind === 'echo401' || fault?.kind === 'echo500' || fault?.kind === 'echoHeader') return echoSecret(req, res, fault.kind);
       const grant = await this.authenticate(req);
       if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'`);
       const need = method === 'GET' ? 'Sys.Audit' : 'Sys.Modify';
@@ -416,6 +421,20 @@ function parseBody(req: IncomingMessage, body: string): Record<string, string> {
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]));
   }
   return Object.fromEntries(new URLSearchParams(body));
+}
+
+/** Answers with the secret of the request's token where a careless server would put it. */
+function echoSecret(req: IncomingMessage, res: ServerResponse, kind: 'echo401' | 'echo500' | 'echoHeader'): void {
+  const header = req.headers.authorization ?? '';
+  const value = decodeURIComponent(header.replace(/^PVEAPIToken=/, ''));
+  const secret = value.slice(value.lastIndexOf('=') + 1);
+  if (kind === 'echoHeader') {
+    const text = JSON.stringify({ data: null, message: 'upstream failed\n' });
+    res.writeHead(500, 'upstream failed', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-echo-authorization': header, 'x-echo-secret': secret });
+    return void res.end(text);
+  }
+  const status = kind === 'echo401' ? 401 : 500;
+  send(res, status, `token ${secret} rejected`, { data: null, message: `token ${value} rejected: secret ${secret} is not valid here (got header ${header})\n`, errors: { token: secret } });
 }
 
 function send(res: ServerResponse, status: number, reason: string, payload: unknown): void {

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { commitMessage, deliveredIds, describe as describeOp } from '../../hooks/message.js';
+import { commitMessage, describe as describeOp } from '../../hooks/message.js';
+import { deliveredIds } from '../../controller/git/trailers.js';
 import type { OpResult, Operation } from '../../hooks/operations.js';
-import { parseTrailers } from '../../controller/audit/trailers.js';
+import { parseTrailers } from '../../controller/git/trailers.js';
 
 function result(fields: Partial<Operation>, r: Partial<OpResult> = {}): OpResult {
   const op: Operation = { v: 1, id: `1700000000000-web1-${Math.random().toString(16).slice(2, 8)}`, op: 'ban', cidr: '203.0.113.7', at: '2026-11-25T10:00:00Z', by: 'web1', host: 'web1', jail: 'sshd', ttl: 3600, ...fields };

@@ -200,6 +200,12 @@ describe.sequential('README install paths, as written', () => {
         if (!unit) return line;
         const file = unit.endsWith('.service') ? unit : `${unit}.service`;
         const argv = execStart(readText(join(REPO_ROOT, 'deploy/systemd', file))).map((a) => (a === '--watch' ? '--once' : a));
+        // A bare ExecStart name is looked up the way systemd does (its fixed search path, in order).
+        if (!argv[0]!.includes('/')) {
+          const dir = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin'].find((d) => existsSync(join(sb.root, d, argv[0]!)));
+          expect(dir, `${argv[0]} is installed where systemd looks`).toBeDefined();
+          argv[0] = `${dir}/${argv[0]}`;
+        }
         expect(argv).toContain('--once');
         return argv.join(' ');
       }).join('\n');

@@ -127,7 +127,11 @@ function hint(status: number): string {
   return '';
 }
 
-const clip = (text: string): string => redact(text.length > 256 ? `${text.slice(0, 253)}...` : text);
+// Redacted before it is cut: a secret cut in half would no longer match.
+const clip = (raw: string): string => {
+  const text = redact(raw);
+  return text.length > 256 ? `${text.slice(0, 253)}...` : text;
+};
 
 /** `aa:bb…`, `AABB…` or `sha256//…` forms → `AA:BB:…` as node reports it. */
 export function normaliseFingerprint(text: string): string | undefined {

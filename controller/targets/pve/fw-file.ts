@@ -3,9 +3,9 @@
  * does: `<file>.tmp.<pid>` in the same directory (O_EXCL), fsync, rename over the
  * target. pmxcfs implements rename, so every node sees either the old or the new file.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, unlink } from 'node:fs/promises';
 import { TargetError } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/files.js';
 
 /** The file's text, or '' when it does not exist yet. */
 export async function readFwFile(path: string, target: string): Promise<string> {
@@ -20,31 +20,13 @@ export async function readFwFile(path: string, target: string): Promise<string> 
 
 export async function writeFwFileAtomic(path: string, text: string, target: string): Promise<void> {
   const tmp = `${path}.tmp.${process.pid}`;
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o640);
   // A leftover from a crashed run with the same pid would block O_EXCL forever; we hold the lock.
   await unlink(tmp).catch(() => undefined);
   try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, text, { tmp, mode: 0o640, keepMode: true, durable: true });
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'EFBIG' ? ' (pmxcfs 1 MiB file limit)' : code === 'EACCES' ? ' (no quorum, or not root?)' : '';
     throw new TargetError(target, 'E_PVE_WRITE', `${path}: cannot write (${code ?? 'error'})${hint}; the old file is unchanged`, { cause: err });
   }
-  await syncDir(dirname(path));
-}
-
-/** Makes the rename durable; pmxcfs and some filesystems refuse fsync on a directory, which is fine. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close();
 }

@@ -1,8 +1,10 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseFlatConfig, readHostConfig } from '../../../controller/config/flat-reader.js';
-import { loadHostConfig } from '../../../controller/config/host-config.js';
+import { parseFlatConfig } from '../../../controller/config/flat-reader.js';
+import { loadHostConfig } from '../../../controller/config/load.js';
+
+const readHostConfig = (path: string) => loadHostConfig(path, { cheap: true });
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 afterAll(cleanupTmp);

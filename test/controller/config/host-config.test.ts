@@ -1,7 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadHostConfig, validateHostConfig } from '../../../controller/config/host-config.js';
+import { loadHostConfig } from '../../../controller/config/load.js';
+import { validateHostConfig } from '../../../controller/config/validate.js';
 import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());

@@ -30,15 +30,15 @@ describe('desiredSet', () => {
     });
   }
 
-  it('sorts by address, IPv4 before IPv6, and carries family, expiry, by, jail', () => {
+  it('sorts by address, IPv4 before IPv6, and carries family, expiry, by, jail, at, count', () => {
     const d = desiredSet(ledger([
       { cidr: '2001:db8::1', by: 'mail1' },
       { cidr: '203.0.113.0/24', jail: 'sshd', reason: 'x', count: 2 },
       { cidr: '198.51.100.7', expires: '2026-12-01T00:00:00Z', at: '2026-11-01T00:00:00Z' },
     ]), NOW);
     expect(d.entries).toEqual([
-      { cidr: '198.51.100.7', family: 4, expires: '2026-12-01T00:00:00Z' },
-      { cidr: '203.0.113.0/24', family: 4, jail: 'sshd' },
+      { cidr: '198.51.100.7', family: 4, expires: '2026-12-01T00:00:00Z', at: '2026-11-01T00:00:00Z' },
+      { cidr: '203.0.113.0/24', family: 4, jail: 'sshd', count: 2 },
       { cidr: '2001:db8::1', family: 6, by: 'mail1' },
     ]);
   });

@@ -2,7 +2,9 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { fleetStatus, publishHostStatus, readFleet, recordFromRun, renderFleet, shouldPublish, type FleetRecord } from '../../../controller/fleet/remote.js';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { renderFleetMetrics } from '../../../controller/fleet/metrics.js';
+import { parseFleetRecord } from '../../../controller/fleet/record.js';
 import type { RunStatus } from '../../../controller/status/run-status.js';
 import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -50,8 +52,8 @@ describe('fleet status on a real remote', () => {
     const by = Object.fromEntries(view.hosts.map((h) => [h.host, h]));
     expect(by.web1).toMatchObject({ lagCommits: 0, lagSeconds: 0, silent: false, seenAgoSeconds: 0 });
     expect(by.web2).toMatchObject({ lagCommits: 2, silent: false });
-    expect(by.web2!.record.lastError).toMatch(/ipset: command not found/);
-    expect(by.web2!.record.targets.kernel).toEqual({ entries: 0, error: 'ipset: command not found (is it installed?)' });
+    expect(by.web2!.record!.lastError).toMatch(/ipset: command not found/);
+    expect(by.web2!.record!.targets.kernel).toEqual({ entries: 0, error: 'ipset: command not found (is it installed?)' });
     expect(by.mail1).toMatchObject({ lagCommits: 1, silent: true, seenAgoSeconds: 600 });
 
     const text = renderFleet(view);
@@ -87,7 +89,7 @@ describe('fleet status on a real remote', () => {
     expect(changed.published).toBe(true);
     expect(git(remote.bare, 'rev-parse', 'refs/fail2git/status/web1')).toBe(changed.commit);
     const view = await readFleet(repo, new Date(NOW.getTime() + 20_000));
-    expect(view.hosts[0]!.record.lastError).toBe('boom');
+    expect(view.hosts[0]!.record!.lastError).toBe('boom');
   });
 
   it('shouldPublish: heartbeat after 1.5 intervals', () => {
@@ -96,5 +98,101 @@ describe('fleet status on a real remote', () => {
     expect(shouldPublish(record('web1', 'a'.repeat(40)), last, new Date('2026-11-25T12:00:45Z'))).toBe(true);
     expect(shouldPublish(record('web1', 'b'.repeat(40)), last, new Date('2026-11-25T12:00:01Z'))).toBe(true);
     expect(shouldPublish(record('web1', 'a'.repeat(40)), undefined, NOW)).toBe(true);
+  });
+});
+
+/** Writes `text` as status.json under `ref` straight into the bare remote (as any pusher could). */
+function plantRecord(bare: string, ref: string, text: string, file = 'status.json'): void {
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'x', GIT_AUTHOR_EMAIL: 'x@example.invalid', GIT_COMMITTER_NAME: 'x', GIT_COMMITTER_EMAIL: 'x@example.invalid' };
+  const run = (args: string[], input = '') => execFileSync('git', ['-C', bare, ...args], { input, env, encoding: 'utf8' }).trim();
+  const blob = run(['hash-object', '-w', '--stdin'], text);
+  const tree = run(['mktree'], `100644 blob ${blob}\t${file}\n`);
+  run(['update-ref', ref, run(['commit-tree', tree, '-m', 'planted'])]);
+}
+
+describe('fleet records are untrusted input', () => {
+  const good = (host: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ ...record(host, 'a'.repeat(40)), seen: '2026-11-25T11:59:50Z', ...extra });
+
+  async function fleetOf(records: Record<string, string>, other: Record<string, string> = {}) {
+    const remote = makeLedgerRemote();
+    for (const [ref, text] of Object.entries(records)) plantRecord(remote.bare, `refs/fail2git/status/${ref}`, text);
+    for (const [ref, text] of Object.entries(other)) plantRecord(remote.bare, `refs/fail2git/status/${ref}`, text, 'README');
+    const repo = { remote: remote.bare, branch: 'main', stateDir: tmpDir('f2g-fleet-hostile') };
+    return { remote, repo, result: await fleetStatus({ ...repo, metricsFile: join(repo.stateDir, 'fail2git.prom') }, { now: NOW }) };
+  }
+
+  it('shows a record without targets (or not JSON, or without status.json) as its own flagged row, never a crash', async () => {
+    const { result, repo } = await fleetOf({
+      web1: good('web1'),
+      broken: JSON.stringify({ version: 1, host: 'broken', interval: '30s', seen: '2026-11-25T11:59:50Z' }),
+      garbage: '{not json',
+      wrongtype: good('wrongtype', { targets: { kernel: { entries: 'many' } } }),
+    }, { nofile: good('nofile') });
+    const rows = result.output.split('\n');
+    expect(rows.find((l) => l.startsWith('broken '))).toMatch(/INVALID RECORD\s+"targets" is missing or not an object$/);
+    expect(rows.find((l) => l.startsWith('garbage '))).toMatch(/INVALID RECORD\s+the status record is not JSON$/);
+    expect(rows.find((l) => l.startsWith('wrongtype '))).toMatch(/target "kernel": "entries" is not a count$/);
+    expect(rows.find((l) => l.startsWith('web1 '))).toMatch(/web1\s+a{12}\s+unknown\s+10s ago\s+-$/);
+    expect(rows.find((l) => l.startsWith('nofile '))).toMatch(/INVALID RECORD\s+the ref holds no status\.json$/);
+    expect(result.output).toContain('5 hosts, 0 with errors, 4 silent, 4 with an invalid record');
+    expect(result.exitCode).toBe(1);
+    const json = JSON.parse((await fleetStatus(repo, { json: true, now: NOW })).output) as { hosts: { host: string; problem?: string }[] };
+    expect(json.hosts.map((h) => [h.host, h.problem !== undefined])).toEqual([['broken', true], ['garbage', true], ['nofile', true], ['web1', false], ['wrongtype', true]]);
+  });
+
+  it('takes the host from the ref: a record claiming another host is refused, no duplicate row or series', async () => {
+    const { result, repo } = await fleetOf({ web1: good('web1'), evil: good('web1', { lastError: 'forged' }) });
+    const rows = result.output.split('\n').filter((l) => /^(web1|evil) /.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^evil\s+-\s+unknown\s+INVALID RECORD\s+the record claims host "web1", but it is under the ref of "evil"$/);
+    expect(rows[1]).toMatch(/^web1 .* -$/);
+    const prom = readFileSync(join(repo.stateDir, 'fail2git-fleet.prom'), 'utf8');
+    const series = prom.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ')[0]);
+    expect(new Set(series).size).toBe(series.length);
+    expect(prom).toContain('fail2git_fleet_invalid_record{host="evil"} 1');
+    expect(prom).toContain('fail2git_fleet_error{host="web1"} 0');
+    // families are grouped: every sample follows its own TYPE line
+    let family = '';
+    for (const l of prom.split('\n').filter(Boolean)) {
+      if (l.startsWith('# TYPE ')) family = l.split(' ')[2]!;
+      else if (!l.startsWith('#')) expect(l.startsWith(`${family}{`) || l.startsWith(`${family} `), l).toBe(true);
+    }
+  });
+
+  it('escapes names and messages: a newline forges no row, an escape sequence reaches no terminal', async () => {
+    const { result } = await fleetOf({
+      web1: good('web1', { lastError: 'boom\nweb9  ' + 'b'.repeat(12) + '  up to date  0s ago  -\u001b[2J', targets: { 'k\u001b]0;x\u0007': { entries: 1, error: 'e\r\u202e' } } }),
+    });
+    expect(result.output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(result.output.split('\n').filter((l) => l.startsWith('web'))).toHaveLength(1);
+    expect(result.output).toContain('boom\\nweb9');
+    expect(result.output).toContain('k\\x1b]0;x\\x07: e\\r\\u202e');
+  });
+
+  it('counts a missing, unparseable or far-future "seen" as silent', async () => {
+    const { result } = await fleetOf({
+      noseen: JSON.stringify(record('noseen', 'a'.repeat(40))),
+      badseen: good('badseen', { seen: 'yesterday' }),
+      future: good('future', { seen: '2027-01-01T00:00:00Z' }),
+      fresh: good('fresh'),
+    });
+    const line = (h: string) => result.output.split('\n').find((l) => l.startsWith(`${h} `))!;
+    expect(line('noseen')).toMatch(/never \(no readable "seen"\) SILENT/);
+    expect(line('badseen')).toMatch(/SILENT/);
+    expect(line('future')).toMatch(/SILENT/);
+    expect(line('fresh')).not.toMatch(/SILENT/);
+    expect(result.output).toContain('4 hosts, 0 with errors, 3 silent');
+  });
+});
+
+describe('parseFleetRecord', () => {
+  it('keeps only the fields it knows, and never lets a target name reach a prototype', () => {
+    const r = parseFleetRecord(JSON.stringify({ ...record('web1', 'a'.repeat(40)), extra: 1 }), 'web1');
+    expect('record' in r && Object.keys(r.record)).not.toContain('extra');
+    const raw = '{"version":1,"host":"web1","interval":"30s","targets":{"__proto__":{"entries":1}}}';
+    const p = parseFleetRecord(raw, 'web1');
+    expect('record' in p && Object.getPrototypeOf(p.record.targets)).toBe(Object.prototype);
+    expect('record' in p && Object.keys(p.record.targets)).toEqual(['__proto__']);
   });
 });

@@ -7,7 +7,7 @@ import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());
-import { parseTrailers } from '../../../controller/audit/trailers.js';
+import { parseTrailers } from '../../../controller/git/trailers.js';
 
 const HEAD = '# header comment\napiVersion: fail2git/v1\nkind: BanList\nbans:\n';
 const NOW = new Date('2026-11-25T12:00:00Z');

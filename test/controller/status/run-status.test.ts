@@ -1,7 +1,8 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStatus, renderMetrics, writeFileAtomic, writeStatus, type RunStatus } from '../../../controller/status/run-status.js';
+import { readStatus, renderMetrics, writeStatus, type RunStatus } from '../../../controller/status/run-status.js';
+import { writeFileAtomicSync } from '../../../controller/lib/files.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 afterAll(cleanupTmp);
@@ -14,7 +15,7 @@ function sample(over: Partial<RunStatus> = {}): RunStatus {
     commit: { applied: 'abc', tip: 'abc', tipProblems: [] },
     desired: { entries: 42, skipped: { expired: 3 } },
     targets: {
-      kernel: { driver: 'ipset', reason: 'Applied', entries: 42, added: 2, removed: 1, heldRemovals: 0, errorsTotal: 0, driftCorrectedTotal: 5, driftLast: { readded: 1, removed: 0 }, lastSuccessAt: '2026-11-25T10:00:01.250Z' },
+      kernel: { driver: 'ipset', reason: 'Applied', entries: 42, added: 2, removed: 1, heldRemovals: 0, folded: 3, leftOut: 7, capacity: 42, errorsTotal: 0, driftCorrectedTotal: 5, driftLast: { readded: 1, removed: 0 }, lastSuccessAt: '2026-11-25T10:00:01.250Z' },
       'alias"x': { driver: 'file', reason: 'ApplyFailed', entries: 0, added: 0, removed: 0, heldRemovals: 0, error: 'disk full', errorsTotal: 3, driftCorrectedTotal: 0, driftLast: { readded: 0, removed: 0 } },
     },
     lastSuccessAt: '2026-11-25T10:00:01.250Z',
@@ -34,6 +35,13 @@ describe('renderMetrics', () => {
     expect(text).toContain('fail2git_run_duration_seconds 1.25\n');
     expect(text).toContain('fail2git_runs_total 7\n');
   });
+  it('exposes per target how many desired entries were folded and how many a full target left out', () => {
+    expect(text).toContain('fail2git_target_folded_entries{target="kernel",driver="ipset"} 3\n');
+    expect(text).toContain('fail2git_target_left_out_entries{target="kernel",driver="ipset"} 7\n');
+    // absent in an older status: 0
+    expect(text).toContain('fail2git_target_left_out_entries{target="alias\\"x",driver="file"} 0\n');
+  });
+
   it('escapes label values', () => {
     expect(text).toContain('fail2git_target_up{target="alias\\"x",driver="file"} 0\n');
   });
@@ -59,15 +67,7 @@ describe('status files', () => {
   it('a missing or torn status.json reads as no status', () => {
     const dir = tmpDir('f2g-status');
     expect(readStatus(dir)).toBeUndefined();
-    writeFileAtomic(join(dir, 'status.json'), '{"version":1,');
+    writeFileAtomicSync(join(dir, 'status.json'), '{"version":1,');
     expect(readStatus(dir)).toBeUndefined();
-  });
-  it('atomic writes leave no temp files and replace the whole content', () => {
-    const dir = tmpDir('f2g-status');
-    const path = join(dir, 'sub', 'fail2git.prom');
-    writeFileAtomic(path, 'a'.repeat(10_000));
-    writeFileAtomic(path, 'short\n');
-    expect(readFileSync(path, 'utf8')).toBe('short\n');
-    expect(readdirSync(join(dir, 'sub'))).toEqual(['fail2git.prom']);
   });
 });

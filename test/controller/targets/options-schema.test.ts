@@ -19,14 +19,14 @@ const secret = join(dir, 'token');
 writeFileSync(secret, 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n', { mode: 0o600 });
 
 const FULL: Record<string, Record<string, unknown>> = {
-  ipset: { setName: 'fail2git', enforce: 'both' },
-  nftables: { table: 'fail2git', enforce: 'forward' },
-  route: { proto: 250 },
-  file: { path: join(dir, 'list.txt'), format: 'json' },
+  ipset: { setName: 'fail2git', enforce: 'both', maxEntries: 65536 },
+  nftables: { table: 'fail2git', enforce: 'forward', maxEntries: 100 },
+  route: { proto: 250, maxEntries: 1000 },
+  file: { path: join(dir, 'list.txt'), format: 'json', maxEntries: 5000 },
   // lockDir and corosyncPath follow from path on the host; the ledger may not name them.
-  'pve-clusterfw': { path: join(dir, 'cluster.fw'), ipset: 'blacklist', lockTimeoutMs: 5000, maxBytes: 900000 },
+  'pve-clusterfw': { path: join(dir, 'cluster.fw'), ipset: 'blacklist', lockTimeoutMs: 5000, maxBytes: 900000, maxEntries: 10000 },
   // url, token and pin come from the host's pveCredentials entry the target names.
-  'pve-api': { credential: 'dc', ipset: 'fail2ban', concurrency: 2, retries: 3, retryBaseMs: 100, timeoutMs: 10000, progressEvery: 50 },
+  'pve-api': { credential: 'dc', ipset: 'fail2ban', concurrency: 2, retries: 3, retryBaseMs: 100, timeoutMs: 10000, progressEvery: 50, maxEntries: 3000 },
 };
 
 const sinks = {

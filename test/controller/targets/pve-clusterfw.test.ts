@@ -3,11 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createPveClusterFw } from '../../../controller/targets/pve-clusterfw.js';
-import type { Target } from '../../../controller/targets/types.js';
+import type { DesiredEntry, Target } from '../../../controller/targets/types.js';
+import { syncTarget, type SyncTargetInput } from '../../../controller/reconcile/target.js';
+import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
-import { entry, observedKeys, planFor, sortKeys, testTarget } from './contract.js';
+import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 
 const FIXTURES = pveFixturesDir();
@@ -55,9 +57,62 @@ IN SSH(ACCEPT) -source admin
 
 const OURS = /^[^[].* # fail2git /;
 
-testTarget('pve-clusterfw', async () => {
+interface FwFixture extends TargetFixture {
+  path: string;
+}
+
+const edit = (path: string, fn: (text: string) => string): void => writeFileSync(path, fn(readFileSync(path, 'utf8')));
+
+/** After the run: no broken line of ours is left, and the file ends with a newline. */
+async function sectionIsClean({ path }: FwFixture): Promise<void> {
+  const text = readFileSync(path, 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  expect(text).not.toMatch(/^!.*# fail2git/m);
+  expect(text).not.toMatch(/^admin # fail2git/m);
+}
+
+const FW_STATES: StartingState<FwFixture>[] = [
+  {
+    name: 'wrong type: members of ours turned into exceptions (! cidr # fail2git …), which un-ban',
+    damage: async ({ path }) => edit(path, (t) => t.replace(/^(198\.51\.100\.7 # fail2git)/m, '! $1').replace(/^(192\.0\.2\.128\/25 # fail2git)/m, '!$1')),
+    check: sectionIsClean,
+  },
+  {
+    name: 'wrong type: a marked member naming an alias instead of a network',
+    damage: async ({ path }) => edit(path, (t) => t.replace(/^(198\.51\.100\.7 # fail2git.*)$/m, '$1\nadmin # fail2git manual@pve1 permanent')),
+    check: sectionIsClean,
+  },
+  {
+    name: 'half-applied: the section missing its end (file cut off in our last member, no newline)',
+    foreign: 'check',
+    damage: async ({ path }) => {
+      // our section last in the file, its last line cut in the middle of the address
+      const text = readFileSync(path, 'utf8');
+      const lines = text.split('\n');
+      const start = lines.findIndex((l) => /^\[IPSET fail2ban\]/i.test(l));
+      let end = lines.findIndex((l, i) => i > start && l.startsWith('['));
+      if (end < 0) end = lines.length;
+      const section = lines.slice(start, end).filter((l) => l !== '');
+      const rest = [...lines.slice(0, start), ...lines.slice(end)].join('\n').replace(/\n*$/, '\n\n');
+      const lastOurs = section.findLastIndex((l) => OURS.test(l));
+      const torn = section[lastOurs]!.slice(0, 6);
+      writeFileSync(path, rest + [...section.slice(0, lastOurs), ...section.slice(lastOurs + 1), torn].join('\n'));
+    },
+    check: async (fx) => {
+      await sectionIsClean(fx);
+      expect(readFileSync(fx.path, 'utf8')).toMatch(/\[RULES\][\s\S]*\[IPSET fail2ban\]/);
+    },
+  },
+  {
+    name: 'half-applied: our section emptied of members and its header comment lost',
+    damage: async ({ path }) => edit(path, (t) => t.split('\n').filter((l) => !OURS.test(l)).join('\n')),
+  },
+];
+
+testTarget('pve-clusterfw', async (): Promise<FwFixture> => {
   const path = tempFw();
   return {
+    path,
     target: fwTarget(path),
     foreign: {
       async seed() { writeFileSync(path, FOREIGN); },
@@ -65,7 +120,7 @@ testTarget('pve-clusterfw', async () => {
     },
     async cleanup() { /* temp dirs go in afterAll */ },
   };
-});
+}, { states: FW_STATES });
 
 /** result = original with one contiguous block inserted, made only of our header, blanks and our members */
 function insertedBlock(before: string, after: string): string[] {
@@ -152,6 +207,11 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
       .replace('permanent\n', 'permanent\n10.0.0.2 # fail2git manual@testhost permanent\n'));
   });
 
+  it('reports a bad option like every driver: TargetError E_TARGET_OPTION with the shared prefix', () => {
+    expect(() => fwTarget(tempFw(), { ipSet: 'x' })).toThrow(/^target "dc" \(pve-clusterfw\): unknown option "ipSet" \(known: path, ipset,/);
+    expect(() => fwTarget(tempFw(), { maxBytes: 0 })).toThrow(expect.objectContaining({ name: 'TargetError', code: 'E_TARGET_OPTION', target: 'dc', message: 'target "dc" (pve-clusterfw): option maxBytes must be a number ≥ 1' }));
+  });
+
   it.each(['management', 'ipfilter-net0', 'Fail2ban'])('refuses to own the set %j', (ipset) => {
     expect(() => fwTarget(tempFw(), { ipset })).toThrow(/ipset/);
   });
@@ -167,6 +227,10 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
     ['CRLF', '[OPTIONS]\r\nenable: 1\r\n', 'E_PVE_CRLF'],
     ['BOM', '\uFEFF[OPTIONS]\nenable: 1\n', 'E_PVE_BOM'],
     ['duplicate sections', '[OPTIONS]\nenable: 1\n[IPSET fail2ban]\n1.2.3.4\n[IPSET FAIL2BAN]\n5.6.7.8\n', 'E_PVE_DUPLICATE_SECTION'],
+    // a file that is no .fw file at all (content before any header): fail2git did not write it and never edits it
+    ['a passwd file', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n', 'E_PVE_NOT_FW'],
+    ['a key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', 'E_PVE_NOT_FW'],
+    ['text before the first header', '# comments are fine\nenable: 1\n[OPTIONS]\n', 'E_PVE_NOT_FW'],
   ] as const) {
     it(`refuses ${what} with a clear error and never writes`, async () => {
       const path = tempFw(text);
@@ -270,5 +334,59 @@ describe('pve-clusterfw protected addresses', () => {
     expect(sortKeys(await fx.protectedAddresses!())).toEqual(sortKeys(['127.0.0.0/8', '198.51.100.100', '10.10.10.1', 'fd00::1']));
     const aliased = fwTarget(tempFw('[OPTIONS]\nenable: 1\n[ALIASES]\nadmin 192.0.2.10\n[IPSET management]\ndc/admin\n192.0.2.64/26\n'), { corosyncPath: corosync + '.missing' });
     expect(sortKeys(await aliased.protectedAddresses!())).toEqual(['192.0.2.10', '192.0.2.64/26']);
+  });
+});
+
+describe('pve-clusterfw capacity: a full cluster.fw keeps enforcing the newest bans', () => {
+  const doc = { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: 'dc' }, spec: { driver: 'pve-clusterfw' } } as const;
+  const silent = { info() {}, warn() {}, error() {} };
+  const ban = (cidr: string, minute: number): DesiredEntry => ({
+    ...entry(cidr), jail: 'sshd', by: 'web1', at: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(), expires: '2027-01-01T00:00:00Z',
+  });
+  const input = (desired: DesiredEntry[], previousLeftOut?: number): SyncTargetInput => ({
+    desired, maxRemovePerRun: [DEFAULT_POLICY.maxRemovePerRun], dryRun: false, force: false, previousDesired: undefined, log: silent,
+    ...(previousLeftOut !== undefined && { previousLeftOut }),
+  });
+
+  it('fills to the size limit with the most recent bans, and the newest land when more arrive', async () => {
+    const start = '[OPTIONS]\nenable: 1\n\n[RULES]\nIN DROP -source +dc/fail2ban\n';
+    const path = tempFw(start);
+    const t = fwTarget(path, { maxBytes: 8000 });
+    const filler = Array.from({ length: 400 }, (_, i) => ban(`10.${i >> 8}.${i & 255}.0/24`, i));
+    const first = await syncTarget({ doc, target: t }, input(filler));
+    expect(first.error).toBeUndefined();
+    expect(first.reason).toBe('Applied');
+    expect(first.leftOut).toBeGreaterThan(0);
+    expect(first.entries + first.leftOut).toBe(400);
+    expect(statSync(path).size).toBeLessThanOrEqual(8000);
+    // the most recent fillers are the ones in the file
+    const held1 = await observedKeys(t);
+    expect(held1).toContain(filler[399]!.cidr);
+    expect(held1).not.toContain(filler[0]!.cidr);
+
+    const fresh = [ban('198.51.100.7', 1000), ban('2001:db8:77::/48', 1001), ban('203.0.113.9', 1002)];
+    const second = await syncTarget({ doc, target: t }, input([...filler, ...fresh], first.leftOut));
+    expect(second.error).toBeUndefined();
+    expect(second.reason).toBe('Applied');
+    const held2 = await observedKeys(t);
+    for (const f of fresh) expect(held2).toContain(f.cidr);
+    expect(second.leftOut).toBe(403 - second.entries);
+    expect(statSync(path).size).toBeLessThanOrEqual(8000);
+    // a third run changes nothing
+    const third = await syncTarget({ doc, target: t }, input([...filler, ...fresh], second.leftOut));
+    expect(third.reason).toBe('UpToDate');
+  });
+
+  it('maxEntries caps the set the same way, and the rest come back when there is room', async () => {
+    const path = tempFw('[OPTIONS]\nenable: 1\n');
+    const t = fwTarget(path, { maxEntries: 2 });
+    const bans = [ban('192.0.2.1', 1), ban('192.0.2.2', 2), ban('192.0.2.3', 3)];
+    const run = await syncTarget({ doc, target: t }, input(bans));
+    expect(run).toMatchObject({ reason: 'Applied', leftOut: 1, capacity: 2 });
+    expect(await observedKeys(t)).toEqual(['192.0.2.2', '192.0.2.3']);
+    // the newest expires: the oldest comes back
+    const later = await syncTarget({ doc, target: t }, input(bans.slice(0, 2), 1));
+    expect(later).toMatchObject({ reason: 'Applied', leftOut: 0 });
+    expect(await observedKeys(t)).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 });

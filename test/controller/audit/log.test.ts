@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { parseLog, parseTrailers, LOG_FORMAT } from '../../../controller/audit/trailers.js';
+import { parseLog, LOG_FORMAT } from '../../../controller/audit/log.js';
+import { parseTrailers } from '../../../controller/git/trailers.js';
 import { changedLines, parseHandEdits } from '../../../controller/audit/hand-edits.js';
-import { CidrCache, mayRelateV4, parseEntryLine, relationOf } from '../../../controller/audit/entries.js';
+import { CidrCache, mayRelateV4, relationOf } from '../../../controller/audit/entries.js';
+import { parseEntryLine } from '../../../controller/ledger/banlist-lines.js';
 import { parseCidr } from '../../../controller/net/cidr.js';
 
 describe('parseTrailers', () => {
