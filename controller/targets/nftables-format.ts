@@ -64,11 +64,19 @@ export function parseNftTable(text: string): NftState {
   state.exists = true;
   const items = (JSON.parse(text) as { nftables?: Json[] }).nftables ?? [];
   for (const item of items) {
-    if (item.set) readSet(state, item.set as Json);
+    if (item.table) readTableFlags(state, item.table as Json);
+    else if (item.set) readSet(state, item.set as Json);
     else if (item.chain) readChain(state, item.chain as Json);
     else if (item.rule) readRule(state, item.rule as Json);
   }
   return state;
+}
+
+/** A table with flags (`dormant`: its chains do nothing) does not enforce; rebuilt without them. */
+function readTableFlags(state: NftState, table: Json): void {
+  const flags = table.flags;
+  if (flags === undefined || (Array.isArray(flags) && flags.length === 0)) return;
+  state.problems.push(`the table has flags (${Array.isArray(flags) ? flags.join(',') : String(flags)}), e.g. dormant: its chains filter nothing`);
 }
 
 /** What each of our sets must be: its type and flags exactly, nothing that expires, merges or caps members. */

@@ -5,7 +5,7 @@ import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from './contract.js';
+import { entry, observedKeys, planFor, reconcilePass, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 import { nftRulesetExcept } from './kernel-state.js';
 
@@ -80,6 +80,14 @@ const NFT_STATES: StartingState<NftFixture>[] = [
       'add chain inet T forward { type nat hook postrouting priority 100; policy accept; }',
     ]),
     check: tableIsOurs,
+  },
+  {
+    name: 'wrong type: the table made dormant (its chains filter nothing)',
+    damage: (fx) => nftScript(fx, ['add table inet T { flags dormant; }']),
+    check: async (fx) => {
+      await tableIsOurs(fx);
+      expect((await fx.ns.run('nft', ['-j', 'list', 'table', 'inet', fx.table])).stdout).not.toMatch(/"table": \{[^}]*"flags"/);
+    },
   },
   {
     name: 'half-applied: the v6 sets and the forward chain missing, input chain empty',
@@ -226,6 +234,23 @@ kernel('nftables in the kernel', () => {
       await target.apply(plan);
       await target.apply({ add: [], remove: [] });
       expect((await ns.run('nft', ['-a', 'list', 'table', 'inet', table])).stdout).toBe(before);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('a table made dormant with the right entries asks for a repair, and one run wakes it', async () => {
+    const ns = await createNetns('f2gnfd');
+    try {
+      const table = uniqueName('d', 8);
+      const target = nftIn(ns, { table });
+      await reconcilePass(target, ['192.0.2.1', '2001:db8::1']);
+      await ns.run('nft', ['add', 'table', 'inet', table, '{ flags dormant; }']);
+      // (nft 1.0.x cannot print a dormant table as JSON: then its members read as none and are written again)
+      expect((await reconcilePass(target, ['192.0.2.1', '2001:db8::1'])).repair).toBe(true);
+      expect(await observedKeys(target)).toEqual(['192.0.2.1', '2001:db8::1']);
+      expect((await ns.run('nft', ['-j', 'list', 'table', 'inet', table])).stdout).not.toMatch(/"table": \{[^}]*"flags"/);
+      expect(await reconcilePass(target, ['192.0.2.1', '2001:db8::1'])).toEqual({ plan: { add: [], remove: [] }, repair: false });
     } finally {
       await ns.destroy();
     }
