@@ -12,7 +12,7 @@ or for the current shell:
 
 /** Flags each command takes, for completion only (each command's --help is the reference). */
 export const FLAGS: Record<string, string> = {
-  init: '--remote --branch --allow --signing-key --help',
+  init: '--remote --branch --allow --signing-key --update-ci --help',
   validate: '--ledger --rev --json --help',
   fmt: '--ledger --check --help',
   list: '--ledger --at --json --help',
