@@ -3,7 +3,7 @@
  * error needs is not kept in messages; stderr's first lines explain a failure.
  */
 import { spawn } from 'node:child_process';
-import { Fail2gitError } from './errors.js';
+import { Fail2gitError, type ErrorCode } from './errors.js';
 
 export interface RunOptions {
   /** written to stdin, then stdin is closed */
@@ -25,7 +25,7 @@ export class ExecError extends Fail2gitError {
   readonly cmd: string;
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(code: string, cmd: string, exitCode: number | null, stderr: string, message: string) {
+  constructor(code: ErrorCode, cmd: string, exitCode: number | null, stderr: string, message: string) {
     super(code, message);
     this.cmd = cmd;
     this.exitCode = exitCode;
