@@ -7,14 +7,14 @@
  * It never loads a YAML parser, a schema validator or git.
  */
 import { readFileSync } from 'node:fs';
-import { CidrError, parseCidr, widen } from '../controller/net/cidr.js';
+import { CidrError, cidrContains, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
 import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime } from '../controller/lib/duration.js';
 import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
 import { isStale } from '../controller/lib/lock.js';
 import { refusal, type Operation } from './operations.js';
-import { newOpId, spoolOperation } from './spool.js';
+import { newOpId, recordRefused, spoolOperation, writeSpoolMetrics } from './spool.js';
 
 export type HookAction = 'ban' | 'unban' | 'prolong';
 
@@ -36,7 +36,7 @@ export interface HookArgs {
 export type HookDecision =
   | { kind: 'spool'; op: Operation }
   | { kind: 'skip'; why: string }
-  | { kind: 'refuse'; why: string };
+  | { kind: 'refuse'; why: string; op: Operation };
 
 const JAIL = /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,63}$/;
 /** Decimal, optionally fractional or with an exponent: what Python prints for an int or a float. */
@@ -61,7 +61,7 @@ function count(flag: string, raw: string | undefined): number | undefined {
 /** Pure: validates the raw flag values of a hook call. */
 export function parseHookArgs(action: string | undefined, v: Record<string, string | undefined>, now = Date.now()): HookArgs {
   if (action !== 'ban' && action !== 'unban' && action !== 'prolong') {
-    throw new InputError('E_HOOK_ARGS', `hook action must be ban, unban, prolong or flush, got ${JSON.stringify(action ?? '')}`);
+    throw new InputError('E_HOOK_ARGS', `hook action must be ban, unban, prolong, ignore or flush, got ${JSON.stringify(action ?? '')}`);
   }
   const jail = v.jail;
   if (jail === undefined || !JAIL.test(jail)) throw new InputError('E_HOOK_ARGS', `--jail ${JSON.stringify(jail ?? '')} is not a jail name`);
@@ -106,13 +106,15 @@ export function decide(args: HookArgs, guard: Guard, host: string, now: number, 
     if (args.bantime >= 0 && (args.time + args.bantime) * 1000 <= now + 1000) {
       return { kind: 'skip', why: `unban of ${args.ip} at natural expiry: the TTL already governs` };
     }
-    return { kind: 'spool', op: base };
+    // An unban carries the time it was asked (fail2ban's <time> is the ban's): it lifts only
+    // bans made before it (hooks/operations.ts applyUnban).
+    return { kind: 'spool', op: { ...base, at: formatTime(new Date(now)) } };
   }
   const c = parseCidr(args.ip);
   const target = widen(c, c.family === 4 ? guard.banPrefix.ipv4 : guard.banPrefix.ipv6);
-  const why = refusal(target, guard.allow, guard.broadestPrefix);
-  if (why) return { kind: 'refuse', why: `refusing to ${args.action} ${args.ip}: ${why}` };
   const op: Operation = { ...base, ttl: args.bantime };
+  const why = refusal(target, guard.allow, guard.broadestPrefix);
+  if (why) return { kind: 'refuse', why: `refusing to ${args.action} ${args.ip} network-wide: ${why}`, op };
   if (args.action === 'ban') op.escalate = true;
   if (args.bancount !== undefined) op.bancount = args.bancount;
   if (args.failures !== undefined) op.failures = args.failures;
@@ -138,9 +140,32 @@ export async function spawnFlusher(cfg: Pick<HostConfig, 'path'>, cli = process.
   child.unref();
 }
 
-/** Spools the operation (or not) and nudges a flusher; returns the decision for the caller to report. */
+/**
+ * fail2ban's `ignorecommand`: the allow entry of the ledger's allowlist (as cached in
+ * guard.json) that holds `ip`, or null. fail2ban then ignores the address in every jail
+ * that sets it, so no local action bans it either. Pure.
+ */
+export function allowEntryFor(ip: string, guard: Pick<Guard, 'allow'>): Cidr | null {
+  let c: Cidr;
+  try {
+    c = parseCidr(ip);
+  } catch (err) {
+    if (err instanceof CidrError) throw new InputError('E_HOOK_IP', `--ip: ${err.message}`);
+    throw err;
+  }
+  return guard.allow.find((a) => cidrContains(a, c)) ?? null;
+}
+
+/**
+ * Spools the operation (or not) and nudges a flusher; returns the decision for the caller
+ * to report. A refusal is kept in spool/refused/ with its reason (never pushed).
+ */
 export async function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, lockFile: string, now = Date.now()): Promise<HookDecision> {
   const decision = decide(args, guard, cfg.host, now, newOpId(cfg.host, now));
+  if (decision.kind === 'refuse') {
+    recordRefused(spoolPath(cfg), decision.op, decision.why);
+    writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
+  }
   if (decision.kind !== 'spool') return decision;
   spoolOperation(spoolPath(cfg), decision.op);
   if (!flusherRunning(lockFile, now)) await spawnFlusher(cfg);

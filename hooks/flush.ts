@@ -18,10 +18,11 @@ import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
 import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
 import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/lock.js';
-import { applyOperations, type OpResult, type Operation } from './operations.js';
+import { applyOperations, isChange, type ApplyContext, type OpResult, type Operation } from './operations.js';
+import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage } from './message.js';
-import { deliveredIds } from '../controller/git/trailers.js';
-import { listOperations, opCreatedAt, removeOperations, setAside } from './spool.js';
+import { deliveredIds, parseTrailers } from '../controller/git/trailers.js';
+import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
@@ -79,7 +80,50 @@ async function ledgerAt(snap: Snapshot) {
   if (problems.length > 0) {
     throw new InvalidLedgerError(`ledger at ${snap.tip.slice(0, 12)} is invalid (${formatProblem(problems[0]!)}); operations wait until it is fixed`, problems);
   }
-  return { list, ledger: rest.ledger, format: formatBanList };
+  return { list, ledger: rest.ledger, format: formatBanList, parse: parseBanList };
+}
+
+type Ledger = Awaited<ReturnType<typeof ledgerAt>>;
+
+/**
+ * Applies the operations and checks the result the way `validate` does before anything is
+ * pushed: an operation whose entry `validate` would reject (a count past the schema's
+ * maximum, a reason too long, …) is refused alone with the problem as its reason, and the
+ * rest are applied again without it. If the whole file still fails validation (which no
+ * single operation explains), nothing is pushed: the writer never pushes a ledger its own
+ * validate rejects.
+ */
+export function applyChecked(
+  at: Pick<Ledger, 'format' | 'parse'> & { bans: readonly BanEntry[]; header: string },
+  ops: readonly Operation[],
+  ctx: ApplyContext,
+): { bans: BanEntry[]; results: OpResult[]; text: string } {
+  const refused = new Map<string, string>();
+  for (let pass = 0; ; pass++) {
+    const todo = ops.filter((o) => !refused.has(o.id));
+    const { bans, results } = applyOperations(at.bans, todo, ctx);
+    const byKey = new Map(bans.map((b) => [b.cidr, b] as const));
+    let found = false;
+    for (const r of results) {
+      if (!isChange(r) || r.outcome === 'removed') continue;
+      const entry = byKey.get(r.cidr);
+      const problem = entry && at.parse(at.format([entry])).problems[0];
+      if (problem) {
+        refused.set(r.op.id, `would make the ledger invalid: ${problem.message}`);
+        found = true;
+      }
+    }
+    if (found && pass < ops.length) continue;
+    const text = at.format(bans, at.header);
+    const problems = at.parse(text).problems;
+    if (problems.length > 0) {
+      throw new InvalidLedgerError(`not pushing: the ledger after these operations would be invalid (${formatProblem(problems[0]!)}); operations wait`, problems);
+    }
+    const refusedResults: OpResult[] = ops.filter((o) => refused.has(o.id)).map((o) => ({ op: o, cidr: o.cidr, outcome: 'refused', detail: refused.get(o.id)! }));
+    const order = new Map(ops.map((o, i) => [o.id, i] as const));
+    const all = [...results, ...refusedResults].sort((a, b) => order.get(a.op.id)! - order.get(b.op.id)!);
+    return { bans, results: all, text };
+  }
 }
 
 interface Round {
@@ -97,20 +141,54 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
     signingKey: cfg.signingKey,
     paths: PATHS,
     async mutate(snap) {
-      const { list, ledger, format } = await ledgerAt(snap);
+      const { list, ledger, format, parse } = await ledgerAt(snap);
       writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
       if (ops.length === 0) return null;
       // Clock slack: the commit that delivered an op was made on this host after it was spooled.
       const seen = deliveredIds(await recentMessages(repo, snap.tip, new Date(oldest - 3_600_000), author.email));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const { bans, results } = applyOperations(list.bans, todo, { policy: ledger.policy, allow: ledger.allow, now });
+      const unbannedAt = await recentUnbans(repo, snap.tip, todo, now);
+      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) });
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
       const message = commitMessage(cfg.host, results);
-      return message === null ? null : { files: { [LEDGER_FILES.bans]: format(bans, list.header) }, message };
+      return message === null ? null : { files: { [LEDGER_FILES.bans]: text }, message };
     },
   });
   return { commit, round };
+}
+
+/** How far before a ban's own time its address's unbans are looked for (commit clocks differ). */
+const UNBAN_LOOKBACK_MS = 3_600_000;
+/** An unban trailer dated further ahead of this host's clock is not believed. */
+const MAX_UNBAN_SKEW_MS = 300_000;
+
+/**
+ * Canonical key → the latest time an unban (by any writer) removed it, from the trailers
+ * of the commits since the oldest pending ban's time: a ban delivered late is applied in
+ * time order against them (hooks/operations.ts). Undefined when no ban or prolong is pending.
+ */
+async function recentUnbans(repo: WriterRepo, tip: string, ops: readonly Operation[], now: Date): Promise<Map<string, string> | undefined> {
+  const times = ops.filter((o) => o.op !== 'unban').map((o) => Date.parse(o.at)).filter(Number.isFinite);
+  if (times.length === 0) return undefined;
+  return unbansIn(await recentMessages(repo, tip, new Date(Math.min(...times) - UNBAN_LOOKBACK_MS)), now);
+}
+
+/** Pure: the latest unban time per key in `git log --format=%B%x00` output. */
+export function unbansIn(log: string, now: Date): Map<string, string> {
+  const out = new Map<string, string>();
+  const limit = now.getTime() + MAX_UNBAN_SKEW_MS;
+  for (const body of log.split('\0')) {
+    for (const t of parseTrailers(body)) {
+      const { cidr, at } = t.fields;
+      if (t.op !== 'unban' || !cidr || !at) continue;
+      const ms = Date.parse(at);
+      if (!Number.isFinite(ms) || ms > limit) continue;
+      const prev = out.get(cidr);
+      if (prev === undefined || ms > Date.parse(prev)) out.set(cidr, at);
+    }
+  }
+  return out;
 }
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
@@ -150,9 +228,13 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     const refusedIds = new Set(refused.map((r) => r.op.id));
     removeOperations(spool, ops.filter((o) => !refusedIds.has(o.id)).map((o) => o.id));
     for (const r of refused) {
-      setAside(spool, 'refused', `${r.op.id}.json`);
+      recordRefused(spool, r.op, r.detail ?? 'refused');
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
+    }
+    for (const r of round.results) {
+      if (r.outcome === 'kept') opts.log?.(`unban ${r.cidr} kept the ban: ${r.detail ?? ''}`);
+      if (r.outcome === 'superseded') opts.log?.(`${r.op.op} ${r.cidr} superseded: ${r.detail ?? ''}`);
     }
     if (commit) {
       out.commits.push(commit);
@@ -182,6 +264,7 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
     } catch (err) {
       out.pending = listOperations(spoolPath(cfg)).length;
       writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });
+      writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
       throw err;
     } finally {
       lock.release();
@@ -191,6 +274,9 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
     opts = { ...opts, refresh: false };
   }
   out.pending = listOperations(spoolPath(cfg)).length;
-  if (!out.busy) writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, commits: out.commits });
+  if (!out.busy) {
+    writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, refused: out.refused.length, commits: out.commits });
+    writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
+  }
   return out;
 }

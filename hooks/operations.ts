@@ -9,7 +9,7 @@
 import { cidrOverlaps, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
 import { specialAddress } from '../controller/net/special.js';
 import { formatTime, parseDuration, parseTime } from '../controller/lib/duration.js';
-import type { AllowEntry, BanEntry, PolicySpec, PrefixLimits } from '../controller/ledger/types.js';
+import { MAX_TTL_S, type AllowEntry, type BanEntry, type PolicySpec, type PrefixLimits } from '../controller/ledger/types.js';
 
 export type OpKind = 'ban' | 'unban' | 'prolong';
 
@@ -23,7 +23,11 @@ export interface Operation {
   cidr: string;
   /** a single address from fail2ban: widen to the policy's banPrefix when applied */
   widen?: boolean;
-  /** when the offence was banned (fail2ban `<time>`) or when the person asked */
+  /**
+   * The operation's time, by which it is applied: for a ban or prolong when the offence was
+   * banned (fail2ban `<time>`) or when the person asked; for an unban when it was asked
+   * (the hook's clock at fail2ban's `actionunban`, the person's command).
+   */
   at: string;
   /** who: the host (hooks) or the person */
   by: string;
@@ -42,7 +46,13 @@ export interface Operation {
   failures?: number;
 }
 
-export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'refused';
+/**
+ * `kept`: an unban that found the entry banned at or after the unban's own time (a ban
+ * another host made later, or in the same second): the ban stays, see applyUnban.
+ * `superseded`: a ban (or prolong) delivered after a later unban of its address already
+ * removed the entry (its host was offline): time order wins, it is not re-added.
+ */
+export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'kept' | 'superseded' | 'refused';
 
 export interface OpResult {
   op: Operation;
@@ -63,6 +73,12 @@ export interface ApplyContext {
   policy: Pick<PolicySpec, 'defaultTtl' | 'broadestPrefix' | 'banPrefix' | 'escalation'>;
   allow: readonly AllowEntry[];
   now: Date;
+  /**
+   * Canonical key → the time (`at`) of the latest unban that removed it, from the recent
+   * history (the flusher reads the unbans' trailers). A ban older than that unban, delivered
+   * late, is superseded rather than re-added.
+   */
+  unbannedAt?: ReadonlyMap<string, string>;
 }
 
 /** The key an operation writes: a hook's single address widened to the policy's banPrefix. */
@@ -94,18 +110,23 @@ export function escalatedTtl(base: number, count: number, escalation: PolicySpec
   return Math.round(Math.min(ttl, cap));
 }
 
-/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl`: ten years. */
-export const MAX_TTL_S = 10 * 365 * 86_400;
+/** The largest `count` the ban list's schema accepts. */
+export const MAX_COUNT = 1_000_000;
+
+/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl` (ledger/types.ts). */
+export { MAX_TTL_S };
 
 /**
- * The cap on a TTL; -1 (permanent) stays. A hook's ban (fail2ban's bantime, however a
- * runaway jail set it) is capped at the policy's `escalation.maxTtl` when there is one;
- * every ban, people's too, at MAX_TTL_S (so `expires` is always a date validate accepts).
+ * The cap on a TTL. A hook's ban (fail2ban's bantime, however a runaway jail set it, and
+ * `bantime = -1` too) is capped at the policy's `escalation.maxTtl` when there is one: that is
+ * the most a host's writer key may write (controller/ledger/roles.ts), so a hook never makes a
+ * commit that signed hosts would hold. Every ban, people's too, is capped at MAX_TTL_S (so
+ * `expires` is always a date validate accepts); otherwise -1 (permanent) stays.
  */
 export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation'>, fromHook: boolean): number {
-  if (ttl < 0) return -1;
-  const cap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : MAX_TTL_S;
-  return Math.min(ttl, cap);
+  const hookCap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : undefined;
+  if (ttl < 0) return hookCap ?? -1;
+  return Math.min(ttl, hookCap ?? MAX_TTL_S);
 }
 
 /**
@@ -130,8 +151,13 @@ function laterExpiry(a: string | undefined, b: string | undefined): string | und
 
 function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: ApplyContext): OpResult {
   const old = bans.get(key);
+  const unbanned = old === undefined ? ctx.unbannedAt?.get(key) : undefined;
+  if (unbanned !== undefined && Date.parse(unbanned) > Date.parse(op.at)) {
+    return { op, cidr: key, outcome: 'superseded', detail: `unbanned at ${unbanned}, after this ${op.op} (${op.at}); not re-added` };
+  }
   const live = old !== undefined && (old.expires === undefined || Date.parse(old.expires) > ctx.now.getTime());
-  const count = op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1);
+  // The schema's maximum (schemas/banlist.schema.json): a millionth offence still bans.
+  const count = Math.min(MAX_COUNT, op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1));
   let ttl: number;
   let expires: string | undefined;
   if (op.until !== undefined) {
@@ -148,9 +174,12 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
   const next: BanEntry = { cidr: key };
   const finalExpires = live ? laterExpiry(old.expires, expires) : expires;
   if (finalExpires !== undefined) next.expires = finalExpires;
-  next.at = op.at;
-  next.by = op.by;
-  const jail = op.jail ?? (op.op === 'prolong' ? old?.jail : undefined);
+  // An entry's `at` is its latest ban and never moves back: a ban delivered late (an offline
+  // host) must not make a newer ban look old to the next unban.
+  const older = live && old.at !== undefined && Date.parse(old.at) > Date.parse(op.at);
+  next.at = older ? old.at! : op.at;
+  next.by = older ? (old.by ?? op.by) : op.by;
+  const jail = older ? old.jail : (op.jail ?? (op.op === 'prolong' ? old?.jail : undefined));
   if (jail !== undefined) next.jail = jail;
   const reason = op.reason ?? old?.reason;
   if (reason !== undefined) next.reason = reason;
@@ -160,6 +189,27 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
   }
   bans.set(key, next);
   return { op, cidr: key, outcome: old ? 'updated' : 'added', expires: finalExpires, ttl: finalExpires === undefined ? -1 : ttl, count };
+}
+
+/**
+ * An unban removes an entry only when the entry's `at` is not later than the unban's, or it
+ * carries no `at`: an unban queued on an offline host never deletes a ban another host made
+ * after it. Within one second (times are whole seconds) a hook's unban yields: a fail2ban
+ * host's ban and another host's unban in the same second end banned, whichever is pushed
+ * first (rule 1, never lose a ban). A person's unban (`fail2git unban`, no widening) lifts a
+ * ban of its own second: the person saw it. docs/fail2ban.md states the outcome.
+ */
+function applyUnban(bans: Map<string, BanEntry>, op: Operation, key: string): OpResult {
+  const old = bans.get(key);
+  if (!old) return { op, cidr: key, outcome: 'absent' };
+  const banMs = old.at === undefined ? -Infinity : Date.parse(old.at);
+  const unbanMs = Date.parse(op.at);
+  const lifts = op.widen === true ? banMs < unbanMs : banMs <= unbanMs;
+  if (!lifts) {
+    return { op, cidr: key, outcome: 'kept', detail: `banned at ${old.at}${old.by ? ` by ${old.by}` : ''}, not before this unban (${op.at}); the ban stays` };
+  }
+  bans.delete(key);
+  return { op, cidr: key, outcome: 'removed' };
 }
 
 function applyOne(bans: Map<string, BanEntry>, op: Operation, allow: readonly Cidr[], ctx: ApplyContext): OpResult {
@@ -176,9 +226,7 @@ function applyChecked(bans: Map<string, BanEntry>, op: Operation, allow: readonl
   parseTime(op.at); // throws on anything validate would reject (no year 33715, no "yesterday")
   if (op.until !== undefined) parseTime(op.until);
   const target = targetCidr(op, ctx.policy.banPrefix);
-  if (op.op === 'unban') {
-    return { op, cidr: target.key, outcome: bans.delete(target.key) ? 'removed' : 'absent' };
-  }
+  if (op.op === 'unban') return applyUnban(bans, op, target.key);
   const why = refusal(target, allow, ctx.policy.broadestPrefix);
   if (why) return { op, cidr: target.key, outcome: 'refused', detail: why };
   return upsert(bans, target.key, op, ctx);

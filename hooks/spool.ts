@@ -7,8 +7,9 @@
  * after the push containing them succeeded (see hooks/flush.ts).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fsyncDirSync, writeFileAtomicSync } from '../controller/lib/files.js';
+import { TransientError } from '../controller/lib/errors.js';
 import type { Operation } from './operations.js';
 
 const OP_FILE = /^[0-9]{13}-[A-Za-z0-9._-]+\.json$/;
@@ -28,11 +29,126 @@ export function opCreatedAt(id: string): number {
   return Number(id.slice(0, 13));
 }
 
-/** Writes one operation durably; returns its file. */
+/** What an operation is about, for error lines: `ban of 203.0.113.7`. */
+function what(op: Pick<Operation, 'op' | 'cidr'>): string {
+  return `${op.op} of ${op.cidr}`;
+}
+
+/**
+ * The one line for a spool write that failed: a full disk says so (fail2ban retries the
+ * action once; the operation is not recorded), anything else names the directory and the
+ * system's reason. Never a stack trace. (The atomic writer already removed its temp file.)
+ */
+export function spoolWriteError(dir: string, op: Pick<Operation, 'op' | 'cidr'>, err: unknown): TransientError {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new TransientError('E_SPOOL_FULL', `spool full: cannot record ${what(op)} (${dir}: ${code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded'})`, { cause: err });
+  }
+  const reason = REASONS[code] ?? (code || 'write failed');
+  return new TransientError('E_SPOOL_WRITE', `cannot record ${what(op)} in ${dir}: ${reason}`, { cause: err });
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
+  ENOTDIR: 'a path component is not a directory', EEXIST: 'a file is in the way', EIO: 'input/output error',
+  ENOENT: 'no such directory', ENAMETOOLONG: 'path too long', ELOOP: 'too many symbolic links',
+};
+
+/** Writes one operation durably; returns its file. Throws one-line TransientErrors (E_SPOOL_FULL, E_SPOOL_WRITE). */
 export function spoolOperation(spoolDir: string, op: Operation): string {
-  mkdirSync(spoolDir, { recursive: true, mode: 0o750 });
-  writeFileAtomicSync(join(spoolDir, `${op.id}.json`), JSON.stringify(op) + '\n', { mode: 0o640, durable: true });
+  try {
+    mkdirSync(spoolDir, { recursive: true, mode: 0o750 });
+    writeFileAtomicSync(join(spoolDir, `${op.id}.json`), JSON.stringify(op) + '\n', { mode: 0o640, durable: true });
+  } catch (err) {
+    throw spoolWriteError(spoolDir, op, err);
+  }
   return join(spoolDir, `${op.id}.json`);
+}
+
+/** A refused operation as kept in `spool/refused/`: the operation and why. */
+export type RefusedOperation = Operation & { refused: string };
+
+/**
+ * Keeps a refused operation in `spool/refused/` with its reason (and removes it from the
+ * pending spool, when it was there), so `pending` lists it and the metrics count it.
+ * Best effort: a refusal that cannot be recorded is still a refusal.
+ */
+export function recordRefused(spoolDir: string, op: Operation, why: string): void {
+  const dir = join(spoolDir, 'refused');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    writeFileAtomicSync(join(dir, `${op.id}.json`), JSON.stringify({ ...op, refused: why }) + '\n', { mode: 0o640, durable: true });
+  } catch {
+    // No room for the record: at least keep the operation itself out of the way.
+    setAside(spoolDir, 'refused', `${op.id}.json`);
+    return;
+  }
+  try {
+    unlinkSync(join(spoolDir, `${op.id}.json`));
+  } catch {
+    /* a hook's refusal was never spooled */
+  }
+}
+
+/** Refused operations, oldest first (unreadable records are skipped). */
+export function listRefused(spoolDir: string): RefusedOperation[] {
+  const dir = join(spoolDir, 'refused');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => OP_FILE.test(n)).sort();
+  } catch {
+    return [];
+  }
+  const out: RefusedOperation[] = [];
+  for (const name of names) {
+    try {
+      const v = JSON.parse(readFileSync(join(dir, name), 'utf8')) as RefusedOperation;
+      if (isOperation(v)) out.push({ ...v, refused: typeof v.refused === 'string' ? v.refused : 'refused (no reason recorded)' });
+    } catch {
+      /* skipped */
+    }
+  }
+  return out;
+}
+
+/** How many files sit in the spool and its set-aside folders. */
+export function spoolCounts(spoolDir: string): { pending: number; refused: number; bad: number } {
+  const count = (dir: string) => {
+    try {
+      return readdirSync(dir).filter((n) => OP_FILE.test(n)).length;
+    } catch {
+      return 0;
+    }
+  };
+  return { pending: count(spoolDir), refused: count(join(spoolDir, 'refused')), bad: count(join(spoolDir, 'bad')) };
+}
+
+/** The spool's Prometheus textfile, next to the reconciler's metrics file. */
+export const SPOOL_METRICS_FILE = 'fail2git-spool.prom';
+
+/** Prometheus text for the spool. Pure. */
+export function renderSpoolMetrics(c: { pending: number; refused: number; bad: number }): string {
+  return [
+    '# HELP fail2git_spool_pending Operations waiting in the local spool to be pushed.',
+    '# TYPE fail2git_spool_pending gauge',
+    `fail2git_spool_pending ${c.pending}`,
+    '# HELP fail2git_spool_refused Operations refused (by the hook or at flush time), kept in spool/refused/.',
+    '# TYPE fail2git_spool_refused gauge',
+    `fail2git_spool_refused ${c.refused}`,
+    '# HELP fail2git_spool_bad Unreadable spool files set aside in spool/bad/.',
+    '# TYPE fail2git_spool_bad gauge',
+    `fail2git_spool_bad ${c.bad}`,
+    '',
+  ].join('\n');
+}
+
+/** Rewrites the spool metrics beside `metricsFile`; advisory, never throws. */
+export function writeSpoolMetrics(spoolDir: string, metricsFile: string): void {
+  try {
+    writeFileAtomicSync(join(dirname(metricsFile), SPOOL_METRICS_FILE), renderSpoolMetrics(spoolCounts(spoolDir)), { mode: 0o644, mkdir: true });
+  } catch {
+    /* metrics are advisory */
+  }
 }
 
 function isOperation(v: unknown): v is Operation {

@@ -10,11 +10,11 @@ export { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValu
 /** Targets come from the drivers' registry (lazy per driver: a broken driver fails alone). */
 export { createTarget } from '../../controller/targets/index.js';
 
-/** The signature check when the host requires signed commits (issue 7). */
+/** The signature and signer-role check when the host requires signed commits (adminSigners: who may change everything). */
 export async function commitVerifier(cfg: HostConfig): Promise<ReconcileDeps['verifyCommit']> {
   if (!cfg.requireSignedCommits || !cfg.allowedSigners) return undefined;
   const { signatureVerifier } = await import('../../controller/git/signing.js');
-  return signatureVerifier(ledgerClonePath(cfg), cfg.allowedSigners);
+  return signatureVerifier(ledgerClonePath(cfg), { allowedSigners: cfg.allowedSigners, adminSigners: cfg.adminSigners });
 }
 
 export const short = (rev: string | undefined): string => rev?.slice(0, 12) ?? 'none';

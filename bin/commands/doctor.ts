@@ -10,17 +10,21 @@ import { execRunner } from '../../controller/lib/exec.js';
 
 const HELP = `Usage: fail2git doctor [--config FILE] [--ledger DIR] [--json]
 
-Checks this host's setup, one line per check (ok / fail / skip):
+Checks this host's setup, one line per check (ok / warn / fail / skip):
   config            the host config loads; it is not readable by everyone
   allowed-signers   (requireSignedCommits) the trust file lists keys and is not writable by others
+  admin-signers     (requireSignedCommits) adminSigners names who may change allow, policy and
+                    targets; warn without it (every allowed key may change everything)
   signing-key       the signing key is private, signs, and allowedSigners lists it as fail2git@HOST
   remote            git ls-remote reaches the branch (15 s timeout, never prompts)
+  ledger-tip        the last run enforced the remote tip; else which commit was held, by which
+                    rule (signature, signer role, invalid file) and which signer
   targets           which targets select this host; for each: its programs (ipset, iptables,
                     ip6tables, nft, ip) are installed, its paths exist; pve-api answers over TLS
                     with the configured pin or CA and accepts the token (token file not world-readable)
   clock             within 60 s of the Proxmox API's or an http(s) remote's Date header, else
                     timedatectl's NTPSynchronized; skip when neither is available
-Exit 1 when any check fails.
+Exit 1 when any check fails (warn does not).
 
   --config FILE   host config (default $FAIL2GIT_CONFIG or /etc/fail2git/config.yaml)
   --ledger DIR    read targets from DIR/bans instead of the host's clone

@@ -4,7 +4,8 @@
  */
 import type { fileMode } from './probes.js';
 
-export type CheckStatus = 'ok' | 'fail' | 'skip';
+/** `warn`: works, but weaker than it should be (exit 0, unlike `fail`). */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
   name: string;
@@ -25,6 +26,7 @@ export const MAX_SKEW_MS = 60_000;
 export const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail });
 export const fail = (name: string, detail: string): Check => ({ name, status: 'fail', detail });
 export const skip = (name: string, detail: string): Check => ({ name, status: 'skip', detail });
+export const warn = (name: string, detail: string): Check => ({ name, status: 'warn', detail });
 const octal = (m: number) => '0' + m.toString(8).padStart(3, '0');
 
 /**

@@ -6,6 +6,9 @@
  * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
  * - signing: the key signs a probe with `ssh-keygen -Y sign`, and allowedSigners lists it for
  *   the identity this host's writers commit as (`fail2git@HOST`), else its own bans are held.
+ * - signer roles: with requireSignedCommits, adminSigners names who may change allow, policy
+ *   and targets (warn without it: every allowed key may); the last run's held tip, if any,
+ *   with the commit, file and signer that held it (from status.json).
  * - targets: for each target selected for this host, its programs are on PATH (or its paths
  *   exist); pve-api answers over TLS with the configured pin and accepts the token.
  * - clock: expiry depends on it. Measured against the Date header of the Proxmox API and of an
@@ -21,9 +24,11 @@ import { LEDGER_FILES } from '../ledger/types.js';
 import { trackingRef } from '../git/clone.js';
 import { principalMatches } from '../git/signing.js';
 import { readLedgerTextsAt } from '../git/read-at.js';
-import { fail, judgeClockSamples, judgeMode, ok, skip, type Check, type ClockSample } from './checks.js';
+import { fail, judgeClockSamples, judgeMode, ok, skip, warn, type Check, type ClockSample } from './checks.js';
+import { readStatus } from '../status/run-status.js';
 import { fileMode } from './probes.js';
 import { checkTarget, selectTargets, type TargetCheckDeps } from './targets.js';
+import { hostSinks } from '../targets/host-sinks.js';
 import type { Runner } from '../lib/exec.js';
 
 export { formatCheck, type Check, type CheckStatus } from './checks.js';
@@ -69,13 +74,42 @@ async function checkSigning(cfg: HostConfig, run: Runner): Promise<Check[]> {
 
 function checkAllowedSigners(cfg: HostConfig): Check[] {
   if (!cfg.allowedSigners) return [skip('allowed-signers', 'requireSignedCommits is off: any commit on the remote is enforced')];
-  const mode = judgeMode('allowed-signers', cfg.allowedSigners, 'trust', fileMode(cfg.allowedSigners));
-  if (mode.status === 'fail') return [mode];
-  const lines = readFileSync(cfg.allowedSigners, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return [checkSignersFile('allowed-signers', cfg.allowedSigners)];
+}
+
+/** A trust file (allowed_signers format): not writable by others, and every entry a key. */
+function checkSignersFile(name: string, path: string): Check {
+  const mode = judgeMode(name, path, 'trust', fileMode(path));
+  if (mode.status === 'fail') return mode;
+  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   const bad = lines.findIndex((l) => !/(^|\s)(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/=]{20,}/.test(l));
-  if (lines.length === 0) return [fail('allowed-signers', `${cfg.allowedSigners} lists no keys: every commit would be held`)];
-  if (bad >= 0) return [fail('allowed-signers', `${cfg.allowedSigners}: entry ${bad + 1} is not "principals [options] keytype base64-key"`)];
-  return [ok('allowed-signers', `${cfg.allowedSigners}: ${lines.length} key(s), mode ${mode.detail.split('mode ')[1]}`)];
+  if (lines.length === 0) return fail(name, `${path} lists no keys: every commit would be held`);
+  if (bad >= 0) return fail(name, `${path}: entry ${bad + 1} is not "principals [options] keytype base64-key"`);
+  return ok(name, `${path}: ${lines.length} key(s), mode ${mode.detail.split('mode ')[1]}`);
+}
+
+/** Who may change allow/policy/targets: adminSigners, or (without it) every allowed key. */
+function checkAdminSigners(cfg: HostConfig): Check {
+  if (!cfg.requireSignedCommits) {
+    return cfg.adminSigners
+      ? warn('admin-signers', `adminSigners ${cfg.adminSigners} has no effect: requireSignedCommits is off`)
+      : skip('admin-signers', 'requireSignedCommits is off: signer roles do not apply');
+  }
+  if (!cfg.adminSigners) {
+    return warn('admin-signers', `no adminSigners: every key in ${cfg.allowedSigners} may change allow.yaml, policy.yaml and targets.yaml; list the people who may in an adminSigners file (docs/signing.md)`);
+  }
+  const c = checkSignersFile('admin-signers', cfg.adminSigners);
+  return c.status === 'ok' ? ok('admin-signers', `${c.detail}; keys in ${cfg.allowedSigners} may only change bans/active.yaml`) : c;
+}
+
+/** The last run's verdict on the remote tip (status.json): a held tip names commit, rule, file and signer. */
+function checkLedgerTip(cfg: HostConfig): Check {
+  const s = readStatus(cfg.stateDir);
+  if (!s) return skip('ledger-tip', `no run recorded in ${cfg.stateDir} yet`);
+  const tip = s.commit?.tip?.slice(0, 12) ?? 'none';
+  const problem = s.commit?.tipProblems?.[0];
+  if (problem) return fail('ledger-tip', `tip ${tip} is not enforced (last good ${s.commit?.applied?.slice(0, 12) ?? 'none'} is): ${problem}`);
+  return ok('ledger-tip', `tip ${tip} is the enforced commit`);
 }
 
 async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
@@ -126,7 +160,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
-  checks.push(...checkAllowedSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run));
+  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
   const dates: ClockSample[] = [];
   let text: string | undefined;
   try {
@@ -141,7 +175,8 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
     const first = problems[0];
     if (first) checks.push(fail('targets', `${first.file}:${first.line}:${first.col}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; run fail2git validate`));
     checks.push(selected.length > 0 ? ok('targets', `${selected.length} for host ${cfg.host}: ${selected.map((t) => `${t.name} (${t.driver})`).join(', ')}`) : skip('targets', `no target selects host ${cfg.host}`));
-    for (const t of selected) checks.push(...(await checkTarget(t, deps, dates)));
+    const tdeps = { ...deps, sinks: hostSinks(cfg) };
+    for (const t of selected) checks.push(...(await checkTarget(t, tdeps, dates)));
   }
   checks.push(await checkClock(cfg, deps, dates));
   return checks;

@@ -1,15 +1,21 @@
 /**
- * Doctor checks for the targets selected for this host: their programs are installed,
- * their paths exist, and a pve-api endpoint answers over TLS with the configured pin or CA
- * and accepts the token. Selection uses the reconciler's own host matcher.
+ * Doctor checks for the targets selected for this host: the host lets them write their
+ * paths and declares their credential (the reconciler's own gate, targets/host-sinks.ts),
+ * their programs are installed, their paths exist and hold nothing fail2git did not write,
+ * and a pve-api endpoint answers over TLS with the configured pin or CA and accepts the
+ * token. Selection uses the reconciler's own host matcher.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorMessage } from '../lib/errors.js';
 import { hostMatches } from '../ledger/hosts.js';
 import { parseTargets } from '../ledger/documents.js';
 import type { Problem } from '../ledger/types.js';
 import { normaliseFingerprint } from '../targets/pve/api-client.js';
+import { bindTargetToHost, type HostSinks } from '../targets/host-sinks.js';
+import { notOurList, type FileFormat } from '../targets/file-format.js';
+import { assertFwShape, splitFw } from '../targets/pve/fw-text.js';
+import type { TargetDoc } from '../ledger/types.js';
 import { fail, judgeMode, ok, skip, type Check, type ClockSample } from './checks.js';
 import { fileMode, findProgram, type PveAnswer, type PveProbe } from './probes.js';
 
@@ -24,6 +30,39 @@ export interface TargetCheckDeps {
   /** PATH to look for target programs in */
   pathVar: string;
   probePve: (p: PveProbe) => Promise<PveAnswer>;
+  /** what the host config lets targets write and call; absent = options as the ledger wrote them */
+  sinks?: HostSinks;
+}
+
+/** The driver options as the reconciler would build them on this host, or its one-line refusal. */
+async function boundOptions(t: SelectedTarget, sinks: HostSinks | undefined): Promise<{ options: Record<string, unknown> } | { refusal: string }> {
+  if (!sinks) return { options: t.options };
+  const doc: TargetDoc = { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: t.name }, spec: { driver: t.driver as TargetDoc['spec']['driver'], options: t.options } };
+  try {
+    return { options: await bindTargetToHost(doc, sinks) };
+  } catch (err) {
+    return { refusal: errorMessage(err) };
+  }
+}
+
+/** Why the driver would refuse the file now at `path`, or undefined. */
+function foreignContent(driver: string, path: string, format: FileFormat): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (driver === 'file') {
+    const why = notOurList(text, format);
+    return why && `${path} holds content fail2git did not write (${why}); the target refuses it`;
+  }
+  try {
+    assertFwShape(splitFw(text), path, 'doctor');
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
 }
 
 /**
@@ -50,8 +89,11 @@ export function programsFor(t: SelectedTarget): string[] {
 }
 
 /** One or two lines per target; pve-api Date headers are added to `clock`. */
-export async function checkTarget(t: SelectedTarget, deps: TargetCheckDeps, clock: ClockSample[]): Promise<Check[]> {
-  const name = `target ${t.name}`;
+export async function checkTarget(selected: SelectedTarget, deps: TargetCheckDeps, clock: ClockSample[]): Promise<Check[]> {
+  const name = `target ${selected.name}`;
+  const bound = await boundOptions(selected, deps.sinks);
+  if ('refusal' in bound) return [fail(name, bound.refusal)];
+  const t = { ...selected, options: bound.options };
   const programs = programsFor(t);
   if (programs.length > 0) {
     const missing = programs.filter((p) => !findProgram(p, deps.pathVar));
@@ -60,7 +102,9 @@ export async function checkTarget(t: SelectedTarget, deps: TargetCheckDeps, cloc
   if (t.driver === 'file' || t.driver === 'pve-clusterfw') {
     const path = String(t.options.path ?? (t.driver === 'pve-clusterfw' ? '/etc/pve/firewall/cluster.fw' : ''));
     if (!path) return [skip(name, `${t.driver}: no path option`)];
-    return [existsSync(dirname(path)) ? ok(name, `${t.driver}: ${dirname(path)} exists`) : fail(name, `${t.driver}: directory ${dirname(path)} does not exist`)];
+    if (!existsSync(dirname(path))) return [fail(name, `${t.driver}: directory ${dirname(path)} does not exist`)];
+    const foreign = foreignContent(t.driver, path, t.options.format === 'json' ? 'json' : 'txt');
+    return [foreign ? fail(name, `${t.driver}: ${foreign}`) : ok(name, `${t.driver}: ${path} may be written (${dirname(path)} exists)`)];
   }
   if (t.driver === 'pve-api') return checkPveApi(t, name, deps, clock);
   return [skip(name, `unknown driver ${t.driver}`)];

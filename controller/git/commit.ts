@@ -141,10 +141,15 @@ async function writeCommit(repo: WriterRepo, parent: string, change: Change, opt
     const tree = (await git(['write-tree'], { env })).trim();
     const parentTree = (await git(['rev-parse', `${parent}^{tree}`])).trim();
     if (tree === parentTree) return null;
-    const who = {
+    const who: NodeJS.ProcessEnv = {
       GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email,
       GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email,
     };
+    // Committer dates on the branch never go back (signed hosts hold a commit dated before its
+    // parent, controller/git/signing.ts): a host whose clock is behind the last writer's dates
+    // its commit at the parent's second instead.
+    const parentTime = Number((await git(['show', '-s', '--format=%ct', parent])).trim());
+    if (Number.isFinite(parentTime) && parentTime * 1000 > Date.now()) who.GIT_COMMITTER_DATE = `${parentTime} +0000`;
     const sign = opts.signingKey ? ['-S'] : [];
     const args = [...signingArgs({ signingKey: opts.signingKey }), 'commit-tree', ...sign, tree, '-p', parent, '-F', '-'];
     return (await git(args, { env: who, input: change.message })).trim();
@@ -189,8 +194,11 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   }
 }
 
-/** Commit messages reachable from `rev` committed after `since` by `email` (for idempotency checks). */
-export async function recentMessages(repo: WriterRepo, rev: string, since: Date, email: string): Promise<string> {
-  const who = email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return gitIn(repo)(['log', `--since=${since.toISOString()}`, `--author=<${who}>`, '--format=%B%x00', rev, '--']);
+/**
+ * Commit messages reachable from `rev` committed after `since`, by `email` when given (this
+ * host's own, for idempotency checks), else by anyone (unbans, for time order).
+ */
+export async function recentMessages(repo: WriterRepo, rev: string, since: Date, email?: string): Promise<string> {
+  const who = email === undefined ? [] : [`--author=<${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>`];
+  return gitIn(repo)(['log', `--since=${since.toISOString()}`, ...who, '--format=%B%x00', rev, '--']);
 }

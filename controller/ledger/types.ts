@@ -81,6 +81,9 @@ export const DEFAULT_POLICY: PolicySpec = {
   gcGrace: '1h',
 };
 
+/** The longest TTL any ban gets when the policy sets no `escalation.maxTtl`: ten years (seconds). */
+export const MAX_TTL_S = 10 * 365 * 86_400;
+
 export type DriverName = 'ipset' | 'nftables' | 'route' | 'file' | 'pve-clusterfw' | 'pve-api';
 
 export interface TargetDoc {

@@ -1,6 +1,7 @@
 /** The types one reconcile run passes between its steps (controller/reconcile.ts). */
 import type { DesiredCache } from '../desired/cache.js';
 import type { SyncResult } from '../git/clone.js';
+import type { TransientError } from '../lib/errors.js';
 import type { Ledger, TargetDoc } from '../ledger/types.js';
 import type { Runner } from '../lib/exec.js';
 import type { RunStatus } from '../status/run-status.js';
@@ -36,6 +37,12 @@ export interface ReconcileOptions {
   targets?: readonly string[];
   /** log the `run` line only when something changed or failed (watch mode) */
   quiet?: boolean;
+  /**
+   * Enforce what the clone already holds, touching no network (watch mode: the fetch runs in
+   * the background, so an expiry never waits on the remote). `lastError` is the background
+   * fetch's last failure, reported as this run's.
+   */
+  local?: { lastError?: TransientError | undefined };
 }
 
 export type CommitVerdict = { ok: true } | { ok: false; message: string };
@@ -45,8 +52,8 @@ export interface ReconcileDeps {
   log: Logger;
   now: () => Date;
   createTarget: (doc: TargetDoc, deps: LedgerTargetDeps) => Promise<Target>;
-  /** signature check of a new tip (issue 7); absent = accept */
-  verifyCommit?: (rev: string, lastGood: string | undefined) => Promise<CommitVerdict>;
+  /** signature and signer-role check of a new tip (controller/git/signing.ts); `now` is the time of verification; absent = accept */
+  verifyCommit?: (rev: string, lastGood: string | undefined, now: Date) => Promise<CommitVerdict>;
   /** the previous run's desired entries (watch mode keeps them in memory; else read from stateDir) */
   previousDesired?: readonly DesiredEntry[];
 }
@@ -60,6 +67,11 @@ export interface RunResult {
   desired: readonly DesiredEntry[];
   /** --target names that matched nothing for this host */
   unknownTargets: string[];
+  /**
+   * The allowlist and policy of the enforced commit, when this run read them in full (a new
+   * tip): the fail2ban side's cache (guard.json) is refreshed from them.
+   */
+  enforced?: { rev: string; ledger: Pick<Ledger, 'allow' | 'policy'> };
 }
 
 /** Everything a run learns on the way; each step fills in its part. */

@@ -93,7 +93,7 @@ async function checkTip(ctx: RunContext, tip: string): Promise<string[]> {
     return [`${tip.slice(0, 12)}: ${errorMessage(err)}`];
   }
   if (loaded.problems.length > 0) return loaded.problems.map(formatProblem);
-  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev) : { ok: true as const };
+  const verdict = ctx.deps.verifyCommit ? await ctx.deps.verifyCommit(tip, ctx.lastGood?.rev, ctx.deps.now()) : { ok: true as const };
   if (!verdict.ok) return [`${tip.slice(0, 12)}: ${verdict.message}`];
   ctx.ledger = slimLedger(loaded.ledger);
   return [];

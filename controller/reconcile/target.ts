@@ -77,7 +77,10 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   run.entries = observed.length;
   let enforce: DesiredEntry[];
   try {
-    const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined);
+    const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined, {
+      held: () => new Set(observed.map((o) => o.cidr)),
+      ...(input.previousDesired && { previouslyDesired: input.previousDesired }),
+    });
     enforce = set.entries;
     run.folded = set.folded;
     run.leftOut = set.leftOut;

@@ -67,6 +67,51 @@ function parseJson(text: string): ParsedList {
   return out;
 }
 
+/**
+ * Why `text` is not a list this driver wrote, or undefined when it is one (or is empty). The
+ * driver replaces only such files: txt holds one CIDR per line and nothing else (a comment
+ * is already a line fail2git never writes); json is an object with a `bans` array of
+ * `{cidr, expires?, by?, jail?}`. The reason names lines by number and never quotes them:
+ * the file may hold anything (a key, a password file).
+ */
+export function notOurList(text: string, format: FileFormat): string | undefined {
+  if (text.trim() === '') return undefined;
+  if (format === 'txt') {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const t = lines[i]!.trim();
+      if (t !== '' && !isCidr(t)) return `line ${i + 1} is not a CIDR`;
+    }
+    return undefined;
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return 'it is not JSON';
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return 'it is not a JSON object';
+  const extra = Object.keys(doc).filter((k) => k !== 'bans');
+  if (extra.length > 0) return `it has keys besides "bans" (${extra.length})`;
+  const bans = (doc as { bans?: unknown }).bans;
+  if (!Array.isArray(bans)) return 'it has no "bans" array';
+  const bad = bans.findIndex((b: unknown) => {
+    if (!b || typeof b !== 'object') return true;
+    const o = b as Record<string, unknown>;
+    return typeof o.cidr !== 'string' || !isCidr(o.cidr) || Object.keys(o).some((k) => !['cidr', 'expires', 'by', 'jail'].includes(k));
+  });
+  return bad >= 0 ? `bans[${bad}] is not an entry fail2git writes` : undefined;
+}
+
+function isCidr(text: string): boolean {
+  try {
+    parseCidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function sortEntries(entries: DesiredEntry[]): DesiredEntry[] {
   return entries
     .map((e) => ({ e, c: parseCidr(e.cidr) }))

@@ -1,6 +1,8 @@
 /**
  * `file` driver: a plain list of bans (`txt` or `json`) for pfSense / OPNsense URL table
- * aliases or a web server to serve. It owns the whole file. Writes are atomic (temp file in
+ * aliases or a web server to serve. It owns the whole file, and so never takes over a file
+ * holding anything but such a list (file-format.ts notOurList): a path that names someone
+ * else's file fails this target with one line, and the file is left as it is. Writes are atomic (temp file in
  * the same directory, fsync, rename, fsync of the directory), so a reader never sees half a
  * list, and a crash leaves either the old list or the new one.
  */
@@ -8,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
-import { FILE_FORMATS, parseList, renderList, type FileFormat } from './file-format.js';
+import { FILE_FORMATS, notOurList, parseList, renderList, type FileFormat } from './file-format.js';
+import { TargetError } from '../lib/errors.js';
 import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
 
@@ -35,16 +38,24 @@ export function fileOptions(name: string, raw: Record<string, unknown>): FileOpt
 export const createFile: TargetFactory = (name, raw) => {
   const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
-  let problems: string[] = [];
+  /** the list is ours but not exactly what the driver writes for what it holds (unsorted, duplicates, blank lines) */
+  let misshapen = false;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // no file yet: it holds nothing
+      if (err.code === 'EISDIR') {
+        throw new TargetError(name, 'E_TARGET_SHAPE', `target ${JSON.stringify(name)} (file): ${path} is a directory, not a list; move it away or point option path at a file`);
+      }
       throw err;
     });
-    const parsed = parseList(text ?? '', format);
-    problems = parsed.problems;
-    return { text, entries: parsed.entries };
+    const foreign = text === undefined ? undefined : notOurList(text, format);
+    if (foreign) {
+      throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${foreign}, so fail2git did not write it; move the file away or point the target at another path`);
+    }
+    const unique = [...new Map(parseList(text ?? '', format).entries.map((e) => [e.cidr, e])).values()];
+    misshapen = text !== undefined && renderList(unique, format) !== text;
+    return { text, entries: unique };
   };
 
   return {
@@ -52,7 +63,8 @@ export const createFile: TargetFactory = (name, raw) => {
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
     capacity: () => maxEntries,
-    warnings: () => problems.slice(0, 5).map((p) => `${path}: ${p} (dropped on the next write)`),
+    // a list of ours edited by hand (unsorted, duplicated) is rewritten whole, even when its entries are right
+    needsRepair: () => misshapen,
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
       const next = new Map(entries.map((e) => [e.cidr, e]));

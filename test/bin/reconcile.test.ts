@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, it, expect } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, type LedgerRemote } from '../helpers/git.js';
+import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
 import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
@@ -61,6 +61,17 @@ const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map(
 const soon = (s: number) => new Date(Date.now() + s * 1000);
 
 describe('fail2git reconcile --once', () => {
+  it('refreshes the allowlist cache the fail2ban side reads (guard.json) from a new tip', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const r = await cli(['reconcile', ...s.flags]);
+    expect(r.code, r.stderr).toBe(0);
+    const guard = () => JSON.parse(readFileSync(join(s.stateDir, 'guard.json'), 'utf8')) as { rev: string; allow: string[] };
+    expect(guard().allow).toEqual([]);
+    const rev = s.remote.commit({ 'bans/allow.yaml': 'apiVersion: fail2git/v1\nkind: AllowList\nallow:\n  - {cidr: 198.51.100.0/24}\n' }, 'allow office');
+    expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
+    expect(guard()).toMatchObject({ rev, allow: ['198.51.100.0/24'] });
+  });
+
   it('applies the ledger to this host\'s file target; logs are JSON lines; a second run is up to date', async () => {
     const s = setup([{ cidr: '192.0.2.7' }, { cidr: '2001:db8::/48', expires: soon(3600) }]);
     const r = await cli(['reconcile', ...s.flags]);
@@ -154,7 +165,7 @@ describe('fail2git reconcile --once', () => {
     writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: web1\nstateDir: ${s.stateDir}\nrequireSignedCommits: true\nallowedSigners: ${signers}\n`);
     const r = await cli(['reconcile', '--config', cfg]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held: commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
+    expect(r.stdout).toMatch(/NoLedger: nothing enforced: no good ledger commit \([0-9a-f]{12}: held \(unsigned\): commit [0-9a-f]{12} by test <test@example\.invalid> is not signed/);
     expect(existsSync(s.list('alias'))).toBe(false);
   });
 
@@ -225,6 +236,41 @@ describe('fail2git reconcile --watch (file target)', () => {
       expect(s.entries('alias')).toEqual(['192.0.2.7', '203.0.113.50']);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('fail2git reconcile --watch with a remote that stalls', () => {
+  it('removes an entry with a 3 s TTL within the expiry bound while the remote accepts connections and never answers', async () => {
+    const expires = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_000);
+    const s = setup([{ cidr: '192.0.2.7' }, { cidr: '198.51.100.9', expires }]);
+    // A first run fetches from the real remote (and enforces the entry) ...
+    const once = await cli(['reconcile', '--once', ...s.flags]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7', '198.51.100.9']);
+    // ... then the remote stalls: the same host, pointed at a listener that never answers.
+    const stalled = await startStalledRemote();
+    const flags = s.flags.map((f) => (f === s.remote.bare ? stalled.url('ledger.git') : f));
+    const child = spawn(process.execPath, [CLI, 'reconcile', '--watch', '--interval', '1s', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const deadline = expires.getTime() + 15_000;
+      while (s.entries('alias').includes('198.51.100.9') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const gone = Date.now();
+      expect(s.entries('alias')).toEqual(['192.0.2.7']);
+      // docs/reconcile.md: an entry leaves within 2 s of its expires, whatever the remote does.
+      expect(gone - expires.getTime(), stderr).toBeLessThan(2_000);
+      expect(stalled.accepted).toBeGreaterThan(0); // the fetch did try the stalled remote
+      // Stopping does not wait out the stalled fetch's timeout either.
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const stopAt = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - stopAt).toBeLessThan(8_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await stalled.close();
     }
   });
 });

@@ -35,6 +35,8 @@ export interface Fail2ban {
   log: string;
   jail: string;
   client(...args: string[]): string;
+  /** addresses the local (dummy) action banned, in order */
+  localBans(): string[];
   /** `fail2ban-client -c … -s … -p …` as one line, for host configs that call it */
   clientCommand: string;
   start(): void;
@@ -48,6 +50,8 @@ export interface Fail2banOptions {
   bantime?: string;
   /** more `key = value` lines for the jail section */
   jailLines?: string[];
+  /** set [DEFAULT] ignorecommand/ignorecache as docs/fail2ban.md says (the ledger's allowlist) */
+  ignore?: boolean;
 }
 
 export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2ban {
@@ -66,11 +70,18 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
     `socket = ${join(run, 'f2b.sock')}`, `pidfile = ${join(run, 'f2b.pid')}`, `dbfile = ${join(run, 'f2b.sqlite3')}`, 'dbpurgeage = 1d', '',
   ].join('\n'));
   writeFileSync(join(conf, 'filter.d', 'f2gtest.conf'), '[Definition]\nfailregex = ^FAIL login from <HOST>$\ndatepattern = {NONE}\n');
-  // The local ban action: does nothing, so the host's firewall is never touched.
-  writeFileSync(join(conf, 'action.d', 'dummy.conf'), '[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = true\nactionunban = true\n');
+  // The local ban action: records the address in run/local-bans, so the host's firewall is never touched.
+  const localBans = join(run, 'local-bans');
+  writeFileSync(localBans, '');
+  writeFileSync(join(conf, 'action.d', 'dummy.conf'), `[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = echo <ip> >> ${localBans}\nactionunban = true\n`);
   copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
   writeFileSync(join(conf, 'jail.conf'), [
-    '[DEFAULT]', 'backend = polling', '',
+    '[DEFAULT]', 'backend = polling',
+    ...(opts.ignore ? [
+      `ignorecommand = ${process.execPath} ${CLI} hook ignore --ip=<ip> --config=${host.config}`,
+      'ignorecache = key="<ip>", max-count=10000, max-time=60',
+    ] : []),
+    '',
     `[${jail}]`, 'enabled = true', 'filter = f2gtest', `logpath = ${log}`, 'maxretry = 1', 'findtime = 600', `bantime = ${opts.bantime ?? '600'}`,
     ...(opts.jailLines ?? []),
     'action = dummy',
@@ -85,6 +96,7 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
     jail,
     client,
     clientCommand: ['fail2ban-client', ...base].join(' '),
+    localBans: () => readFileSync(localBans, 'utf8').split('\n').filter(Boolean),
     start: () => void client('-x', 'start'),
     stop: () => {
       if (existsSync(join(run, 'f2b.sock'))) client('stop');

@@ -121,7 +121,33 @@ describe('refusal at flush time', () => {
     const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: unknown[]; refused: number };
     expect(pending).toMatchObject({ pending: [], refused: 1 });
     const again = await cli(hookArgs(host, 'ban', '192.0.2.5'));
-    expect(again.code).toBe(1); // the flush above cached the allowlist
+    expect(again.code).toBe(0); // the flush above cached the allowlist: refused at once (exit 0, not a failure for fail2ban to retry)
+    expect(again.stderr).toMatch(/^fail2git: refusing to ban 192\.0\.2\.5 network-wide: .*allowlisted/);
+    expect(spooled(host)).toEqual([]);
+  });
+});
+
+describe('the flusher never pushes a ledger validate rejects', () => {
+  it('an operation whose entry validate would reject is refused alone with its reason; the rest are delivered', async () => {
+    const remote = makeLedgerRemote();
+    const host = makeHost(remote.bare, 'web6');
+    const good = spoolBan(host, '203.0.113.61');
+    // A damaged spool file: a reason past the schema's 1024 characters.
+    const bad: Operation = { ...spoolBan(host, '203.0.113.62'), reason: 'x'.repeat(2000) };
+    spoolOperation(host.spool, bad);
+    const res = await cli(['flush', '--config', host.config]);
+    expect(res.code).toBe(1); // something was refused
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/refused ban 203\.0\.113\.62: would make the ledger invalid: .*1024/);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).toContain('203.0.113.61'); // remoteBans throws on an invalid ledger
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).not.toContain('203.0.113.62');
+    git(remote.work, 'pull', '-q', '--ff-only', 'origin', 'main');
+    const v = await cli(['validate', '--ledger', remote.work]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { pending: unknown[]; refusedOps: { id: string; refused: string }[] };
+    expect(pending.pending).toEqual([]);
+    expect(pending.refusedOps).toEqual([expect.objectContaining({ id: bad.id, refused: expect.stringMatching(/would make the ledger invalid/) })]);
+    expect(good.id).not.toBe(bad.id);
   });
 });
 
@@ -173,4 +199,85 @@ describe('concurrency', () => {
     expect(valid.code, valid.stdout + valid.stderr).toBe(0);
     rmSync(clone, { recursive: true, force: true });
   }, 240_000);
+});
+
+describe('operations are applied by their time (two hosts, real git)', () => {
+  const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  function spoolOp(host: TestHost, fields: Partial<Operation> & Pick<Operation, 'op' | 'cidr' | 'at'>): void {
+    spoolOperation(host.spool, { v: 1, id: newOpId(host.name), widen: true, by: host.name, host: host.name, jail: 'sshd', ...(fields.op === 'unban' ? {} : { ttl: 3600 }), ...fields });
+  }
+  async function flush(host: TestHost): Promise<void> {
+    const r = await cli(['flush', '--config', host.config]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  it('an unban queued on an offline host does not delete the ban another host made after it', async () => {
+    const remote = makeLedgerRemote();
+    const web1 = makeHost(remote.bare, 'web1');
+    const mail1 = makeHost(remote.bare, 'mail1');
+    const now = Date.now();
+    spoolOp(web1, { op: 'ban', cidr: '203.0.113.80', at: iso(now - 120_000) });
+    await flush(web1);
+    // web1 goes offline with an unban asked a minute ago; meanwhile mail1 bans again.
+    spoolOp(web1, { op: 'unban', cidr: '203.0.113.80', at: iso(now - 60_000) });
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.80', at: iso(now - 30_000) });
+    await flush(mail1);
+    await flush(web1);
+    expect(remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.80')).toMatchObject({ by: 'mail1', at: iso(now - 30_000) });
+    expect(spooled(web1)).toEqual([]); // delivered (as kept), not left waiting
+  });
+
+  it('a ban made before an unban but delivered after it (its host was offline) is not re-added', async () => {
+    const remote = makeLedgerRemote();
+    const web1 = makeHost(remote.bare, 'web1');
+    const web2 = makeHost(remote.bare, 'web2');
+    const mail1 = makeHost(remote.bare, 'mail1');
+    const now = Date.now();
+    spoolOp(web1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 120_000) });
+    await flush(web1);
+    // mail1 banned it too, a minute before web2 unbanned it, but was offline until now.
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 90_000) });
+    spoolOp(web2, { op: 'unban', cidr: '203.0.113.82', at: iso(now - 60_000) });
+    await flush(web2);
+    await flush(mail1);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).not.toContain('203.0.113.82');
+    expect(spooled(mail1)).toEqual([]);
+    // a ban made after the unban is a new ban
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 30_000) });
+    await flush(mail1);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).toContain('203.0.113.82');
+  });
+
+  it('a ban and an unban of one address in the same second end banned, whichever is pushed first', async () => {
+    const second = iso(Date.now() - 10_000);
+    for (const order of ['ban first', 'unban first'] as const) {
+      const remote = makeLedgerRemote();
+      const web1 = makeHost(remote.bare, 'web1');
+      const web2 = makeHost(remote.bare, 'web2');
+      spoolOp(web2, { op: 'ban', cidr: '203.0.113.81', at: iso(Date.now() - 60_000) });
+      await flush(web2);
+      spoolOp(web1, { op: 'ban', cidr: '203.0.113.81', at: second });
+      spoolOp(web2, { op: 'unban', cidr: '203.0.113.81', at: second });
+      if (order === 'ban first') {
+        await flush(web1);
+        await flush(web2);
+      } else {
+        await flush(web2);
+        await flush(web1);
+      }
+      expect(remoteBans(remote.bare).map((b) => b.cidr), order).toContain('203.0.113.81');
+    }
+  });
+});
+
+describe('unbansIn', () => {
+  it('reads the latest unban per key from trailers, ignoring bans and unbans dated far ahead', async () => {
+    const { unbansIn } = await import('../../hooks/flush.js');
+    const log = [
+      'unban 203.0.113.9 (web1)\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-Host: web1\nFail2git-At: 2026-11-25T10:00:00Z\nFail2git-Id: a',
+      'x\n\nFail2git-Op: ban\nFail2git-Cidr: 203.0.113.8\nFail2git-At: 2026-11-25T11:00:00Z\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-At: 2026-11-25T09:00:00Z',
+      'forged\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.7\nFail2git-At: 2099-01-01T00:00:00Z',
+    ].join('\0');
+    expect([...unbansIn(log, new Date('2026-11-25T12:00:00Z'))]).toEqual([['203.0.113.9', '2026-11-25T10:00:00Z']]);
+  });
 });

@@ -3,7 +3,7 @@
  * what is refused, and that bad input never reaches the spool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, git, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
@@ -71,30 +71,37 @@ describe('hook ban/unban', () => {
     expect(spooled(host)).toEqual([]);
   });
 
-  it('permanent: `--bantime -1` (spaced, as a person types it) bans and prolongs to a permanent entry', async () => {
+  it('permanent: `--bantime -1` (spaced, as a person types it) bans and prolongs for the policy\'s escalation.maxTtl (30d here), the most a writer key may write', async () => {
     const host = makeHost(remote.bare, 'web7');
     const time = String(Math.floor(Date.now() / 1000));
+    const MAX = 30 * 86_400_000; // the example ledger's escalation.maxTtl
+    const span = (b: { at?: string; expires?: string } | undefined) => (b?.expires && b.at ? Date.parse(b.expires) - Date.parse(b.at) : undefined);
     const ban = await cli(['hook', 'ban', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '600', '--time', time, '--config', host.config]);
     expect(ban).toMatchObject({ code: 0, stderr: '' });
     await waitFor('ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.57'));
     const prolong = await cli(['hook', 'prolong', '--jail', 'sshd', '--ip', '203.0.113.57', '--bantime', '-1', '--time', time, '--config', host.config]);
     expect(prolong).toMatchObject({ code: 0, stderr: '' });
-    await waitFor('permanent', () => remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.57')?.expires === undefined);
+    await waitFor('prolonged to maxTtl', () => span(remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.57')) === MAX);
     const perm = await cli(['hook', 'ban', '--jail=sshd', '--ip=203.0.113.58', '--bantime=-1', `--time=${time}.5`, '--bancount=', '--config', host.config]);
     expect(perm).toMatchObject({ code: 0, stderr: '' });
-    await waitFor('permanent ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.58' && b.expires === undefined));
+    await waitFor('capped ban', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.58' && b.expires !== undefined));
+    expect(Date.parse(remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.58')!.expires!)).toBe(Math.floor(Number(time) + 0.5) * 1000 + MAX);
     await waitFor('settled', () => settled(host));
   });
 
-  it('refuses allowlisted and too-broad addresses: exit 1, nothing spooled', async () => {
+  it('refuses allowlisted and too-broad addresses: one line, exit 0 (fail2ban must not retry), nothing spooled, kept in spool/refused/', async () => {
     const host = makeHost(remote.bare, 'web4');
     expect((await cli(['flush', '--config', host.config])).code).toBe(0); // fetches, writes the guard cache
     for (const ip of ['192.0.2.5', '198.51.100.250', '2001:db8:1::77', '10.0.0.0/7', '0.0.0.0', '255.255.255.255', '224.0.0.1', '127.0.0.1', '::']) {
       const res = await cli(hookArgs(host, 'ban', ip));
-      expect(res.code, ip).toBe(1);
-      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)/);
+      expect(res.code, ip).toBe(0);
+      expect(res.stderr, ip).toMatch(/^fail2git: refusing to ban .*(allowlisted|broader|never banned)[^\n]*\n$/);
       expect(spooled(host), ip).toEqual([]);
     }
+    const pending = JSON.parse((await cli(['pending', '--json', '--config', host.config])).stdout) as { refused: number; refusedOps: { cidr: string; refused: string }[] };
+    expect(pending.refused).toBe(9);
+    expect(pending.refusedOps.map((o) => o.refused)).toEqual(expect.arrayContaining([expect.stringMatching(/allowlisted/), expect.stringMatching(/broader/)]));
+    expect(readFileSync(join(host.stateDir, 'fail2git-spool.prom'), 'utf8')).toMatch(/^fail2git_spool_refused 9$/m);
   });
 
   it.each([

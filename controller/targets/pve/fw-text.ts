@@ -74,6 +74,22 @@ export function assertPlainLf(text: string, path: string, target: string): void 
   }
 }
 
+/**
+ * Refuses a file that is no Proxmox `.fw` file: content before the first section header
+ * means nothing to pve-firewall ("skip line - no section"), so a file holding such lines
+ * (a passwd file, a key, a config of another program) was not written as one, and adding an
+ * `[IPSET]` section to it would only damage it. The line is named by number, never quoted.
+ */
+export function assertFwShape(doc: FwDoc, path: string, target: string): void {
+  const first = doc.sections[0]?.start ?? doc.lines.length;
+  for (let i = 0; i < first; i++) {
+    const t = trimH(doc.lines[i]!);
+    if (t !== '' && !t.startsWith('#')) {
+      throw new TargetError(target, 'E_PVE_NOT_FW', `${path}:${i + 1}: content before any [SECTION] header, so this is no Proxmox .fw file fail2git may edit; refusing to read or write it (point the target at cluster.fw)`);
+    }
+  }
+}
+
 export function splitFw(text: string): FwDoc {
   const lines = text.split('\n');
   const sections: Section[] = [];

@@ -27,13 +27,16 @@ interface Host {
   allowed: string;
   token: string;
   settings: Record<string, unknown>;
+  /** the host's pveCredentials.default (the ledger's pve-api target names it) */
+  cred: Record<string, string>;
+  /** the pve-api target's options in the ledger */
   pveOptions: Record<string, string>;
 }
 
 let host: Host;
 
 function writeConfig(h: Host): void {
-  const yaml = Object.entries(h.settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n';
+  const yaml = Object.entries({ ...h.settings, pveCredentials: { default: h.cred } }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n';
   writeFileSync(h.config, yaml);
   chmodSync(h.config, 0o600);
 }
@@ -81,8 +84,9 @@ function healthyHost(): Host {
   const h: Host = {
     dir, key, allowed, token, ledger,
     config: join(dir, 'config.yaml'),
-    settings: { remote, host: 'web1', stateDir: join(dir, 'state'), signingKey: key, requireSignedCommits: true, allowedSigners: allowed },
-    pveOptions: { url: emu.url, tokenId: TOKEN_ID, tokenSecretFile: token, fingerprint: emu.fingerprint256, ipset: 'fail2git' },
+    settings: { remote, host: 'web1', stateDir: join(dir, 'state'), signingKey: key, requireSignedCommits: true, allowedSigners: allowed, writablePaths: { file: [`${join(dir, 'www')}/`] } },
+    cred: { url: emu.url, tokenId: TOKEN_ID, tokenSecretFile: token, fingerprint: emu.fingerprint256 },
+    pveOptions: { credential: 'default', ipset: 'fail2git' },
   };
   writeConfig(h);
   writeTargets(h);
@@ -191,6 +195,32 @@ describe('doctor finds each planted problem', () => {
     expect(check(checks, 'signing-key')?.detail).toContain('cannot sign');
   });
 
+  it('signer roles: warns without adminSigners, checks the file when set, fails a world-writable one', async () => {
+    expect(check(await doctor(host), 'admin-signers')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no adminSigners: every key in') });
+    const admins = join(host.dir, 'admin_signers');
+    writeFileSync(admins, `alice@example.test namespaces="git" ${readFileSync(`${host.key}.pub`, 'utf8').trim()}\n`);
+    chmodSync(admins, 0o644);
+    host.settings.adminSigners = admins;
+    writeConfig(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual([]);
+    expect(check(checks, 'admin-signers')).toMatchObject({ status: 'ok', detail: expect.stringContaining('may only change bans/active.yaml') });
+    chmodSync(admins, 0o666);
+    expect(failing(await doctor(host))).toEqual(['admin-signers']);
+  });
+
+  it('the last run held the tip: ledger-tip says which commit and why', async () => {
+    const stateDir = host.settings.stateDir as string;
+    mkdirSync(stateDir, { recursive: true });
+    expect(check(await doctor(host), 'ledger-tip')?.status).toBe('skip');
+    const status = { version: 1, commit: { applied: 'a'.repeat(40), tip: 'b'.repeat(40), tipProblems: ["bbbbbbbbbbbb: held (outside the signer's role): commit bbbbbbbbbbbb by web1 <fail2git@web1> changes bans/allow.yaml"] } };
+    writeFileSync(join(stateDir, 'status.json'), JSON.stringify(status));
+    const c = check(await doctor(host), 'ledger-tip');
+    expect(c?.status).toBe('fail');
+    expect(c?.detail).toContain('tip bbbbbbbbbbbb is not enforced (last good aaaaaaaaaaaa is)');
+    expect(c?.detail).toContain('changes bans/allow.yaml');
+  });
+
   it('requireSignedCommits without a signing key', async () => {
     delete host.settings.signingKey;
     writeConfig(host);
@@ -204,16 +234,16 @@ describe('doctor finds each planted problem', () => {
   });
 
   it('a Proxmox API whose certificate does not match the pin', async () => {
-    host.pveOptions.fingerprint = emu.fingerprint256.replace(/^../, emu.fingerprint256.startsWith('00') ? '11' : '00');
-    writeTargets(host);
+    host.cred.fingerprint = emu.fingerprint256.replace(/^../, emu.fingerprint256.startsWith('00') ? '11' : '00');
+    writeConfig(host);
     const checks = await doctor(host);
     expect(failing(checks)).toContain('target api');
     expect(check(checks, 'target api')?.detail).toContain('does not match the pinned');
   });
 
   it('a Proxmox API not trusted by the system CAs when nothing is pinned', async () => {
-    delete host.pveOptions.fingerprint;
-    writeTargets(host);
+    delete host.cred.fingerprint;
+    writeConfig(host);
     expect(failing(await doctor(host))).toContain('target api');
   });
 
@@ -232,11 +262,39 @@ describe('doctor finds each planted problem', () => {
   });
 
   it('NTP not synchronized when there is no HTTP clock to compare with', async () => {
-    delete host.pveOptions.url;
-    host.pveOptions = {};
-    writeTargets(host);
     const checks = await doctor(host, { probePve: async () => ({ status: 200, fingerprint: '' }), ntpSynchronized: async () => false });
     expect(check(checks, 'clock')).toMatchObject({ status: 'fail', detail: expect.stringContaining('NTP not synchronized') });
+  });
+
+  it('a file target writing outside writablePaths: its one line names the option and the host config key', async () => {
+    delete host.settings.writablePaths;
+    writeConfig(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['target alias']);
+    expect(check(checks, 'target alias')?.detail).toMatch(/^target "alias" \(file\): option path ".*www\/list\.txt" is not among the paths this host lets targets write .*writablePaths\.file in .*config\.yaml/);
+  });
+
+  it('a pve-api target naming a credential this host does not declare', async () => {
+    host.pveOptions.credential = 'dc2';
+    writeTargets(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['target api']);
+    expect(check(checks, 'target api')?.detail).toMatch(/option credential "dc2" names no entry of pveCredentials in .*config\.yaml \(declared: default\); add pveCredentials\.dc2/);
+  });
+
+  it('a pve-api target still carrying url and token in the ledger (before the move to host-owned credentials)', async () => {
+    host.pveOptions = { url: emu.url, tokenId: TOKEN_ID, tokenSecretFile: host.token, ipset: 'fail2git' };
+    writeTargets(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['target api']);
+    expect(check(checks, 'target api')?.detail).toMatch(/option url, tokenId, tokenSecretFile is no longer read from the ledger; declare it .* under pveCredentials\.NAME .*credential: NAME/);
+  });
+
+  it('a file target whose file holds content fail2git did not write', async () => {
+    writeFileSync(join(host.dir, 'www', 'list.txt'), 'server { listen 80; }\n');
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['target alias']);
+    expect(check(checks, 'target alias')?.detail).toMatch(/list\.txt holds content fail2git did not write \(line 1 is not a CIDR\)/);
   });
 
   it('a broken config is one failing line', async () => {
@@ -257,7 +315,7 @@ describe('fail2git doctor (CLI)', () => {
     });
     expect(status).toBe(1);
     const lines = stdout.trim().split('\n');
-    expect(lines.every((l) => /^(ok|fail|skip)\s+\S/.test(l))).toBe(true);
+    expect(lines.every((l) => /^(ok|warn|fail|skip)\s+\S/.test(l))).toBe(true);
     expect(lines.find((l) => l.includes('config-mode'))).toMatch(/^fail/);
     expect(lines.find((l) => /^\w+\s+target api\s{2,}/.test(l))).toMatch(/^ok .*token accepted$/);
   });

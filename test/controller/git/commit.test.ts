@@ -37,6 +37,18 @@ describe('commitAndPush', () => {
     expect(git(remote.bare, 'log', '-1', '--format=%an <%ae>|%cn <%ce>|%P', 'main')).toBe(`web1 <fail2git@web1>|web1 <fail2git@web1>|${res.tip}`);
   });
 
+  it('never dates a commit before its parent: a writer whose clock is behind the last writer uses the parent\'s time', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': 'seed\n' });
+    const ahead = Math.floor(Date.now() / 1000) + 3600; // the last writer's clock was an hour fast
+    execFileSync('git', ['commit', '-q', '--allow-empty', '-m', 'from the future'], { cwd: remote.work, env: { ...process.env, GIT_COMMITTER_DATE: `${ahead} +0000` } });
+    execFileSync('git', ['push', '-q', 'origin', 'main'], { cwd: remote.work });
+    const res = await commitAndPush(writer(remote.bare), { author, paths: ['notes.txt'], mutate: appendLine('late') });
+    expect(Number(git(remote.bare, 'log', '-1', '--format=%ct', res.commit!))).toBe(ahead);
+    // And so does the next one, until our clock passes the parent's.
+    const next = await commitAndPush(writer(remote.bare, 'w2'), { author, paths: ['notes.txt'], mutate: appendLine('now') });
+    expect(Number(git(remote.bare, 'log', '-1', '--format=%ct', next.commit!))).toBe(ahead);
+  });
+
   it('two writers racing: both changes land, the loser re-applies on the new tip', async () => {
     const remote = makeLedgerRemote({ 'notes.txt': 'seed\n' });
     const a = writer(remote.bare, 'a');
