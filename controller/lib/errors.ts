@@ -90,6 +90,7 @@ export const ERROR_CODES = {
   E_SIG_NO_SIGNERS: { next: 'fix the host', means: 'requireSignedCommits without a readable allowedSigners file; held until the host is fixed' },
   E_SIG_GIT: { next: 'retry', means: 'git could not check the signature; the next run tries again' },
   E_FETCH_FAILED: { next: 'retry', means: 'git fetch failed; the last good commit stays enforced and the next run tries again' },
+  E_FETCH_STALLED: { next: 'retry', means: 'a ledger fetch made no progress in time and was stopped; the next run tries again' },
   E_REMOTE_UNREACHABLE: { next: 'retry', means: 'the git remote cannot be reached; spooled operations wait and the next flush retries' },
   E_REMOTE_NO_BRANCH: { next: 'fix the host', means: 'the remote has no such branch; check `branch` in the host config (or run `fail2git init`)' },
   E_PUSH_FAILED: { next: 'retry', means: 'git push failed; operations stay in the spool and the next flush retries' },
