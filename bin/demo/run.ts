@@ -7,6 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Fail2gitError } from '../../controller/lib/errors.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +39,7 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bans'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('demo: cannot find the fail2git package root (bans/ and package.json)');
+    if (up === dir) throw new Fail2gitError('E_DEMO', 'demo: cannot find the fail2git package root (bans/ and package.json)');
     dir = up;
   }
 }
@@ -61,7 +62,7 @@ function cli(ctx: Ctx, args: string[], netns?: string): Promise<CliResult> {
 function must(r: CliResult, what: string): CliResult {
   if (r.code !== 0) {
     const why = (r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).pop() ?? r.stdout.trim()) || `exit ${r.code}`;
-    throw new Error(`${what} failed: ${why}`);
+    throw new Fail2gitError('E_DEMO', `${what} failed: ${why}`);
   }
   return r;
 }
@@ -208,7 +209,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const t2 = await hookBan(ctx, 'mail1', 'postfix', '2001:db8:bad::1', 3600);
     say(`      mail1 postfix  bans 2001:db8:bad::1 for 1h  hook returned in ${ms(t2)}`);
     const refused = await cli(ctx, ['hook', 'ban', '--jail', 'sshd', '--ip', '192.0.2.5', '--bantime', '600', '--time', epoch(), '--config', cfgPath(ctx, 'web1')]);
-    if (refused.code === 0) throw new Error('the hook accepted an allowlisted address');
+    if (refused.code === 0) throw new Fail2gitError('E_DEMO', 'the hook accepted an allowlisted address');
     say(`      web1  sshd     bans 192.0.2.5 → refused (exit ${refused.code}): ${(refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '')}`);
     await flush(ctx, 'web1');
     await flush(ctx, 'mail1');
@@ -267,7 +268,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const late = (Date.now() - expires) / 1000;
     watcher.kill('SIGTERM');
     await new Promise((r) => watcher.once('exit', r));
-    if (!appeared || !gone) throw new Error('expiry: the entry did not come and go as expected');
+    if (!appeared || !gone) throw new Fail2gitError('E_DEMO', 'expiry: the entry did not come and go as expected');
     say(`      ...and left the list ${late.toFixed(1)} s after its expiry, with no commit (the TTL governs)`);
     say('');
 
