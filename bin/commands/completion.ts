@@ -27,6 +27,7 @@ export const FLAGS: Record<string, string> = {
   status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
   gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --metrics-file --help',
   audit: '--ledger --json --since --rev --no-deepen --config --help',
+  serve: '--listen --config --remote --host --state-dir --branch --metrics-file --help',
   doctor: '--config --ledger --json --help',
   demo: '--keep --help',
   review: '--base --head --ledger --format --help',

@@ -7,12 +7,15 @@
  * light: the hook imports it.
  */
 import { rememberUrlCredentials } from '../lib/redact.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
+export const DEFAULT_STATE_DIR = '/var/lib/fail2git';
+/** The directory Debian's prometheus-node-exporter reads .prom textfiles from. */
+export const NODE_EXPORTER_TEXTFILE_DIR = '/var/lib/prometheus/node-exporter';
 
 export interface HostConfig {
   /** any git URL: a path, file://, ssh, https, git:// */
@@ -35,6 +38,8 @@ export interface HostConfig {
   writablePaths?: WritablePaths;
   /** Proxmox API endpoints and tokens by name (a pve-api Target names one) */
   pveCredentials?: Record<string, PveCredential>;
+  /** `fail2git serve` (controller/serve/): where it listens and who may read */
+  serve?: ServeConfig;
   /** file this config was read from */
   path: string;
 }
@@ -54,6 +59,29 @@ export interface PveCredential {
   caFile?: string;
 }
 
+/** `serve:` in the host config; paths resolved against the config's directory. */
+export interface ServeConfig {
+  /** ADDRESS:PORT, default 127.0.0.1:8089 */
+  listen: string;
+  tls?: { cert: string; key: string };
+  bouncerKeys: ServeKey[];
+  pageKeys: ServeKey[];
+  maxConnections: number;
+  /** how often the page re-reads the fleet's status records */
+  fleetRefresh: string;
+}
+
+/** One key `serve` accepts: a file holding it, or its SHA-256. */
+export interface ServeKey {
+  name: string;
+  keyFile?: string;
+  keySha256?: string;
+  /** bouncer keys: Ranges of at most this many addresses go out as one Ip decision per address */
+  expandRanges?: number;
+}
+
+export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8089';
+
 export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
@@ -68,8 +96,14 @@ export function defaultListsDir(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'lists') + '/';
 }
 
-/** Where the Prometheus textfile goes unless `metricsFile` says otherwise. */
-export function defaultMetricsFile(cfg: Pick<HostConfig, 'stateDir'>): string {
+/**
+ * Where the Prometheus textfile goes unless `metricsFile` says otherwise: on a host with the
+ * default state directory and Debian's node_exporter installed, its textfile directory, so the
+ * metrics are collected with no setting at all; else beside the state. The spool, gc and fleet
+ * textfiles go beside it.
+ */
+export function defaultMetricsFile(cfg: Pick<HostConfig, 'stateDir'>, exists: (p: string) => boolean = existsSync): string {
+  if (cfg.stateDir === DEFAULT_STATE_DIR && exists(NODE_EXPORTER_TEXTFILE_DIR)) return join(NODE_EXPORTER_TEXTFILE_DIR, 'fail2git.prom');
   return join(cfg.stateDir, 'fail2git.prom');
 }
 
@@ -100,7 +134,7 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   const str = (k: string): string | undefined => o[k] as string | undefined;
   const remote = str('remote')!;
   rememberUrlCredentials(remote);
-  const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
+  const stateDir = resolve(dirname(path), str('stateDir') ?? DEFAULT_STATE_DIR);
   const cfg: HostConfig = {
     remote,
     branch: str('branch') ?? 'main',
@@ -127,10 +161,33 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
       ...c, tokenSecretFile: resolve(base, c.tokenSecretFile), ...(c.caFile ? { caFile: resolve(base, c.caFile) } : {}),
     }]));
   }
+  if (o.serve) cfg.serve = serveConfig(o.serve as Record<string, unknown>, base, fail);
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;
+}
+
+function serveConfig(s: Record<string, unknown>, base: string, fail: (msg: string) => never): ServeConfig {
+  const keys = (list: unknown, what: string): ServeKey[] => {
+    const out = ((list as ServeKey[] | undefined) ?? []).map((k) => ({ ...k, ...(k.keyFile ? { keyFile: resolve(base, k.keyFile) } : {}) }));
+    const seen = new Set<string>();
+    for (const k of out) {
+      if (!k.keyFile === !k.keySha256) fail(`"serve.${what}" entry "${k.name}" needs exactly one of "keyFile" or "keySha256"`);
+      if (seen.has(k.name)) fail(`"serve.${what}" names "${k.name}" twice`);
+      seen.add(k.name);
+    }
+    return out;
+  };
+  const tls = s.tls as { cert: string; key: string } | undefined;
+  return {
+    listen: (s.listen as string | undefined) ?? DEFAULT_SERVE_LISTEN,
+    ...(tls ? { tls: { cert: resolve(base, tls.cert), key: resolve(base, tls.key) } } : {}),
+    bouncerKeys: keys(s.bouncerKeys, 'bouncerKeys'),
+    pageKeys: keys(s.pageKeys, 'pageKeys'),
+    maxConnections: (s.maxConnections as number | undefined) ?? 64,
+    fleetRefresh: (s.fleetRefresh as string | undefined) ?? '30s',
+  };
 }
 
 // `dir/` names a directory; resolve() drops the slash that says so.

@@ -212,6 +212,12 @@ export async function checkSshSignature(
     const r = await keygen(['-Y', 'find-principals', '-f', f.path, '-s', sigFile, time]);
     const principals = r.stdout.trim().split('\n').filter((p) => p !== '');
     if (r.ok && principals.length > 0) {
+      // An e-mail differs from its allowed_signers line only in case (ssh-keygen compares exactly).
+      const same = principals.flatMap((p) => p.split(',')).find((p) => !/[*?!]/.test(p) && principalMatches(p, email));
+      if (same) {
+        const again = await keygen(['-Y', 'verify', '-f', f.path, '-I', same, '-n', 'git', '-s', sigFile, time], payload);
+        if (again.ok) return { ok: true, role: f.role, key, file: f };
+      }
       return { ok: false, code: 'E_SIG_IDENTITY', signer: `${principals.join(',')} (${key})`, why: `is signed by ${principals.join(',')} (${key}, ${f.key}), not by the committer` };
     }
     const line = r.stderr.split('\n').find((l) => /key has expired|key is not yet valid|key not yet valid/.test(l));

@@ -242,6 +242,12 @@ describe('verifyCommits: signatures are judged by our rules, not git\'s', () => 
     expect((await verifyCommits(repo, lastGood, later, allowed)).code).toBe('E_SIG_DATE');
   });
 
+  it('compares the committer e-mail with the principal without regard to case, as before', async () => {
+    const shouting = { ...alice, email: 'Alice@Example.TEST' };
+    const tip = commit(shouting, alice, 'alice with capitals');
+    expect(await verifyCommits(repo, undefined, tip, allowed)).toMatchObject({ ok: true });
+  });
+
   it('names the principal when an allowed key signs for someone else (wrong principal)', async () => {
     const tip = commit(alice, bob, 'bob as alice again');
     const r = await verifyCommits(repo, undefined, tip, allowed);
