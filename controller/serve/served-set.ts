@@ -14,6 +14,7 @@ import { liveFromCache, readDesiredCache, type DesiredCache } from '../desired/c
 import { desiredSet } from '../desired/desired-set.js';
 import type { DesiredEntry } from '../targets/types.js';
 import type { Ledger } from '../ledger/types.js';
+import { Fail2gitError } from '../lib/errors.js';
 
 export interface ServedSet {
   /** the last good commit; undefined before the reconciler accepted any */
@@ -57,7 +58,7 @@ export class ServedSetReader {
     }
     if (this.computed?.rev !== lg.rev) {
       const ledger = await this.loadLedger(lg.rev);
-      if (!ledger) throw new Error(`the last good commit ${lg.rev.slice(0, 12)} cannot be read from the clone`);
+      if (!ledger) throw new Fail2gitError('E_LAST_GOOD', `the last good commit ${lg.rev.slice(0, 12)} cannot be read from the clone`);
       this.computed = { rev: lg.rev, ledger };
     }
     const d = desiredSet(this.computed.ledger, now);
