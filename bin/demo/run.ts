@@ -208,9 +208,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`      web1  sshd     bans 198.51.100.41 for 10m   hook returned in ${ms(t1)}`);
     const t2 = await hookBan(ctx, 'mail1', 'postfix', '2001:db8:bad::1', 3600);
     say(`      mail1 postfix  bans 2001:db8:bad::1 for 1h  hook returned in ${ms(t2)}`);
+    // fail2ban asks its ignorecommand first, so no local action bans an allowlisted address…
+    const ignored = await cli(ctx, ['hook', 'ignore', '--ip', '192.0.2.5', '--config', cfgPath(ctx, 'web1')]);
+    if (ignored.code !== 0) throw new Fail2gitError('E_DEMO', 'hook ignore did not report an allowlisted address as ignored');
+    say('      web1  fail2ban asks ignorecommand about 192.0.2.5 → allowlisted (exit 0): no jail bans it, not even locally');
+    // …and a ban that reaches the hook anyway is refused in one line (exit 0: nothing for
+    // fail2ban to retry) and kept in spool/refused/ with its reason.
     const refused = await cli(ctx, ['hook', 'ban', '--jail', 'sshd', '--ip', '192.0.2.5', '--bantime', '600', '--time', epoch(), '--config', cfgPath(ctx, 'web1')]);
-    if (refused.code === 0) throw new Fail2gitError('E_DEMO', 'the hook accepted an allowlisted address');
-    say(`      web1  sshd     bans 192.0.2.5 → refused (exit ${refused.code}): ${(refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '')}`);
+    const why = (refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '');
+    if (refused.code !== 0 || !/refus/i.test(why)) throw new Fail2gitError('E_DEMO', 'the hook accepted an allowlisted address');
+    say(`      web1  sshd     bans 192.0.2.5 → refused: ${why}`);
     await flush(ctx, 'web1');
     await flush(ctx, 'mail1');
     say('      the ledger remote now says:');
@@ -289,7 +296,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`demo: ${(err as Error).message}`);
   } finally {
     if (ctx.netns) await runFile('ip', ['netns', 'del', ctx.netns]);
-    if (!opts.keep) rmSync(root, { recursive: true, force: true });
+    if (!opts.keep) removeDemoDir(root, say);
   }
   if (table.length > 0) {
     const head = ['host', 'target', 'driver', 'entries', 'state'];
@@ -305,4 +312,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       : `Removed ${root}${ctx.netns ? ` and network namespace ${ctx.netns}` : ''}. Keep it to play with: npm run demo -- --keep`,
   );
   return failed ? 1 : 0;
+}
+
+/**
+ * The throwaway directory goes; a background flusher that a failed step left running may still
+ * be writing into it, so retry for a moment, then say what is left instead of crashing.
+ */
+function removeDemoDir(root: string, say: (line: string) => void): void {
+  try {
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (err) {
+    say(`demo: could not remove ${root} (${(err as NodeJS.ErrnoException).code ?? 'error'}); remove it by hand`);
+  }
 }
