@@ -170,6 +170,10 @@ async function simulate(root, n, log) {
   const { syncClone, ensureClone } = await mod('git/clone.js');
   const { publishHostStatus } = await mod('fleet/remote.js');
   const { nextWakeMs } = await mod('loop/watch.js');
+  const { LedgerFetch, idlePollCapMs } = await mod('loop/ledger-fetch.js');
+  const { execRunner } = await mod('lib/exec.js');
+  const fleetMod = await mod('fleet/remote.js');
+  const beatMs = fleetMod.heartbeatMs ? fleetMod.heartbeatMs(INTERVAL_MS, n) : 1.5 * INTERVAL_MS;
   const counters = newCounters();
   const closers = [];
   try {
@@ -205,11 +209,11 @@ async function simulate(root, n, log) {
     });
     const record = (host, now) => ({ version: 1, host: host.name, appliedCommit: host.applied, reason: 'UpToDate', runAt: now.toISOString().replace(/\.\d+Z$/, 'Z'), targets: { file: { entries: LEDGER_ENTRIES } }, software: 'bench', interval });
     await pool(hosts, 8, (host) => publishHostStatus({ remote: host.url, branch: 'main', stateDir: host.state }, record(host, new Date())));
-    // Steady state: each host's last heartbeat lies somewhere in the last 1.5 intervals.
+    // Steady state: each host's last heartbeat lies somewhere in the last heartbeat period.
     for (const host of hosts) {
       const p = join(host.state, 'fleet-published.json');
       const last = JSON.parse(readFileSync(p, 'utf8'));
-      last.seen = new Date(Date.now() - Math.random() * 1.5 * INTERVAL_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+      last.seen = new Date(Date.now() - Math.random() * beatMs).toISOString().replace(/\.\d+Z$/, 'Z');
       writeFileSync(p, JSON.stringify(last) + '\n');
     }
     const pushCost = await cost(['-C', hosts[0].dir, 'push', '-q', '--force', urls[1], 'HEAD:refs/fail2git/probe']);
@@ -253,32 +257,59 @@ async function simulate(root, n, log) {
       }
     };
 
-    // Hosts: the watch loop's schedule, the reconciler's fetch and status publishing.
+    // Hosts: the watch loop's schedule (a tick every interval with jitter, woken early by a
+    // fetch that brought news), the fetch beside it (LedgerFetch: ls-remote, fetch, idle
+    // back-off), and after each run the status publish.
     const latencies = [];
     let stop = false;
-    const hostLoop = async (host) => {
-      await sleep(Math.random() * INTERVAL_MS);
-      while (!stop) {
-        try {
-          const r = await syncClone(host.url, host.dir, 'main');
-          if (r.error) host.errors++;
-          if (r.tip && r.tip !== host.applied) {
-            host.applied = r.tip;
-            const idx = index.get(r.tip) ?? -1;
-            const now = Date.now();
-            for (let j = host.appliedIdx + 1; j <= idx; j++) {
-              latencies.push(Math.max(0, now - commits[j].t));
-              commits[j].applied++;
-              commits[j].last = Math.max(commits[j].last, now);
-            }
-            if (idx > host.appliedIdx) host.appliedIdx = idx;
-          }
-          await publishHostStatus({ remote: host.url, branch: 'main', stateDir: host.state }, record(host, new Date()));
-        } catch {
-          host.errors++;
-        }
-        await sleep(nextWakeMs(new Date(), INTERVAL_MS, undefined, Math.random()));
+    const stopWaiters = new Set();
+    const nap = (ms, host) => new Promise((resolve) => {
+      const done = () => { clearTimeout(t); stopWaiters.delete(done); host.wake = undefined; resolve(); };
+      const t = setTimeout(done, ms);
+      stopWaiters.add(done);
+      host.wake = done;
+    });
+    const applied = (host, tip) => {
+      if (!tip || tip === host.applied) return;
+      host.applied = tip;
+      const idx = index.get(tip) ?? -1;
+      const now = Date.now();
+      for (let j = host.appliedIdx + 1; j <= idx; j++) {
+        latencies.push(Math.max(0, now - commits[j].t));
+        commits[j].applied++;
+        commits[j].last = Math.max(commits[j].last, now);
       }
+      if (idx > host.appliedIdx) host.appliedIdx = idx;
+    };
+    const hostLoop = async (host) => {
+      const fetch = new LedgerFetch({
+        remote: host.url, dir: host.dir, branch: 'main', run: execRunner, intervalMs: INTERVAL_MS, fleetSize: () => n,
+        onNews: () => (host.wake ? host.wake() : (host.pending = true)),
+        onResult: (r) => { if (r.error) host.errors++; else applied(host, r.tip); },
+      });
+      host.fetch = fetch;
+      // Steady state of a quiet fleet: every host has backed off to its cap (as after a few
+      // quiet polls; ramping up would take minutes), its last poll somewhere in that gap.
+      const cap = idlePollCapMs ? idlePollCapMs(INTERVAL_MS, n) : INTERVAL_MS;
+      if ('gap' in fetch && 'lastStart' in fetch) {
+        fetch.gap = cap;
+        fetch.lastStart = Date.now() - Math.random() * cap;
+      }
+      await nap(Math.random() * INTERVAL_MS, host);
+      let publishing = false;
+      while (!stop) {
+        host.pending = false;
+        fetch.kick();
+        if (!publishing) {
+          publishing = true;
+          publishHostStatus({ remote: host.url, branch: 'main', stateDir: host.state }, record(host, new Date()))
+            .catch(() => host.errors++)
+            .finally(() => (publishing = false));
+        }
+        if (stop) break;
+        if (!host.pending) await nap(nextWakeMs(new Date(), INTERVAL_MS, undefined, Math.random()), host);
+      }
+      await fetch.settle(60_000);
     };
     const snapshot = () => ({ ...counters, at: Date.now() });
     const rate = (a, b) => {
@@ -292,6 +323,9 @@ async function simulate(root, n, log) {
     await sleep(INTERVAL_MS);
     const q1 = snapshot();
     log(`fleet N=${n}: ban stream`);
+    // Under a steady stream every poll brings news, so every host polls at the interval: start
+    // the stream in that state (the first ban after a quiet spell waits up to the cap instead).
+    for (const x of hosts) if (x.fetch && 'gap' in x.fetch) x.fetch.gap = INTERVAL_MS;
     banning = true;
     const writers = writerDirs.map(writer);
     await sleep(INTERVAL_MS);
@@ -301,6 +335,7 @@ async function simulate(root, n, log) {
     const deadline = Date.now() + 2 * INTERVAL_MS;
     while (Date.now() < deadline && hosts.some((x) => x.appliedIdx < commits.length - 1)) await sleep(250);
     stop = true;
+    for (const w of [...stopWaiters]) w();
     await Promise.all(loops);
     const quiet = rate(q0, q1);
     const busy = rate(q1, b1);
