@@ -2,12 +2,7 @@
  * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the
  * real CLI run as a child process, and reading the ledger back from the bare remote.
  */
-<<<<<<< HEAD
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-=======
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
->>>>>>> main
 import { join } from 'node:path';
 import { parseBanList } from '../../controller/ledger/banlist.js';
 import type { BanEntry } from '../../controller/ledger/types.js';
