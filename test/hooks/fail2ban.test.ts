@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, watcherPid, type TestHost } from '../helpers/hook-fixture.js';
+import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();

@@ -13,7 +13,7 @@ import { parseCidr } from '../../controller/net/cidr.js';
 import type { Guard } from '../../hooks/guard-cache.js';
 import { git, makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { makeHost, quietHosts, remoteBans, spooled, waitFor, watcherPid, type TestHost } from '../helpers/hook-fixture.js';
+import { makeHost, quietHosts, remoteBans, spooled, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
 import { CLI, cli } from '../helpers/cli.js';
 
 const guard: Guard = { allow: [parseCidr('192.0.2.0/28')], broadestPrefix: { ipv4: 8, ipv6: 32 }, banPrefix: { ipv4: 32, ipv6: 64 }, fromLedger: true };
