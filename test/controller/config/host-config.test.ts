@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHostConfig } from '../../../controller/config/load.js';
 import { validateHostConfig } from '../../../controller/config/validate.js';
+import { defaultMetricsFile, NODE_EXPORTER_TEXTFILE_DIR } from '../../../controller/config/host-config.js';
 import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());
@@ -43,5 +44,18 @@ describe('host config (schemas/config.schema.json)', () => {
     writeFileSync(join(dir, 'config.yaml'), 'remote: /srv/l.git\nhost: [web1\n');
     await expect(loadHostConfig(join(dir, 'config.yaml'))).rejects.toThrow(new RegExp(`^${dir}/config.yaml:\\d+:\\d+: `));
     await expect(loadHostConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({ code: 'E_CONFIG_MISSING' });
+  });
+});
+
+describe('defaultMetricsFile', () => {
+  const seen = (dirs: string[]) => (p: string) => dirs.includes(p);
+
+  it('is node_exporter\'s textfile directory on a host with the default state dir and Debian\'s node_exporter', () => {
+    expect(defaultMetricsFile({ stateDir: '/var/lib/fail2git' }, seen([NODE_EXPORTER_TEXTFILE_DIR]))).toBe('/var/lib/prometheus/node-exporter/fail2git.prom');
+  });
+
+  it('stays beside the state without node_exporter, or with a state dir of its own', () => {
+    expect(defaultMetricsFile({ stateDir: '/var/lib/fail2git' }, seen([]))).toBe('/var/lib/fail2git/fail2git.prom');
+    expect(defaultMetricsFile({ stateDir: '/srv/f2g' }, seen([NODE_EXPORTER_TEXTFILE_DIR]))).toBe('/srv/f2g/fail2git.prom');
   });
 });
