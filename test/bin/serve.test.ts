@@ -9,7 +9,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { CLI, runCli } from '../helpers/cli.js';
-import { fleetFixture, type FleetFixture } from '../helpers/fleet-fixture.js';
+import { fleetFixture, type FleetFixture } from '../helpers/fleet-hosts.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 
 const BOUNCER_KEY = 'bouncer-secret-0123456789abcdef';

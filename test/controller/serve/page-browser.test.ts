@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from '../../helpers/cli.js';
 import { REPO_ROOT } from '../../helpers/git.js';
-import { fleetFixture } from '../../helpers/fleet-fixture.js';
+import { fleetFixture } from '../../helpers/fleet-hosts.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 const haveChromium = spawnSync('which', ['chromium']).status === 0;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runCli } from './cli.js';
 import { makeLedgerRemote, type LedgerRemote } from './git.js';
-import { banList, ledgerFiles } from './ledger-fixture.js';
+import { banList, ledgerFiles } from './fixtures.js';
 import { tmpDir } from './tmp.js';
 import { publishHostStatus, type FleetRecord } from '../../controller/fleet/remote.js';
 
