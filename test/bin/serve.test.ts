@@ -69,7 +69,8 @@ describe('fail2git serve on 127.0.0.1', () => {
     expect(ok.status).toBe(200);
     const doc = JSON.parse(ok.body) as { new: { value: string; scope: string; type: string }[]; deleted: unknown[] };
     expect(doc.new.map((d) => `${d.scope}:${d.value}:${d.type}`).sort()).toEqual(['Ip:192.0.2.10:ban', 'Ip:203.0.113.7:ban', 'Range:198.51.100.0/24:ban']);
-    for (const headers of [{}, { 'X-Api-Key': 'wrong-0123456789abcdef' }, { 'X-Api-Key': PAGE_KEY }]) {
+    const variants: Record<string, string>[] = [{}, { 'X-Api-Key': 'wrong-0123456789abcdef' }, { 'X-Api-Key': PAGE_KEY }];
+    for (const headers of variants) {
       const r = await get(base, '/v1/decisions/stream?startup=true', { headers });
       expect(r.status).toBe(403);
       expect(r.body).toBe('{"message":"access forbidden"}');
