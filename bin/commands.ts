@@ -24,7 +24,7 @@ export const COMMANDS: Record<string, { summary: string }> = {
   audit: { summary: 'the life of an address in git history' },
   doctor: { summary: 'check this host\'s setup, one line per check' },
   demo: { summary: 'run the whole idea on a throwaway ledger' },
-  completion: { summary: 'print bash completion' },
+  completion: { summary: 'print bash or zsh completion' },
 };
 
 export function commandNames(): string[] {

@@ -12,7 +12,7 @@
  */
 import { ledgerClonePath } from './config/host-config.js';
 import { errorMessage } from './lib/errors.js';
-import { syncClone } from './git/clone.js';
+import { localSync, syncClone } from './git/clone.js';
 import type { TargetDoc } from './ledger/types.js';
 import { hostMatches } from './ledger/hosts.js';
 import { parseProtected } from './desired/protected-ranges.js';
@@ -58,9 +58,16 @@ export async function reconcile(cfg: ReconcileConfig, opts: ReconcileOptions, de
   return result;
 }
 
-/** ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before. */
+/**
+ * ls-remote; fetch only when the tip moved. Unreachable → keep what was fetched before.
+ * With `opts.local` (watch mode) no network at all: the clone's tip, fetched beside the run.
+ */
 async function syncLedger(ctx: RunContext): Promise<void> {
   const { cfg, deps } = ctx;
+  if (ctx.opts.local) {
+    ctx.sync = await localSync(ledgerClonePath(cfg), cfg.branch, ctx.opts.local.lastError, deps.run);
+    return;
+  }
   ctx.sync = await syncClone(cfg.remote, ledgerClonePath(cfg), cfg.branch, deps.run);
   if (ctx.sync.error) deps.log.warn('fetch.failed', { code: ctx.sync.error.code, error: ctx.sync.error.message, tip: ctx.sync.tip });
   else if (ctx.sync.fetched) deps.log.info('fetch', { tip: ctx.sync.tip });

@@ -106,7 +106,9 @@ export function decide(args: HookArgs, guard: Guard, host: string, now: number, 
     if (args.bantime >= 0 && (args.time + args.bantime) * 1000 <= now + 1000) {
       return { kind: 'skip', why: `unban of ${args.ip} at natural expiry: the TTL already governs` };
     }
-    return { kind: 'spool', op: base };
+    // An unban carries the time it was asked (fail2ban's <time> is the ban's): it lifts only
+    // bans made before it (hooks/operations.ts applyUnban).
+    return { kind: 'spool', op: { ...base, at: formatTime(new Date(now)) } };
   }
   const c = parseCidr(args.ip);
   const target = widen(c, c.family === 4 ? guard.banPrefix.ipv4 : guard.banPrefix.ipv6);

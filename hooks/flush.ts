@@ -198,6 +198,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
     }
+    for (const r of round.results) if (r.outcome === 'kept') opts.log?.(`unban ${r.cidr} kept the ban: ${r.detail ?? ''}`);
     if (commit) {
       out.commits.push(commit);
       for (const r of round.results) out.commitOf[r.op.id] = commit;

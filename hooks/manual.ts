@@ -90,6 +90,11 @@ export async function runManual(req: ManualRequest, cfg: HostConfig, now = Date.
   if (!mine) return { ok: !result.busy, line: result.busy ? `${op.op} ${op.cidr} queued: another flusher is busy` : `${op.op} ${op.cidr} delivered by a concurrent flush` };
   if (mine.outcome === 'refused') return { ok: false, line: `refused ${op.op} ${mine.cidr}: ${mine.detail ?? ''}` };
   const commit = result.commitOf[op.id];
-  const what = mine.outcome === 'absent' ? `${mine.cidr} was not banned; nothing to do` : mine.outcome === 'stale' ? `${mine.cidr}: already expired; nothing to do` : describe(mine);
-  return { ok: true, line: commit && mine.outcome !== 'absent' && mine.outcome !== 'stale' ? `${what}: pushed ${commit.slice(0, 12)}` : what, ...(commit ? { commit } : {}) };
+  const what =
+    mine.outcome === 'absent' ? `${mine.cidr} was not banned; nothing to do`
+    : mine.outcome === 'stale' ? `${mine.cidr}: already expired; nothing to do`
+    : mine.outcome === 'kept' ? `${mine.cidr} not unbanned: ${mine.detail ?? 'banned again since'}`
+    : describe(mine);
+  const pushed = commit && mine.outcome !== 'absent' && mine.outcome !== 'stale' && mine.outcome !== 'kept';
+  return { ok: true, line: pushed ? `${what}: pushed ${commit.slice(0, 12)}` : what, ...(commit ? { commit } : {}) };
 }

@@ -23,7 +23,11 @@ export interface Operation {
   cidr: string;
   /** a single address from fail2ban: widen to the policy's banPrefix when applied */
   widen?: boolean;
-  /** when the offence was banned (fail2ban `<time>`) or when the person asked */
+  /**
+   * The operation's time, by which it is applied: for a ban or prolong when the offence was
+   * banned (fail2ban `<time>`) or when the person asked; for an unban when it was asked
+   * (the hook's clock at fail2ban's `actionunban`, the person's command).
+   */
   at: string;
   /** who: the host (hooks) or the person */
   by: string;
@@ -42,7 +46,11 @@ export interface Operation {
   failures?: number;
 }
 
-export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'refused';
+/**
+ * `kept`: an unban that found the entry banned at or after the unban's own time (a ban
+ * another host made later, or in the same second): the ban stays, see applyUnban.
+ */
+export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'kept' | 'refused';
 
 export interface OpResult {
   op: Operation;
@@ -101,14 +109,16 @@ export const MAX_COUNT = 1_000_000;
 export { MAX_TTL_S };
 
 /**
- * The cap on a TTL; -1 (permanent) stays. A hook's ban (fail2ban's bantime, however a
- * runaway jail set it) is capped at the policy's `escalation.maxTtl` when there is one;
- * every ban, people's too, at MAX_TTL_S (so `expires` is always a date validate accepts).
+ * The cap on a TTL. A hook's ban (fail2ban's bantime, however a runaway jail set it, and
+ * `bantime = -1` too) is capped at the policy's `escalation.maxTtl` when there is one: that is
+ * the most a host's writer key may write (controller/ledger/roles.ts), so a hook never makes a
+ * commit that signed hosts would hold. Every ban, people's too, is capped at MAX_TTL_S (so
+ * `expires` is always a date validate accepts); otherwise -1 (permanent) stays.
  */
 export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation'>, fromHook: boolean): number {
-  if (ttl < 0) return -1;
-  const cap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : MAX_TTL_S;
-  return Math.min(ttl, cap);
+  const hookCap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : undefined;
+  if (ttl < 0) return hookCap ?? -1;
+  return Math.min(ttl, hookCap ?? MAX_TTL_S);
 }
 
 /**
@@ -152,9 +162,12 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
   const next: BanEntry = { cidr: key };
   const finalExpires = live ? laterExpiry(old.expires, expires) : expires;
   if (finalExpires !== undefined) next.expires = finalExpires;
-  next.at = op.at;
-  next.by = op.by;
-  const jail = op.jail ?? (op.op === 'prolong' ? old?.jail : undefined);
+  // An entry's `at` is its latest ban and never moves back: a ban delivered late (an offline
+  // host) must not make a newer ban look old to the next unban.
+  const older = live && old.at !== undefined && Date.parse(old.at) > Date.parse(op.at);
+  next.at = older ? old.at! : op.at;
+  next.by = older ? (old.by ?? op.by) : op.by;
+  const jail = older ? old.jail : (op.jail ?? (op.op === 'prolong' ? old?.jail : undefined));
   if (jail !== undefined) next.jail = jail;
   const reason = op.reason ?? old?.reason;
   if (reason !== undefined) next.reason = reason;
@@ -164,6 +177,27 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
   }
   bans.set(key, next);
   return { op, cidr: key, outcome: old ? 'updated' : 'added', expires: finalExpires, ttl: finalExpires === undefined ? -1 : ttl, count };
+}
+
+/**
+ * An unban removes an entry only when the entry's `at` is not later than the unban's, or it
+ * carries no `at`: an unban queued on an offline host never deletes a ban another host made
+ * after it. Within one second (times are whole seconds) a hook's unban yields: a fail2ban
+ * host's ban and another host's unban in the same second end banned, whichever is pushed
+ * first (rule 1, never lose a ban). A person's unban (`fail2git unban`, no widening) lifts a
+ * ban of its own second: the person saw it. docs/fail2ban.md states the outcome.
+ */
+function applyUnban(bans: Map<string, BanEntry>, op: Operation, key: string): OpResult {
+  const old = bans.get(key);
+  if (!old) return { op, cidr: key, outcome: 'absent' };
+  const banMs = old.at === undefined ? -Infinity : Date.parse(old.at);
+  const unbanMs = Date.parse(op.at);
+  const lifts = op.widen === true ? banMs < unbanMs : banMs <= unbanMs;
+  if (!lifts) {
+    return { op, cidr: key, outcome: 'kept', detail: `banned at ${old.at}${old.by ? ` by ${old.by}` : ''}, not before this unban (${op.at}); the ban stays` };
+  }
+  bans.delete(key);
+  return { op, cidr: key, outcome: 'removed' };
 }
 
 function applyOne(bans: Map<string, BanEntry>, op: Operation, allow: readonly Cidr[], ctx: ApplyContext): OpResult {
@@ -180,9 +214,7 @@ function applyChecked(bans: Map<string, BanEntry>, op: Operation, allow: readonl
   parseTime(op.at); // throws on anything validate would reject (no year 33715, no "yesterday")
   if (op.until !== undefined) parseTime(op.until);
   const target = targetCidr(op, ctx.policy.banPrefix);
-  if (op.op === 'unban') {
-    return { op, cidr: target.key, outcome: bans.delete(target.key) ? 'removed' : 'absent' };
-  }
+  if (op.op === 'unban') return applyUnban(bans, op, target.key);
   const why = refusal(target, allow, ctx.policy.broadestPrefix);
   if (why) return { op, cidr: target.key, outcome: 'refused', detail: why };
   return upsert(bans, target.key, op, ctx);

@@ -15,6 +15,10 @@ command -v fail2ban-server >/dev/null || need_pkgs+=(fail2ban)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 command -v ssh-keygen >/dev/null || need_pkgs+=(openssh-client)
 command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
+command -v dpkg-deb >/dev/null || need_pkgs+=(dpkg)
+command -v lintian >/dev/null || need_pkgs+=(lintian)
+command -v zsh >/dev/null || need_pkgs+=(zsh)
+command -v man >/dev/null || need_pkgs+=(man-db)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test: installing Debian packages: ${need_pkgs[*]}"

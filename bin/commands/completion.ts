@@ -1,10 +1,12 @@
-/** `fail2git completion bash` — prints a bash completion script (source it, or drop it in /etc/bash_completion.d/). */
+/** `fail2git completion bash|zsh` — prints a completion script for bash or zsh. */
 import { parseFlags, UsageError, type Command } from '../cli.js';
 
-const HELP = `Usage: fail2git completion bash
+const HELP = `Usage: fail2git completion bash|zsh
 
-Prints a bash completion script for fail2git. Install it with:
+Prints a completion script for fail2git (bash when no shell is named). The Debian package
+installs both. By hand:
   fail2git completion bash > /etc/bash_completion.d/fail2git
+  fail2git completion zsh > /usr/local/share/zsh/site-functions/_fail2git
 or for the current shell:
   source <(fail2git completion bash)`;
 
@@ -28,8 +30,13 @@ export const FLAGS: Record<string, string> = {
   doctor: '--config --ledger --json --help',
   demo: '--keep --help',
   review: '--base --head --ledger --format --help',
-  completion: 'bash',
+  completion: 'bash zsh',
 };
+
+/** Flags whose value is a directory, a file, or one of a few words (both shells). */
+const DIR_FLAGS = ['--ledger', '--state-dir'];
+const FILE_FLAGS = ['--config', '--output'];
+const FORMATS = 'txt json';
 
 export function bashCompletion(commands: readonly string[]): string {
   const cases = commands
@@ -46,9 +53,9 @@ _fail2git() {
   fi
   cmd="\${COMP_WORDS[1]}"
   case "$prev" in
-    --ledger|--state-dir) COMPREPLY=( $(compgen -d -- "$cur") ); return ;;
-    --config|--output) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
-    --format) COMPREPLY=( $(compgen -W "txt json" -- "$cur") ); return ;;
+    ${DIR_FLAGS.join('|')}) COMPREPLY=( $(compgen -d -- "$cur") ); return ;;
+    ${FILE_FLAGS.join('|')}) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+    --format) COMPREPLY=( $(compgen -W "${FORMATS}" -- "$cur") ); return ;;
   esac
   case "$cmd" in
 ${cases}
@@ -60,15 +67,46 @@ complete -F _fail2git fail2git
 `;
 }
 
+/** A zsh completion function (`#compdef fail2git`), for a directory on `$fpath`. */
+export function zshCompletion(commands: Record<string, { summary: string }>): string {
+  const quote = (t: string) => `'${t.replace(/'/g, `'\\''`).replace(/:/g, '\\:')}'`;
+  const described = Object.entries(commands).map(([name, c]) => `    ${quote(`${name}:${c.summary}`).replace(/^'([^\\]*?)\\:/, "'$1:")}`).join('\n');
+  const cases = Object.keys(commands).map((c) => `    ${c}) opts=(${FLAGS[c] ?? '--help'}) ;;`).join('\n');
+  return `#compdef fail2git
+# zsh completion for fail2git
+_fail2git() {
+  local -a commands opts
+  commands=(
+${described}
+  )
+  if (( CURRENT == 2 )); then
+    _describe -t commands 'fail2git command' commands
+    return
+  fi
+  case \${words[CURRENT-1]} in
+    ${DIR_FLAGS.join('|')}) _files -/; return ;;
+    ${FILE_FLAGS.join('|')}) _files; return ;;
+    --format) compadd -- ${FORMATS}; return ;;
+  esac
+  case \${words[2]} in
+${cases}
+    *) opts=(--help) ;;
+  esac
+  compadd -- \${opts[@]}
+}
+_fail2git "$@"
+`;
+}
+
 export const command: Command = {
   help: HELP,
   async run(argv) {
     const parsed = parseFlags(argv, {}, HELP);
     if (!parsed) return 0;
     const shell = parsed.positionals[0] ?? 'bash';
-    if (shell !== 'bash') throw new UsageError(`completion: only "bash" is supported, got "${shell}"`);
-    const { commandNames } = await import('../commands.js');
-    process.stdout.write(bashCompletion(commandNames()));
+    if (shell !== 'bash' && shell !== 'zsh') throw new UsageError(`completion: "bash" or "zsh", not "${shell}"`);
+    const { COMMANDS, commandNames } = await import('../commands.js');
+    process.stdout.write(shell === 'zsh' ? zshCompletion(COMMANDS) : bashCompletion(commandNames()));
     return 0;
   },
 };

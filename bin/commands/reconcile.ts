@@ -5,15 +5,18 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, err, out, parseFlags, type Command } from '../cli.js';
-import { spoolPath, type HostConfig } from '../../controller/config/host-config.js';
+import { ledgerClonePath, spoolPath, type HostConfig } from '../../controller/config/host-config.js';
 import { parseDuration } from '../../controller/lib/duration.js';
 import { errorMessage } from '../../controller/lib/errors.js';
 import { createJsonLogger, createRepeatSuppressingLogger } from '../../controller/lib/log.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
-import { execRunner } from '../../controller/lib/exec.js';
+import { execRunner, stopChildren } from '../../controller/lib/exec.js';
 import type { Logger } from '../../controller/targets/types.js';
 import { tryRunLock } from '../../controller/loop/run-lock.js';
-import { watchLoop } from '../../controller/loop/watch.js';
+import { Waker, watchLoop } from '../../controller/loop/watch.js';
+import { SingleFlight } from '../../controller/loop/background.js';
+import { LedgerFetch } from '../../controller/loop/ledger-fetch.js';
+import { summarize, writeGuard } from '../../hooks/guard-cache.js';
 import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
@@ -101,16 +104,25 @@ async function runMode(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileD
  */
 async function afterEachRun(cfg: HostConfig, result: RunResult, log: Logger, interval: string): Promise<void> {
   if (result.status.dryRun) return;
-  if (result.enforced) {
-    // The hook's refusals and fail2ban's ignorecommand read the allowlist from guard.json:
-    // a new allowlist reaches them with the next run, not only with this host's next ban.
-    try {
-      const { summarize, writeGuard } = await import('../../hooks/guard-cache.js');
-      writeGuard(cfg.stateDir, summarize(result.enforced.ledger, result.enforced.rev));
-    } catch (e) {
-      log.warn('guard.write-failed', { error: errorMessage(e) });
-    }
+  writeGuardCache(cfg, result, log);
+  await afterRunJobs(cfg, result, log, interval);
+}
+
+/**
+ * The hook's refusals and fail2ban's ignorecommand read the allowlist from guard.json: a new
+ * allowlist reaches them with the next run, not only with this host's next ban. Local only.
+ */
+function writeGuardCache(cfg: HostConfig, result: RunResult, log: Logger): void {
+  if (result.status.dryRun || !result.enforced) return;
+  try {
+    writeGuard(cfg.stateDir, summarize(result.enforced.ledger, result.enforced.rev));
+  } catch (e) {
+    log.warn('guard.write-failed', { error: errorMessage(e) });
   }
+}
+
+/** The network half: fleet record and gc (each bounded by its git timeouts). */
+async function afterRunJobs(cfg: HostConfig, result: RunResult, log: Logger, interval: string): Promise<void> {
   try {
     const { afterRun } = await import('../../controller/loop/after-run.js');
     await afterRun({ ...cfg, interval }, result.status, log, VERSION);
@@ -139,7 +151,13 @@ function interval(text: string): number {
   }
 }
 
-/** The loop: flush the spool, reconcile, sleep; SIGTERM/SIGINT end it after the current run. */
+/**
+ * The loop: reconcile, sleep; SIGTERM/SIGINT end it after the current run. Every network step
+ * runs beside the runs, never before them (controller/loop/ledger-fetch.ts, background.ts):
+ * the ledger fetch, pushing the local spool, the fleet record and gc. A run enforces what the
+ * clone holds, so an expiry is applied on time even when the remote accepts connections and
+ * never answers; a fetch that brings a new tip wakes the loop at once.
+ */
 async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, intervalMs: number, json: boolean, fleetInterval: string): Promise<void> {
   const ac = new AbortController();
   const stop = (sig: string) => () => {
@@ -151,14 +169,38 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
   deps.log.info('watch.start', { intervalMs, remote: cfg.remote, stateDir: cfg.stateDir });
   // The same warning every tick is noise: repeat it at most every 5 minutes.
   deps.log = createRepeatSuppressingLogger(deps.log, REPEAT_WINDOW_MS);
-  const flusher = spoolFlusher(cfg, deps.log);
+  const log = deps.log;
+  const waker = new Waker();
+  const fetch = new LedgerFetch({
+    remote: cfg.remote, dir: ledgerClonePath(cfg), branch: cfg.branch, run: deps.run, intervalMs,
+    onNews: () => waker.wake(),
+    onResult: (r) => {
+      if (r.error) log.warn('fetch.failed', { code: r.error.code, error: r.error.message, tip: r.tip });
+      else if (r.fetched) log.info('fetch', { tip: r.tip });
+    },
+  });
+  const flush = new SingleFlight((e) => log.warn('spool.flush-failed', { error: errorMessage(e) }));
+  const after = new SingleFlight((e) => log.warn('after-run.failed', { error: errorMessage(e) }));
   let last: string | undefined;
   await watchLoop({
     intervalMs,
     signal: ac.signal,
+    waker,
     tick: async () => {
-      await flusher();
-      const result = await reconcile(cfg, { ...opts, quiet: true }, deps);
+      if (spoolHasWork(cfg)) {
+        flush.start(async () => {
+          // A literal specifier, so the single-file bundle (dist/fail2git.mjs) includes the flusher.
+          const { flushSpool } = await import('../../hooks/flush.js');
+          const r = await flushSpool(cfg);
+          log.info('spool.flushed', { delivered: r.delivered ?? 0, pending: r.pending ?? 0 });
+          // This host's own bans are on the remote now: fetch them back and enforce at once.
+          if (r.commits.length > 0) fetch.kick(true);
+        });
+      }
+      fetch.kick();
+      // No clone yet (first start): nothing to enforce until the first fetch lands.
+      if (!(await hasLocalTip(cfg, deps))) await fetch.settle(FIRST_FETCH_WAIT_MS);
+      const result = await reconcile(cfg, { ...opts, quiet: true, local: { lastError: fetch.lastError } }, deps);
       // The baseline for drift accounting; a run that enforced nothing gives none.
       if (result.status.commit.applied && !opts.dryRun) deps.previousDesired = result.desired;
       else delete deps.previousDesired;
@@ -166,34 +208,31 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
       const changed = result.targets.some((t) => t.added + t.removed > 0);
       if (changed || !result.status.ok || result.status.reason !== last) report(result, json, false);
       last = result.status.reason;
-      await afterEachRun(cfg, result, deps.log, fleetInterval);
+      writeGuardCache(cfg, result, log);
+      if (!result.status.dryRun) after.start(() => afterRunJobs(cfg, result, log, fleetInterval));
       return result.nextExpiry ? { nextExpiry: result.nextExpiry } : {};
     },
   });
+  // Stopping never waits long on the network: what is unfinished is killed and retried on the
+  // next start (an operation leaves the spool only after its push succeeded).
+  const idle = await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS)]);
+  if (idle.includes(false)) {
+    log.info('watch.abandon', { flush: flush.busy, afterRun: after.busy, fetch: fetch.busy });
+    stopChildren();
+    await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS)]);
+  }
 }
 
-const FLUSH_CAP_MS = 10_000;
+/** Waits at most this long for the very first fetch of a host without a clone. */
+const FIRST_FETCH_WAIT_MS = 150_000;
+/** How long a stopping loop lets background work finish. */
+const STOP_GRACE_MS = 2_000;
 const REPEAT_WINDOW_MS = 5 * 60_000;
 
-/**
- * Pushes what local hooks spooled (issue 3) before each run, so this host's own bans
- * propagate even when its detached flusher died. Never stops the reconcile: failures are
- * logged, and a slow flush is left running in the background (at most one at a time).
- */
-function spoolFlusher(cfg: HostConfig, log: Logger): () => Promise<void> {
-  let running: Promise<unknown> | undefined;
-  return async () => {
-    if (running || !spoolHasWork(cfg)) return;
-    // A literal specifier, so the single-file bundle (dist/fail2git.mjs) includes the flusher.
-    const { flushSpool } = await import('../../hooks/flush.js');
-    running = flushSpool(cfg).then(
-      (r) => log.info('spool.flushed', { delivered: r.delivered ?? 0, pending: r.pending ?? 0 }),
-      (e: unknown) => log.warn('spool.flush-failed', { error: errorMessage(e) }),
-    ).finally(() => { running = undefined; });
-    await Promise.race([running, new Promise((r) => setTimeout(r, FLUSH_CAP_MS).unref())]);
-  };
+async function hasLocalTip(cfg: HostConfig, deps: ReconcileDeps): Promise<boolean> {
+  const { localSync } = await import('../../controller/git/clone.js');
+  return (await localSync(ledgerClonePath(cfg), cfg.branch, undefined, deps.run)).tip !== undefined;
 }
-
 
 function spoolHasWork(cfg: HostConfig): boolean {
   const dir = spoolPath(cfg);

@@ -62,11 +62,22 @@ export async function hostAddresses(run: Runner): Promise<string[]> {
   return parseIpAddrJson(stdout);
 }
 
-/** Every address a host name resolves to (an IP literal resolves to itself). */
-export async function resolveHost(host: string): Promise<string[]> {
+/** How long a name lookup may take: a run must not hang on a resolver that never answers. */
+export const RESOLVE_TIMEOUT_MS = 5_000;
+
+/** Every address a host name resolves to (an IP literal resolves to itself); bounded by RESOLVE_TIMEOUT_MS. */
+export async function resolveHost(host: string, timeoutMs = RESOLVE_TIMEOUT_MS): Promise<string[]> {
   if (isAddressLiteral(host)) return [host];
-  const found = await lookup(host, { all: true, verbatim: true });
-  return found.map((a) => a.address);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the resolver in ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);
+    return found.map((a) => a.address);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface ProtectSources {

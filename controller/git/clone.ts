@@ -147,6 +147,15 @@ export async function syncClone(remote: string, dir: string, branch: string, run
   }
 }
 
+/**
+ * The clone as it is, without the network: what a watch-mode run enforces while the fetch
+ * runs beside it. `lastError` is the last background sync's failure, reported as the run's.
+ */
+export async function localSync(dir: string, branch: string, lastError?: TransientError, run: Runner = execRunner): Promise<SyncResult> {
+  const tip = existsSync(join(dir, '.git')) ? await localTip(dir, branch, run) : undefined;
+  return lastError ? { tip, fetched: false, error: lastError } : { tip, fetched: false };
+}
+
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

@@ -30,8 +30,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../lib/errors.js';
 import { execRunner, ExecError, type Runner } from '../lib/exec.js';
-import { LEDGER_FILES } from '../ledger/types.js';
-import { judgeRole, type LedgerSnapshot, type SignerRole } from '../ledger/roles.js';
+import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
+import type { LedgerSnapshot, SignerRole } from '../ledger/roles.js';
 
 /** git `-c` options that make a writer sign its commits with the host's SSH key. */
 export function signingArgs(cfg: { signingKey?: string | undefined }): string[] {
@@ -306,11 +306,11 @@ export async function verifyCommits(
     const read = async (sha: string) => parseCommitObject(sha, (await git('cat-file', 'commit', sha)).stdout);
     let previousTime = lastGood && lastGood !== tip ? (await read(lastGood)).committerTime : undefined;
     const checks: CommitCheck[] = [];
-    const snapshots = new Map<string, Promise<LedgerSnapshot>>();
-    const snapshot = (sha: string) => {
-      let s = snapshots.get(sha);
-      if (!s) snapshots.set(sha, (s = readSnapshot(repoDir, sha, git)));
-      return s;
+    const treeCache = new Map<string, Promise<Map<string, string>>>();
+    const trees = (sha: string) => {
+      let t = treeCache.get(sha);
+      if (!t) treeCache.set(sha, (t = readTree(sha, git)));
+      return t;
     };
     // Oldest first: the first offender is where trust was lost, and fixing it is what unblocks.
     for (const sha of [...shas].reverse()) {
@@ -333,8 +333,7 @@ export async function verifyCommits(
       previousTime = o.committerTime;
       if (v.role === 'writer') {
         const at = new Date(Math.min(o.committerTime * 1000, now.getTime()));
-        const before = o.parents[0] ? await snapshot(o.parents[0]) : undefined;
-        const verdict = judgeRole(before, await snapshot(o.sha), 'writer', at);
+        const verdict = await judgeWriterCommit(o.parents[0], o.sha, at, trees, git);
         if (!verdict.ok) return await stop('E_SIG_ROLE', `(signed by ${c.signer}) ${verdict.why}`, verdict.file);
       }
     }
@@ -370,17 +369,61 @@ async function describeSignature(o: CommitObject, files: readonly SignersFile[],
 
 const iso = (s: number): string => new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** What the role check reads of one commit: its whole tree, its bans and its policy. */
-async function readSnapshot(repoDir: string, sha: string, git: (...args: string[]) => Promise<{ stdout: string }>): Promise<LedgerSnapshot> {
+type Git = (...args: string[]) => Promise<{ stdout: string }>;
+
+/** A commit's whole tree: path → `mode type oid`. */
+async function readTree(sha: string, git: Git): Promise<Map<string, string>> {
   const tree = new Map<string, string>();
   for (const rec of (await git('ls-tree', '-r', '-z', '--full-tree', sha)).stdout.split('\0')) {
     const tab = rec.indexOf('\t');
     if (tab > 0) tree.set(rec.slice(tab + 1), rec.slice(0, tab));
   }
-  const { loadLedgerFromGit } = await import('../ledger/load.js');
-  const loaded = await loadLedgerFromGit(repoDir, sha);
-  const bansBroken = loaded.problems.some((p) => p.file === LEDGER_FILES.bans || p.file === 'bans');
-  return { tree, bans: bansBroken ? undefined : loaded.ledger.bans, policy: loaded.ledger.policy };
+  return tree;
+}
+
+/** A ledger file's text in a tree: null when absent, undefined when not a regular file. */
+async function fileText(tree: ReadonlyMap<string, string>, path: string, git: Git): Promise<string | null | undefined> {
+  const entry = tree.get(path);
+  if (!entry) return null;
+  const [mode = '', type = '', oid = ''] = entry.split(/\s+/);
+  if (type !== 'blob' || (mode !== '100644' && mode !== '100755')) return undefined;
+  let text = blobCache.get(oid);
+  if (!text) blobCache.set(oid, (text = git('cat-file', 'blob', oid).then((r) => r.stdout)));
+  if (blobCache.size > 8) blobCache.delete(blobCache.keys().next().value!);
+  return text;
+}
+
+/** The last few blobs read (a ban list is read as one commit's "after" and the next one's "before"). */
+const blobCache = new Map<string, Promise<string>>();
+
+/**
+ * The role check of one writer-signed commit against its first parent. Only bans/active.yaml
+ * and policy.yaml are read, and the ban lists by their differing lines when they can be.
+ */
+async function judgeWriterCommit(parent: string | undefined, sha: string, at: Date, trees: (sha: string) => Promise<Map<string, string>>, git: Git) {
+  const { judgeRole, diffBanLines } = await import('../ledger/roles.js');
+  const { parseBanList } = await import('../ledger/banlist.js');
+  const { parsePolicy } = await import('../ledger/documents.js');
+  const afterTree = await trees(sha);
+  const beforeTree = parent ? await trees(parent) : undefined;
+  const policyText = await fileText(afterTree, LEDGER_FILES.policy, git);
+  const policy = parsePolicy(typeof policyText === 'string' ? policyText : 'apiVersion: fail2git/v1\nkind: Policy\nspec: {}\n').policy;
+  const snap = (tree: Map<string, string>, bans: BanEntry[] | undefined): LedgerSnapshot => ({ tree, bans, policy });
+  const sameBans = beforeTree?.get(LEDGER_FILES.bans) === afterTree.get(LEDGER_FILES.bans);
+  if (sameBans) return judgeRole(beforeTree && snap(beforeTree, []), snap(afterTree, []), 'writer', at);
+  const full = (text: string | null | undefined): BanEntry[] | undefined => {
+    if (text === null) return [];
+    if (text === undefined) return undefined;
+    const parsed = parseBanList(text);
+    return parsed.problems.length > 0 ? undefined : parsed.bans;
+  };
+  const afterText = await fileText(afterTree, LEDGER_FILES.bans, git);
+  const beforeText = beforeTree ? await fileText(beforeTree, LEDGER_FILES.bans, git) : null;
+  // Only the differing lines when every one of them is an entry (the tip itself is fully
+  // validated before this check runs); else the whole files.
+  const diff = typeof afterText === 'string' && typeof beforeText === 'string' ? diffBanLines(beforeText, afterText) : null;
+  if (diff) return judgeRole(beforeTree && snap(beforeTree, diff.removed), snap(afterTree, diff.added), 'writer', at);
+  return judgeRole(beforeTree && snap(beforeTree, full(beforeText)), snap(afterTree, full(afterText)), 'writer', at);
 }
 
 /** The reconciler's `verifyCommit` hook; the message names the held commit, the rule, and who signed the tip. */

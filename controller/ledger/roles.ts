@@ -15,6 +15,7 @@
  * admin's longer ban keeps the admin's expiry, as operations do.
  */
 import { parseCidr } from '../net/cidr.js';
+import { parseEntryLine } from './banlist-lines.js';
 import { parseDuration } from '../lib/duration.js';
 import { LEDGER_FILES, MAX_TTL_S, type BanEntry, type PolicySpec } from './types.js';
 
@@ -60,7 +61,9 @@ function entryProblem(e: BanEntry, old: BanEntry | undefined, policy: LedgerSnap
     return maxMs === undefined ? undefined : `bans ${c.key} permanently; the policy's maximum TTL is ${policy.escalation!.maxTtl}`;
   }
   const limitMs = at.getTime() + (maxMs ?? MAX_TTL_S * 1000) + CLOCK_SLACK_MS;
-  if (Date.parse(e.expires) > limitMs) {
+  const expires = Date.parse(e.expires);
+  if (Number.isNaN(expires)) return `bans ${c.key} until ${JSON.stringify(e.expires)}, which is not a time`;
+  if (expires > limitMs) {
     const max = policy.escalation ? policy.escalation.maxTtl : '10 years';
     return `bans ${c.key} until ${e.expires}, longer than the policy's maximum TTL (${max}) after ${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
   }
@@ -91,4 +94,34 @@ export function judgeRole(before: LedgerSnapshot | undefined, after: LedgerSnaps
     if (why) return { ok: false, file: LEDGER_FILES.bans, why: `${why}; a writer key may not (this needs a key in adminSigners)` };
   }
   return { ok: true };
+}
+
+/** Lines of a ban list that carry no entry and that every writer keeps as they are. */
+const STRUCTURE = /^(apiVersion: fail2git\/v1|kind: BanList|bans:|bans: \[\]|#.*|)$/;
+
+/**
+ * The entries two versions of bans/active.yaml differ in, read line by line (the layout
+ * writers produce has one entry per line): `removed` from the lines only `before` has, `added`
+ * from the lines only `after` has. judgeRole gives the same verdict on these as on the whole
+ * lists (unchanged entries are never judged, removals always allowed) without parsing 100k
+ * lines per commit. Null when a differing line is not one entry: parse the whole files then.
+ */
+export function diffBanLines(before: string, after: string): { removed: BanEntry[]; added: BanEntry[] } | null {
+  const split = (t: string) => t.split('\n').map((l) => l.replace(/\r$/, ''));
+  const old = new Set(split(before));
+  const now = split(after);
+  const kept = new Set(now);
+  const entries = (lines: Iterable<string>, other: Set<string>): BanEntry[] | null => {
+    const out: BanEntry[] = [];
+    for (const line of lines) {
+      if (other.has(line) || STRUCTURE.test(line)) continue;
+      const e = parseEntryLine(line);
+      if (!e) return null;
+      out.push(e);
+    }
+    return out;
+  };
+  const removed = entries(old, kept);
+  const added = entries(now, old);
+  return removed && added ? { removed, added } : null;
 }

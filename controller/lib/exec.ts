@@ -3,6 +3,7 @@
  * error needs is not kept in messages; stderr's first lines explain a failure.
  */
 import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { Fail2gitError } from './errors.js';
 
 export interface RunOptions {
@@ -37,6 +38,27 @@ function firstLines(text: string, n = 3): string {
   return text.trim().split('\n').slice(0, n).join(' | ');
 }
 
+/** Aborted by stopChildren(): every program execRunner started and that still runs is killed. */
+let stopping = stopController();
+
+function stopController(): AbortController {
+  const ac = new AbortController();
+  // Every running program listens on it: many at once is normal, not a leak.
+  setMaxListeners(0, ac.signal);
+  return ac;
+}
+
+/**
+ * Kills every program still running under execRunner (SIGTERM), e.g. a fetch from a remote
+ * that never answers when the watch loop stops: a stopping process must neither wait for
+ * their timeouts nor leave them behind (the timeout is the parent's timer; an orphan has
+ * none). Later runs start afresh.
+ */
+export function stopChildren(): void {
+  stopping.abort();
+  stopping = stopController();
+}
+
 export const execRunner: Runner = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], {
@@ -44,6 +66,7 @@ export const execRunner: Runner = (cmd, args, opts = {}) =>
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       timeout: opts.timeoutMs ?? 60_000,
+      signal: stopping.signal,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

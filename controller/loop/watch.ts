@@ -24,8 +24,41 @@ export interface TickResult {
   nextExpiry?: Date;
 }
 
+/**
+ * Ends the loop's current sleep early (a background fetch brought a new tip). A wake while
+ * a tick runs is kept, so the next sleep returns at once: no news is lost between ticks.
+ */
+export class Waker {
+  private pending = false;
+  private listener: (() => void) | undefined;
+
+  wake(): void {
+    this.pending = true;
+    this.listener?.();
+  }
+
+  /** Resolves after `ms`, at abort, or at a wake (also one that came before). */
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    const inner = new AbortController();
+    const onAbort = (): void => inner.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.listener = () => inner.abort();
+    return sleep(ms, inner.signal).then(() => {
+      signal.removeEventListener('abort', onAbort);
+      this.listener = undefined;
+      this.pending = false;
+    });
+  }
+}
+
 export interface WatchOptions {
   intervalMs: number;
+  /** wakes the loop before its time (a new tip arrived in the background) */
+  waker?: Waker;
   tick: () => Promise<TickResult>;
   /** aborting ends the loop after the current tick */
   signal: AbortSignal;
@@ -49,7 +82,7 @@ export async function watchLoop(opts: WatchOptions): Promise<void> {
     if (opts.signal.aborted) break;
     const ms = nextWakeMs(now(), opts.intervalMs, result.nextExpiry, random());
     opts.onSleep?.(ms);
-    await sleep(ms, opts.signal);
+    await (opts.waker ? opts.waker.sleep(ms, opts.signal) : sleep(ms, opts.signal));
   }
 }
 

@@ -10,7 +10,7 @@
  *
  * Entries keep their desired (address) order in the result, so diffs stay stable.
  */
-import { cidrContains, compareCidr, parseCidrCached, type Cidr } from '../net/cidr.js';
+import { cidrContains, compareCidr, parseCidrCached, scanV4, type Cidr } from '../net/cidr.js';
 import type { DesiredEntry } from '../targets/types.js';
 
 /**
@@ -46,27 +46,70 @@ interface Group {
   members: number[];
 }
 
-/** Outer entries and what each covers; `desired` in any order. */
+// Every target of a run gets the same desired list: fold it once.
+const folds = new WeakMap<readonly DesiredEntry[], Group[]>();
+
+/** Outer entries and what each covers; `desired` in any order (not changed afterwards). */
 function groups(desired: readonly DesiredEntry[]): Group[] {
-  const parsed: { c: Cidr; i: number }[] = [];
+  let gs = folds.get(desired);
+  if (!gs) folds.set(desired, (gs = computeGroups(desired)));
+  return gs;
+}
+
+/** One entry as the fold compares it: IPv4 as a plain number (no BigInt: 100k per run), IPv6 as a Cidr. */
+interface Item {
+  i: number;
+  family: 4 | 6;
+  prefix: number;
+  /** IPv4 address as an unsigned 32-bit number */
+  v4: number;
+  v6?: Cidr;
+}
+
+function item(e: DesiredEntry, i: number): Item | undefined {
+  if (e.family === 4) {
+    const s = scanV4(e.cidr);
+    if (s) return { i, family: 4, prefix: s.prefix, v4: s.value };
+  }
+  const c = parseCidrCached(e.cidr);
+  if (c instanceof Error) return undefined;
+  return c.family === 4 ? { i, family: 4, prefix: c.prefix, v4: Number(c.addr) } : { i, family: 6, prefix: c.prefix, v4: 0, v6: c };
+}
+
+function compareItems(a: Item, b: Item): number {
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.family === 4) return a.v4 - b.v4 || a.prefix - b.prefix;
+  return compareCidr(a.v6!, b.v6!);
+}
+
+function covers(outer: Item, inner: Item): boolean {
+  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
+  if (outer.family === 6) return cidrContains(outer.v6!, inner.v6!);
+  const size = 2 ** (32 - outer.prefix);
+  return Math.floor(inner.v4 / size) === Math.floor(outer.v4 / size);
+}
+
+function computeGroups(desired: readonly DesiredEntry[]): Group[] {
+  const parsed: Item[] = [];
   for (let i = 0; i < desired.length; i++) {
-    const c = parseCidrCached(desired[i]!.cidr);
-    if (!(c instanceof Error)) parsed.push({ c, i });
+    const it = item(desired[i]!, i);
+    if (it) parsed.push(it);
   }
   // the desired set is address-sorted already; then this is one linear check
-  const sorted = parsed.every((p, k) => k === 0 || compareCidr(parsed[k - 1]!.c, p.c) <= 0);
-  if (!sorted) parsed.sort((a, b) => compareCidr(a.c, b.c) || a.i - b.i);
+  let sorted = true;
+  for (let k = 1; k < parsed.length && sorted; k++) sorted = compareItems(parsed[k - 1]!, parsed[k]!) <= 0;
+  if (!sorted) parsed.sort((a, b) => compareItems(a, b) || a.i - b.i);
   // In address order (broader first at one address) a cover precedes everything it covers,
   // and outer networks never overlap: each entry is either inside the last outer or a new one.
   const out: Group[] = [];
-  let last: Cidr | undefined;
-  for (const { c, i } of parsed) {
-    if (last && cidrContains(last, c)) {
-      out[out.length - 1]!.members.push(i);
+  let last: Item | undefined;
+  for (const it of parsed) {
+    if (last && covers(last, it)) {
+      out[out.length - 1]!.members.push(it.i);
       continue;
     }
-    out.push({ outer: i, members: [] });
-    last = c;
+    out.push({ outer: it.i, members: [] });
+    last = it;
   }
   return out;
 }
@@ -98,13 +141,18 @@ export function rankEntries(entries: readonly DesiredEntry[]): DesiredEntry[] {
 
 /**
  * The set a target enforces: `desired` folded, then cut to `capacity` in ENFORCEMENT_ORDER.
- * `capacity` is asked only when the folded set is not empty, with the candidates ranked.
+ * `capacity` is asked only when the folded set is not empty: first with the candidates in
+ * address order (when they all fit, that is the answer), then ranked.
  */
 export function enforcedSet(desired: readonly DesiredEntry[], capacity?: CapacityFn): EnforcedSet {
   const gs = groups(desired);
   const foldedAll = gs.reduce((n, g) => n + g.members.length, 0);
   const byAddress = (list: Group[]): DesiredEntry[] => list.map((g) => g.outer).sort((a, b) => a - b).map((i) => desired[i]!);
   if (!capacity || gs.length === 0) return { entries: byAddress(gs), folded: foldedAll, leftOut: 0 };
+  // when everything fits in any order, ranking (a sort of the whole set) is not needed
+  const all = byAddress(gs);
+  const roomy = capacity(all);
+  if (roomy === undefined || roomy >= all.length) return { entries: all, folded: foldedAll, leftOut: 0 };
   const scored = gs.map((g, k) => {
     let best = rank(desired[g.outer]!);
     for (const m of g.members) {

@@ -1,6 +1,7 @@
 /** The types one reconcile run passes between its steps (controller/reconcile.ts). */
 import type { DesiredCache } from '../desired/cache.js';
 import type { SyncResult } from '../git/clone.js';
+import type { TransientError } from '../lib/errors.js';
 import type { Ledger, TargetDoc } from '../ledger/types.js';
 import type { Runner } from '../lib/exec.js';
 import type { RunStatus } from '../status/run-status.js';
@@ -36,6 +37,12 @@ export interface ReconcileOptions {
   targets?: readonly string[];
   /** log the `run` line only when something changed or failed (watch mode) */
   quiet?: boolean;
+  /**
+   * Enforce what the clone already holds, touching no network (watch mode: the fetch runs in
+   * the background, so an expiry never waits on the remote). `lastError` is the background
+   * fetch's last failure, reported as this run's.
+   */
+  local?: { lastError?: TransientError | undefined };
 }
 
 export type CommitVerdict = { ok: true } | { ok: false; message: string };

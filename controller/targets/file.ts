@@ -38,17 +38,24 @@ export function fileOptions(name: string, raw: Record<string, unknown>): FileOpt
 export const createFile: TargetFactory = (name, raw) => {
   const { path, format, maxEntries } = fileOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
+  /** the list is ours but not exactly what the driver writes for what it holds (unsorted, duplicates, blank lines) */
+  let misshapen = false;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // no file yet: it holds nothing
+      if (err.code === 'EISDIR') {
+        throw new TargetError(name, 'E_TARGET_SHAPE', `target ${JSON.stringify(name)} (file): ${path} is a directory, not a list; move it away or point option path at a file`);
+      }
       throw err;
     });
     const foreign = text === undefined ? undefined : notOurList(text, format);
     if (foreign) {
       throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${foreign}, so fail2git did not write it; move the file away or point the target at another path`);
     }
-    return { text, entries: parseList(text ?? '', format).entries };
+    const unique = [...new Map(parseList(text ?? '', format).entries.map((e) => [e.cidr, e])).values()];
+    misshapen = text !== undefined && renderList(unique, format) !== text;
+    return { text, entries: unique };
   };
 
   return {
@@ -56,6 +63,8 @@ export const createFile: TargetFactory = (name, raw) => {
     driver: DRIVER,
     observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
     capacity: () => maxEntries,
+    // a list of ours edited by hand (unsorted, duplicated) is rewritten whole, even when its entries are right
+    needsRepair: () => misshapen,
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
       const next = new Map(entries.map((e) => [e.cidr, e]));

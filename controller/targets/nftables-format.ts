@@ -37,6 +37,12 @@ export interface NftState {
   sets: Set<string>;
   /** chain name → rule signatures, for chains that exist with the expected hook */
   chains: Map<string, string[]>;
+  /**
+   * What is of the wrong shape (a set made by hand with another type or flags, a base chain
+   * of another type): nft cannot change a set's type in place, so apply() rebuilds the
+   * whole table in one transaction. A set listed here reports no members.
+   */
+  problems: string[];
 }
 
 export const SET_NAMES = { 4: 'v4', 6: 'v6' } as const;
@@ -45,7 +51,7 @@ const FAMILIES = [4, 6] as const;
 const DROP_RULES = ['ip saddr @v4 drop', 'ip6 saddr @v6 drop'];
 
 export function emptyState(): NftState {
-  return { exists: false, elements: { 4: [], 6: [] }, covered: { 4: [], 6: [] }, sets: new Set(), chains: new Map() };
+  return { exists: false, elements: { 4: [], 6: [] }, covered: { 4: [], 6: [] }, sets: new Set(), chains: new Map(), problems: [] };
 }
 
 // --- reading ---
@@ -58,15 +64,48 @@ export function parseNftTable(text: string): NftState {
   state.exists = true;
   const items = (JSON.parse(text) as { nftables?: Json[] }).nftables ?? [];
   for (const item of items) {
-    if (item.set) readSet(state, item.set as Json);
+    if (item.table) readTableFlags(state, item.table as Json);
+    else if (item.set) readSet(state, item.set as Json);
     else if (item.chain) readChain(state, item.chain as Json);
     else if (item.rule) readRule(state, item.rule as Json);
   }
   return state;
 }
 
+/** A table with flags (`dormant`: its chains do nothing) does not enforce; rebuilt without them. */
+function readTableFlags(state: NftState, table: Json): void {
+  const flags = table.flags;
+  if (flags === undefined || (Array.isArray(flags) && flags.length === 0)) return;
+  state.problems.push(`the table has flags (${Array.isArray(flags) ? flags.join(',') : String(flags)}), e.g. dormant: its chains filter nothing`);
+}
+
+/** What each of our sets must be: its type and flags exactly, nothing that expires, merges or caps members. */
+const SET_SHAPES: Record<string, { type: string; flags: string }> = {
+  v4: { type: 'ipv4_addr', flags: 'interval' },
+  v6: { type: 'ipv6_addr', flags: 'interval' },
+  v4_covered: { type: 'ipv4_addr . ipv4_addr', flags: '' },
+  v6_covered: { type: 'ipv6_addr . ipv6_addr', flags: '' },
+};
+
+/** Why a set of ours cannot be used as it is, or undefined. */
+export function setShapeProblem(set: Json): string | undefined {
+  const want = SET_SHAPES[String(set.name)];
+  if (!want) return undefined;
+  const type = Array.isArray(set.type) ? set.type.map(String).join(' . ') : String(set.type);
+  const flags = (Array.isArray(set.flags) ? set.flags.map(String) : set.flags === undefined ? [] : [String(set.flags)]).sort().join(',');
+  const extras = ['timeout', 'size', 'gc-interval', 'auto-merge'].filter((k) => k in set);
+  if (type === want.type && flags === want.flags && extras.length === 0) return undefined;
+  const has = [`type ${type}`, ...(flags ? [`flags ${flags}`] : []), ...extras].join(', ');
+  return `set ${String(set.name)} has ${has}; fail2git needs type ${want.type}${want.flags ? `, flags ${want.flags}` : ''} and nothing else`;
+}
+
 function readSet(state: NftState, set: Json): void {
   const name = String(set.name);
+  const problem = setShapeProblem(set);
+  if (problem) {
+    state.problems.push(problem);
+    return; // members of a set of another type mean nothing to us: reported as none, rebuilt
+  }
   const elems = (set.elem as unknown[] | undefined) ?? [];
   for (const family of FAMILIES) {
     if (name === SET_NAMES[family]) {
@@ -114,7 +153,9 @@ function readCoveredPair(family: Family, v: unknown): Cidr[] {
 
 function readChain(state: NftState, chain: Json): void {
   const name = String(chain.name);
-  if ((name === 'input' || name === 'forward') && chain.hook === name && chain.prio === CHAIN_PRIORITY && chain.policy === 'accept') {
+  if ((name === 'input' || name === 'forward') && chain.type !== undefined && chain.type !== 'filter') {
+    state.problems.push(`chain ${name} is of type ${String(chain.type)}, not filter`);
+  } else if ((name === 'input' || name === 'forward') && chain.hook === name && chain.prio === CHAIN_PRIORITY && chain.policy === 'accept') {
     state.chains.set(name, state.chains.get(name) ?? []);
   } else if (name === 'input' || name === 'forward') {
     state.chains.set(name, ['(unexpected chain definition)']);
@@ -173,12 +214,24 @@ function dedupe(entries: ObservedEntry[]): ObservedEntry[] {
  * elements known to be present, so replaying a plan is harmless.
  */
 export function renderNftTransaction(table: string, state: NftState, plan: Plan, enforce: Enforce): string | undefined {
+  if (state.problems.length > 0) return renderRebuild(table, state, plan, enforce);
   const body: string[] = [];
   for (const family of FAMILIES) body.push(...familyOps(table, state, plan, family));
   body.push(...chainOps(table, state, enforce));
   const complete = state.exists && Object.values({ ...SET_NAMES, ...COVERED_NAMES }).every((s) => state.sets.has(s));
   if (body.length === 0 && complete) return undefined;
   return [...declarations(table), ...body].join('\n') + '\n';
+}
+
+/**
+ * The whole table again, in one transaction (`add` + `delete` + build: atomic, so traffic
+ * is never unfiltered): what the good sets hold, minus the plan's removals, plus its adds.
+ */
+function renderRebuild(table: string, state: NftState, plan: Plan, enforce: Enforce): string {
+  const gone = new Set(plan.remove.map((e) => e.cidr));
+  const kept = observedFromState({ ...state, problems: [] }).filter((e) => !gone.has(e.cidr));
+  const fresh = renderNftTransaction(table, emptyState(), { add: [...kept, ...plan.add], remove: [] }, enforce)!;
+  return `add table inet ${table}\ndelete table inet ${table}\n${fresh}`;
 }
 
 function declarations(table: string): string[] {

@@ -54,10 +54,11 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
       observed = state;
       const held = observedFromState(state);
       // held entries behind a broken or outdated chain are not enforced
-      chainsBroken = held.length > 0 && !chainsMatch(state, opts.enforce);
+      chainsBroken = (held.length > 0 && !chainsMatch(state, opts.enforce)) || state.problems.length > 0;
       return held;
     }),
     needsRepair: () => chainsBroken,
+    warnings: () => (observed?.problems ?? []).map((p) => `table inet ${opts.table}: ${p}; the table is rebuilt`),
     capacity: () => opts.maxEntries,
     apply: (plan: Plan) => step(`applying to table inet ${opts.table}`, async () => {
       const cached = observed;
@@ -80,10 +81,26 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
 
 // --- Internal helpers ---
 
+/**
+ * nft 1.0.x prints broken JSON for a table with flags (`dormant`: its chains filter
+ * nothing). The text listing says which: such a table reports no members and is rebuilt.
+ */
+async function unreadableTable(run: Runner, table: string): Promise<NftState> {
+  const { stdout } = await run('nft', ['list', 'table', 'inet', table], { timeoutMs: 300_000 });
+  const flags = /^table inet \S+ \{\n\s*flags ([^\n]+)/.exec(stdout)?.[1]?.trim();
+  if (!flags) throw new Error(`nft -j list table inet ${table} printed JSON that does not parse, and the table has no flags to explain it`);
+  return { ...emptyState(), exists: true, problems: [`the table has flags (${flags}), e.g. dormant: its chains filter nothing`] };
+}
+
 async function readTable(run: Runner, table: string): Promise<NftState> {
   try {
     const { stdout } = await run('nft', ['-j', 'list', 'table', 'inet', table], { timeoutMs: 300_000 });
-    return parseNftTable(stdout);
+    try {
+      return parseNftTable(stdout);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      return unreadableTable(run, table);
+    }
   } catch (err) {
     // no table yet: it holds nothing, and observe creates nothing
     const stderr = (err as { stderr?: unknown }).stderr;

@@ -68,7 +68,8 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     const raw = entry.raw ?? entry.cidr;
     await retry(async () => {
       const current = await currentSet();
-      const held = current.entries.find((e) => e.cidr === raw && isOwned(e));
+      // ours: marked, an exception (broken) or not
+      const held = current.entries.find((e) => e.cidr === raw && isMarker(e.comment));
       if (!held) return; // vanished (or no longer ours): done
       const query: Record<string, string> = current.digest ? { digest: current.digest } : {};
       try {
@@ -83,6 +84,9 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       snapshot = undefined;
     });
   }
+
+  /** marked members Proxmox holds as exceptions (`nomatch`), as of the last GET */
+  let broken: ObservedEntry[] = [];
 
   async function applyPlan(plan: Plan): Promise<ApplyResult> {
     const queue = new PQueue({ concurrency: cfg.concurrency });
@@ -106,6 +110,9 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
       if (++done % cfg.progressEvery === 0) deps.log.info('pve-api.progress', { target: name, done, total });
     };
     if (plan.add.length > 0) await ensureSet();
+    // marked members that are exceptions (nomatch) un-ban: they go first, and come back as bans if desired
+    const removing = new Set(plan.remove.map((r) => r.raw ?? r.cidr));
+    for (const b of broken) if (!removing.has(b.raw ?? b.cidr)) void queue.add(track('removed', () => remove(b)));
     for (const r of plan.remove) void queue.add(track('removed', () => remove(r)));
     await queue.onIdle();
     for (const a of fatal ? [] : plan.add) void queue.add(track('added', () => add(a)));
@@ -122,8 +129,12 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     name,
     driver: DRIVER,
     async observe() {
-      return ownedEntries(await readSet());
+      const entries = await readSet();
+      broken = entries.filter((e) => e.nomatch && isMarker(e.comment)).map((e) => ({ cidr: networkOf(e.cidr)?.key ?? e.cidr, family: e.cidr.includes(':') ? 6 : 4, raw: e.cidr }));
+      return ownedEntries(entries);
     },
+    needsRepair: () => broken.length > 0,
+    warnings: () => (broken.length > 0 ? [`IPSet ${cfg.ipset}: ${broken.length} member(s) with fail2git's marker are exceptions (nomatch), which un-ban; replaced`] : []),
     apply: applyPlan,
     capacity: () => cfg.maxEntries,
     async protectedAddresses() {

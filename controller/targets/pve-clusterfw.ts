@@ -11,7 +11,7 @@ import type { ApplyResult, DesiredEntry, Plan, Target, TargetFactory } from './t
 import { minCapacity } from '../plan/enforced-set.js';
 import { networkOf } from '../net/cidr.js';
 import { assertFwShape, assertPlainLf, firewallEnabled, ipsetReferenced, parseIpsetLine, splitFw, type FwDoc } from './pve/fw-text.js';
-import { findManaged, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
+import { brokenLines, findManaged, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
 import { clusterFwProtected, corosyncAddresses } from './pve/cluster-addresses.js';
@@ -61,6 +61,8 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
   let warnings: string[] = [];
   /** the file as the last observe() read it: what capacity() measures against */
   let observedDoc: FwDoc | undefined;
+  /** line numbers of broken lines of ours (brokenLines) as of the last observe() */
+  let broken: number[] = [];
 
   async function load(): Promise<{ text: string; doc: FwDoc }> {
     const text = await readFwFile(path, name);
@@ -87,10 +89,14 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
     driver: DRIVER,
     async observe() {
       const { doc } = await load();
-      const entries = ownedEntries(doc, findManaged(doc, ipset, path, name));
+      const section = findManaged(doc, ipset, path, name);
+      const entries = ownedEntries(doc, section);
       observedDoc = doc;
+      broken = brokenLines(doc, section).map((i) => i + 1);
       return entries;
     },
+    // marked exceptions, marked lines naming no network, a cut-off last line: the next write drops them
+    needsRepair: () => broken.length > 0,
     capacity(ranked) {
       const bySize = observedDoc ? entriesThatFit(observedDoc, ranked, { path, ipset, maxBytes, target: name }, deps.host) : undefined;
       return minCapacity(maxEntries, bySize);
@@ -104,7 +110,7 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
       const corosync = await readFile(corosyncPath, 'utf8').then(corosyncAddresses, () => []);
       return [...new Set([...clusterFwProtected(doc), ...corosync])];
     },
-    warnings: () => [...warnings],
+    warnings: () => [...warnings, ...(broken.length > 0 ? [`${path}: line(s) ${broken.slice(0, 5).join(', ')} of [IPSET ${ipset}] are fail2git's but broken (an exception, no network, or cut off); rewritten`] : [])],
   } satisfies Target;
 };
 

@@ -29,22 +29,34 @@ export function checkProto(proto: string): string | undefined {
 export interface RouteRecord {
   dst?: string;
   type?: string;
+  metric?: number;
+}
+
+/** A route with our proto that is not a blackhole (unreachable, prohibit, a unicast route…). */
+export interface WrongTypeRoute {
+  cidr: string;
+  /** `unreachable`, `prohibit`, `unicast`, … */
+  type: string;
+  metric?: number;
 }
 
 export interface ParsedRoutes {
   entries: ObservedEntry[];
   /** routes with our proto that are not a ban fail2git can express (e.g. `default`) */
   strange: string[];
+  /** routes with our proto to a network, of another type than blackhole */
+  wrongType: WrongTypeRoute[];
 }
 
 export function parseIpRouteJson(text: string): ParsedRoutes {
   const routes = (text.trim() === '' ? [] : JSON.parse(text)) as RouteRecord[];
-  const out: ParsedRoutes = { entries: [], strange: [] };
+  const out: ParsedRoutes = { entries: [], strange: [], wrongType: [] };
   for (const r of routes) {
-    if (r.type !== 'blackhole' || !r.dst) continue;
+    if (!r.dst) continue;
     try {
       const c = cidrKey(r.dst);
-      out.entries.push({ cidr: c.key, family: c.family });
+      if (r.type === 'blackhole') out.entries.push({ cidr: c.key, family: c.family });
+      else out.wrongType.push({ cidr: c.key, type: r.type ?? 'unicast', ...(typeof r.metric === 'number' && { metric: r.metric }) });
     } catch {
       out.strange.push(r.dst);
     }
@@ -52,11 +64,20 @@ export function parseIpRouteJson(text: string): ParsedRoutes {
   return out;
 }
 
-/** One batch for both families (ip infers the family from each address). Deletes first. */
-export function renderRouteBatch(plan: Plan, proto: string): string[] {
+/**
+ * One batch for both families (ip infers the family from each address). Deletes first. An
+ * add where a route of ours of another type sits (`unreachable`, a unicast route) replaces it
+ * in one netlink step, naming its metric so that only that route can match.
+ */
+export function renderRouteBatch(plan: Plan, proto: string, wrongType: readonly WrongTypeRoute[] = []): string[] {
+  const wrong = new Map(wrongType.map((w) => [w.cidr, w]));
   return [
     ...plan.remove.map((e) => `route del blackhole ${e.cidr} proto ${proto}`),
-    ...plan.add.map((e) => `route add blackhole ${e.cidr} proto ${proto}`),
+    ...plan.add.map((e) => {
+      const w = wrong.get(e.cidr);
+      if (!w) return `route add blackhole ${e.cidr} proto ${proto}`;
+      return `route replace blackhole ${e.cidr} proto ${proto}${w.metric !== undefined ? ` metric ${w.metric}` : ''}`;
+    }),
   ];
 }
 

@@ -6,7 +6,7 @@
 import { TargetError } from '../lib/errors.js';
 import { guarded } from './utils/failure.js';
 import { MAX_ENTRIES, options } from './utils/options.js';
-import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from './route-format.js';
+import { DEFAULT_PROTO, checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch, type WrongTypeRoute } from './route-format.js';
 import type { ObservedEntry, Plan, Target, TargetFactory } from './types.js';
 import { ExecError, type Runner } from '../lib/exec.js';
 
@@ -34,10 +34,12 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
   const { proto, maxEntries } = routeOptions(name, raw);
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   let strange: string[] = [];
+  let wrongType: WrongTypeRoute[] = [];
 
   const observe = async (): Promise<ObservedEntry[]> => {
     const [v4, v6] = await Promise.all([readRoutes(deps.run, '-4', proto), readRoutes(deps.run, '-6', proto)]);
     strange = [...v4.strange, ...v6.strange];
+    wrongType = [...v4.wrongType, ...v6.wrongType];
     return [...v4.entries, ...v6.entries];
   };
 
@@ -46,7 +48,10 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
     driver: DRIVER,
     observe: () => step(`observing proto ${proto} blackhole routes`, observe),
     capacity: () => maxEntries,
-    warnings: () => strange.map((dst) => `route ${dst} has proto ${proto} but is not a ban fail2git can express; left alone`),
+    warnings: () => [
+      ...strange.map((dst) => `route ${dst} has proto ${proto} but is not a ban fail2git can express; left alone`),
+      ...wrongType.map((w) => `route ${w.cidr} has proto ${proto} but is ${w.type}, not blackhole; replaced when the ledger bans ${w.cidr}, else left alone`),
+    ],
     apply: (plan: Plan) => step(`applying proto ${proto} blackhole routes`, async () => {
       // adding an existing route or deleting a missing one is an error for ip: act only on
       // the difference from what the kernel holds now, so replaying a plan is harmless
@@ -54,7 +59,7 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
       const lines = renderRouteBatch({
         add: plan.add.filter((e) => !held.has(e.cidr)),
         remove: plan.remove.filter((e) => held.has(e.cidr)),
-      }, proto);
+      }, proto, wrongType);
       if (lines.length > 0) await runBatch(deps.run, name, lines);
       return { added: plan.add.length, removed: plan.remove.length };
     }),
@@ -64,7 +69,8 @@ export const createRoute: TargetFactory = (name, raw, deps) => {
 // --- Internal helpers ---
 
 async function readRoutes(run: Runner, family: '-4' | '-6', proto: string) {
-  const { stdout } = await run('ip', ['-j', family, 'route', 'show', 'proto', proto, 'type', 'blackhole'], { timeoutMs: 300_000 });
+  // every type: a blackhole is a ban, a route of another type with our proto is replaced when banned
+  const { stdout } = await run('ip', ['-j', family, 'route', 'show', 'proto', proto], { timeoutMs: 300_000 });
   return parseIpRouteJson(stdout);
 }
 

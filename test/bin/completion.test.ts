@@ -43,3 +43,40 @@ describe('fail2git completion bash', () => {
     });
   }
 });
+
+/** Runs the zsh function with zsh's completion builtins replaced by printers of what they get. */
+function zshOffers(script: string, words: string[]): string[] {
+  const stubs = [
+    'compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }',
+    '_describe() { local name=${@[-1]}; local -a items; items=("${(@P)name}"); print -l -- "${items[@]%%:*}"; }',
+    '_files() { print -- "<files $*>"; }',
+  ].join('\n');
+  const body = script.replace(/^_fail2git "\$@"$/m, '');
+  const prog = `${stubs}\n${body}\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _fail2git`;
+  const r = spawnSync('zsh', ['-f', '-c', prog], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+describe('fail2git completion zsh', () => {
+  const { stdout: script, code } = runCli(['completion', 'zsh']);
+
+  it('prints a #compdef script zsh accepts', () => {
+    expect(code).toBe(0);
+    expect(script.startsWith('#compdef fail2git\n')).toBe(true);
+    expect(spawnSync('zsh', ['-n'], { input: script }).status).toBe(0);
+  });
+
+  it('offers the commands, then each command\'s flags, files and formats', () => {
+    expect(zshOffers(script, ['fail2git', ''])).toEqual(commandNames());
+    expect(zshOffers(script, ['fail2git', 'reconcile', ''])).toEqual(FLAGS.reconcile!.split(' '));
+    expect(zshOffers(script, ['fail2git', 'export', '--format', ''])).toEqual(['txt', 'json']);
+    expect(zshOffers(script, ['fail2git', 'validate', '--ledger', ''])).toEqual(['<files -/>']);
+  });
+
+  it('an unknown shell is a usage error', () => {
+    const r = runCli(['completion', 'fish']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('fail2git: completion: "bash" or "zsh", not "fish"\n');
+  });
+});

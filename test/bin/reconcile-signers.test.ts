@@ -147,6 +147,25 @@ describe('signer roles (adminSigners set)', () => {
   });
 });
 
+describe('what real writers push stays within the writer role', () => {
+  it('fail2git ban, a permanent fail2ban ban under an escalation policy, and unban: all enforced by a host with adminSigners', () => {
+    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' } } });
+    expect(s.reconcile().code).toBe(0);
+    const writerCfg = join(s.dir, 'writer.yaml');
+    writeFileSync(writerCfg, [`remote: ${join(s.dir, 'ledger.git')}`, 'host: web1', `stateDir: ${join(s.dir, 'writer-state')}`, `signingKey: ${s.writer.key}`, ''].join('\n'));
+    chmodSync(writerCfg, 0o600);
+    expect(runCli(['ban', '203.0.113.50', '--ttl', '2h', '--reason', 'manual', '--config', writerCfg]).code).toBe(0);
+    const time = String(Math.floor(Date.now() / 1000));
+    expect(runCli(['hook', 'ban', '--jail', 'sshd', '--ip', '203.0.113.51', '--bantime', '-1', '--time', time, '--config', writerCfg]).code).toBe(0);
+    expect(runCli(['flush', '--config', writerCfg]).code).toBeLessThanOrEqual(1);
+    expect(runCli(['unban', '192.0.2.7', '--config', writerCfg]).code).toBe(0);
+    const r = s.reconcile();
+    expect(r.stderr).not.toContain('ledger.invalid');
+    expect(r.code).toBe(0);
+    expect(s.entries()).toEqual(['203.0.113.50', '203.0.113.51']);
+  });
+});
+
 describe('without adminSigners (the model before roles)', () => {
   it('every allowed key may change everything, and doctor warns about it', () => {
     const s = setup({ admins: false });

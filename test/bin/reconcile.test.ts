@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, it, expect } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, type LedgerRemote } from '../helpers/git.js';
+import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
 import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
@@ -250,6 +250,41 @@ describe('fail2git reconcile --watch (file target)', () => {
       expect(s.entries('alias')).toEqual(['192.0.2.7', '203.0.113.50']);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('fail2git reconcile --watch with a remote that stalls', () => {
+  it('removes an entry with a 3 s TTL within the expiry bound while the remote accepts connections and never answers', async () => {
+    const expires = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_000);
+    const s = setup([{ cidr: '192.0.2.7' }, { cidr: '198.51.100.9', expires }]);
+    // A first run fetches from the real remote (and enforces the entry) ...
+    const once = await cli(['reconcile', '--once', ...s.flags]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(s.entries('alias')).toEqual(['192.0.2.7', '198.51.100.9']);
+    // ... then the remote stalls: the same host, pointed at a listener that never answers.
+    const stalled = await startStalledRemote();
+    const flags = s.flags.map((f) => (f === s.remote.bare ? stalled.url('ledger.git') : f));
+    const child = spawn(process.execPath, [CLI, 'reconcile', '--watch', '--interval', '1s', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const deadline = expires.getTime() + 15_000;
+      while (s.entries('alias').includes('198.51.100.9') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const gone = Date.now();
+      expect(s.entries('alias')).toEqual(['192.0.2.7']);
+      // docs/reconcile.md: an entry leaves within 2 s of its expires, whatever the remote does.
+      expect(gone - expires.getTime(), stderr).toBeLessThan(2_000);
+      expect(stalled.accepted).toBeGreaterThan(0); // the fetch did try the stalled remote
+      // Stopping does not wait out the stalled fetch's timeout either.
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const stopAt = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - stopAt).toBeLessThan(8_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await stalled.close();
     }
   });
 });

@@ -126,3 +126,40 @@ export async function startGitDaemon(basePath: string): Promise<GitDaemon> {
       }),
   };
 }
+
+export interface StalledRemote {
+  /** git:// URL of a "repository" on it */
+  url(repo: string): string;
+  /** connections accepted so far */
+  readonly accepted: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP listener on 127.0.0.1 that accepts every connection and never answers: what an
+ * attacker on the path (or a wedged git server) offers. Used as a git:// remote.
+ */
+export async function startStalledRemote(): Promise<StalledRemote> {
+  const sockets = new Set<import('node:net').Socket>();
+  let accepted = 0;
+  const srv = createServer((s) => {
+    accepted++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: (repo) => `git://127.0.0.1:${port}/${repo}`,
+    get accepted() {
+      return accepted;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => resolve());
+      }),
+  };
+}

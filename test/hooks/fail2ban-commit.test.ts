@@ -75,6 +75,12 @@ describe('decide', () => {
     expect(decide(args('unban', { restored: '1' }), guard, 'web1', NOW, 'id').kind).toBe('spool');
   });
 
+  it("an unban carries the time it was asked, not fail2ban's <time> (the ban's)", () => {
+    const d = decide(args('unban', { bantime: '-1' }), guard, 'web1', NOW, 'id');
+    expect(d).toMatchObject({ kind: 'spool', op: { op: 'unban', at: new Date(NOW).toISOString().replace(/\.\d{3}Z$/, 'Z') } });
+    expect(d.kind === 'spool' && d.op.at).not.toBe('2026-11-25T09:46:40Z');
+  });
+
   it('unban at natural expiry is skipped; before it, or of a permanent ban, is spooled', () => {
     expect(decide(args('unban', { bantime: '5' }), guard, 'web1', NOW, 'id').kind).toBe('skip');
     expect(decide(args('unban', { bantime: '600' }), guard, 'web1', NOW, 'id').kind).toBe('spool');

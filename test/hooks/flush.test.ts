@@ -200,3 +200,51 @@ describe('concurrency', () => {
     rmSync(clone, { recursive: true, force: true });
   }, 240_000);
 });
+
+describe('operations are applied by their time (two hosts, real git)', () => {
+  const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  function spoolOp(host: TestHost, fields: Partial<Operation> & Pick<Operation, 'op' | 'cidr' | 'at'>): void {
+    spoolOperation(host.spool, { v: 1, id: newOpId(host.name), widen: true, by: host.name, host: host.name, jail: 'sshd', ...(fields.op === 'unban' ? {} : { ttl: 3600 }), ...fields });
+  }
+  async function flush(host: TestHost): Promise<void> {
+    const r = await cli(['flush', '--config', host.config]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  it('an unban queued on an offline host does not delete the ban another host made after it', async () => {
+    const remote = makeLedgerRemote();
+    const web1 = makeHost(remote.bare, 'web1');
+    const mail1 = makeHost(remote.bare, 'mail1');
+    const now = Date.now();
+    spoolOp(web1, { op: 'ban', cidr: '203.0.113.80', at: iso(now - 120_000) });
+    await flush(web1);
+    // web1 goes offline with an unban asked a minute ago; meanwhile mail1 bans again.
+    spoolOp(web1, { op: 'unban', cidr: '203.0.113.80', at: iso(now - 60_000) });
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.80', at: iso(now - 30_000) });
+    await flush(mail1);
+    await flush(web1);
+    expect(remoteBans(remote.bare).find((b) => b.cidr === '203.0.113.80')).toMatchObject({ by: 'mail1', at: iso(now - 30_000) });
+    expect(spooled(web1)).toEqual([]); // delivered (as kept), not left waiting
+  });
+
+  it('a ban and an unban of one address in the same second end banned, whichever is pushed first', async () => {
+    const second = iso(Date.now() - 10_000);
+    for (const order of ['ban first', 'unban first'] as const) {
+      const remote = makeLedgerRemote();
+      const web1 = makeHost(remote.bare, 'web1');
+      const web2 = makeHost(remote.bare, 'web2');
+      spoolOp(web2, { op: 'ban', cidr: '203.0.113.81', at: iso(Date.now() - 60_000) });
+      await flush(web2);
+      spoolOp(web1, { op: 'ban', cidr: '203.0.113.81', at: second });
+      spoolOp(web2, { op: 'unban', cidr: '203.0.113.81', at: second });
+      if (order === 'ban first') {
+        await flush(web1);
+        await flush(web2);
+      } else {
+        await flush(web2);
+        await flush(web1);
+      }
+      expect(remoteBans(remote.bare).map((b) => b.cidr), order).toContain('203.0.113.81');
+    }
+  });
+});

@@ -34,8 +34,8 @@ describe('applyOperations', () => {
     expect(bans[0]!.count).toBe(2);
   });
 
-  it('a permanent ban (bantime -1) has no expiry and stays permanent', () => {
-    const { bans } = applyOperations([], [op({ ttl: -1 }), op({ ttl: 60 })], ctx);
+  it('a permanent ban (bantime -1) has no expiry and stays permanent (a policy without escalation)', () => {
+    const { bans } = applyOperations([], [op({ ttl: -1 }), op({ ttl: 60 })], { ...ctx, policy: { ...policy, escalation: null } });
     expect(bans[0]!.expires).toBeUndefined();
     expect(bans[0]!.count).toBe(2);
   });
@@ -89,13 +89,66 @@ describe('applyOperations', () => {
   });
 });
 
+describe('operations are applied by their time', () => {
+  const banned = (at: string, by = 'mail1'): BanEntry => ({ cidr: '198.51.100.7', expires: '2026-11-25T12:00:00Z', at, by, jail: 'sshd', count: 1 });
+
+  it('an unban removes only an entry banned before it', () => {
+    const early = applyOperations([banned('2026-11-25T09:00:00Z')], [op({ op: 'unban', at: '2026-11-25T09:30:00Z' })], ctx);
+    expect(early.bans).toEqual([]);
+    expect(early.results[0]!.outcome).toBe('removed');
+  });
+
+  it('a late unban (queued on an offline host) never deletes a ban another host made after it', () => {
+    const { bans, results } = applyOperations([banned('2026-11-25T09:45:00Z')], [op({ op: 'unban', at: '2026-11-25T09:30:00Z' })], ctx);
+    expect(bans).toEqual([banned('2026-11-25T09:45:00Z')]);
+    expect(results[0]).toMatchObject({ outcome: 'kept', detail: expect.stringContaining('banned at 2026-11-25T09:45:00Z by mail1') });
+  });
+
+  it('an entry without `at` (written by hand) is removed by any unban', () => {
+    expect(applyOperations([{ cidr: '198.51.100.7' }], [op({ op: 'unban', at: '2000-01-01T00:00:00Z' })], ctx).bans).toEqual([]);
+  });
+
+  it('a ban and an unban in the same second end banned, in either order', () => {
+    const T = '2026-11-25T09:50:00Z';
+    const ban = op({ at: T, by: 'web1' });
+    const unban = op({ op: 'unban', at: T, by: 'web2', host: 'web2' });
+    const start = [banned('2026-11-25T08:00:00Z')];
+    const banFirst = applyOperations(applyOperations(start, [ban], ctx).bans, [unban], ctx);
+    const unbanFirst = applyOperations(applyOperations(start, [unban], ctx).bans, [ban], ctx);
+    expect(banFirst.bans.map((b) => b.cidr)).toEqual(['198.51.100.7']);
+    expect(unbanFirst.bans.map((b) => b.cidr)).toEqual(['198.51.100.7']);
+    expect(banFirst.results[0]!.outcome).toBe('kept');
+  });
+
+  it("a person's unban lifts a ban of its own second (the person saw it), never a later one", () => {
+    const T = '2026-11-25T09:50:00Z';
+    const person = { op: 'unban' as const, widen: undefined, by: 'bob' };
+    expect(applyOperations([banned(T)], [op({ ...person, at: T })], ctx).results[0]!.outcome).toBe('removed');
+    expect(applyOperations([banned('2026-11-25T09:50:01Z')], [op({ ...person, at: T })], ctx).results[0]!.outcome).toBe('kept');
+  });
+
+  it("a ban delivered late keeps the entry's newer `at` (it never moves back)", () => {
+    const { bans } = applyOperations([banned('2026-11-25T09:45:00Z')], [op({ at: '2026-11-25T09:40:00Z', by: 'web1', jail: 'postfix' })], ctx);
+    expect(bans[0]).toMatchObject({ at: '2026-11-25T09:45:00Z', by: 'mail1', jail: 'sshd', count: 2 });
+    const after = applyOperations(bans, [op({ op: 'unban', at: '2026-11-25T09:42:00Z' })], ctx);
+    expect(after.results[0]!.outcome).toBe('kept');
+  });
+});
+
 describe('bounds', () => {
   it('a runaway fail2ban bantime is capped at the policy\'s maxTtl, or ten years without one', () => {
     const capped = applyOperations([], [op({ ttl: 999_999_999_999 })], ctx);
     expect(capped.bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
     const noEsc = applyOperations([], [op({ ttl: 999_999_999_999 })], { ...ctx, policy: { ...policy, escalation: null } });
     expect(noEsc.bans[0]!.expires).toBe('2036-11-22T10:00:00Z');
-    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBeUndefined();
+    expect(applyOperations([], [op({ ttl: -1 })], { ...ctx, policy: { ...policy, escalation: null } }).bans[0]!.expires).toBeUndefined();
+  });
+
+  it('a permanent fail2ban ban (bantime -1) is capped at maxTtl when the policy has one: the most a writer key may write', () => {
+    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    expect(applyOperations([], [op({ ttl: -1, op: 'prolong' })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    // A person's permanent ban stays permanent (it needs an admin key where adminSigners is set).
+    expect(applyOperations([], [op({ ttl: -1, widen: false, escalate: false })], ctx).bans[0]!.expires).toBeUndefined();
   });
 
   it('a person\'s ban is capped at ten years only', () => {

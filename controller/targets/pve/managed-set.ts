@@ -60,6 +60,28 @@ export function ownedEntries(doc: FwDoc, section: Section | undefined): Observed
   return [...seen.values()];
 }
 
+/**
+ * Lines of our section that are ours but broken, which every write drops (then re-adds what
+ * the ledger wants, properly): a marked member that is an exception (`! cidr # fail2git …`,
+ * which un-bans) or names no network (an alias, a typo), and a last line cut off by a
+ * writer that died mid-write (the file ends without a newline inside our section, on a line
+ * that is not a whole marked member). Indices into doc.lines.
+ */
+export function brokenLines(doc: FwDoc, section: Section | undefined): number[] {
+  if (!section) return [];
+  const out: number[] = [];
+  const last = doc.lines.length - 1;
+  const torn = section.end === doc.lines.length && doc.lines[last] !== '';
+  for (let i = section.start + 1; i < section.end; i++) {
+    const line = parseIpsetLine(doc.lines[i]!);
+    if (!line) continue;
+    const marked = isMarker(line.comment);
+    if (marked && (line.nomatch || !networkOf(line.token))) out.push(i);
+    else if (torn && i === last && !(marked && networkOf(line.token))) out.push(i);
+  }
+  return out;
+}
+
 /** How many of our member lines the section holds and their bytes (newlines included). */
 export function ownedLineStats(doc: FwDoc, section: Section | undefined): { count: number; bytes: number } {
   let count = 0;
@@ -94,8 +116,10 @@ export function spliceManaged(text: string, name: string, plan: SplicePlan, path
   const present = new Set<string>();
   let removed = 0;
   let lastMember = -1;
+  const broken = new Set(brokenLines(doc, section));
   const body = section ? doc.lines.slice(section.start + 1, section.end) : [];
-  for (const raw of body) {
+  for (const [k, raw] of body.entries()) {
+    if (broken.has(section!.start + 1 + k)) continue;
     const line = parseIpsetLine(raw);
     const key = line ? networkOf(line.token) : undefined;
     if (line && isOwned(line) && (removeRaw.has(line.token) || (key && removeKeys.has(key.key)))) {
@@ -107,7 +131,9 @@ export function spliceManaged(text: string, name: string, plan: SplicePlan, path
     if (key) present.add(key.key);
   }
   const newLines = addLines(plan.add, present);
-  if (removed === 0 && newLines.length === 0) return { text, added: 0, removed: 0 };
+  if (removed === 0 && newLines.length === 0 && broken.size === 0) return { text, added: 0, removed: 0 };
+  // a cut-off last line is gone; the file ends with a newline again
+  if (section && section.end === doc.lines.length && broken.has(doc.lines.length - 1)) kept.push('');
   if (!section) return { text: insertSection(doc, name, newLines), added: newLines.length, removed };
   // New members go after the last member (or after the blank line under the header),
   // so comment lines that introduce the next section stay where they are.

@@ -256,6 +256,47 @@ describe('verifyCommits: signatures are judged by our rules, not git\'s', () => 
   });
 });
 
+describe('verifyCommits with adminSigners: signer roles on a real ledger', () => {
+  it('judges a writer commit by the ledger it changes, block-style YAML too; an admin may change anything', async () => {
+    const admins = join(dir, 'admin_signers');
+    writeFileSync(admins, allowedLine(alice) + '\n');
+    const writers = join(dir, 'writer_signers');
+    writeFileSync(writers, allowedLine(bob) + '\n');
+    const signers = { allowedSigners: writers, adminSigners: admins };
+    const ledger = join(dir, 'roles-ledger');
+    execFileSync('git', ['init', '-q', '-b', 'main', ledger]);
+    mkdirSync(join(ledger, 'bans'));
+    const put = (who: Person, files: Record<string, string>, message: string): string => {
+      for (const [rel, text] of Object.entries(files)) writeFileSync(join(ledger, rel), text);
+      const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
+      execFileSync('git', ['add', '-A'], { cwd: ledger, env });
+      execFileSync('git', [...signingArgs({ signingKey: who.key }), 'commit', '-q', '-m', message], { cwd: ledger, env });
+      return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ledger, encoding: 'utf8' }).trim();
+    };
+    const soon = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const block = (cidrs: string[]) => `apiVersion: fail2git/v1\nkind: BanList\nbans:\n${cidrs.map((c) => `  - cidr: ${c}\n    expires: ${soon}\n`).join('')}`;
+    const root = put(alice, { 'bans/active.yaml': block(['192.0.2.1']), 'bans/policy.yaml': 'apiVersion: fail2git/v1\nkind: Policy\nspec: {}\n' }, 'admin creates the ledger');
+    expect(await verifyCommits(ledger, undefined, root, signers)).toMatchObject({ ok: true });
+    const ok = put(bob, { 'bans/active.yaml': block(['192.0.2.1', '198.51.100.7']) }, 'writer bans, block style');
+    const good = await verifyCommits(ledger, root, ok, signers);
+    expect(good).toMatchObject({ ok: true });
+    expect(good.commits[0]).toMatchObject({ role: 'writer' });
+    const broad = put(bob, { 'bans/active.yaml': block(['192.0.2.1', '198.51.100.7', '10.0.0.0/7']) }, 'writer bans a /7');
+    const held = await verifyCommits(ledger, ok, broad, signers);
+    expect(held).toMatchObject({ ok: false, code: 'E_SIG_ROLE', file: 'bans/active.yaml' });
+    expect(held.reason).toContain("held (outside the signer's role)");
+    expect(held.reason).toContain('broader than the policy');
+    const policy = put(bob, { 'bans/policy.yaml': 'apiVersion: fail2git/v1\nkind: Policy\nspec: {broadestPrefix: {ipv4: 4, ipv6: 16}}\n' }, 'writer loosens the policy');
+    expect(await verifyCommits(ledger, broad, policy, signers)).toMatchObject({ ok: false, code: 'E_SIG_ROLE', file: 'bans/policy.yaml' });
+    // The same kinds of change signed by the admin are fine; without adminSigners bob may do it all.
+    const adminPolicy = put(alice, { 'bans/policy.yaml': 'apiVersion: fail2git/v1\nkind: Policy\nspec: {broadestPrefix: {ipv4: 6, ipv6: 16}}\n' }, 'admin loosens the policy');
+    expect(await verifyCommits(ledger, policy, adminPolicy, signers)).toMatchObject({ ok: true });
+    const both = join(dir, 'both_signers');
+    writeFileSync(both, `${allowedLine(alice)}\n${allowedLine(bob)}\n`);
+    expect(await verifyCommits(ledger, ok, policy, both)).toMatchObject({ ok: true });
+  });
+});
+
 describe('pure rules', () => {
   it('matches allowed_signers principal patterns against the committer e-mail', () => {
     expect(principalMatches('alice@example.test', 'Alice@Example.test')).toBe(true);

@@ -3,7 +3,8 @@
  * snapshots (DESIGN "Who decides what"), and that an admin key may change anything.
  */
 import { describe, expect, it } from 'vitest';
-import { CLOCK_SLACK_MS, judgeRole, writerMaxTtlMs, type LedgerSnapshot } from '../../../controller/ledger/roles.js';
+import { CLOCK_SLACK_MS, diffBanLines, judgeRole, writerMaxTtlMs, type LedgerSnapshot } from '../../../controller/ledger/roles.js';
+import { formatBanList } from '../../../controller/ledger/banlist.js';
 import { DEFAULT_POLICY, type BanEntry } from '../../../controller/ledger/types.js';
 
 const AT = new Date('2026-12-03T10:00:00Z');
@@ -118,5 +119,32 @@ describe('judgeRole: a writer', () => {
   it('an unchanged bans blob is fine whatever it holds', () => {
     const same = { 'bans/active.yaml': '100644 blob same' };
     expect(judgeRole(snap([ban('10.0.0.0/4')], same), snap([ban('10.0.0.0/4')], same), 'writer', AT)).toEqual({ ok: true });
+  });
+});
+
+describe('diffBanLines', () => {
+  const a = ban('192.0.2.1', hours(1));
+  const b = ban('192.0.2.2', hours(1));
+  const c = ban('2001:db8::/64', hours(2));
+
+  it('returns only the entries that differ, by line', () => {
+    const before = formatBanList([a, b], '# header\n');
+    const after = formatBanList([a, { ...b, expires: hours(3), count: 2 }, c], '# header\n');
+    expect(diffBanLines(before, after)).toEqual({ removed: [b], added: [{ ...b, expires: hours(3), count: 2 }, c] });
+    expect(diffBanLines(formatBanList([]), formatBanList([a]))).toEqual({ removed: [], added: [a] });
+  });
+
+  it('gives judgeRole the same verdict as the whole lists', () => {
+    const before = [a, b];
+    const after = [a, ban('10.0.0.0/7', hours(1))];
+    const d = diffBanLines(formatBanList(before), formatBanList(after))!;
+    const whole = judgeRole(snap(before), snap(after), 'writer', AT);
+    const lines = judgeRole(snap(d.removed), snap(d.added), 'writer', AT);
+    expect(lines).toEqual(whole);
+    expect(whole.ok).toBe(false);
+  });
+
+  it('is null when a differing line is not one entry (block style, broken YAML): parse the whole files then', () => {
+    expect(diffBanLines(formatBanList([a]), 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - cidr: 192.0.2.9\n')).toBeNull();
   });
 });

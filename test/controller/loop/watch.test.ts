@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { EXPIRY_EPSILON_MS, MIN_SLEEP_MS, nextWakeMs, sleep, watchLoop } from '../../../controller/loop/watch.js';
+import { EXPIRY_EPSILON_MS, MIN_SLEEP_MS, Waker, nextWakeMs, sleep, watchLoop } from '../../../controller/loop/watch.js';
 
 const T0 = new Date('2026-11-25T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -68,6 +68,39 @@ describe('watchLoop', () => {
     const started = Date.now();
     setTimeout(() => ac.abort(), 30);
     await sleep(60_000, ac.signal);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('Waker', () => {
+  it('ends a sleep early, and a wake during a tick makes the next sleep return at once', async () => {
+    const waker = new Waker();
+    const ac = new AbortController();
+    let started = Date.now();
+    setTimeout(() => waker.wake(), 20);
+    await waker.sleep(60_000, ac.signal);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    waker.wake();
+    started = Date.now();
+    await waker.sleep(60_000, ac.signal);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('wakes the loop for another tick before its interval', async () => {
+    const ac = new AbortController();
+    const waker = new Waker();
+    let ticks = 0;
+    const started = Date.now();
+    await watchLoop({
+      intervalMs: 60_000, signal: ac.signal, waker,
+      tick: async () => {
+        ticks++;
+        if (ticks === 1) setTimeout(() => waker.wake(), 10);
+        else ac.abort();
+        return {};
+      },
+    });
+    expect(ticks).toBe(2);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

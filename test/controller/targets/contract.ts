@@ -18,19 +18,46 @@ export interface ForeignState {
   snapshot(): Promise<string>;
 }
 
+/**
+ * A damaged starting state: what an admin, a crash or another tool may leave in what the
+ * target owns. The suite applies a good state first, then `damage()`, then one run must
+ * converge (or, with `refuses`, fail with that one line and change nothing foreign).
+ */
+export interface StartingState<F extends TargetFixture = TargetFixture> {
+  /** "wrong type: …" or "half-applied: …", shown in the test name */
+  name: string;
+  damage(fx: F): Promise<void>;
+  /** the run cannot repair this safely and must fail with a line matching this */
+  refuses?: RegExp;
+  /** after the run: the driver's own check of the thing it owns (e.g. the set's type) */
+  check?(fx: F): Promise<void>;
+  /**
+   * When the damage itself changes foreign state (an IPSet deleted with hand-made members in
+   * it): `after-damage` compares foreign state with its snapshot after the damage; `check`
+   * leaves it to the state's check (a torn shared file, whose torn line the run drops).
+   */
+  foreign?: 'after-damage' | 'check';
+}
+
 export interface TargetFixture {
   target: Target;
   foreign: ForeignState;
   cleanup(): Promise<void>;
 }
 
-export interface ContractOptions {
+export interface ContractOptions<F extends TargetFixture = TargetFixture> {
   /** false for a target that cannot hold IPv6 (none of ours; kept for honesty) */
   ipv6?: boolean;
   /** vitest.describe variant, e.g. describe.skip with a reason outside CI */
   describe?: typeof describe;
   /** also apply and remove this many entries in one plan each (batching at scale); off by default */
   bulk?: number;
+  /**
+   * Damaged starting states the target must converge from (or refuse with one line): every
+   * real driver declares at least one "wrong type: …" and one "half-applied: …"; false only
+   * for a target with no owned structure to damage (the in-memory test double).
+   */
+  states: StartingState<F>[] | false;
 }
 
 /** n distinct canonical entries: IPv4 hosts and /24s, and (when ipv6) IPv6 /64s. */
@@ -63,14 +90,14 @@ export function sortKeys(keys: string[]): string[] {
 const V4 = ['198.51.100.7', '203.0.113.0/24', '192.0.2.128/25', '100.64.0.0/16'];
 const V6 = ['2001:db8::1', '2001:db8:dead::/48', '2001:db8:1:2::/64', '2001:db8:ffff::7'];
 
-export function testTarget(name: string, setup: () => Promise<TargetFixture>, options: ContractOptions = {}): void {
+export function testTarget<F extends TargetFixture>(name: string, setup: () => Promise<F>, options: ContractOptions<F>): void {
   const ipv6 = options.ipv6 ?? true;
   const d = options.describe ?? describe;
   const mixed = ipv6 ? [...V4, ...V6] : V4;
 
   d(`target contract: ${name}`, () => {
-    let fx: TargetFixture | undefined;
-    const open = async (): Promise<TargetFixture> => (fx = await setup());
+    let fx: F | undefined;
+    const open = async (): Promise<F> => (fx = await setup());
     afterEach(async () => {
       await fx?.target.close?.();
       await fx?.cleanup();
@@ -160,6 +187,20 @@ export function testTarget(name: string, setup: () => Promise<TargetFixture>, op
       });
     }
 
+    if (options.states !== false) {
+      const states = options.states;
+      it('declares wrong-type and half-applied starting states', () => {
+        const names = states.map((st) => st.name);
+        expect(names.some((n) => n.startsWith('wrong type')), `states: ${names.join(', ')}`).toBe(true);
+        expect(names.some((n) => n.startsWith('half-applied')), `states: ${names.join(', ')}`).toBe(true);
+      });
+      for (const state of states) {
+        it(`${state.refuses ? 'refuses with one line' : 'converges'} from ${state.name}`, async () => {
+          await convergesFrom(await open(), state, mixed);
+        });
+      }
+    }
+
     it('observe after apply equals desired, from any previous content', async () => {
       const { target } = await open();
       await target.apply({ add: mixed.slice(0, 5).map(entry), remove: [] });
@@ -170,6 +211,44 @@ export function testTarget(name: string, setup: () => Promise<TargetFixture>, op
       expect(planFor(desired, await target.observe())).toEqual({ add: [], remove: [] });
     });
   });
+}
+
+/** One reconciler pass: observe, diff, apply unless there is nothing to change or repair. */
+export async function reconcilePass(target: Target, desired: string[]): Promise<{ plan: Plan; repair: boolean }> {
+  const plan = planFor(desired, await target.observe());
+  const repair = target.needsRepair?.() === true;
+  if (plan.add.length + plan.remove.length > 0 || repair) await target.apply(plan);
+  return { plan, repair };
+}
+
+/**
+ * From a good state, damaged: one pass gives exactly the desired entries, enforced (no repair
+ * left), a second pass changes nothing, and foreign state is byte-identical. A state the
+ * driver must refuse fails the pass with its one line, and foreign state is still untouched.
+ */
+async function convergesFrom<F extends TargetFixture>(fx: F, state: StartingState<F>, pool: readonly string[]): Promise<void> {
+  const { target, foreign } = fx;
+  await foreign.seed();
+  const before = await foreign.snapshot();
+  await reconcilePass(target, pool.slice(0, 5).map((k) => entry(k).cidr));
+  await state.damage(fx);
+  const reference = state.foreign === 'after-damage' ? await foreign.snapshot() : before;
+  const desired = sortKeys([...pool.slice(2).map((k) => entry(k).cidr), '10.200.0.0/16']);
+  if (state.refuses) {
+    const err = await reconcilePass(target, desired).then(() => undefined, (e: unknown) => e as Error);
+    expect(err, `${state.name}: the run refuses`).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(state.refuses);
+    expect(err!.message.split('\n')).toHaveLength(1);
+    expect(err!.message).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  } else {
+    await reconcilePass(target, desired);
+    expect(await observedKeys(target), `${state.name}: after one run`).toEqual(desired);
+    expect(target.needsRepair?.() ?? false, `${state.name}: enforced after one run`).toBe(false);
+    const second = await reconcilePass(target, desired);
+    expect(second, `${state.name}: the second run is a no-op`).toEqual({ plan: { add: [], remove: [] }, repair: false });
+    await state.check?.(fx);
+  }
+  if (state.foreign !== 'check') expect(await foreign.snapshot(), `${state.name}: foreign state untouched`).toBe(reference);
 }
 
 /** The smallest correct diff, local to the suite so it does not depend on the controller's. */

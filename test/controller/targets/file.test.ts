@@ -1,10 +1,10 @@
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFile } from '../../../controller/targets/file.js';
 import { parseList, renderList } from '../../../controller/targets/file-format.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { entry, observedKeys, testTarget } from './contract.js';
+import { entry, observedKeys, reconcilePass, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 
 afterAll(cleanupTmp);
@@ -28,12 +28,60 @@ function foreignFiles(dir: string, ours: string) {
   };
 }
 
+interface FileFixture extends TargetFixture {
+  path: string;
+  format: 'txt' | 'json';
+}
+
+/** After the run: the file is exactly what the driver writes for what it holds. */
+async function fileIsOurs({ path, format }: FileFixture): Promise<void> {
+  const text = readFileSync(path, 'utf8');
+  expect(renderList(parseList(text, format).entries, format)).toBe(text);
+}
+
+const FILE_STATES: StartingState<FileFixture>[] = [
+  {
+    name: 'wrong type: the other format where the list should be (JSON in a txt list, a txt list in a JSON one)',
+    damage: async ({ path, format }) => writeFileSync(path, format === 'txt' ? '{"bans": [{"cidr": "198.51.100.7"}]}\n' : '198.51.100.7\n203.0.113.0/24\n'),
+    refuses: /\(file\): refusing to read or replace \S+: (line 1 is not a CIDR|it is not JSON), so fail2git did not write it; move the file away or point the target at another path$/,
+  },
+  {
+    name: 'wrong type: a directory at the path',
+    damage: async ({ path }) => {
+      rmSync(path, { force: true });
+      mkdirSync(path);
+    },
+    refuses: /\(file\): \S+ is a directory, not a list; move it away or point option path at a file$/,
+  },
+  {
+    name: 'half-applied: the list cut off mid-line by a writer that did not rename atomically',
+    damage: async ({ path, format }) => {
+      const text = readFileSync(path, 'utf8');
+      // txt: three characters into the last line (no CIDR); json: half the document
+      writeFileSync(path, format === 'txt' ? text.slice(0, text.lastIndexOf('\n', text.length - 2) + 4) : text.slice(0, text.length >> 1));
+    },
+    refuses: /\(file\): refusing to read or replace \S+: (line \d+ is not a CIDR|it is not JSON), so fail2git did not write it/,
+  },
+  {
+    name: 'half-applied: entries right but the list rewritten by another tool (unsorted, duplicated, blank lines)',
+    damage: async ({ path, format }) => {
+      if (format === 'json') {
+        writeFileSync(path, readFileSync(path, 'utf8').replace('{"bans": [', '{"bans":[').replace(/\n\]\}\n$/, ']}'));
+      } else {
+        writeFileSync(path, `\n${readFileSync(path, 'utf8').split('\n').filter(Boolean).reverse().join('\n')}\n198.51.100.7\n\n`);
+      }
+    },
+    check: fileIsOurs,
+  },
+];
+
 for (const format of ['txt', 'json'] as const) {
-  testTarget(`file (${format})`, async () => {
+  testTarget(`file (${format})`, async (): Promise<FileFixture> => {
     const dir = tmpDir('f2g-file');
     const name = `bans.${format}`;
-    return { target: fileTarget(join(dir, name), format), foreign: foreignFiles(dir, name), cleanup: async () => undefined };
-  }, { bulk: 5000 });
+    const path = join(dir, name);
+    return { path, format, target: fileTarget(path, format), foreign: foreignFiles(dir, name), cleanup: async () => undefined };
+  }, { bulk: 5000, states: FILE_STATES });
 }
 
 describe('file formats', () => {
@@ -136,5 +184,19 @@ describe('file driver', () => {
   it('refuses a relative path or an unknown format', () => {
     expect(() => createFile('alias', { path: 'bans.txt' }, deps)).toThrow(/option path "bans.txt" must be an absolute file path/);
     expect(() => createFile('alias', { path: '/x', format: 'csv' }, deps)).toThrow(/option format must be one of txt, json/);
+  });
+});
+
+describe('file repair', () => {
+  it('rewrites a list whose entries are right but whose text is not the driver\'s (unsorted, duplicated, no final newline)', async () => {
+    const path = join(tmpDir('f2g-file'), 'bans.txt');
+    const t = fileTarget(path);
+    await reconcilePass(t, ['192.0.2.1', '198.51.100.7']);
+    writeFileSync(path, '\n198.51.100.7\n192.0.2.1\n192.0.2.1');
+    expect(await observedKeys(t)).toEqual(['192.0.2.1', '198.51.100.7']);
+    expect(t.needsRepair?.()).toBe(true);
+    expect(await reconcilePass(t, ['192.0.2.1', '198.51.100.7'])).toEqual({ plan: { add: [], remove: [] }, repair: true });
+    expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n198.51.100.7\n');
+    expect(await reconcilePass(t, ['192.0.2.1', '198.51.100.7'])).toEqual({ plan: { add: [], remove: [] }, repair: false });
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createIpset } from '../../../controller/targets/ipset.js';
+import { createIpset, tempSetName } from '../../../controller/targets/ipset.js';
 import { parseIpsetSave, renderIpsetRestore, setNames } from '../../../controller/targets/ipset-format.js';
 import type { Target } from '../../../controller/targets/types.js';
-import { execRunner, type Runner } from '../../../controller/lib/exec.js';
+import { ExecError, execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, planFor, testTarget } from './contract.js';
+import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 
 const skip = kernelSkipReason(['ip', 'ipset', 'iptables', 'ip6tables']);
@@ -33,15 +33,115 @@ function foreignIpset(ns: Netns, ours: string) {
   };
 }
 
-testTarget('ipset', async () => {
+interface IpsetFixture extends TargetFixture {
+  ns: Netns;
+  setName: string;
+}
+
+/** Our DROP rules out of the way, so the sets can be destroyed (an admin would do the same). */
+async function dropOurRules(ns: Netns, setName: string): Promise<void> {
+  for (const [tool, set] of [['iptables', `${setName}-v4`], ['ip6tables', `${setName}-v6`]] as const) {
+    for (const chain of ['INPUT', 'FORWARD']) {
+      await ns.run(tool, ['-D', chain, '-m', 'set', '--match-set', set, 'src', '-j', 'DROP']).catch(() => undefined);
+    }
+  }
+}
+
+/** Replaces one of our sets by hand with `ipset create <set> <spec>` holding `members`. */
+async function recreate(fx: IpsetFixture, family: 4 | 6, spec: string, members: string[] = []): Promise<void> {
+  const set = `${fx.setName}-v${family}`;
+  await dropOurRules(fx.ns, fx.setName);
+  await fx.ns.run('ipset', ['destroy', set]);
+  await fx.ns.run('ipset', ['restore'], { input: [`create ${set} ${spec}`, ...members.map((m) => `add ${set} ${m}`)].join('\n') + '\n' });
+}
+
+/** After a repair: both sets are ours (hash:net, right family, no timeout), one DROP rule each, no stand-in left. */
+async function setsAreOurs(fx: IpsetFixture): Promise<void> {
+  for (const [family, kernelFamily] of [[4, 'inet'], [6, 'inet6']] as const) {
+    const head = (await fx.ns.run('ipset', ['list', '-t', `${fx.setName}-v${family}`])).stdout;
+    expect(head).toMatch(/^Type: hash:net$/m);
+    expect(head).toMatch(new RegExp(`^Header: family ${kernelFamily} `, 'm'));
+    expect(head).not.toMatch(/timeout/);
+  }
+  expect((await fx.ns.run('ipset', ['list', '-n'])).stdout).not.toContain(tempSetName(`${fx.setName}-v4`));
+  expect((await fx.ns.run('ipset', ['list', '-n'])).stdout).not.toContain(tempSetName(`${fx.setName}-v6`));
+  const rules = (await fx.ns.run('iptables', ['-S', 'INPUT'])).stdout.split('\n').filter((l) => l.includes(`${fx.setName}-v4 src -j DROP`));
+  expect(rules).toHaveLength(1);
+}
+
+const IPSET_STATES: StartingState<IpsetFixture>[] = [
+  {
+    name: 'wrong type: v4 recreated by hand as hash:ip (a /24 would read as 256 hosts)',
+    damage: (fx) => recreate(fx, 4, 'hash:ip family inet', ['203.0.113.0/24', '192.0.2.9']),
+    check: setsAreOurs,
+  },
+  {
+    name: 'wrong type: v4 recreated as hash:net family inet6, v6 as hash:ip,port',
+    damage: async (fx) => {
+      await recreate(fx, 4, 'hash:net family inet6', ['2001:db8:bad::/48']);
+      await recreate(fx, 6, 'hash:ip,port family inet6', ['2001:db8::1,tcp:22']);
+    },
+    check: setsAreOurs,
+  },
+  {
+    name: 'wrong type: hash:ip while its DROP rules still use it (no moment without enforcement)',
+    damage: async (fx) => {
+      await recreate(fx, 4, 'hash:ip family inet', ['192.0.2.9']);
+      await fx.ns.run('iptables', ['-I', 'INPUT', '-m', 'set', '--match-set', `${fx.setName}-v4`, 'src', '-j', 'DROP']);
+    },
+    check: setsAreOurs,
+  },
+  {
+    name: 'wrong type: v4 with a default timeout (members would expire in the kernel) and a tiny maxelem',
+    damage: (fx) => recreate(fx, 4, 'hash:net family inet timeout 600 maxelem 2', ['198.51.100.7']),
+    check: setsAreOurs,
+  },
+  {
+    name: 'wrong type: nomatch members (exceptions that un-ban) in v4',
+    damage: (fx) => fx.ns.run('ipset', ['add', `${fx.setName}-v4`, '10.200.0.0/16', 'nomatch', '-exist']).then(() => undefined),
+    check: setsAreOurs,
+  },
+  {
+    name: 'wrong type: hash:ip used by a rule fail2git did not make',
+    damage: async (fx) => {
+      await recreate(fx, 4, 'hash:ip family inet', ['192.0.2.9']);
+      await fx.ns.run('iptables', ['-A', 'FORWARD', '-m', 'set', '--match-set', `${fx.setName}-v4`, 'dst', '-j', 'ACCEPT']);
+    },
+    refuses: /set t\S+-v4 is hash:ip family inet, not hash:net family inet, and 1 rule\(s\) fail2git did not make use it/,
+  },
+  {
+    name: 'half-applied: v6 set gone and the v4 DROP rules deleted',
+    damage: async (fx) => {
+      await dropOurRules(fx.ns, fx.setName);
+      await fx.ns.run('ipset', ['destroy', `${fx.setName}-v6`]);
+    },
+    check: setsAreOurs,
+  },
+  {
+    name: 'half-applied: a stand-in set (with its DROP rule) left by an interrupted repair',
+    damage: async (fx) => {
+      const tmp = tempSetName(`${fx.setName}-v4`);
+      await fx.ns.run('ipset', ['restore'], { input: `create ${tmp} hash:net family inet\nadd ${tmp} 192.0.2.77\n` });
+      await fx.ns.run('iptables', ['-I', 'INPUT', '-m', 'set', '--match-set', tmp, 'src', '-j', 'DROP']);
+      await recreate(fx, 4, 'hash:ip family inet');
+    },
+    check: async (fx) => {
+      await setsAreOurs(fx);
+      expect((await fx.ns.run('iptables', ['-S'])).stdout).not.toContain('f2g-tmp-');
+    },
+  },
+];
+
+testTarget('ipset', async (): Promise<IpsetFixture> => {
   const ns = await createNetns('f2gips');
   const setName = uniqueName('t', 8);
   return {
+    ns, setName,
     target: ipsetIn(ns, { setName, enforce: 'both' }),
     foreign: foreignIpset(ns, setName),
     cleanup: () => ns.destroy(),
   };
-}, { describe: kernel, bulk: 5000 });
+}, { describe: kernel, bulk: 5000, states: IPSET_STATES });
 
 describe('ipset text', () => {
   it('reads /32 as a bare address and ignores other sets with the same prefix', () => {
@@ -155,6 +255,31 @@ kernel('ipset enforcement', () => {
       expect(target.needsRepair?.()).toBe(true);
       await target.apply({ add: [entry('198.51.100.1')], remove: [] });
       expect(await observedKeys(target)).toEqual(['198.51.100.1', '203.0.113.0/24']);
+    } finally {
+      await ns.destroy();
+    }
+  });
+
+  it('one member the kernel refuses does not hold back the others, and is named in one line', async () => {
+    const ns = await createNetns('f2gipb');
+    try {
+      const setName = uniqueName('b', 8);
+      // the kernel refuses one member of the batch (as it would a full hash): only that line is dropped
+      const poison = `add ${setName}-v4 192.0.2.66 -exist`;
+      const run: Runner = async (cmd, args, o) => {
+        const lines = typeof o?.input === 'string' ? o.input.split('\n') : [];
+        const at = lines.indexOf(poison);
+        if (cmd === 'ipset' && args[0] === 'restore' && at >= 0) {
+          throw new ExecError('E_EXEC_FAILED', 'ipset', 1, `ipset v7.17: Error in line ${at + 1}: Kernel error received: Hash is full, cannot add more elements\n`, 'ipset failed');
+        }
+        return ns.run(cmd, args, o);
+      };
+      const target = createIpset('kernel', { setName }, testDeps(run));
+      const err = await target.apply({ add: ['192.0.2.1', '192.0.2.66', '192.0.2.99', '2001:db8::1'].map(entry), remove: [] }).catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toBe(`target "kernel" (ipset): 1 set changes failed, the others were applied: add ${setName}-v4 192.0.2.66 (Kernel error received: Hash is full, cannot add more elements)`);
+      expect(await observedKeys(target)).toEqual(['192.0.2.1', '192.0.2.99', '2001:db8::1']);
+      expect(target.needsRepair?.()).toBe(false);
     } finally {
       await ns.destroy();
     }

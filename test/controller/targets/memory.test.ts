@@ -14,7 +14,7 @@ testTarget('memory', async () => {
     },
     cleanup: async () => undefined,
   };
-}, { bulk: 5000 });
+}, { bulk: 5000, states: false });
 
 describe('memory target faults (for reconcile tests)', () => {
   it('fail: observe or apply throws a TargetError naming the target', async () => {

@@ -8,7 +8,7 @@ import type { Target } from '../../../controller/targets/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { parseClusterFw, proxmoxRewrite, PveEmulator } from '../../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { entry, observedKeys, testTarget } from './contract.js';
+import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps, type RecordingDeps } from './deps.js';
 
 const WRITER = 'sync@pve!ipset';
@@ -52,22 +52,62 @@ enable: 1
 198.51.100.7 # fail2git but another set
 `;
 
-testTarget('pve-api', async () => {
+interface ApiFixture extends TargetFixture {
+  emu: PveEmulator;
+}
+
+const API_STATES: StartingState<ApiFixture>[] = [
+  {
+    name: 'wrong type: members of ours turned into exceptions (nomatch), which un-ban',
+    damage: async ({ emu }) => {
+      emu.clusterFw = emu.clusterFw.replace(/^(192\.0\.2\.128\/25 # fail2git)/m, '!$1').replace(/^(198\.51\.100\.7 # fail2git)/m, '!$1');
+    },
+    check: async ({ emu }) => expect(emu.clusterFw).not.toMatch(/^!.*# fail2git/m),
+  },
+  {
+    name: 'wrong type: the IPSet recreated by hand with another comment, holding one of our members',
+    foreign: 'after-damage',
+    damage: async ({ emu }) => {
+      const conf = parseClusterFw(emu.clusterFw);
+      const ours = conf.ipsets.get('fail2ban')!.entries.filter((e) => e.comment?.startsWith('fail2git ')).slice(0, 1);
+      conf.ipsets.delete('fail2ban');
+      emu.clusterFw = proxmoxRewrite(`${emu.clusterFw.replace(/\[IPSET fail2ban\][^[]*/, '')}\n[IPSET fail2ban] # made by hand\n${ours.map((e) => `${e.cidr} # ${e.comment}`).join('\n')}\n`);
+    },
+  },
+  {
+    name: 'half-applied: the IPSet deleted by hand',
+    foreign: 'after-damage',
+    damage: async ({ emu }) => {
+      emu.clusterFw = proxmoxRewrite(emu.clusterFw.replace(/\[IPSET fail2ban\][^[]*/, ''));
+    },
+  },
+  {
+    name: 'half-applied: some of our members deleted, one with our marker added by hand',
+    damage: async ({ emu }) => {
+      emu.clusterFw = emu.clusterFw.replace(/^198\.51\.100\.7 # fail2git.*\n/m, '').replace(/^(\[IPSET fail2ban\].*\n)/m, '$1192.0.2.77 # fail2git manual@someone permanent\n');
+    },
+  },
+];
+
+testTarget('pve-api', async (): Promise<ApiFixture> => {
   const emu = await emulator();
   const target = apiTarget(emu);
   return {
+    emu,
     target,
     foreign: {
       async seed() { emu.clusterFw = proxmoxRewrite(FOREIGN); },
       async snapshot() {
         const conf = parseClusterFw(emu.clusterFw);
         const mine = (c?: string) => c?.startsWith('fail2git ') ?? false;
-        return JSON.stringify([...conf.ipsets.values()].map((s) => [s.name, s.entries.filter((e) => s.name !== 'fail2ban' || !mine(e.comment))]));
+        // our set itself (created when missing) is ours: only its foreign members count
+        return JSON.stringify([...conf.ipsets.values()].map((s) => [s.name, s.entries.filter((e) => s.name !== 'fail2ban' || !mine(e.comment))] as const)
+          .filter(([name, entries]) => name !== 'fail2ban' || entries.length > 0));
       },
     },
     async cleanup() { /* emulators close in afterEach */ },
   };
-});
+}, { states: API_STATES });
 
 describe('pve-api against the emulator: auth, TLS and secrets', () => {
   it('fails with 401 on a wrong secret, after the delay, and never shows the secret', async () => {

@@ -9,7 +9,7 @@ import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
-import { entry, observedKeys, planFor, sortKeys, testTarget } from './contract.js';
+import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 
 const FIXTURES = pveFixturesDir();
@@ -57,9 +57,62 @@ IN SSH(ACCEPT) -source admin
 
 const OURS = /^[^[].* # fail2git /;
 
-testTarget('pve-clusterfw', async () => {
+interface FwFixture extends TargetFixture {
+  path: string;
+}
+
+const edit = (path: string, fn: (text: string) => string): void => writeFileSync(path, fn(readFileSync(path, 'utf8')));
+
+/** After the run: no broken line of ours is left, and the file ends with a newline. */
+async function sectionIsClean({ path }: FwFixture): Promise<void> {
+  const text = readFileSync(path, 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  expect(text).not.toMatch(/^!.*# fail2git/m);
+  expect(text).not.toMatch(/^admin # fail2git/m);
+}
+
+const FW_STATES: StartingState<FwFixture>[] = [
+  {
+    name: 'wrong type: members of ours turned into exceptions (! cidr # fail2git …), which un-ban',
+    damage: async ({ path }) => edit(path, (t) => t.replace(/^(198\.51\.100\.7 # fail2git)/m, '! $1').replace(/^(192\.0\.2\.128\/25 # fail2git)/m, '!$1')),
+    check: sectionIsClean,
+  },
+  {
+    name: 'wrong type: a marked member naming an alias instead of a network',
+    damage: async ({ path }) => edit(path, (t) => t.replace(/^(198\.51\.100\.7 # fail2git.*)$/m, '$1\nadmin # fail2git manual@pve1 permanent')),
+    check: sectionIsClean,
+  },
+  {
+    name: 'half-applied: the section missing its end (file cut off in our last member, no newline)',
+    foreign: 'check',
+    damage: async ({ path }) => {
+      // our section last in the file, its last line cut in the middle of the address
+      const text = readFileSync(path, 'utf8');
+      const lines = text.split('\n');
+      const start = lines.findIndex((l) => /^\[IPSET fail2ban\]/i.test(l));
+      let end = lines.findIndex((l, i) => i > start && l.startsWith('['));
+      if (end < 0) end = lines.length;
+      const section = lines.slice(start, end).filter((l) => l !== '');
+      const rest = [...lines.slice(0, start), ...lines.slice(end)].join('\n').replace(/\n*$/, '\n\n');
+      const lastOurs = section.findLastIndex((l) => OURS.test(l));
+      const torn = section[lastOurs]!.slice(0, 6);
+      writeFileSync(path, rest + [...section.slice(0, lastOurs), ...section.slice(lastOurs + 1), torn].join('\n'));
+    },
+    check: async (fx) => {
+      await sectionIsClean(fx);
+      expect(readFileSync(fx.path, 'utf8')).toMatch(/\[RULES\][\s\S]*\[IPSET fail2ban\]/);
+    },
+  },
+  {
+    name: 'half-applied: our section emptied of members and its header comment lost',
+    damage: async ({ path }) => edit(path, (t) => t.split('\n').filter((l) => !OURS.test(l)).join('\n')),
+  },
+];
+
+testTarget('pve-clusterfw', async (): Promise<FwFixture> => {
   const path = tempFw();
   return {
+    path,
     target: fwTarget(path),
     foreign: {
       async seed() { writeFileSync(path, FOREIGN); },
@@ -67,7 +120,7 @@ testTarget('pve-clusterfw', async () => {
     },
     async cleanup() { /* temp dirs go in afterAll */ },
   };
-});
+}, { states: FW_STATES });
 
 /** result = original with one contiguous block inserted, made only of our header, blanks and our members */
 function insertedBlock(before: string, after: string): string[] {

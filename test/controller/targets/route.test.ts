@@ -4,7 +4,7 @@ import { checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from
 import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
-import { entry, observedKeys, testTarget } from './contract.js';
+import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
 import { testDeps } from './deps.js';
 import { routesExcept } from './kernel-state.js';
 
@@ -39,10 +39,42 @@ function foreignRoutes(ns: Netns) {
   };
 }
 
-testTarget('route', async () => {
+interface RouteFixture extends TargetFixture {
+  ns: Netns;
+}
+
+const ROUTE_STATES: StartingState<RouteFixture>[] = [
+  {
+    name: 'wrong type: banned networks held by routes of our proto that are unreachable, prohibit or unicast',
+    damage: async ({ ns }) => {
+      await ns.run('ip', ['route', 'replace', 'unreachable', '192.0.2.128/25', 'proto', String(PROTO)]);
+      await ns.run('ip', ['route', 'replace', 'prohibit', '100.64.0.0/16', 'proto', String(PROTO)]);
+      await ns.run('ip', ['link', 'set', 'lo', 'up']);
+      await ns.run('ip', ['route', 'add', '10.200.0.0/16', 'dev', 'lo', 'proto', String(PROTO)]);
+      await ns.run('ip', ['-6', 'route', 'replace', 'unreachable', '2001:db8:dead::/48', 'proto', String(PROTO)]);
+    },
+    check: async ({ ns }) => {
+      for (const fam of ['-4', '-6']) {
+        const left = (await ns.run('ip', [fam, 'route', 'show', 'proto', String(PROTO)])).stdout.split('\n').filter((l) => l && !l.startsWith('blackhole '));
+        // only the foreign fixture's unreachable 192.0.2.64/26 (not banned) stays
+        expect(left.filter((l) => !l.startsWith('unreachable 192.0.2.64/26'))).toEqual([]);
+      }
+    },
+  },
+  {
+    name: 'half-applied: some of our routes deleted, one added by hand',
+    damage: async ({ ns }) => {
+      await ns.run('ip', ['route', 'del', 'blackhole', '198.51.100.7', 'proto', String(PROTO)]);
+      await ns.run('ip', ['route', 'del', 'blackhole', '192.0.2.128/25', 'proto', String(PROTO)]);
+      await ns.run('ip', ['route', 'add', 'blackhole', '192.0.2.77', 'proto', String(PROTO)]);
+    },
+  },
+];
+
+testTarget('route', async (): Promise<RouteFixture> => {
   const ns = await createNetns('f2grt');
-  return { target: routeIn(ns), foreign: foreignRoutes(ns), cleanup: () => ns.destroy() };
-}, { describe: kernel, bulk: 5000 });
+  return { ns, target: routeIn(ns), foreign: foreignRoutes(ns), cleanup: () => ns.destroy() };
+}, { describe: kernel, bulk: 5000, states: ROUTE_STATES });
 
 describe('route text', () => {
   it('reads blackhole routes, host routes without /32, and sets aside what is not a ban', () => {
@@ -51,8 +83,9 @@ describe('route text', () => {
     expect(parseIpRouteJson(json)).toEqual({
       entries: [{ cidr: '10.0.0.0/8', family: 4 }, { cidr: '1.2.3.4', family: 4 }, { cidr: '2001:db8::1', family: 6 }],
       strange: ['default'],
+      wrongType: [{ cidr: '9.9.9.9', type: 'unicast' }],
     });
-    expect(parseIpRouteJson('')).toEqual({ entries: [], strange: [] });
+    expect(parseIpRouteJson('')).toEqual({ entries: [], strange: [], wrongType: [] });
   });
 
   it('renders deletes then adds, each naming the proto', () => {
