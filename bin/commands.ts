@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, { summary: string }> = {
   status: { summary: 'last run, applied commit, per-target counts' },
   gc: { summary: 'remove expired entries from the ledger in one commit' },
   audit: { summary: 'the life of an address in git history' },
+  serve: { summary: 'CrowdSec decisions stream and fleet page, from the last good commit' },
   doctor: { summary: 'check this host\'s setup, one line per check' },
   demo: { summary: 'run the whole idea on a throwaway ledger' },
   completion: { summary: 'print bash or zsh completion' },

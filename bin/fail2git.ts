@@ -43,20 +43,34 @@ async function main(argv: string[]): Promise<number> {
     // One module per command under ./commands/ (a template import keeps it lazy and bundleable).
     mod = (await import(`./commands/${name}.js`)) as { command: Command };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      // Either this build has no such command module, or one it imports is missing or
-      // unreadable (a node_modules that is absent, or that this user cannot reach).
-      const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error).message))?.[1];
-      if (missing === undefined || missing.endsWith(`/commands/${name}.js`)) {
-        process.stderr.write(`fail2git: "${name}" is not available in this build\n`);
-        return EXIT_USAGE;
-      }
-      process.stderr.write(`fail2git: cannot load "${name}": ${missing} is missing or unreadable for this user (run npm ci, or use the self-contained dist/bundle/)\n`);
-      return EXIT_FINDING;
-    }
+    const code = missingModule(err, name);
+    if (code !== undefined) return code;
     throw err;
   }
-  return mod.command.run(rest);
+  try {
+    return await mod.command.run(rest);
+  } catch (err) {
+    // Commands import their heavier parts lazily too (YAML, ajv, git): the same one line.
+    const code = missingModule(err, name);
+    if (code !== undefined) return code;
+    throw err;
+  }
+}
+
+/**
+ * For a module that cannot be found: this build has no such command module ("not available",
+ * exit 2), or one it imports is missing or unreadable (an absent node_modules, or one this user
+ * cannot reach: exit 1, naming it). Undefined for any other error.
+ */
+function missingModule(err: unknown, name: string): number | undefined {
+  if ((err as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error).message))?.[1];
+  if (missing === undefined || missing.endsWith(`/commands/${name}.js`)) {
+    process.stderr.write(`fail2git: "${name}" is not available in this build\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`fail2git: cannot load "${name}": ${missing} is missing or unreadable for this user (run npm ci, or use the self-contained dist/bundle/)\n`);
+  return EXIT_FINDING;
 }
 
 main(process.argv.slice(2)).then(

@@ -21,7 +21,7 @@ import { flushLockPath, tryLock, waitLock, type Lock } from '../controller/lib/l
 import { applyOperations, isChange, type ApplyContext, type OpResult, type Operation } from './operations.js';
 import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage } from './message.js';
-import { deliveredIds } from '../controller/git/trailers.js';
+import { deliveredIds, parseTrailers } from '../controller/git/trailers.js';
 import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 
@@ -148,13 +148,47 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
       const seen = deliveredIds(await recentMessages(repo, snap.tip, new Date(oldest - 3_600_000), author.email));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now });
+      const unbannedAt = await recentUnbans(repo, snap.tip, todo, now);
+      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) });
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
       const message = commitMessage(cfg.host, results);
       return message === null ? null : { files: { [LEDGER_FILES.bans]: text }, message };
     },
   });
   return { commit, round };
+}
+
+/** How far before a ban's own time its address's unbans are looked for (commit clocks differ). */
+const UNBAN_LOOKBACK_MS = 3_600_000;
+/** An unban trailer dated further ahead of this host's clock is not believed. */
+const MAX_UNBAN_SKEW_MS = 300_000;
+
+/**
+ * Canonical key → the latest time an unban (by any writer) removed it, from the trailers
+ * of the commits since the oldest pending ban's time: a ban delivered late is applied in
+ * time order against them (hooks/operations.ts). Undefined when no ban or prolong is pending.
+ */
+async function recentUnbans(repo: WriterRepo, tip: string, ops: readonly Operation[], now: Date): Promise<Map<string, string> | undefined> {
+  const times = ops.filter((o) => o.op !== 'unban').map((o) => Date.parse(o.at)).filter(Number.isFinite);
+  if (times.length === 0) return undefined;
+  return unbansIn(await recentMessages(repo, tip, new Date(Math.min(...times) - UNBAN_LOOKBACK_MS)), now);
+}
+
+/** Pure: the latest unban time per key in `git log --format=%B%x00` output. */
+export function unbansIn(log: string, now: Date): Map<string, string> {
+  const out = new Map<string, string>();
+  const limit = now.getTime() + MAX_UNBAN_SKEW_MS;
+  for (const body of log.split('\0')) {
+    for (const t of parseTrailers(body)) {
+      const { cidr, at } = t.fields;
+      if (t.op !== 'unban' || !cidr || !at) continue;
+      const ms = Date.parse(at);
+      if (!Number.isFinite(ms) || ms > limit) continue;
+      const prev = out.get(cidr);
+      if (prev === undefined || ms > Date.parse(prev)) out.set(cidr, at);
+    }
+  }
+  return out;
 }
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
@@ -198,7 +232,10 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
       out.refused.push(r);
       opts.log?.(`refused ${r.op.op} ${r.cidr}: ${r.detail ?? ''}`);
     }
-    for (const r of round.results) if (r.outcome === 'kept') opts.log?.(`unban ${r.cidr} kept the ban: ${r.detail ?? ''}`);
+    for (const r of round.results) {
+      if (r.outcome === 'kept') opts.log?.(`unban ${r.cidr} kept the ban: ${r.detail ?? ''}`);
+      if (r.outcome === 'superseded') opts.log?.(`${r.op.op} ${r.cidr} superseded: ${r.detail ?? ''}`);
+    }
     if (commit) {
       out.commits.push(commit);
       for (const r of round.results) out.commitOf[r.op.id] = commit;

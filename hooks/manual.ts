@@ -94,7 +94,8 @@ export async function runManual(req: ManualRequest, cfg: HostConfig, now = Date.
     mine.outcome === 'absent' ? `${mine.cidr} was not banned; nothing to do`
     : mine.outcome === 'stale' ? `${mine.cidr}: already expired; nothing to do`
     : mine.outcome === 'kept' ? `${mine.cidr} not unbanned: ${mine.detail ?? 'banned again since'}`
+    : mine.outcome === 'superseded' ? `${mine.cidr} not banned: ${mine.detail ?? 'unbanned since'}`
     : describe(mine);
-  const pushed = commit && mine.outcome !== 'absent' && mine.outcome !== 'stale' && mine.outcome !== 'kept';
+  const pushed = commit && !['absent', 'stale', 'kept', 'superseded'].includes(mine.outcome);
   return { ok: true, line: pushed ? `${what}: pushed ${commit.slice(0, 12)}` : what, ...(commit ? { commit } : {}) };
 }

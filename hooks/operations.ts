@@ -49,8 +49,10 @@ export interface Operation {
 /**
  * `kept`: an unban that found the entry banned at or after the unban's own time (a ban
  * another host made later, or in the same second): the ban stays, see applyUnban.
+ * `superseded`: a ban (or prolong) delivered after a later unban of its address already
+ * removed the entry (its host was offline): time order wins, it is not re-added.
  */
-export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'kept' | 'refused';
+export type Outcome = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'stale' | 'kept' | 'superseded' | 'refused';
 
 export interface OpResult {
   op: Operation;
@@ -71,6 +73,12 @@ export interface ApplyContext {
   policy: Pick<PolicySpec, 'defaultTtl' | 'broadestPrefix' | 'banPrefix' | 'escalation'>;
   allow: readonly AllowEntry[];
   now: Date;
+  /**
+   * Canonical key → the time (`at`) of the latest unban that removed it, from the recent
+   * history (the flusher reads the unbans' trailers). A ban older than that unban, delivered
+   * late, is superseded rather than re-added.
+   */
+  unbannedAt?: ReadonlyMap<string, string>;
 }
 
 /** The key an operation writes: a hook's single address widened to the policy's banPrefix. */
@@ -143,6 +151,10 @@ function laterExpiry(a: string | undefined, b: string | undefined): string | und
 
 function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: ApplyContext): OpResult {
   const old = bans.get(key);
+  const unbanned = old === undefined ? ctx.unbannedAt?.get(key) : undefined;
+  if (unbanned !== undefined && Date.parse(unbanned) > Date.parse(op.at)) {
+    return { op, cidr: key, outcome: 'superseded', detail: `unbanned at ${unbanned}, after this ${op.op} (${op.at}); not re-added` };
+  }
   const live = old !== undefined && (old.expires === undefined || Date.parse(old.expires) > ctx.now.getTime());
   // The schema's maximum (schemas/banlist.schema.json): a millionth offence still bans.
   const count = Math.min(MAX_COUNT, op.op === 'ban' ? (old ? (old.count ?? 1) + 1 : 1) : (old?.count ?? 1));

@@ -115,7 +115,8 @@ async function stageDeb(root, epoch) {
   const entry = join(root, 'usr/lib/fail2git/fail2git.mjs');
   // Debian's interpreter path, not env: the package depends on nodejs, which provides it.
   writeFileSync(entry, readFileSync(entry, 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n'));
-  for (const f of walk(join(root, 'usr/lib/fail2git'))) chmodSync(f, f === entry ? 0o755 : 0o644);
+  // Scripts (a #! line: the entry and ci/fail2git.mjs, the copy init puts into ledgers) run; chunks are read.
+  for (const f of walk(join(root, 'usr/lib/fail2git'))) chmodSync(f, readFileSync(f, 'utf8').startsWith('#!') ? 0o755 : 0o644);
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   symlinkSync('../lib/fail2git/fail2git.mjs', join(root, 'usr/bin/fail2git'));
 

@@ -40,3 +40,7 @@ await Promise.all([
 ]);
 chmodSync(bundle, 0o755);
 chmodSync(join(splitDir, 'fail2git.mjs'), 0o755);
+// The single file also travels inside the chunked bundle (dist/bundle/ci/), so `fail2git init`
+// run from any install can put a copy into a new ledger for its CI (controller/init/ci-build.ts).
+// Minified: it is committed into every ledger.
+await esbuild.build({ ...common, minify: true, outfile: join(splitDir, 'ci', 'fail2git.mjs') });

@@ -12,7 +12,7 @@ or for the current shell:
 
 /** Flags each command takes, for completion only (each command's --help is the reference). */
 export const FLAGS: Record<string, string> = {
-  init: '--remote --branch --allow --signing-key --help',
+  init: '--remote --branch --allow --signing-key --update-ci --help',
   validate: '--ledger --rev --json --help',
   fmt: '--ledger --check --help',
   list: '--ledger --at --json --help',
@@ -27,6 +27,7 @@ export const FLAGS: Record<string, string> = {
   status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
   gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --metrics-file --help',
   audit: '--ledger --json --since --rev --no-deepen --config --help',
+  serve: '--listen --config --remote --host --state-dir --branch --metrics-file --help',
   doctor: '--config --ledger --json --help',
   demo: '--keep --help',
   review: '--base --head --ledger --format --help',

@@ -43,17 +43,17 @@ interface Outcome {
 /** The canonical text of one file, from its (repaired) text. */
 export function canonicalText(file: string, text: string): Outcome {
   if (file === LEDGER_FILES.bans) {
-    const p = parseBanList(text, file);
+    const p = parseBanList(text, file, { anySize: true });
     return p.problems.length ? { file, problems: p.problems } : { file, problems: [], canonical: formatBanList(p.bans, p.header) };
   }
   if (file === LEDGER_FILES.allow) {
-    const p = parseAllowList(text, file);
+    const p = parseAllowList(text, file, { anySize: true });
     if (p.problems.length) return { file, problems: p.problems };
     const header = headerOf(text);
     if (hasCommentsBeyondHeader(text, header)) return { file, problems: [], canonical: text, note: 'has comments between entries; layout left as written' };
     return { file, problems: [], canonical: formatAllowList(p.allow, header) };
   }
-  const problems = file === LEDGER_FILES.policy ? parsePolicy(text, file).problems : parseTargets(text, file).problems;
+  const problems = file === LEDGER_FILES.policy ? parsePolicy(text, file, { anySize: true }).problems : parseTargets(text, file, { anySize: true }).problems;
   return { file, problems, canonical: text.endsWith('\n') || text === '' ? text : text + '\n' };
 }
 

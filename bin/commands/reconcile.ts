@@ -142,13 +142,14 @@ function longer(configured: string, flag: string | undefined): string {
 }
 
 function interval(text: string): number {
+  let ms = 0;
   try {
-    const ms = parseDuration(text);
-    if (ms < 100) throw new Error('too short');
-    return ms;
+    ms = parseDuration(text);
   } catch {
-    throw new UsageError(`--interval ${JSON.stringify(text)} is not a duration of at least 100ms (e.g. 1s, 30s, 5m)`);
+    /* said below */
   }
+  if (ms < 100) throw new UsageError(`--interval ${JSON.stringify(text)} is not a duration of at least 100ms (e.g. 1s, 30s, 5m)`);
+  return ms;
 }
 
 /**

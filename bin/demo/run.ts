@@ -7,6 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Fail2gitError } from '../../controller/lib/errors.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +39,7 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bans'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('demo: cannot find the fail2git package root (bans/ and package.json)');
+    if (up === dir) throw new Fail2gitError('E_DEMO', 'demo: cannot find the fail2git package root (bans/ and package.json)');
     dir = up;
   }
 }
@@ -61,7 +62,7 @@ function cli(ctx: Ctx, args: string[], netns?: string): Promise<CliResult> {
 function must(r: CliResult, what: string): CliResult {
   if (r.code !== 0) {
     const why = (r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).pop() ?? r.stdout.trim()) || `exit ${r.code}`;
-    throw new Error(`${what} failed: ${why}`);
+    throw new Fail2gitError('E_DEMO', `${what} failed: ${why}`);
   }
   return r;
 }
@@ -207,9 +208,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`      web1  sshd     bans 198.51.100.41 for 10m   hook returned in ${ms(t1)}`);
     const t2 = await hookBan(ctx, 'mail1', 'postfix', '2001:db8:bad::1', 3600);
     say(`      mail1 postfix  bans 2001:db8:bad::1 for 1h  hook returned in ${ms(t2)}`);
+    // fail2ban asks its ignorecommand first, so no local action bans an allowlisted address…
+    const ignored = await cli(ctx, ['hook', 'ignore', '--ip', '192.0.2.5', '--config', cfgPath(ctx, 'web1')]);
+    if (ignored.code !== 0) throw new Fail2gitError('E_DEMO', 'hook ignore did not report an allowlisted address as ignored');
+    say('      web1  fail2ban asks ignorecommand about 192.0.2.5 → allowlisted (exit 0): no jail bans it, not even locally');
+    // …and a ban that reaches the hook anyway is refused in one line (exit 0: nothing for
+    // fail2ban to retry) and kept in spool/refused/ with its reason.
     const refused = await cli(ctx, ['hook', 'ban', '--jail', 'sshd', '--ip', '192.0.2.5', '--bantime', '600', '--time', epoch(), '--config', cfgPath(ctx, 'web1')]);
-    if (refused.code === 0) throw new Error('the hook accepted an allowlisted address');
-    say(`      web1  sshd     bans 192.0.2.5 → refused (exit ${refused.code}): ${(refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '')}`);
+    const why = (refused.stderr.trim().split('\n').pop() ?? '').replace(/^fail2git: /, '');
+    if (refused.code !== 0 || !/refus/i.test(why)) throw new Fail2gitError('E_DEMO', 'the hook accepted an allowlisted address');
+    say(`      web1  sshd     bans 192.0.2.5 → refused: ${why}`);
     await flush(ctx, 'web1');
     await flush(ctx, 'mail1');
     say('      the ledger remote now says:');
@@ -267,7 +275,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const late = (Date.now() - expires) / 1000;
     watcher.kill('SIGTERM');
     await new Promise((r) => watcher.once('exit', r));
-    if (!appeared || !gone) throw new Error('expiry: the entry did not come and go as expected');
+    if (!appeared || !gone) throw new Fail2gitError('E_DEMO', 'expiry: the entry did not come and go as expected');
     say(`      ...and left the list ${late.toFixed(1)} s after its expiry, with no commit (the TTL governs)`);
     say('');
 
@@ -288,7 +296,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`demo: ${(err as Error).message}`);
   } finally {
     if (ctx.netns) await runFile('ip', ['netns', 'del', ctx.netns]);
-    if (!opts.keep) rmSync(root, { recursive: true, force: true });
+    if (!opts.keep) removeDemoDir(root, say);
   }
   if (table.length > 0) {
     const head = ['host', 'target', 'driver', 'entries', 'state'];
@@ -304,4 +312,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       : `Removed ${root}${ctx.netns ? ` and network namespace ${ctx.netns}` : ''}. Keep it to play with: npm run demo -- --keep`,
   );
   return failed ? 1 : 0;
+}
+
+/**
+ * The throwaway directory goes; a background flusher that a failed step left running may still
+ * be writing into it, so retry for a moment, then say what is left instead of crashing.
+ */
+function removeDemoDir(root: string, say: (line: string) => void): void {
+  try {
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (err) {
+    say(`demo: could not remove ${root} (${(err as NodeJS.ErrnoException).code ?? 'error'}); remove it by hand`);
+  }
 }

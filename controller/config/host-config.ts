@@ -35,6 +35,8 @@ export interface HostConfig {
   writablePaths?: WritablePaths;
   /** Proxmox API endpoints and tokens by name (a pve-api Target names one) */
   pveCredentials?: Record<string, PveCredential>;
+  /** `fail2git serve` (controller/serve/): where it listens and who may read */
+  serve?: ServeConfig;
   /** file this config was read from */
   path: string;
 }
@@ -53,6 +55,29 @@ export interface PveCredential {
   fingerprint?: string;
   caFile?: string;
 }
+
+/** `serve:` in the host config; paths resolved against the config's directory. */
+export interface ServeConfig {
+  /** ADDRESS:PORT, default 127.0.0.1:8089 */
+  listen: string;
+  tls?: { cert: string; key: string };
+  bouncerKeys: ServeKey[];
+  pageKeys: ServeKey[];
+  maxConnections: number;
+  /** how often the page re-reads the fleet's status records */
+  fleetRefresh: string;
+}
+
+/** One key `serve` accepts: a file holding it, or its SHA-256. */
+export interface ServeKey {
+  name: string;
+  keyFile?: string;
+  keySha256?: string;
+  /** bouncer keys: Ranges of at most this many addresses go out as one Ip decision per address */
+  expandRanges?: number;
+}
+
+export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8089';
 
 export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -175,12 +200,35 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
       ...c, tokenSecretFile: resolve(base, c.tokenSecretFile), ...(c.caFile ? { caFile: resolve(base, c.caFile) } : {}),
     }]));
   }
+  if (o.serve) cfg.serve = serveConfig(o.serve as Record<string, unknown>, base, fail);
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   const bad = stateDirProblem(stateDir);
   if (bad) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: stateDir ${bad}`);
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;
+}
+
+function serveConfig(s: Record<string, unknown>, base: string, fail: (msg: string) => never): ServeConfig {
+  const keys = (list: unknown, what: string): ServeKey[] => {
+    const out = ((list as ServeKey[] | undefined) ?? []).map((k) => ({ ...k, ...(k.keyFile ? { keyFile: resolve(base, k.keyFile) } : {}) }));
+    const seen = new Set<string>();
+    for (const k of out) {
+      if (!k.keyFile === !k.keySha256) fail(`"serve.${what}" entry "${k.name}" needs exactly one of "keyFile" or "keySha256"`);
+      if (seen.has(k.name)) fail(`"serve.${what}" names "${k.name}" twice`);
+      seen.add(k.name);
+    }
+    return out;
+  };
+  const tls = s.tls as { cert: string; key: string } | undefined;
+  return {
+    listen: (s.listen as string | undefined) ?? DEFAULT_SERVE_LISTEN,
+    ...(tls ? { tls: { cert: resolve(base, tls.cert), key: resolve(base, tls.key) } } : {}),
+    bouncerKeys: keys(s.bouncerKeys, 'bouncerKeys'),
+    pageKeys: keys(s.pageKeys, 'pageKeys'),
+    maxConnections: (s.maxConnections as number | undefined) ?? 64,
+    fleetRefresh: (s.fleetRefresh as string | undefined) ?? '30s',
+  };
 }
 
 // `dir/` names a directory; resolve() drops the slash that says so.

@@ -7,7 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { schemaRawErrors, type AjvError } from '../ledger/schema-check.js';
 import { settingsToHostConfig, type HostConfig } from './host-config.js';
 
-const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials']);
+const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials', 'serve']);
 
 /** A host config's text (any YAML) → the checked HostConfig. */
 export async function parseHostConfigText(text: string, path: string): Promise<HostConfig> {
@@ -26,7 +26,7 @@ export async function parseHostConfigText(text: string, path: string): Promise<H
 // One message per schema error, worded as this file always worded them.
 function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
   const key = e.instancePath.slice(1).replace(/\//g, '.');
-  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials')) return describeNested(e, key);
+  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials') || key.startsWith('serve')) return describeNested(e, key);
   switch (e.keyword) {
     case 'required':
       return `"${String(e.params.missingProperty)}" is required`;

@@ -7,6 +7,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isAddressLiteral } from '../net/cidr.js';
+import { TransientError } from '../lib/errors.js';
 import type { TargetDoc } from '../ledger/types.js';
 import type { Runner } from '../lib/exec.js';
 
@@ -70,7 +71,7 @@ export async function resolveHost(host: string, timeoutMs = RESOLVE_TIMEOUT_MS):
   if (isAddressLiteral(host)) return [host];
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the resolver in ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new TransientError('E_RESOLVE_TIMEOUT', `no answer from the resolver in ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import { delimiter, join } from 'node:path';
 import type { Runner } from '../lib/exec.js';
+import type { ErrorCode } from '../lib/errors.js';
 
 /** Mode bits of a file, or the errno code when it cannot be stat'ed. */
 export function fileMode(path: string): { mode: number } | { error: string } {
@@ -49,7 +50,7 @@ export interface PveAnswer {
 }
 
 export class ProbeError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(readonly code: ErrorCode, message: string) {
     super(message);
   }
 }

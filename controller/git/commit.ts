@@ -194,8 +194,11 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   }
 }
 
-/** Commit messages reachable from `rev` committed after `since` by `email` (for idempotency checks). */
-export async function recentMessages(repo: WriterRepo, rev: string, since: Date, email: string): Promise<string> {
-  const who = email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return gitIn(repo)(['log', `--since=${since.toISOString()}`, `--author=<${who}>`, '--format=%B%x00', rev, '--']);
+/**
+ * Commit messages reachable from `rev` committed after `since`, by `email` when given (this
+ * host's own, for idempotency checks), else by anyone (unbans, for time order).
+ */
+export async function recentMessages(repo: WriterRepo, rev: string, since: Date, email?: string): Promise<string> {
+  const who = email === undefined ? [] : [`--author=<${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>`];
+  return gitIn(repo)(['log', `--since=${since.toISOString()}`, ...who, '--format=%B%x00', rev, '--']);
 }

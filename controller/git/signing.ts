@@ -212,6 +212,12 @@ export async function checkSshSignature(
     const r = await keygen(['-Y', 'find-principals', '-f', f.path, '-s', sigFile, time]);
     const principals = r.stdout.trim().split('\n').filter((p) => p !== '');
     if (r.ok && principals.length > 0) {
+      // An e-mail differs from its allowed_signers line only in case (ssh-keygen compares exactly).
+      const same = principals.flatMap((p) => p.split(',')).find((p) => !/[*?!]/.test(p) && principalMatches(p, email));
+      if (same) {
+        const again = await keygen(['-Y', 'verify', '-f', f.path, '-I', same, '-n', 'git', '-s', sigFile, time], payload);
+        if (again.ok) return { ok: true, role: f.role, key, file: f };
+      }
       return { ok: false, code: 'E_SIG_IDENTITY', signer: `${principals.join(',')} (${key})`, why: `is signed by ${principals.join(',')} (${key}, ${f.key}), not by the committer` };
     }
     const line = r.stderr.split('\n').find((l) => /key has expired|key is not yet valid|key not yet valid/.test(l));
@@ -338,6 +344,10 @@ export async function verifyCommits(
       }
     }
     const tipSigner = checks[0]?.signer ?? 'unsigned';
+    if (!lastGood && files.length > 1 && checks[0]?.role === 'writer') {
+      const unvouched = await firstRunAnchor(tip, files, now, run, work, git, read);
+      if (unvouched) return { ...held('E_SIG_ROLE', unvouched.why, checks, tipSigner), file: unvouched.file };
+    }
     const n = checks.length;
     const what = n === 1 ? 'the tip' : `all ${n} new commits`;
     return { ok: true, reason: `${what} signed by allowed keys (tip: ${tipSigner})`, signer: tipSigner, commits: checks };
@@ -346,6 +356,37 @@ export async function verifyCommits(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** How far back a first run looks for an admin's signature over the newest change outside the ban list. */
+export const FIRST_RUN_VOUCH_LIMIT = 200;
+
+/**
+ * A host's first run (no last good commit) checks only the tip's signature, so with roles it
+ * must still know that the allowlist, policy and targets it is about to trust are an admin's:
+ * the newest first-parent commit that changed anything but bans/active.yaml must be signed by
+ * an admin, or be followed (on the first-parent path to the tip) by an admin-signed commit,
+ * such as a reviewer's merge or an empty "vouch" commit. Returns why not, or undefined.
+ */
+async function firstRunAnchor(
+  tip: string, files: readonly SignersFile[], now: Date, run: Runner, work: string, git: Git, read: (sha: string) => Promise<CommitObject>,
+): Promise<{ why: string; file: string } | undefined> {
+  const changed = (await git('log', '--first-parent', '-1', '--format=%H', tip, '--', '.', `:(exclude)${LEDGER_FILES.bans}`)).stdout.trim();
+  if (!changed) return undefined;
+  const path = (await git('rev-list', '--first-parent', tip, '--')).stdout.split('\n').filter((l) => l !== '');
+  const at = path.indexOf(changed);
+  const candidates = (at < 0 ? [] : path.slice(0, at + 1).reverse()).slice(0, FIRST_RUN_VOUCH_LIMIT);
+  for (const sha of candidates) {
+    const v = await judgeSignature(await read(sha), files, now, run, work);
+    if (v.ok && v.role === 'admin') return undefined;
+  }
+  const c = await read(changed);
+  const v = await judgeSignature(c, files, now, run, work);
+  const list = (await git('diff-tree', '--no-commit-id', '--name-only', '-r', '--root', '-m', '--first-parent', changed)).stdout.split('\n').filter((f) => f !== '' && f !== LEDGER_FILES.bans);
+  return {
+    file: list[0] ?? LEDGER_FILES.bans,
+    why: `commit ${changed.slice(0, 12)} by ${c.committer} <${c.committerEmail}> (${v.signer}) changes ${list[0] ?? 'files besides ' + LEDGER_FILES.bans}, and no admin has signed it or a commit after it; on its first run this host trusts allow.yaml, policy.yaml and targets.yaml only as an admin left them (an admin-signed merge or commit on top vouches for them)`,
+  };
 }
 
 type SignatureVerdict = { ok: true; role: SignerRole; signer: string } | { ok: false; code: VerifyCode; why: string; signer: string };

@@ -2,7 +2,7 @@
  * Creates a new ledger repository: the files, a first commit (signed when a key is given)
  * and, with a remote, the first push. Refuses a non-empty directory: init never overwrites.
  */
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError, TransientError } from '../lib/errors.js';
@@ -11,6 +11,7 @@ import { signingArgs } from '../git/signing.js';
 import { execRunner, type Runner } from '../lib/exec.js';
 import { BANS_TEMPLATE, POLICY_TEMPLATE, TARGETS_TEMPLATE, allowTemplate, type AllowSeed } from './templates.js';
 import { GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH, githubWorkflow, gitlabCi, readmeTemplate } from './ci-templates.js';
+import { LEDGER_BUILD_PATH } from './ci-build.js';
 
 export interface InitOptions {
   dir: string;
@@ -20,6 +21,8 @@ export interface InitOptions {
   /** fail2git version the CI templates pin */
   version: string;
   signingKey?: string;
+  /** the single-file build copied to .fail2git/fail2git.mjs for the ledger's CI */
+  ciBuild: string;
   run?: Runner;
 }
 
@@ -64,9 +67,10 @@ export async function createLedgerRepo(opts: InitOptions): Promise<InitResult> {
     mkdirSync(dirname(join(opts.dir, rel)), { recursive: true });
     writeFileSync(join(opts.dir, rel), text, { mode: 0o644 });
   }
+  copyCiBuild(opts.dir, opts.ciBuild);
   const git = (...args: string[]) => run('git', args, { cwd: opts.dir });
   await git('init', '-q', '-b', opts.branch);
-  await git('add', '--', ...Object.keys(files));
+  await git('add', '--', ...Object.keys(files), LEDGER_BUILD_PATH);
   const who = await identityArgs(opts.dir, run);
   await git(...who, ...signingArgs(opts), 'commit', '-q', '-m', 'Create the ban ledger (fail2git init)');
   const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
@@ -80,5 +84,34 @@ export async function createLedgerRepo(opts: InitOptions): Promise<InitResult> {
       throw new TransientError('E_INIT_PUSH', `${opts.dir} created, but pushing to ${opts.remote} failed: ${(err as Error).message.split('\n')[0]}; push it later with git push -u origin ${opts.branch}`);
     }
   }
-  return { files: Object.keys(files), commit, pushed };
+  return { files: [...Object.keys(files), LEDGER_BUILD_PATH], commit, pushed };
+}
+
+function copyCiBuild(dir: string, build: string): void {
+  mkdirSync(join(dir, dirname(LEDGER_BUILD_PATH)), { recursive: true });
+  copyFileSync(build, join(dir, LEDGER_BUILD_PATH));
+}
+
+export interface UpdateCiOptions {
+  dir: string;
+  branch: string;
+  version: string;
+  ciBuild: string;
+}
+
+/**
+ * `init --update-ci`: rewrites the CI files and the ledger's copy of the build in an existing
+ * ledger (never bans/); the person reviews and commits the change. Returns the paths written.
+ */
+export function updateLedgerCi(opts: UpdateCiOptions): string[] {
+  if (!existsSync(join(opts.dir, 'bans'))) {
+    throw new InputError('E_INIT_NOT_LEDGER', `${opts.dir}: no bans/ here; --update-ci refreshes the CI of an existing ledger`);
+  }
+  const files = { [GITHUB_WORKFLOW_PATH]: githubWorkflow(opts.version, opts.branch), [GITLAB_CI_PATH]: gitlabCi(opts.version, opts.branch) };
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(opts.dir, rel)), { recursive: true });
+    writeFileSync(join(opts.dir, rel), text, { mode: 0o644 });
+  }
+  copyCiBuild(opts.dir, opts.ciBuild);
+  return [...Object.keys(files), LEDGER_BUILD_PATH];
 }

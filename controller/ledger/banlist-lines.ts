@@ -88,27 +88,57 @@ function locator(lines: readonly string[], h: number, first: number, count: numb
   };
 }
 
-/** Parses a BanList in canonical layout (ending in a newline), or returns null. */
-export function parseBanListFast(text: string): LocatedDoc | null {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] !== '') return null;
-  let h = 0;
-  while (h < lines.length - 1 && isHeaderLine(lines[h]!)) h++;
-  if (lines[h] !== 'apiVersion: fail2git/v1' || lines[h + 1] !== 'kind: BanList') return null;
-  const bansLine = lines[h + 2];
+/**
+ * Parses a BanList in canonical layout (ending in a newline), or returns null; then
+ * `where.line` (when given) is the 1-based line where the text leaves the layout.
+ */
+export function parseBanListFast(text: string, where?: { line: number }): LocatedDoc | null {
+  // Lines are cut as the reader reaches them: a 50 MB file that leaves the layout at its
+  // fifth line is given up at once, not after splitting it whole.
+  const lines: string[] = [];
+  let pos = 0;
+  const next = (): string | undefined => {
+    if (pos > text.length) return undefined;
+    let end = text.indexOf('\n', pos);
+    if (end === -1) end = text.length;
+    lines.push(text.slice(pos, end));
+    pos = end + 1;
+    return lines[lines.length - 1];
+  };
+  const isLast = (): boolean => pos > text.length;
+  const miss = (index: number): null => {
+    if (where) where.line = index + 1;
+    return null;
+  };
+  if (!text.endsWith('\n')) {
+    let count = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+    return miss(count);
+  }
+  let line = next();
+  while (!isLast() && isHeaderLine(line!)) line = next();
+  const h = lines.length - 1;
+  if (line !== 'apiVersion: fail2git/v1') return miss(h);
+  if (next() !== 'kind: BanList') return miss(h + 1);
+  const bansLine = next();
   const first = h + 3;
   const bans: Record<string, string | number>[] = [];
   if (bansLine === 'bans: []') {
-    if (lines.length !== first + 1) return null;
+    if (next() !== '' || !isLast()) return miss(first);
   } else if (bansLine === 'bans:') {
-    if (lines.length < first + 2) return null; // `bans:` with no entries is null, not a list
-    for (let n = first; n < lines.length - 1; n++) {
+    // `bans:` with no entries is null, not a list
+    for (let n = first; ; n++) {
+      const entryLine = next()!;
+      if (isLast()) {
+        if (n === first) return miss(first);
+        break; // the final '' after the last newline
+      }
       const entry: Record<string, string | number> = {};
-      if (!readEntry(lines[n]!, entry)) return null;
+      if (!readEntry(entryLine, entry)) return miss(n);
       bans.push(entry);
     }
   } else {
-    return null;
+    return miss(h + 2);
   }
   return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length) };
 }

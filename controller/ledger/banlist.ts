@@ -7,7 +7,7 @@ import { compareCidr, parseCidr } from '../net/cidr.js';
 import { API_VERSION, LEDGER_FILES, type BanEntry, type Problem } from './types.js';
 import { checkLedgerText, headerOf } from './text.js';
 import { parseBanListFast } from './banlist-lines.js';
-import { parseYaml } from './yaml-parse.js';
+import { MAX_YAML_BYTES, mib, parseYaml } from './yaml-parse.js';
 import { schemaProblems } from './schema-check.js';
 import { ProblemSink, DuplicateTracker, checkCidr, checkTime, isRecord } from './checks.js';
 import { formatScalar, quote } from './scalars.js';
@@ -27,12 +27,27 @@ export function sortProblems(problems: Problem[]): Problem[] {
   return problems.sort((a, b) => a.line - b.line || a.col - b.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 }
 
+export interface BanListParseOptions {
+  /**
+   * Read a non-canonical file of any size (fmt, which rewrites it). Everything else reads
+   * layouts other than the canonical one only up to MAX_YAML_BYTES: the full YAML parser's
+   * time and memory grow ~50× faster per byte than the line parser's.
+   */
+  anySize?: boolean;
+}
+
 /** Parses the text into one located document: the fast path when it applies, else YAML. */
-export function locateBanList(text: string, file: string, useFastPath = true): { doc?: LocatedDoc; problems: Problem[]; fast: boolean } {
+export function locateBanList(text: string, file: string, useFastPath = true, options: BanListParseOptions = {}): { doc?: LocatedDoc; problems: Problem[]; fast: boolean } {
   // useFastPath=false exists for the property test that holds both paths to the same answers.
-  const fast = useFastPath ? parseBanListFast(text) : null;
+  const where = { line: 1 };
+  const fast = useFastPath ? parseBanListFast(text, where) : null;
   if (fast) return { doc: fast, problems: [], fast: true };
-  const parsed = parseYaml(text, file);
+  const bytes = text.length > MAX_YAML_BYTES / 3 ? Buffer.byteLength(text, 'utf8') : text.length;
+  if (!options.anySize && bytes > MAX_YAML_BYTES) {
+    const message = `file is ${mib(bytes)} and leaves the canonical layout here; other layouts are read only up to ${mib(MAX_YAML_BYTES)} (run fail2git fmt to rewrite it canonically)`;
+    return { problems: [{ file, line: where.line, col: 1, code: 'E_NOT_CANONICAL', message }], fast: false };
+  }
+  const parsed = parseYaml(text, file, options.anySize ? { maxBytes: Infinity } : {});
   if (parsed.problems.length > 0) return { problems: parsed.problems, fast: false };
   if (parsed.docs.length !== 1) {
     const line = parsed.docs.length === 0 ? 1 : parsed.docs[1]!.at([]).line;
@@ -67,7 +82,7 @@ function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, 
 /** Schema and per-file semantic checks of a located BanList; returns canonical entries. */
 export function checkBanList(doc: LocatedDoc, file: string): { bans: BanEntry[]; problems: Problem[]; indexes: number[] } {
   const sink = new ProblemSink(file, doc);
-  sink.problems.push(...schemaProblems('BanList', doc, file));
+  for (const p of schemaProblems('BanList', doc, file)) sink.problems.push(p); // (may be 100,000s: no spread)
   const bans: BanEntry[] = [];
   // indexes[k] = position in the file's list of bans[k] (entries with bad CIDRs are left out)
   const indexes: number[] = [];
@@ -90,11 +105,11 @@ export function checkBanList(doc: LocatedDoc, file: string): { bans: BanEntry[];
  * Parses `bans/active.yaml`. `header` is the comment block at the top, which fmt and
  * every writer keep. Entries come back canonical (CIDR keys, UTC times) in file order.
  */
-export function parseBanList(text: string, file: string = LEDGER_FILES.bans): ParsedBanList {
+export function parseBanList(text: string, file: string = LEDGER_FILES.bans, options: BanListParseOptions = {}): ParsedBanList {
   const checked = checkLedgerText(text, file);
   if (checked.text === null) return { bans: [], header: '', problems: checked.problems };
   const header = headerOf(checked.text);
-  const located = locateBanList(checked.text, file);
+  const located = locateBanList(checked.text, file, true, options);
   if (!located.doc) return { bans: [], header, problems: sortProblems(located.problems) };
   const { bans, problems } = checkBanList(located.doc, file);
   return { bans, header, problems: sortProblems(problems) };

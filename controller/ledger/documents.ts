@@ -15,11 +15,16 @@ interface Docs {
   problems: Problem[];
 }
 
+export interface DocumentParseOptions {
+  /** Read a file of any size (fmt); otherwise the full YAML parser's MAX_YAML_BYTES applies. */
+  anySize?: boolean;
+}
+
 /** Decodes, checks and parses a file; `single` files may hold at most one document. */
-function parseDocs(input: LedgerInput, file: string, single: boolean): Docs {
+function parseDocs(input: LedgerInput, file: string, single: boolean, options: DocumentParseOptions): Docs {
   const checked = checkLedgerText(input, file);
   if (checked.text === null) return { docs: [], problems: checked.problems };
-  const parsed = parseYaml(checked.text, file);
+  const parsed = parseYaml(checked.text, file, options.anySize ? { maxBytes: Infinity } : {});
   if (single && parsed.docs.length > 1) {
     const line = parsed.docs[1]!.at([]).line;
     parsed.problems.push({ file, line, col: 1, code: 'E_DOCUMENTS', message: 'this file holds exactly one YAML document' });
@@ -27,12 +32,12 @@ function parseDocs(input: LedgerInput, file: string, single: boolean): Docs {
   return parsed;
 }
 
-export function parseAllowList(input: LedgerInput, file: string = LEDGER_FILES.allow): { allow: AllowEntry[]; problems: Problem[] } {
-  const { docs, problems } = parseDocs(input, file, true);
+export function parseAllowList(input: LedgerInput, file: string = LEDGER_FILES.allow, options: DocumentParseOptions = {}): { allow: AllowEntry[]; problems: Problem[] } {
+  const { docs, problems } = parseDocs(input, file, true, options);
   const doc = docs[0];
   if (!doc || problems.length > 0) return { allow: [], problems };
   const sink = new ProblemSink(file, doc);
-  sink.problems.push(...schemaProblems('AllowList', doc, file));
+  for (const p of schemaProblems('AllowList', doc, file)) sink.problems.push(p); // (may be many: no spread)
   const allow: AllowEntry[] = [];
   const list = isRecord(doc.value) ? doc.value.allow : undefined;
   if (Array.isArray(list)) {
@@ -49,8 +54,8 @@ export function parseAllowList(input: LedgerInput, file: string = LEDGER_FILES.a
 }
 
 /** The policy with defaults filled in; absent file or keys take DEFAULT_POLICY. */
-export function parsePolicy(input: LedgerInput, file: string = LEDGER_FILES.policy): { policy: PolicySpec; problems: Problem[] } {
-  const { docs, problems } = parseDocs(input, file, true);
+export function parsePolicy(input: LedgerInput, file: string = LEDGER_FILES.policy, options: DocumentParseOptions = {}): { policy: PolicySpec; problems: Problem[] } {
+  const { docs, problems } = parseDocs(input, file, true, options);
   const policy: PolicySpec = structuredClone(DEFAULT_POLICY);
   const doc = docs[0];
   if (!doc || problems.length > 0) return { policy, problems };
@@ -81,14 +86,14 @@ function globProblem(glob: string): string | undefined {
   return open ? `"${glob}": unclosed "[" in host pattern` : undefined;
 }
 
-export function parseTargets(input: LedgerInput, file: string = LEDGER_FILES.targets): { targets: TargetDoc[]; problems: Problem[] } {
-  const { docs, problems } = parseDocs(input, file, false);
+export function parseTargets(input: LedgerInput, file: string = LEDGER_FILES.targets, options: DocumentParseOptions = {}): { targets: TargetDoc[]; problems: Problem[] } {
+  const { docs, problems } = parseDocs(input, file, false, options);
   const targets: TargetDoc[] = [];
   const names = new Map<string, number>();
   for (const doc of docs) {
     const sink = new ProblemSink(file, doc);
     const schema = schemaProblems('Target', doc, file);
-    sink.problems.push(...schema);
+    for (const p of schema) sink.problems.push(p);
     const t = doc.value as TargetDoc;
     if (schema.length === 0) {
       t.spec.hosts?.forEach((g, i) => {
@@ -100,7 +105,7 @@ export function parseTargets(input: LedgerInput, file: string = LEDGER_FILES.tar
       else names.set(t.metadata.name, doc.at(['metadata', 'name']).line);
       if (sink.problems.length === 0) targets.push(t);
     }
-    problems.push(...sink.problems);
+    for (const p of sink.problems) problems.push(p);
   }
   return { targets, problems };
 }

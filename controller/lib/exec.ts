@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { Fail2gitError } from './errors.js';
+import { Fail2gitError, type ErrorCode } from './errors.js';
 
 export interface RunOptions {
   /** written to stdin, then stdin is closed */
@@ -26,7 +26,7 @@ export class ExecError extends Fail2gitError {
   readonly cmd: string;
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(code: string, cmd: string, exitCode: number | null, stderr: string, message: string) {
+  constructor(code: ErrorCode, cmd: string, exitCode: number | null, stderr: string, message: string) {
     super(code, message);
     this.cmd = cmd;
     this.exitCode = exitCode;

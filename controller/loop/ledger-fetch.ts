@@ -6,8 +6,11 @@
  */
 import { syncClone, type SyncResult } from '../git/clone.js';
 import type { Runner } from '../lib/exec.js';
-import type { TransientError } from '../lib/errors.js';
+import { TransientError } from '../lib/errors.js';
 import { SingleFlight } from './background.js';
+
+/** A fetch running longer than this (and an interval) is reported as stalled. */
+const STALL_MIN_MS = 5_000;
 
 export interface LedgerFetchConfig {
   remote: string;
@@ -33,8 +36,15 @@ export class LedgerFetch {
     this.flight = new SingleFlight();
   }
 
-  /** The last finished fetch's failure, if it failed (what the run reports as PullFailed). */
+  /**
+   * What the run reports as PullFailed: the last finished fetch's failure, or a fetch that has
+   * been waiting for an answer longer than an interval (a stall is news before its timeout).
+   */
   get lastError(): TransientError | undefined {
+    const since = this.flight.startedAt;
+    if (since !== undefined && this.now() - since > Math.max(this.cfg.intervalMs, STALL_MIN_MS)) {
+      return new TransientError('E_FETCH_STALLED', `git fetch from the remote has had no answer for ${Math.round((this.now() - since) / 1000)} s`);
+    }
     return this.last?.error;
   }
 

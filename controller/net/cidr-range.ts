@@ -2,6 +2,7 @@
  * Address ranges back to CIDRs. nftables prints an interval that is not a single prefix
  * (someone added `10.0.0.1-10.0.0.5` by hand) as a range; fail2git speaks only CIDRs.
  */
+import { InputError } from '../lib/errors.js';
 import { FAMILY_BITS as BITS, formatCidr, parseCidr, type Cidr, type Family } from './cidr.js';
 
 /** The fewest CIDRs that exactly cover [first, last] (inclusive, same family). */
@@ -9,7 +10,7 @@ export function rangeToCidrs(firstText: string, lastText: string): Cidr[] {
   const first = parseCidr(firstText);
   const last = parseCidr(lastText);
   if (first.family !== last.family || first.addr > last.addr) {
-    throw new Error(`invalid address range ${firstText}-${lastText}`);
+    throw new InputError('E_CIDR_RANGE', `invalid address range ${firstText}-${lastText}`);
   }
   const family = first.family;
   const out: Cidr[] = [];

@@ -20,10 +20,12 @@ import type { DesiredEntry } from '../targets/types.js';
  * 2. then the most recent (`at`, when the ban was last made; a repeat offender's ban is
  *    re-made, so it moves up again); entries without `at` rank after those with one;
  * 3. then the most offences (`count`);
- * 4. then the latest expiry; then address order.
+ * 4. then the latest expiry;
+ * 5. among exact equals: new since the previous run first, then what the target already
+ *    holds (so a full target does not trade entries back and forth), then address order.
  * A network that covers other entries ranks as its most important member.
  */
-export const ENFORCEMENT_ORDER = 'permanent and manual bans first, then newest (at), then most offences (count), then latest expiry';
+export const ENFORCEMENT_ORDER = 'permanent and manual bans first, then newest (at), then most offences (count), then latest expiry, then new since the last run';
 
 /** Given entries in ENFORCEMENT_ORDER, how many of them (a prefix) the target can hold; undefined = no limit. */
 export type CapacityFn = (ranked: readonly DesiredEntry[]) => number | undefined;
@@ -144,7 +146,15 @@ export function rankEntries(entries: readonly DesiredEntry[]): DesiredEntry[] {
  * `capacity` is asked only when the folded set is not empty: first with the candidates in
  * address order (when they all fit, that is the answer), then ranked.
  */
-export function enforcedSet(desired: readonly DesiredEntry[], capacity?: CapacityFn): EnforcedSet {
+/** What breaks exact ties in ENFORCEMENT_ORDER (asked only when a target is full). */
+export interface TieBreak {
+  /** keys the target holds now: among equals they keep their place, so a full target does not churn */
+  held?: () => ReadonlySet<string>;
+  /** which of `probe` the previous run desired (undefined: not known): among equals, what is new this run comes first */
+  previouslyDesired?: (probe: ReadonlySet<string>) => ReadonlySet<string> | undefined;
+}
+
+export function enforcedSet(desired: readonly DesiredEntry[], capacity?: CapacityFn, ties: TieBreak = {}): EnforcedSet {
   const gs = groups(desired);
   const foldedAll = gs.reduce((n, g) => n + g.members.length, 0);
   const byAddress = (list: Group[]): DesiredEntry[] => list.map((g) => g.outer).sort((a, b) => a - b).map((i) => desired[i]!);
@@ -153,13 +163,22 @@ export function enforcedSet(desired: readonly DesiredEntry[], capacity?: Capacit
   const all = byAddress(gs);
   const roomy = capacity(all);
   if (roomy === undefined || roomy >= all.length) return { entries: all, folded: foldedAll, leftOut: 0 };
+  // Exact ties (a ledger without `at`, or bans made in the same second): a ban new since the
+  // previous run first, so the newest bans land even then; then what the target holds, so
+  // the left-out ones stay out instead of trading places every run.
+  const held = ties.held?.() ?? new Set<string>();
+  const keys = new Set<string>();
+  for (const g of gs) for (const i of [g.outer, ...g.members]) keys.add(desired[i]!.cidr);
+  const before = ties.previouslyDesired?.(keys);
   const scored = gs.map((g, k) => {
     let best = rank(desired[g.outer]!);
-    for (const m of g.members) {
-      const r = rank(desired[m]!);
+    let fresh = false;
+    for (const i of [g.outer, ...g.members]) {
+      const r = rank(desired[i]!);
       if (compareRank(r, best) < 0) best = r;
+      if (before && !before.has(desired[i]!.cidr)) fresh = true;
     }
-    return { g, k, best };
+    return { g, k, best: [...best, fresh ? 0 : 1, held.has(desired[g.outer]!.cidr) ? 0 : 1] };
   }).sort((a, b) => compareRank(a.best, b.best) || a.k - b.k);
   const ranked = scored.map((s) => desired[s.g.outer]!);
   const cap = capacity(ranked);

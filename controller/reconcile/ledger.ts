@@ -6,7 +6,7 @@
 import { ledgerClonePath } from '../config/host-config.js';
 import { desiredSet } from '../desired/desired-set.js';
 import { buildCache, cacheUsable, liveFromCache, protectedKeyOf, readDesiredCache, writeDesiredCache } from '../desired/cache.js';
-import { errorMessage } from '../lib/errors.js';
+import { Fail2gitError, errorMessage } from '../lib/errors.js';
 import { checkoutRev } from '../git/clone.js';
 import { readLastGood, readLedgerSnapshot, writeLastGood } from './last-good.js';
 import { formatProblem, type Ledger, type LoadResult } from '../ledger/types.js';
@@ -140,7 +140,7 @@ export async function computeDesired(ctx: RunContext, protectedKeys: string[]): 
     return;
   }
   const own = ctx.ledgerIsLight ? await fullLedger(ctx, rev) : ctx.ledger;
-  if (!own) throw new Error(`the ledger of the last good commit ${rev.slice(0, 12)} cannot be read`);
+  if (!own) throw new Fail2gitError('E_LAST_GOOD', `the ledger of the last good commit ${rev.slice(0, 12)} cannot be read`);
   const ledger = limits ? underLimits(own, limits) : own;
   // Protected addresses first, in linear time (desiredSet would compare every ban with every address).
   const prot = partitionProtected(ledger.bans, parseProtected(protectedKeys));

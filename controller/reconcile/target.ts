@@ -3,7 +3,7 @@
  * goes wrong becomes this target's status; nothing is thrown to the run (isolation).
  */
 import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
-import { errorMessage } from '../lib/errors.js';
+import { TargetError, errorMessage } from '../lib/errors.js';
 import { guardRemovals, type GuardVerdict } from '../plan/removal-guard.js';
 import { ENFORCEMENT_ORDER, enforcedSet } from '../plan/enforced-set.js';
 import type { TargetDoc } from '../ledger/types.js';
@@ -77,7 +77,10 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   run.entries = observed.length;
   let enforce: DesiredEntry[];
   try {
-    const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined);
+    const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined, {
+      held: () => new Set(observed.map((o) => o.cidr)),
+      ...(input.previousDesired && { previouslyDesired: input.previousDesired }),
+    });
     enforce = set.entries;
     run.folded = set.folded;
     run.leftOut = set.leftOut;
@@ -149,10 +152,10 @@ function guardStillDesired(plan: Plan, input: SyncTargetInput, held: number): Gu
 /** Observes again: the target must now hold exactly desired ∪ held-back removals, enforced; returns how many it holds. */
 async function verify(target: Target, desired: readonly DesiredEntry[], held: readonly ObservedEntry[]): Promise<number> {
   const after = await target.observe();
-  if (target.needsRepair?.() === true) throw new Error('verify: after apply the target still does not enforce its entries (rules or chains)');
+  if (target.needsRepair?.() === true) throw new TargetError(target.name, 'E_TARGET_VERIFY', 'verify: after apply the target still does not enforce its entries (rules or chains)');
   const expected: DesiredEntry[] = [...desired, ...held.map((h) => ({ cidr: h.cidr, family: h.family }))];
   const left = diff(expected, after);
   if (isEmptyPlan(left)) return after.length;
   const sample = [...left.add.map((a) => `+${a.cidr}`), ...left.remove.map((r) => `-${r.cidr}`)].slice(0, 3).join(' ');
-  throw new Error(`verify: after apply the target still differs by ${left.add.length} missing and ${left.remove.length} extra entries (${sample})`);
+  throw new TargetError(target.name, 'E_TARGET_VERIFY', `verify: after apply the target still differs by ${left.add.length} missing and ${left.remove.length} extra entries (${sample})`);
 }

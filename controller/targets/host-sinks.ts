@@ -14,7 +14,7 @@
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { defaultListsDir, type PveCredential, type WritablePaths } from '../config/host-config.js';
-import { TargetError } from '../lib/errors.js';
+import { TargetError, type ErrorCode } from '../lib/errors.js';
 import type { TargetDoc } from '../ledger/types.js';
 
 export const DEFAULT_CLUSTER_FW = '/etc/pve/firewall/cluster.fw';
@@ -69,7 +69,7 @@ export async function bindTargetToHost(doc: TargetDoc, sinks: HostSinks): Promis
   }
 }
 
-function refuse(target: string, driver: string, message: string, code = 'E_TARGET_NOT_ALLOWED'): TargetError {
+function refuse(target: string, driver: string, message: string, code: ErrorCode = 'E_TARGET_NOT_ALLOWED'): TargetError {
   return new TargetError(target, code, `target ${JSON.stringify(target)} (${driver}): ${message}`);
 }
 

@@ -10,6 +10,7 @@
  * is really in the set now. So the covered entries converge like any other (a second run is
  * a no-op) while enforcement is decided by the kernel's own sets alone.
  */
+import { Fail2gitError } from '../lib/errors.js';
 import { parseCidr, cidrKey, FAMILY_BITS, type Cidr, type Family } from '../net/cidr.js';
 import { maskPrefix, prefixMask, rangeToCidrs, splitCovered } from '../net/cidr-range.js';
 import { enforcedHooks, type Enforce } from './utils/options.js';
@@ -136,7 +137,8 @@ function readElement(v: unknown): SetElement {
     const [a, b] = o.range as [string, string];
     return { raw: `${a}-${b}`, keys: rangeToCidrs(a, b).map((c) => c.key) };
   }
-  throw new Error(`unexpected nft set element ${JSON.stringify(v)}`);
+  // Wrapped by the driver's guarded() into the target's E_TARGET_IO line.
+  throw new Fail2gitError('E_TARGET_IO', `unexpected nft set element ${JSON.stringify(v)}`);
 }
 
 function readCoveredPair(family: Family, v: unknown): Cidr[] {

@@ -4,6 +4,7 @@
  * `nft -f -` transaction per apply. The table is declared with `add`, which never flushes;
  * no other table is read or written. See nft-format.ts for the covered-entries rule.
  */
+import { Fail2gitError } from '../lib/errors.js';
 import { guarded } from './utils/failure.js';
 import { TABLE_NAME_RE, chainsMatch, emptyState, observedFromState, parseNftTable, renderNftTransaction, type NftState } from './nftables-format.js';
 import { ENFORCE_VALUES, MAX_ENTRIES, options, type Enforce } from './utils/options.js';
@@ -88,7 +89,7 @@ export const createNftables: TargetFactory = (name, raw, deps) => {
 async function unreadableTable(run: Runner, table: string): Promise<NftState> {
   const { stdout } = await run('nft', ['list', 'table', 'inet', table], { timeoutMs: 300_000 });
   const flags = /^table inet \S+ \{\n\s*flags ([^\n]+)/.exec(stdout)?.[1]?.trim();
-  if (!flags) throw new Error(`nft -j list table inet ${table} printed JSON that does not parse, and the table has no flags to explain it`);
+  if (!flags) throw new Fail2gitError('E_TARGET_IO', `nft -j list table inet ${table} printed JSON that does not parse, and the table has no flags to explain it`);
   return { ...emptyState(), exists: true, problems: [`the table has flags (${flags}), e.g. dormant: its chains filter nothing`] };
 }
 

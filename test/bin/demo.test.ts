@@ -69,7 +69,8 @@ describe('npm run demo (fresh clone)', () => {
     ]);
     // the same entries everywhere: the example ledger, two hook bans, one unban, one expiry
     expect(new Set(rows.map((x) => x[3])).size).toBe(1);
-    expect(r.out).toContain('bans 192.0.2.5 → refused (exit 1)');
+    expect(r.out).toContain('asks ignorecommand about 192.0.2.5 → allowlisted (exit 0)');
+    expect(r.out).toMatch(/bans 192\.0\.2\.5 → refused: refusing to ban 192\.0\.2\.5 network-wide: 192\.0\.2\.5 is allowlisted/);
     expect(r.out).toContain('left the list');
     expect(r.out).toMatch(/banned\s+198\.51\.100\.41\s+by web1/);
     const removed = /Removed (\S+) and network namespace (\S+)\./.exec(r.out);

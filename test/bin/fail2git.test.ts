@@ -28,7 +28,8 @@ function run(dir: string, args: string[]) {
 describe('fail2git <command> loading', () => {
   it('names the missing dependency when node_modules is absent, rather than "not available in this build"', () => {
     const dir = bareBuild();
-    const r = run(dir, ['list']);
+    // list loads the address parser and YAML only once it has a ledger to read.
+    const r = run(dir, ['list', '--ledger', REPO_ROOT]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^fail2git: cannot load "list": \S+ is missing or unreadable for this user \(run npm ci, or use the self-contained dist\/bundle\/\)\n$/);
   });

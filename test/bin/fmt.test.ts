@@ -80,6 +80,20 @@ describe('fail2git fmt', () => {
     expect(readFileSync(join(dir2, 'bans/allow.yaml'), 'utf8')).toBe(commented);
   });
 
+  it('rewrites a block-layout active.yaml larger than the 2 MiB other layouts may have, which validate refuses with a pointer to fmt', () => {
+    const n = 30_000;
+    const block = Array.from({ length: n }, (_, i) => `- cidr: 10.0.${i >> 8}.${i & 255}\n  by: web1\n  jail: sshd\n  reason: hand-written block layout, not the canonical one\n`).join('');
+    const dir = writeLedger({ 'bans/active.yaml': `apiVersion: fail2git/v1\nkind: BanList\nbans:\n${block}` });
+    const v = runCli(['validate', '--ledger', dir]);
+    expect(v.code).toBe(1);
+    expect(v.stdout + v.stderr).toMatch(/^bans\/active\.yaml:4:1: file is \d\.\d MiB and leaves the canonical layout here; other layouts are read only up to 2 MiB \(run fail2git fmt to rewrite it canonically\)$/m);
+    const r = runCli(['fmt', '--ledger', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('bans/active.yaml: rewritten\n');
+    expect(runCli(['validate', '--ledger', dir]).code).toBe(0);
+    expect(readFileSync(join(dir, 'bans/active.yaml'), 'utf8').split('\n').length).toBe(n + 4);
+  }, 120_000);
+
   it('the example ledger is canonical', () => {
     const dir = tmpDir('fmt-example');
     cpSync(join(REPO_ROOT, 'bans'), join(dir, 'bans'), { recursive: true });

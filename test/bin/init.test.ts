@@ -6,13 +6,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { git, REPO_ROOT } from '../helpers/git.js';
-import { COMMANDS } from '../../bin/commands.js';
 import { verifyCommits } from '../../controller/git/signing.js';
 import { GITHUB_CHECK_STEPS, GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH } from '../../controller/init/ci-templates.js';
+import { LEDGER_BUILD_PATH } from '../../controller/init/ci-build.js';
 
 const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
 
@@ -32,21 +32,19 @@ function init(extra: string[] = []): string {
 }
 
 /**
- * `fail2git` on PATH as CI installs it (`npm install --global fail2git@VERSION`), here the
- * built CLI. Until the lead registers `review` in bin/commands.ts, the shim runs that one
- * command's module directly (same code, same argv).
+ * The environment a ledger's CI job has: the runner's Node and git on PATH, no fail2git
+ * installed, and no package registry reachable (npm pointed at a closed port): the steps may
+ * only use the build committed in the ledger.
  */
-function cliOnPath(): string {
-  const bin = tmpDir('f2g-init-bin');
-  const shim = Object.hasOwn(COMMANDS, 'review')
-    ? `#!/bin/bash\nexec node ${JSON.stringify(CLI)} "$@"\n`
-    : `#!/bin/bash\nif [ "$1" = review ]; then shift; exec node --input-type=module -e ${JSON.stringify(
-      `const { command } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/bin/commands/review.js'))});` +
-      `try { process.exitCode = await command.run(process.argv.slice(1)); } catch (e) { console.error('fail2git: ' + e.message); process.exitCode = e.code === 'E_USAGE' ? 2 : 1; }`,
-    )} -- "$@"; fi\nexec node ${JSON.stringify(CLI)} "$@"\n`;
-  writeFileSync(join(bin, 'fail2git'), shim);
-  chmodSync(join(bin, 'fail2git'), 0o755);
-  return bin;
+function ciEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const nodeDir = dirname(process.execPath);
+  return {
+    PATH: `${nodeDir}:/usr/bin:/bin`,
+    HOME: tmpDir('f2g-ci-home'),
+    npm_config_registry: 'http://127.0.0.1:9/',
+    npm_config_offline: 'true',
+    ...extra,
+  };
 }
 
 interface Step { id?: string; run?: string; shell?: string; env?: Record<string, string> }
@@ -57,7 +55,7 @@ function runGithubStep(step: Step, cwd: string, env: Record<string, string>): { 
   const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, PATH: `${cliOnPath()}:${process.env.PATH}`, ...env },
+    env: ciEnv(env),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -73,7 +71,7 @@ const BAN_HEADER = 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n';
 describe('fail2git init', () => {
   it('creates a ledger that validates and is already in canonical layout', () => {
     const dir = init();
-    for (const f of ['bans/active.yaml', 'bans/allow.yaml', 'bans/policy.yaml', 'bans/targets.yaml', 'README.md', GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH]) {
+    for (const f of ['bans/active.yaml', 'bans/allow.yaml', 'bans/policy.yaml', 'bans/targets.yaml', 'README.md', GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH, LEDGER_BUILD_PATH]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(dir, 'bans/allow.yaml'), 'utf8')).toContain('- {cidr: 192.0.2.0/24, reason: management}');
@@ -137,7 +135,9 @@ describe('the generated GitHub workflow, run locally', () => {
     const dir = init();
     const steps = stepsOf(dir);
     expect([...steps.keys()]).toEqual(expect.arrayContaining([...GITHUB_CHECK_STEPS]));
-    expect(steps.get('install')?.run).toMatch(/^npm install --global fail2git@\d+\.\d+\.\d+$/);
+    expect(steps.has('install')).toBe(false);
+    const fmt = runGithubStep(steps.get('fmt')!, dir, {});
+    expect(fmt.status, fmt.stderr).toBe(0);
     const base = git(dir, 'rev-parse', 'HEAD');
     writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 198.51.100.7, expires: 2026-12-01T00:00:00Z, at: 2026-11-25T10:00:00Z, by: alice, reason: "ticket 42"}\n`);
     const head = commitAll(dir, 'ban 198.51.100.7');
@@ -179,9 +179,49 @@ describe('the generated GitLab CI, run locally', () => {
     const base = git(dir, 'rev-parse', 'HEAD');
     writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 203.0.113.0/24, at: 2026-11-25T10:00:00Z, by: alice, reason: botnet}\n`);
     const head = commitAll(dir, 'ban a /24');
-    const env = { ...process.env, PATH: `${cliOnPath()}:${process.env.PATH}`, CI_MERGE_REQUEST_DIFF_BASE_SHA: base, CI_COMMIT_SHA: head };
+    const env = ciEnv({ CI_MERGE_REQUEST_DIFF_BASE_SHA: base, CI_COMMIT_SHA: head });
     const outputs = job.script.map((line) => spawnSync('sh', ['-e', '-c', line], { cwd: dir, encoding: 'utf8', env }));
     expect(outputs.map((o) => o.status)).toEqual(job.script.map(() => 0));
     expect(outputs.map((o) => o.stdout).join('')).toContain('1 ban added');
+  });
+});
+
+describe('the ledger CI needs no registry', () => {
+  it('keeps a copy of this fail2git in the ledger, committed, and the CI runs only it', () => {
+    const dir = init();
+    expect(git(dir, 'ls-files', LEDGER_BUILD_PATH)).toBe(LEDGER_BUILD_PATH);
+    const v = spawnSync(process.execPath, [join(dir, LEDGER_BUILD_PATH), '--version'], { encoding: 'utf8', env: ciEnv({}) });
+    expect(v.stdout).toBe(`fail2git ${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+    for (const file of [GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH]) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(text, file).not.toMatch(/npm|npx|yarn|pnpm/);
+      expect(text).toContain(`node ${LEDGER_BUILD_PATH} validate`);
+    }
+  });
+
+  it('GitHub: least permissions, the one action pinned by commit, no credentials kept', () => {
+    const wf = parse(readFileSync(join(init(), GITHUB_WORKFLOW_PATH), 'utf8')) as { permissions: unknown; jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }> };
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    const uses = Object.values(wf.jobs).flatMap((j) => j.steps).filter((st) => st.uses);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const st of uses) {
+      expect(st.uses).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+      expect(st.with?.['persist-credentials']).toBe(false);
+    }
+  });
+
+  it('init --update-ci refreshes the CI files and the build of an existing ledger, never bans/', () => {
+    const dir = init();
+    writeFileSync(join(dir, LEDGER_BUILD_PATH), '// old build\n');
+    writeFileSync(join(dir, GITHUB_WORKFLOW_PATH), 'name: old\n');
+    const bansBefore = readFileSync(join(dir, 'bans/allow.yaml'), 'utf8');
+    const r = f2g(['init', '--update-ci', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('review and commit');
+    expect(git(dir, 'status', '--porcelain')).toBe(''); // back to exactly what init wrote
+    expect(readFileSync(join(dir, 'bans/allow.yaml'), 'utf8')).toBe(bansBefore);
+    const notLedger = f2g(['init', '--update-ci', tmpDir('f2g-init-empty')]);
+    expect(notLedger.status).toBe(1);
+    expect(notLedger.stderr).toMatch(/no bans\/ here/);
   });
 });

@@ -345,6 +345,24 @@ describe('fail2git plan and status', () => {
     expect(after.stdout).toContain('No changes.');
   });
 
+  it('plan and status say how many entries were folded and how many a full target left out', async () => {
+    const s = setup([{ cidr: '203.0.113.0/24' }, { cidr: '203.0.113.7' }, { cidr: '198.51.100.1' }, { cidr: '198.51.100.2' }, { cidr: '2001:db8:77::1' }],
+      (dir) => [{ name: 'alias', hosts: ['web*'], options: { path: join(dir, 'alias.txt'), format: 'txt', maxEntries: 3 } }]);
+    const plan = await cli(['plan', ...s.flags]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('target alias (file): 3 to add, 0 to remove (holds 0; 1 folded into broader entries; FULL: 1 left out, capacity 3)');
+    expect(plan.stdout).not.toContain('+ 203.0.113.7');
+    const json = stdoutJson<{ targets: { folded: number; leftOut: number; capacity: number }[] }>(await cli(['plan', '--json', ...s.flags]));
+    expect(json.targets[0]).toMatchObject({ folded: 1, leftOut: 1, capacity: 3 });
+    const run = await cli(['reconcile', ...s.flags]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(s.entries('alias')).toHaveLength(3);
+    expect(s.entries('alias')).toContain('203.0.113.0/24');
+    const st = await cli(['status', '--state-dir', s.stateDir]);
+    expect(st.stdout).toMatch(/^\s+1 folded \(covered by a broader enforced entry\)$/m);
+    expect(st.stdout).toMatch(/^\s+FULL: 1 desired entries left out \(capacity 3\); the most important are enforced$/m);
+  });
+
   it('status shows the last run, commit, per-target counts and drift corrected', async () => {
     const s = setup([{ cidr: '192.0.2.7' }, { cidr: '192.0.2.8' }]);
     expect((await cli(['status', '--state-dir', s.stateDir])).code).toBe(1);

@@ -6,6 +6,8 @@ import { reconcile, hostMatches, type ReconcileConfig, type ReconcileDeps, type 
 import { createMemoryLogger } from '../../controller/lib/log.js';
 import { createMemoryTarget, type MemoryTargetOptions } from '../../controller/targets/memory.js';
 import { createIpset } from '../../controller/targets/ipset.js';
+import { createPveClusterFw } from '../../controller/targets/pve-clusterfw.js';
+import { writeFileSync, statSync } from 'node:fs';
 import { execRunner, type Runner } from '../../controller/lib/exec.js';
 import { readStatus } from '../../controller/status/run-status.js';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
@@ -32,6 +34,7 @@ function harness(remote: LedgerRemote, opts: { host?: string; faults?: Record<st
     now: () => clock,
     createTarget: async (doc, tdeps) => {
       if (doc.spec.driver === 'ipset') return createIpset(doc.metadata.name, doc.spec.options ?? {}, tdeps);
+      if (doc.spec.driver === 'pve-clusterfw') return createPveClusterFw(doc.metadata.name, doc.spec.options ?? {}, tdeps);
       return createMemoryTarget(doc.metadata.name, { store: store(doc.metadata.name), ...opts.faults?.[doc.metadata.name] });
     },
   };
@@ -374,5 +377,38 @@ describe('quiet runs (watch mode)', () => {
     h.store('alpha').clear();
     await h.run({ quiet: true });
     expect(runs()).toBe(3); // drift corrected
+  });
+});
+
+describe('a full target keeps enforcing the newest bans', () => {
+  it('fills a pve-clusterfw past its size limit: the run succeeds, says how many were left out, and bans added later land', async () => {
+    const fw = join(tmpDir('f2g-pvefw'), 'cluster.fw');
+    writeFileSync(fw, '[OPTIONS]\nenable: 1\n\n[RULES]\nIN DROP -source +dc/fail2ban\n');
+    const target = { name: 'dc', driver: 'pve-clusterfw', options: { path: fw, lockDir: tmpDir('f2g-lock'), maxBytes: 20_000 } };
+    // every fixture ban has the same `at`: nothing but "new since the last run" tells them apart
+    const filler = Array.from({ length: 600 }, (_, i) => ({ cidr: `10.${i >> 8}.${i & 255}.0/24`, expires: after(86_400) }));
+    const remote = makeLedgerRemote(ledgerFiles({ bans: filler, targets: [target] }));
+    const h = harness(remote);
+    const first = await h.run();
+    expect(first.targets[0]).toMatchObject({ reason: 'Applied' });
+    expect(first.targets[0]!.error).toBeUndefined();
+    const left1 = first.targets[0]!.leftOut;
+    expect(left1).toBeGreaterThan(100);
+    expect(statSync(fw).size).toBeLessThanOrEqual(20_000);
+    expect(readStatus(h.cfg.stateDir)!.targets.dc).toMatchObject({ leftOut: left1, reason: 'Applied' });
+    expect(readFileSync(h.cfg.metricsFile, 'utf8')).toContain(`fail2git_target_left_out_entries{target="dc",driver="pve-clusterfw"} ${left1}\n`);
+    expect(h.log.lines.filter((l) => l.event === 'target.full')).toHaveLength(1);
+
+    const fresh = ['203.0.113.7', '198.51.100.99', '2001:db8:99::/48'];
+    remote.commit({ 'bans/active.yaml': banList([...filler, ...fresh.map((cidr) => ({ cidr, expires: after(86_400) }))]) });
+    const second = await h.run();
+    expect(second.targets[0]).toMatchObject({ reason: 'Applied' });
+    const text = readFileSync(fw, 'utf8');
+    for (const cidr of fresh) expect(text).toContain(`\n${cidr} # fail2git `);
+    expect(statSync(fw).size).toBeLessThanOrEqual(20_000);
+    // the next run keeps them: nothing trades places
+    const third = await h.run();
+    expect(third.targets[0]).toMatchObject({ reason: 'UpToDate', leftOut: second.targets[0]!.leftOut });
+    expect(readFileSync(fw, 'utf8')).toBe(text);
   });
 });

@@ -104,6 +104,14 @@ describe.skipIf(!isRoot || installedBefore || !have('apt-get'))(`installed with 
     expect(r).toMatchObject({ code: 0, stdout: `fail2git ${VERSION}\n`, stderr: '' });
   });
 
+  it('init from the package commits its CI build into the new ledger', () => {
+    const dir = join(tmpDir('f2g-pkginit'), 'ledger');
+    const r = sh('/usr/bin/fail2git', ['init', dir, '--allow', '192.0.2.0/24=management']);
+    expect(r.code, r.stderr).toBe(0);
+    const v = sh(process.execPath, [join(dir, '.fail2git/fail2git.mjs'), 'validate'], { cwd: dir });
+    expect(v.code, v.stderr).toBe(0);
+  });
+
   it('doctor runs against a host config', () => {
     const dir = tmpDir('f2g-pkgdoc');
     const remote = makeLedgerRemote();

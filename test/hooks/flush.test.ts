@@ -227,6 +227,27 @@ describe('operations are applied by their time (two hosts, real git)', () => {
     expect(spooled(web1)).toEqual([]); // delivered (as kept), not left waiting
   });
 
+  it('a ban made before an unban but delivered after it (its host was offline) is not re-added', async () => {
+    const remote = makeLedgerRemote();
+    const web1 = makeHost(remote.bare, 'web1');
+    const web2 = makeHost(remote.bare, 'web2');
+    const mail1 = makeHost(remote.bare, 'mail1');
+    const now = Date.now();
+    spoolOp(web1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 120_000) });
+    await flush(web1);
+    // mail1 banned it too, a minute before web2 unbanned it, but was offline until now.
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 90_000) });
+    spoolOp(web2, { op: 'unban', cidr: '203.0.113.82', at: iso(now - 60_000) });
+    await flush(web2);
+    await flush(mail1);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).not.toContain('203.0.113.82');
+    expect(spooled(mail1)).toEqual([]);
+    // a ban made after the unban is a new ban
+    spoolOp(mail1, { op: 'ban', cidr: '203.0.113.82', at: iso(now - 30_000) });
+    await flush(mail1);
+    expect(remoteBans(remote.bare).map((b) => b.cidr)).toContain('203.0.113.82');
+  });
+
   it('a ban and an unban of one address in the same second end banned, whichever is pushed first', async () => {
     const second = iso(Date.now() - 10_000);
     for (const order of ['ban first', 'unban first'] as const) {
@@ -246,5 +267,17 @@ describe('operations are applied by their time (two hosts, real git)', () => {
       }
       expect(remoteBans(remote.bare).map((b) => b.cidr), order).toContain('203.0.113.81');
     }
+  });
+});
+
+describe('unbansIn', () => {
+  it('reads the latest unban per key from trailers, ignoring bans and unbans dated far ahead', async () => {
+    const { unbansIn } = await import('../../hooks/flush.js');
+    const log = [
+      'unban 203.0.113.9 (web1)\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-Host: web1\nFail2git-At: 2026-11-25T10:00:00Z\nFail2git-Id: a',
+      'x\n\nFail2git-Op: ban\nFail2git-Cidr: 203.0.113.8\nFail2git-At: 2026-11-25T11:00:00Z\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-At: 2026-11-25T09:00:00Z',
+      'forged\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.7\nFail2git-At: 2099-01-01T00:00:00Z',
+    ].join('\0');
+    expect([...unbansIn(log, new Date('2026-11-25T12:00:00Z'))]).toEqual([['203.0.113.9', '2026-11-25T10:00:00Z']]);
   });
 });

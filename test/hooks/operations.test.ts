@@ -127,6 +127,16 @@ describe('operations are applied by their time', () => {
     expect(applyOperations([banned('2026-11-25T09:50:01Z')], [op({ ...person, at: T })], ctx).results[0]!.outcome).toBe('kept');
   });
 
+  it('a ban delivered after a later unban removed its entry is superseded, not re-added (time order)', () => {
+    const unbannedAt = new Map([['198.51.100.7', '2026-11-25T09:40:00Z']]);
+    const late = applyOperations([], [op({ at: '2026-11-25T09:30:00Z' })], { ...ctx, unbannedAt });
+    expect(late.bans).toEqual([]);
+    expect(late.results[0]).toMatchObject({ outcome: 'superseded', detail: expect.stringContaining('unbanned at 2026-11-25T09:40:00Z') });
+    // a ban made after the unban, or in its second, is a new ban
+    expect(applyOperations([], [op({ at: '2026-11-25T09:40:00Z' })], { ...ctx, unbannedAt }).results[0]!.outcome).toBe('added');
+    expect(applyOperations([], [op({ at: '2026-11-25T09:41:00Z' })], { ...ctx, unbannedAt }).results[0]!.outcome).toBe('added');
+  });
+
   it("a ban delivered late keeps the entry's newer `at` (it never moves back)", () => {
     const { bans } = applyOperations([banned('2026-11-25T09:45:00Z')], [op({ at: '2026-11-25T09:40:00Z', by: 'web1', jail: 'postfix' })], ctx);
     expect(bans[0]).toMatchObject({ at: '2026-11-25T09:45:00Z', by: 'mail1', jail: 'sshd', count: 2 });

@@ -6,7 +6,7 @@
  */
 import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { redact, TargetError } from '../../lib/errors.js';
+import { redact, TargetError, type ErrorCode } from '../../lib/errors.js';
 
 export interface ApiClientOptions {
   /** e.g. `https://pve1:8006/api2/json` */
@@ -39,7 +39,7 @@ export class PveApiError extends TargetError {
   }
 }
 
-function apiErrorCode(status: number): string {
+function apiErrorCode(status: number): ErrorCode {
   if (status === 0) return 'E_PVE_NETWORK';
   if (status === 401) return 'E_PVE_AUTH';
   if (status === 403) return 'E_PVE_FORBIDDEN';
@@ -98,7 +98,7 @@ export class PveApiClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', (err) => reject(this.networkError(method, path, err)));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new PveApiError(this.target, 0, `${method} ${path}: no answer within ${this.opts.timeoutMs} ms`)));
       req.on('error', (err) => reject(err instanceof PveApiError ? err : this.networkError(method, path, err)));
       if (this.opts.fingerprint === undefined) return void req.end(body);
       req.on('socket', (socket) => this.whenPinned(socket as TLSSocket, () => req.end(body), (err) => req.destroy(err), method, path));

@@ -242,6 +242,12 @@ describe('verifyCommits: signatures are judged by our rules, not git\'s', () => 
     expect((await verifyCommits(repo, lastGood, later, allowed)).code).toBe('E_SIG_DATE');
   });
 
+  it('compares the committer e-mail with the principal without regard to case, as before', async () => {
+    const shouting = { ...alice, email: 'Alice@Example.TEST' };
+    const tip = commit(shouting, alice, 'alice with capitals');
+    expect(await verifyCommits(repo, undefined, tip, allowed)).toMatchObject({ ok: true });
+  });
+
   it('names the principal when an allowed key signs for someone else (wrong principal)', async () => {
     const tip = commit(alice, bob, 'bob as alice again');
     const r = await verifyCommits(repo, undefined, tip, allowed);
@@ -270,7 +276,7 @@ describe('verifyCommits with adminSigners: signer roles on a real ledger', () =>
       for (const [rel, text] of Object.entries(files)) writeFileSync(join(ledger, rel), text);
       const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
       execFileSync('git', ['add', '-A'], { cwd: ledger, env });
-      execFileSync('git', [...signingArgs({ signingKey: who.key }), 'commit', '-q', '-m', message], { cwd: ledger, env });
+      execFileSync('git', [...signingArgs({ signingKey: who.key }), 'commit', '-q', '--allow-empty', '-m', message], { cwd: ledger, env });
       return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ledger, encoding: 'utf8' }).trim();
     };
     const soon = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -291,6 +297,16 @@ describe('verifyCommits with adminSigners: signer roles on a real ledger', () =>
     // The same kinds of change signed by the admin are fine; without adminSigners bob may do it all.
     const adminPolicy = put(alice, { 'bans/policy.yaml': 'apiVersion: fail2git/v1\nkind: Policy\nspec: {broadestPrefix: {ipv4: 6, ipv6: 16}}\n' }, 'admin loosens the policy');
     expect(await verifyCommits(ledger, policy, adminPolicy, signers)).toMatchObject({ ok: true });
+    // A fresh host (no last good commit) checks the tip, and that an admin vouched for the rest of the tree.
+    const sneaky = put(bob, { 'bans/targets.yaml': 'apiVersion: fail2git/v1\nkind: Target\nmetadata: {name: t}\nspec: {driver: file}\n' }, 'writer adds a target');
+    const onTop = put(bob, { 'bans/active.yaml': block(['192.0.2.1', '198.51.100.7', '198.51.100.8']) }, 'writer bans on top');
+    const fresh = await verifyCommits(ledger, undefined, onTop, signers);
+    expect(fresh).toMatchObject({ ok: false, code: 'E_SIG_ROLE', file: 'bans/targets.yaml' });
+    expect(fresh.reason).toContain(`commit ${sneaky.slice(0, 12)}`);
+    expect(fresh.reason).toContain('changes bans/targets.yaml, and no admin has signed it or a commit after it');
+    put(alice, {}, 'vouch');
+    const vouched = put(bob, { 'bans/active.yaml': block(['192.0.2.1', '198.51.100.7', '198.51.100.9']) }, 'writer bans after the vouch');
+    expect(await verifyCommits(ledger, undefined, vouched, signers)).toMatchObject({ ok: true });
     const both = join(dir, 'both_signers');
     writeFileSync(both, `${allowedLine(alice)}\n${allowedLine(bob)}\n`);
     expect(await verifyCommits(ledger, ok, policy, both)).toMatchObject({ ok: true });

@@ -92,9 +92,25 @@ export const BAD_CASES: BadCase[] = [
   { name: 'policy removal limit over 100%', files: { [P]: policy('  maxRemovePerRun: 150%\n') }, file: P, line: 4, col: 20, code: 'E_SCHEMA', message: /"maxRemovePerRun": "150%" is not valid \(expected a count, or a percentage from 0% to 100%\)/ },
   { name: 'policy prefix out of range', files: { [P]: policy('  broadestPrefix: {ipv4: 40, ipv6: 32}\n') }, file: P, line: 4, col: 26, code: 'E_SCHEMA', message: /"ipv4" must be <= 32/ },
   { name: 'target with unknown driver', files: { [T]: target('metadata: {name: k}\nspec: {driver: iptables}\n') }, file: T, line: 4, col: 16, code: 'E_SCHEMA', message: /"driver" must be one of ipset, nftables, route, file, pve-clusterfw, pve-api; got "iptables"/ },
-  { name: 'target option of another driver', files: { [T]: target('metadata: {name: k}\nspec:\n  driver: file\n  options: {path: /x.txt, setName: f2g}\n') }, file: T, line: 6, col: 27, code: 'E_SCHEMA', message: /unknown field "setName" \(allowed: path, format\)/ },
+  { name: 'target option of another driver', files: { [T]: target('metadata: {name: k}\nspec:\n  driver: file\n  options: {path: /x.txt, setName: f2g}\n') }, file: T, line: 6, col: 27, code: 'E_SCHEMA', message: /unknown field "setName" \(allowed: [a-zA-Z, ]*\bpath\b[a-zA-Z, ]*\)/ },
   { name: 'duplicate target names', files: { [T]: `${target('metadata: {name: k}\nspec: {driver: ipset}\n')}---\n${target('metadata: {name: k}\nspec: {driver: route}\n')}` }, file: T, line: 8, col: 18, code: 'E_DUPLICATE', message: /target name "k" is used twice \(first at line 3\)/ },
   { name: 'target host glob unclosed bracket', files: { [T]: target('metadata: {name: k}\nspec: {driver: ipset, hosts: ["web[12"]}\n') }, file: T, line: 4, col: 31, code: 'E_HOST_GLOB', message: /unclosed "\["/ },
   { name: 'target without metadata', files: { [T]: target('spec: {driver: ipset}\n') }, file: T, line: 1, col: 1, code: 'E_SCHEMA', message: /missing required field "metadata"/ },
   { name: 'pve-api URL with credentials', files: { [T]: target('metadata: {name: pve}\nspec:\n  driver: pve-api\n  options: {url: "https://root:secret@pve1:8006"}\n') }, file: T, line: 6, col: 18, code: 'E_SCHEMA', message: /"url": .* is not valid/ },
+  // Nesting: the YAML parser recurses per level; past 64 the file is refused with a position.
+  { name: 'flow lists nested 5,000 deep', files: { [B]: bans(`${'['.repeat(5000)}${']'.repeat(5000)}`) }, file: B, line: 5, col: 67, code: 'E_YAML_DEPTH', message: /^nesting deeper than 64 levels$/ },
+  { name: 'flow mappings nested 3,000 deep', files: { [B]: bans(`${'{a: '.repeat(3000)}1${'}'.repeat(3000)}`) }, file: B, line: 5, col: 253, code: 'E_YAML_DEPTH', message: /^nesting deeper than 64 levels$/ },
+  { name: 'block sequences nested 10,000 deep on one line', files: { [B]: `${HEAD}bans:
+  ${'- '.repeat(10_000)}1
+` }, file: B, line: 5, col: 129, code: 'E_YAML_DEPTH', message: /^nesting deeper than 64 levels$/ },
+  { name: 'block mappings nested 2,000 deep by indentation', files: { [B]: `${HEAD}bans:
+${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 2)}${i === 0 ? '- ' : ''}k:`).join('\n')} 1
+` }, file: B, line: 68, col: 66, code: 'E_YAML_DEPTH', message: /^nesting deeper than 64 levels$/ },
+  { name: 'allow.yaml nested too deep', files: { [A]: allow(`{cidr: 192.0.2.0/28, reason: ${'['.repeat(100)}${']'.repeat(100)}}`) }, file: A, line: 4, col: 95, code: 'E_YAML_DEPTH', message: /nesting deeper than 64 levels/ },
+  // Size: layouts other than the canonical one go through the YAML parser, whose cost per
+  // byte is ~50× the line parser's, so they are read only up to 2 MiB; fmt rewrites them.
+  { name: 'a 3 MiB ban list in block layout', files: { [B]: `${HEAD}bans:
+${'  - cidr: 192.0.2.1\n    by: web1\n'.repeat(3 * 2 ** 20 / 32)}` }, file: B, line: 5, col: 1, code: 'E_NOT_CANONICAL', message: /^file is 3\.\d MiB and leaves the canonical layout here; other layouts are read only up to 2 MiB \(run fail2git fmt to rewrite it canonically\)$/ },
+  { name: 'a canonical ban list with one hand-written line near the end', files: { [B]: bans(...Array.from({ length: 80_000 }, (_, i) => `{cidr: 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}, by: web1}`), '{cidr: 192.0.2.9,  by: web1}') }, file: B, line: 80_005, col: 1, code: 'E_NOT_CANONICAL', message: /leaves the canonical layout here/ },
+  { name: 'a 3 MiB allow.yaml', files: { [A]: allow(...Array.from({ length: 3 * 2 ** 20 / 32 }, () => '{cidr: 192.0.2.0/28, reason: x}')) }, file: A, line: 1, col: 1, code: 'E_YAML_TOO_LARGE', message: /^file is 3\.\d MiB; YAML files are read only up to 2 MiB \(refusing to parse\)$/ },
 ];

@@ -168,3 +168,12 @@ describe('loadLedgerFromGit outside a repository', () => {
     await expect(loadLedgerFromGit(tmpDir('notgit'), 'HEAD')).rejects.toMatchObject({ code: 'E_NOT_GIT' });
   });
 });
+
+describe('parseLedgerFiles: many problems', () => {
+  it('reports 200,000 bad entries of a canonical file one by one (no call-stack overflow collecting them)', () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => `  - {cidr: 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}, jial: sshd}\n`);
+    const result = parseLedgerFiles({ 'bans/active.yaml': `# x\napiVersion: fail2git/v1\nkind: BanList\nbans:\n${lines.join('')}` }, { dir: '/l' });
+    expect(result.problems.length).toBe(200_000);
+    expect(formatProblem(result.problems[0]!)).toBe('bans/active.yaml:5:22: unknown field "jial" (allowed: cidr, expires, at, by, jail, reason, count)');
+  }, 60_000);
+});

@@ -88,6 +88,20 @@ describe('capacity', () => {
     expect(tiny).toMatchObject({ entries: [], folded: 0, leftOut: 4, capacity: 0 });
   });
 
+  it('among exact equals, what is new since the previous run comes first, then what the target holds', () => {
+    const same = (k: string) => e(k, { jail: 'sshd', expires: '2027-01-01T00:00:00Z', at: '2026-01-01T00:00:00Z' });
+    const list = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map(same);
+    const held = () => new Set(['10.0.0.3', '10.0.0.4']);
+    // nothing known about the previous run: the held ones keep their place (no churn)
+    expect(keys(enforcedSet(list, () => 2, { held }).entries)).toEqual(['10.0.0.3', '10.0.0.4']);
+    // 10.0.0.2 is new this run: it takes the place of a held one
+    const previouslyDesired = (probe: ReadonlySet<string>) => new Set([...probe].filter((k) => k !== '10.0.0.2'));
+    expect(keys(enforcedSet(list, () => 2, { held, previouslyDesired }).entries)).toEqual(['10.0.0.2', '10.0.0.3']);
+    // recency still wins over both
+    const newest = [...list, same('10.0.0.9')].map((x) => (x.cidr === '10.0.0.1' ? { ...x, at: '2026-06-01T00:00:00Z' } : x));
+    expect(keys(enforcedSet(newest, () => 2, { held, previouslyDesired }).entries)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
   it('the capacity function sees the folded candidates, most important first; undefined means no limit', () => {
     let seen: string[] = [];
     const r = enforcedSet([e('10.0.0.0/8'), e('10.1.1.1'), old('192.0.2.1', '2026-01-01T00:00:00Z')], (ranked) => {
