@@ -8,7 +8,7 @@
  * so nothing is applied twice. After releasing the lock it looks once more: an operation
  * spooled while the lock was held is never left behind.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
@@ -22,7 +22,7 @@ import { applyOperations, isChange, type ApplyContext, type OpResult, type Opera
 import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage } from './message.js';
 import { deliveredIds, parseTrailers } from '../controller/git/trailers.js';
-import { listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
+import { FLUSH_STATUS_FILE, listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
@@ -193,7 +193,18 @@ export function unbansIn(log: string, now: Date): Map<string, string> {
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   try {
-    writeFileAtomicSync(join(cfg.stateDir, 'flush.json'), JSON.stringify({ at: new Date().toISOString(), ...status }) + '\n', { mode: 0o640 });
+    const file = join(cfg.stateDir, FLUSH_STATUS_FILE);
+    const at = new Date().toISOString();
+    // lastSuccess survives failed flushes: the metric says how long the host has been unable to push.
+    let lastSuccess: unknown = status.ok === true ? at : undefined;
+    if (lastSuccess === undefined) {
+      try {
+        lastSuccess = (JSON.parse(readFileSync(file, 'utf8')) as { lastSuccess?: unknown }).lastSuccess;
+      } catch {
+        /* no earlier status */
+      }
+    }
+    writeFileAtomicSync(file, JSON.stringify({ at, ...status, ...(typeof lastSuccess === 'string' ? { lastSuccess } : {}) }) + '\n', { mode: 0o640 });
   } catch {
     /* status is advisory; never let it hide the real outcome */
   }

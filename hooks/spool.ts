@@ -112,32 +112,60 @@ export function listRefused(spoolDir: string): RefusedOperation[] {
 }
 
 /** How many files sit in the spool and its set-aside folders. */
-export function spoolCounts(spoolDir: string): { pending: number; refused: number; bad: number } {
-  const count = (dir: string) => {
+export interface SpoolCounts {
+  pending: number;
+  refused: number;
+  bad: number;
+  /** age of the oldest pending operation, seconds (0 when none) */
+  oldestPendingAgeSeconds: number;
+  /** when a flush last delivered everything it found (unix seconds), 0 when never */
+  lastFlushSuccessSeconds: number;
+}
+
+export function spoolCounts(spoolDir: string, now: number = Date.now()): SpoolCounts {
+  const names = (dir: string) => {
     try {
-      return readdirSync(dir).filter((n) => OP_FILE.test(n)).length;
+      return readdirSync(dir).filter((n) => OP_FILE.test(n)).sort();
     } catch {
-      return 0;
+      return [];
     }
   };
-  return { pending: count(spoolDir), refused: count(join(spoolDir, 'refused')), bad: count(join(spoolDir, 'bad')) };
+  const pending = names(spoolDir);
+  const oldest = pending[0] === undefined ? now : opCreatedAt(pending[0]);
+  return {
+    pending: pending.length,
+    refused: names(join(spoolDir, 'refused')).length,
+    bad: names(join(spoolDir, 'bad')).length,
+    oldestPendingAgeSeconds: Math.max(0, Math.floor((now - oldest) / 1000)),
+    lastFlushSuccessSeconds: lastFlushSuccess(join(dirname(spoolDir), FLUSH_STATUS_FILE)),
+  };
+}
+
+/** The flusher's status file beside the spool (hooks/flush.ts writes it). */
+export const FLUSH_STATUS_FILE = 'flush.json';
+
+function lastFlushSuccess(file: string): number {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as { lastSuccess?: unknown };
+    const t = typeof s.lastSuccess === 'string' ? Date.parse(s.lastSuccess) : NaN;
+    return Number.isFinite(t) ? Math.floor(t / 1000) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The spool's Prometheus textfile, next to the reconciler's metrics file. */
 export const SPOOL_METRICS_FILE = 'fail2git-spool.prom';
 
-/** Prometheus text for the spool. Pure. */
-export function renderSpoolMetrics(c: { pending: number; refused: number; bad: number }): string {
+/** Prometheus text for the spool (every fail2ban host writes it, enforcing or not). Pure. */
+export function renderSpoolMetrics(c: SpoolCounts): string {
+  const gauge = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
   return [
-    '# HELP fail2git_spool_pending Operations waiting in the local spool to be pushed.',
-    '# TYPE fail2git_spool_pending gauge',
-    `fail2git_spool_pending ${c.pending}`,
-    '# HELP fail2git_spool_refused Operations refused (by the hook or at flush time), kept in spool/refused/.',
-    '# TYPE fail2git_spool_refused gauge',
-    `fail2git_spool_refused ${c.refused}`,
-    '# HELP fail2git_spool_bad Unreadable spool files set aside in spool/bad/.',
-    '# TYPE fail2git_spool_bad gauge',
-    `fail2git_spool_bad ${c.bad}`,
+    ...gauge('fail2git_spool_pending', 'Operations waiting in the local spool to be pushed.', c.pending),
+    ...gauge('fail2git_spool_oldest_pending_age_seconds', 'Age of the oldest operation waiting in the spool (0 when none waits).', c.oldestPendingAgeSeconds),
+    ...gauge('fail2git_spool_refused', 'Operations refused (by the hook or at flush time), kept in spool/refused/.', c.refused),
+    ...gauge('fail2git_spool_bad', 'Unreadable spool files set aside in spool/bad/.', c.bad),
+    ...gauge('fail2git_spool_last_flush_success_timestamp_seconds', 'When a flush last delivered every pending operation to the remote (0: never).', c.lastFlushSuccessSeconds),
     '',
   ].join('\n');
 }

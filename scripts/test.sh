@@ -19,6 +19,7 @@ command -v dpkg-deb >/dev/null || need_pkgs+=(dpkg)
 command -v lintian >/dev/null || need_pkgs+=(lintian)
 command -v zsh >/dev/null || need_pkgs+=(zsh)
 command -v man >/dev/null || need_pkgs+=(man-db)
+command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v crowdsec-firewall-bouncer >/dev/null || need_pkgs+=(crowdsec-firewall-bouncer)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

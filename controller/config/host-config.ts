@@ -7,12 +7,15 @@
  * light: the hook imports it.
  */
 import { rememberUrlCredentials } from '../lib/redact.js';
-import { readFileSync, realpathSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, statfsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, relative } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
+export const DEFAULT_STATE_DIR = '/var/lib/fail2git';
+/** The directory Debian's prometheus-node-exporter reads .prom textfiles from. */
+export const NODE_EXPORTER_TEXTFILE_DIR = '/var/lib/prometheus/node-exporter';
 
 export interface HostConfig {
   /** any git URL: a path, file://, ssh, https, git:// */
@@ -93,8 +96,14 @@ export function defaultListsDir(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'lists') + '/';
 }
 
-/** Where the Prometheus textfile goes unless `metricsFile` says otherwise. */
-export function defaultMetricsFile(cfg: Pick<HostConfig, 'stateDir'>): string {
+/**
+ * Where the Prometheus textfile goes unless `metricsFile` says otherwise: on a host with the
+ * default state directory and Debian's node_exporter installed, its textfile directory, so the
+ * metrics are collected with no setting at all; else beside the state. The spool, gc and fleet
+ * textfiles go beside it.
+ */
+export function defaultMetricsFile(cfg: Pick<HostConfig, 'stateDir'>, exists: (p: string) => boolean = existsSync): string {
+  if (cfg.stateDir === DEFAULT_STATE_DIR && exists(NODE_EXPORTER_TEXTFILE_DIR)) return join(NODE_EXPORTER_TEXTFILE_DIR, 'fail2git.prom');
   return join(cfg.stateDir, 'fail2git.prom');
 }
 
@@ -173,7 +182,7 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   const str = (k: string): string | undefined => o[k] as string | undefined;
   const remote = str('remote')!;
   rememberUrlCredentials(remote);
-  const stateDir = resolve(dirname(path), str('stateDir') ?? '/var/lib/fail2git');
+  const stateDir = resolve(dirname(path), str('stateDir') ?? DEFAULT_STATE_DIR);
   const cfg: HostConfig = {
     remote,
     branch: str('branch') ?? 'main',

@@ -161,3 +161,22 @@ export async function fleetStatus(
   const bad = view.hosts.some((h) => h.silent || h.problem !== undefined || h.record?.lastError);
   return { output, exitCode: bad ? 1 : 0, view };
 }
+
+/**
+ * Whether commit `a` is `b` or an ancestor of it, in the fleet's private repository (which
+ * holds the tip and so every host's applied commit that is on the branch). Rejects when either
+ * commit is unknown there.
+ */
+export function ancestryIn(stateDir: string): (a: string, b: string) => Promise<boolean> {
+  const dir = join(stateDir, 'fleet.git');
+  return async (a, b) => {
+    if (a === b) return true;
+    try {
+      await execRunner('git', ['-C', dir, 'merge-base', '--is-ancestor', a, b], { timeoutMs: 30_000 });
+      return true;
+    } catch (err) {
+      if (err instanceof ExecError && err.exitCode === 1) return false;
+      throw err;
+    }
+  };
+}

@@ -18,5 +18,12 @@ export async function startServe(cfg: HostConfig, serve: ServeConfig, deps: Serv
   };
   const served = new ServedSetReader(cfg.stateDir, loadLedger);
   const { pageRenderer } = await import('./page-data.js');
-  return startServer(serve, { stateDir: cfg.stateDir, served, log: deps.log, now: deps.now, page: pageRenderer(cfg, serve, served, deps) });
+  const page = pageRenderer(cfg, serve, served, deps);
+  // The first read of the fleet runs beside start-up: the stream never waits on the remote.
+  void page.fleet.start();
+  const running = await startServer(serve, { stateDir: cfg.stateDir, served, log: deps.log, now: deps.now, page: page.render });
+  return { ...running, close: async () => {
+    page.fleet.stop();
+    await running.close();
+  } };
 }

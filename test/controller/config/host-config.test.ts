@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHostConfig } from '../../../controller/config/load.js';
 import { validateHostConfig } from '../../../controller/config/validate.js';
+import { defaultMetricsFile, NODE_EXPORTER_TEXTFILE_DIR } from '../../../controller/config/host-config.js';
 import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());
@@ -78,5 +79,18 @@ describe('stateDir must be a directory on a real filesystem', () => {
   it('a directory that does not exist yet under a real one is fine', async () => {
     const dir = join(tmpDir('f2g-sdok'), 'a', 'b');
     expect((await loadHostConfig(write(dir), { cheap: true })).stateDir).toBe(dir);
+  });
+});
+
+describe('defaultMetricsFile', () => {
+  const seen = (dirs: string[]) => (p: string) => dirs.includes(p);
+
+  it('is node_exporter\'s textfile directory on a host with the default state dir and Debian\'s node_exporter', () => {
+    expect(defaultMetricsFile({ stateDir: '/var/lib/fail2git' }, seen([NODE_EXPORTER_TEXTFILE_DIR]))).toBe('/var/lib/prometheus/node-exporter/fail2git.prom');
+  });
+
+  it('stays beside the state without node_exporter, or with a state dir of its own', () => {
+    expect(defaultMetricsFile({ stateDir: '/var/lib/fail2git' }, seen([]))).toBe('/var/lib/fail2git/fail2git.prom');
+    expect(defaultMetricsFile({ stateDir: '/srv/f2g' }, seen([NODE_EXPORTER_TEXTFILE_DIR]))).toBe('/srv/f2g/fail2git.prom');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Convergence property (DESIGN rule 5): from random owned and foreign state in a namespace
- * (sets flushed, entries added by hand, routes deleted, the nft table deleted, rules
+ * (sets flushed or recreated by hand with another type, entries added by hand, routes deleted,
+ * the nft table deleted or its set recreated without the interval flag, rules
  * removed) and a random desired set, one run gives exactly the desired owned state, a
  * second run changes nothing, and foreign state is byte-identical.
  *
@@ -110,9 +111,20 @@ async function tamper(r: Rig, rand: () => number): Promise<string[]> {
     const first = (await observedKeys(r.targets[2]!))[0];
     if (first) await ns.run('ip', ['route', 'del', 'blackhole', first, 'proto', String(PROTO)]);
   });
-  if (rand() < 0.3) {
+  await maybe('ipset v6 recreated by hand as hash:ip', async () => {
+    for (const chain of ['INPUT', 'FORWARD']) {
+      await ns.run('ip6tables', ['-D', chain, '-m', 'set', '--match-set', `${setName}-v6`, 'src', '-j', 'DROP']).catch(() => undefined);
+    }
+    await ns.run('ipset', ['destroy', `${setName}-v6`]).catch(() => undefined);
+    await ns.run('ipset', ['restore'], { input: `create ${setName}-v6 hash:ip family inet6\nadd ${setName}-v6 2001:db8::1\n` });
+  });
+  const shape = rand();
+  if (shape < 0.3) {
     await ns.run('nft', ['delete', 'table', 'inet', table]);
     done.push('nft table deleted');
+  } else if (shape < 0.5) {
+    await ns.run('nft', ['-f', '-'], { input: `delete table inet ${table}\nadd table inet ${table}\nadd set inet ${table} v4 { type ipv4_addr; }\nadd element inet ${table} v4 { 192.0.2.201 }\n` });
+    done.push('nft v4 recreated without the interval flag');
   } else {
     await maybe('nft element added by hand', () => ns.run('nft', ['add', 'element', 'inet', table, 'v4', '{ 192.0.2.200-192.0.2.210 }']));
     await maybe('nft chain rule tampered', () => ns.run('nft', ['insert', 'rule', 'inet', table, 'forward', 'ip', 'saddr', '@v4', 'accept']));

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createIpset, tempSetName } from '../../../controller/targets/ipset.js';
-import { parseIpsetSave, renderIpsetRestore, setNames } from '../../../controller/targets/ipset-format.js';
+import { failedRestoreLine, parseIpsetSave, parseSavedSet, parseSetHeader, renderIpsetRestore, setNames, shapeProblem } from '../../../controller/targets/ipset-format.js';
 import type { Target } from '../../../controller/targets/types.js';
 import { ExecError, execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
@@ -155,6 +155,25 @@ describe('ipset text', () => {
       { cidr: '1.2.3.0/24', family: 4 },
       { cidr: '1.2.3.4', family: 4 },
     ]);
+  });
+
+  it('reads a set\'s shape from ipset save and says why a hand-made one cannot be used as it is', () => {
+    const save = (create: string, ...adds: string[]) => [`create f2g-v4 ${create}`, ...adds.map((a) => `add f2g-v4 ${a}`)].join('\n');
+    const ok = parseSavedSet(save('hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1', '10.0.0.0/8'), 'f2g-v4', 4);
+    expect(ok).toMatchObject({ exists: true, type: 'hash:net', family: 'inet', maxelem: 65536, nomatch: 0, entries: [{ cidr: '10.0.0.0/8', family: 4 }] });
+    expect(shapeProblem(ok, 4)).toBeUndefined();
+    expect(shapeProblem(parseSavedSet(save('hash:ip family inet hashsize 1024 maxelem 65536', '10.0.0.1'), 'f2g-v4', 4), 4))
+      .toEqual({ problem: 'is hash:ip family inet, not hash:net family inet', swappable: false });
+    expect(shapeProblem(parseSavedSet(save('hash:net family inet6 hashsize 1024'), 'f2g-v4', 4), 4)?.swappable).toBe(false);
+    expect(shapeProblem(parseSavedSet(save('hash:net family inet hashsize 1024 maxelem 10 timeout 600'), 'f2g-v4', 4), 4))
+      .toEqual({ problem: 'has a default timeout of 600s (bans would expire in the kernel)', swappable: true });
+    const nomatch = parseSavedSet(save('hash:net family inet', '10.0.0.0/8 nomatch', '10.1.0.0/16'), 'f2g-v4', 4);
+    expect(nomatch.entries.map((e) => e.cidr)).toEqual(['10.1.0.0/16']);
+    expect(shapeProblem(nomatch, 4)?.problem).toMatch(/1 nomatch member/);
+    expect(parseSavedSet(save('hash:ip,port family inet', '10.0.0.1,tcp:22'), 'f2g-v4', 4).entries).toEqual([]);
+    expect(parseSetHeader('Name: f2g-v4\nType: hash:ip\nRevision: 6\nHeader: family inet hashsize 1024 maxelem 4 bucketsize 12 initval 0x1\nSize in memory: 200\nReferences: 2\nNumber of entries: 3\n'))
+      .toEqual({ type: 'hash:ip', family: 'inet', maxelem: 4, references: 2, size: 3 });
+    expect(failedRestoreLine('ipset v7.17: Error in line 3: Hash is full, cannot add more elements\n')).toEqual({ line: 3, why: 'Hash is full, cannot add more elements' });
   });
 
   it('renders one batch: missing sets created, deletes before adds, every line -exist', () => {
