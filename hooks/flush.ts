@@ -85,6 +85,12 @@ async function ledgerAt(snap: Snapshot) {
 
 type Ledger = Awaited<ReturnType<typeof ledgerAt>>;
 
+/** The writer-role rule of controller/ledger/roles.ts, for the entries one flush writes. */
+async function writerRoleCheck(policy: Ledger['ledger']['policy'], now: Date) {
+  const { writerEntryProblem } = await import('../controller/ledger/roles.js');
+  return (entry: BanEntry, old: BanEntry | undefined) => writerEntryProblem(entry, old, policy, now);
+}
+
 /**
  * Applies the operations and checks the result the way `validate` does before anything is
  * pushed: an operation whose entry `validate` would reject (a count past the schema's
@@ -97,8 +103,11 @@ export function applyChecked(
   at: Pick<Ledger, 'format' | 'parse'> & { bans: readonly BanEntry[]; header: string },
   ops: readonly Operation[],
   ctx: ApplyContext,
+  /** this host enforces signer roles (requireSignedCommits + adminSigners): refuse what its own writer key may not write */
+  writerRole?: (entry: BanEntry, old: BanEntry | undefined) => string | undefined,
 ): { bans: BanEntry[]; results: OpResult[]; text: string } {
   const refused = new Map<string, string>();
+  const before = new Map(at.bans.map((b) => [b.cidr, b] as const));
   for (let pass = 0; ; pass++) {
     const todo = ops.filter((o) => !refused.has(o.id));
     const { bans, results } = applyOperations(at.bans, todo, ctx);
@@ -108,8 +117,12 @@ export function applyChecked(
       if (!isChange(r) || r.outcome === 'removed') continue;
       const entry = byKey.get(r.cidr);
       const problem = entry && at.parse(at.format([entry])).problems[0];
+      const outside = !problem && entry && writerRole?.(entry, before.get(r.cidr));
       if (problem) {
         refused.set(r.op.id, `would make the ledger invalid: ${problem.message}`);
+        found = true;
+      } else if (outside) {
+        refused.set(r.op.id, `${outside}, which this host's writer key may not write (hosts with adminSigners would hold the commit); make it by a pull request merged with an admin key`);
         found = true;
       }
     }
@@ -149,7 +162,8 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
       const unbannedAt = await recentUnbans(repo, snap.tip, todo, now);
-      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) });
+      const writerRole = cfg.requireSignedCommits && cfg.adminSigners ? await writerRoleCheck(ledger.policy, now) : undefined;
+      const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) }, writerRole);
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
       const message = commitMessage(cfg.host, results);
       return message === null ? null : { files: { [LEDGER_FILES.bans]: text }, message };

@@ -99,3 +99,63 @@ export async function runManual(req: ManualRequest, cfg: HostConfig, now = Date.
   const pushed = commit && !['absent', 'stale', 'kept', 'superseded'].includes(mine.outcome);
   return { ok: true, line: pushed ? `${what}: pushed ${commit.slice(0, 12)}` : what, ...(commit ? { commit } : {}) };
 }
+
+export interface BatchOutcome {
+  /** every operation delivered or refused by the guard; false when some are still queued */
+  ok: boolean;
+  /** one line per refusal, then what was delivered */
+  lines: string[];
+  /** the commits that carried them (one, unless another writer raced the push) */
+  commits: string[];
+  delivered: number;
+  refused: number;
+  /** no-ops: already absent, already expired, kept, superseded */
+  unchanged: number;
+}
+
+/**
+ * Bulk `ban --from-file` / `unban --jail …`: every operation is spooled, then one flush
+ * delivers them together, in one commit (the flusher applies all pending operations per
+ * round). Bans the guard refuses are reported and never spooled; the rest still go.
+ */
+export async function runManualBatch(reqs: readonly ManualRequest[], cfg: HostConfig, now = Date.now()): Promise<BatchOutcome> {
+  const out: BatchOutcome = { ok: true, lines: [], commits: [], delivered: 0, refused: 0, unchanged: 0 };
+  const ops = reqs.map((r) => manualOperation(r, cfg.host, now));
+  const guard = ops.some((o) => o.op === 'ban') ? readGuard(cfg.stateDir) : undefined;
+  const spooled: Operation[] = [];
+  for (const op of ops) {
+    const why = guard && op.op === 'ban' ? refusal(parseCidr(op.cidr), guard.allow, guard.broadestPrefix) : undefined;
+    if (why) {
+      out.refused++;
+      out.lines.push(`refusing to ban ${op.cidr}: ${why}`);
+      continue;
+    }
+    spooled.push(op);
+  }
+  if (spooled.length === 0) return out;
+  for (const op of spooled) spoolOperation(spoolPath(cfg), op);
+  let result;
+  try {
+    result = await flushSpool(cfg, { wait: true });
+  } catch (err) {
+    return { ...out, ok: false, lines: [...out.lines, `${spooled.length} operations queued, not yet pushed: ${errorMessage(err)} (run \`fail2git flush\` later)`] };
+  }
+  const mine = new Map(result.results.map((r) => [r.op.id, r]));
+  for (const op of spooled) {
+    const r = mine.get(op.id);
+    if (!r) continue;
+    if (r.outcome === 'refused') {
+      out.refused++;
+      out.lines.push(`refused ${op.op} ${r.cidr}: ${r.detail ?? ''}`);
+    } else if (['absent', 'stale', 'kept', 'superseded'].includes(r.outcome)) out.unchanged++;
+    else out.delivered++;
+    const c = result.commitOf[op.id];
+    if (c && !out.commits.includes(c)) out.commits.push(c);
+  }
+  const missing = spooled.filter((o) => !mine.has(o.id)).length;
+  if (missing > 0) {
+    out.ok = !result.busy;
+    out.lines.push(result.busy ? `${missing} operations queued: another flusher is busy and delivers them` : `${missing} operations delivered by a concurrent flush`);
+  }
+  return out;
+}

@@ -15,10 +15,10 @@ export const FLAGS: Record<string, string> = {
   init: '--remote --branch --allow --signing-key --update-ci --help',
   validate: '--ledger --rev --json --help',
   fmt: '--ledger --check --help',
-  list: '--ledger --at --json --help',
+  list: '--ledger --at --jail --by --expiring-within --json --help',
   export: '--ledger --format --at --output --help',
-  ban: '--ttl --until --permanent --reason --by --config --help',
-  unban: '--reason --by --config --help',
+  ban: '--ttl --until --permanent --reason --by --from-file --dry-run --config --help',
+  unban: '--jail --banned-by --matching --from-file --dry-run --force --as --reason --by --config --help',
   hook: 'ban unban prolong --jail --ip --bantime --time --restored --bancount --failures --config --help',
   flush: '--config --json --background --help',
   pending: '--config --json --help',
@@ -36,7 +36,7 @@ export const FLAGS: Record<string, string> = {
 
 /** Flags whose value is a directory, a file, or one of a few words (both shells). */
 const DIR_FLAGS = ['--ledger', '--state-dir'];
-const FILE_FLAGS = ['--config', '--output'];
+const FILE_FLAGS = ['--config', '--output', '--from-file'];
 const FORMATS = 'txt json';
 
 export function bashCompletion(commands: readonly string[]): string {

@@ -2,19 +2,22 @@
  * `fail2git list`: the enforceable set at a moment — what every reconciler enforces:
  * expired, allowlisted and too-broad bans left out.
  */
-import { EXIT_FINDING, EXIT_OK, err, parseFlags, type Command } from '../cli.js';
-import { formatTime } from '../../controller/lib/duration.js';
+import { EXIT_FINDING, EXIT_OK, UsageError, err, parseFlags, type Command } from '../cli.js';
+import { formatTime, parseDuration } from '../../controller/lib/duration.js';
 import { printable } from '../../controller/lib/printable.js';
 import { LEDGER_FLAG_HELP, atFlag, enforceable, resolveLedgerDir, setSummary, quietOnClosedStdout } from './_ledger.js';
 import type { DesiredEntry } from '../../controller/targets/types.js';
 
-const HELP = `Usage: fail2git list [--at TIME] [--json] [--ledger DIR]
+const HELP = `Usage: fail2git list [--at TIME] [--jail NAME] [--by NAME] [--expiring-within DURATION] [--json] [--ledger DIR]
 
 Prints the enforceable set: bans live at TIME (default now) minus expired ones, bans
 overlapping the allowlist, and bans broader than the policy allows. One line per entry:
 CIDR, expiry (or "permanent"), who banned it and the jail. A summary goes to stderr.
 
   --at TIME      an RFC 3339 time, e.g. 2026-11-22T09:00:00Z (default: now)
+  --jail NAME    only bans made by that fail2ban jail
+  --by NAME      only bans whose "by" is NAME (a host or a person)
+  --expiring-within DURATION   only bans that expire within DURATION of TIME (e.g. 1h, 7d)
   --json         {at, rev?, entries[], skipped[], nextExpiry?}
 ${LEDGER_FLAG_HELP}
 
@@ -35,18 +38,34 @@ function lines(entries: readonly DesiredEntry[]): string {
 export const command: Command = {
   help: HELP,
   async run(argv) {
-    const parsed = parseFlags<{ ledger?: string; at?: string; json?: boolean }>(
+    const parsed = parseFlags<{ ledger?: string; at?: string; json?: boolean; jail?: string; by?: string; 'expiring-within'?: string }>(
       argv,
-      { ledger: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' } },
+      { ledger: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' }, jail: { type: 'string' }, by: { type: 'string' }, 'expiring-within': { type: 'string' } },
       HELP,
       false,
     );
     if (!parsed) return EXIT_OK;
     quietOnClosedStdout();
     const at = atFlag(parsed.values.at);
+    const within = parsed.values['expiring-within'];
+    let horizon: number | undefined;
+    if (within !== undefined) {
+      try {
+        horizon = at.getTime() + parseDuration(within);
+      } catch (e) {
+        throw new UsageError(`--expiring-within ${JSON.stringify(within)}: ${(e as Error).message}`);
+      }
+    }
     const loaded = await enforceable(await resolveLedgerDir(parsed.values.ledger), at);
     if (!loaded) return EXIT_FINDING;
-    const { set, result } = loaded;
+    const { result } = loaded;
+    const { jail, by } = parsed.values;
+    const set = {
+      ...loaded.set,
+      entries: loaded.set.entries.filter((e) =>
+        (jail === undefined || e.jail === jail) && (by === undefined || e.by === by) &&
+        (horizon === undefined || (e.expires !== undefined && Date.parse(e.expires) <= horizon))),
+    };
     if (parsed.values.json) {
       const doc = {
         at: formatTime(at),

@@ -16,6 +16,7 @@ import { tryRunLock } from '../../controller/loop/run-lock.js';
 import { Waker, watchLoop } from '../../controller/loop/watch.js';
 import { SingleFlight } from '../../controller/loop/background.js';
 import { LedgerFetch } from '../../controller/loop/ledger-fetch.js';
+import { readFleetSize } from '../../controller/fleet/size.js';
 import { summarize, writeGuard } from '../../hooks/guard-cache.js';
 import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
@@ -175,6 +176,8 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
   const fetch = new LedgerFetch({
     remote: cfg.remote, dir: ledgerClonePath(cfg), branch: cfg.branch, run: deps.run, intervalMs,
     onNews: () => waker.wake(),
+    // A quiet large fleet polls less often (docs/scale.md); a new tip brings the interval back.
+    fleetSize: () => readFleetSize(cfg.stateDir)?.hosts ?? 0,
     onResult: (r) => {
       if (r.error) log.warn('fetch.failed', { code: r.error.code, error: r.error.message, tip: r.tip });
       else if (r.fetched) log.info('fetch', { tip: r.tip });

@@ -14,6 +14,14 @@ import type { RunStatus } from '../status/run-status.js';
 export const SILENT_INTERVALS = 3;
 /** a record unchanged for this many intervals is published again, as a heartbeat */
 export const HEARTBEAT_INTERVALS = 1.5;
+/**
+ * Status pushes per second the whole fleet may cost the forge: a host's heartbeat is at least
+ * fleetSize / this (seconds), and a record whose only news is progress (a newer applied commit,
+ * other entry counts) waits half that. So 1,000 hosts heartbeat every 500 s, not every 45 s.
+ */
+export const STATUS_PUSHES_PER_SECOND = 2;
+/** The longest heartbeat, whatever the fleet's size. */
+export const MAX_HEARTBEAT_MS = 30 * 60_000;
 
 /** What one host says about itself. */
 export interface FleetRecord {
@@ -30,6 +38,8 @@ export interface FleetRecord {
   lastError?: string;
   /** fail2git version */
   software: string;
+  /** how often this host publishes an unchanged record, e.g. `500s` (absent: 1.5 intervals) */
+  heartbeat?: string;
   /** the host's reconcile interval, e.g. `30s` (silence is measured in these) */
   interval: string;
   /** when this record was published */
@@ -47,19 +57,45 @@ export function recordFromRun(status: RunStatus, software: string, interval: str
   return record;
 }
 
-/** Pure: does this record need publishing, given the last one published? */
-export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord | undefined, now: Date): boolean {
+/**
+ * How often an unchanged record is published again: 1.5 intervals, or longer in a large fleet
+ * (fleetSize / STATUS_PUSHES_PER_SECOND seconds, at most MAX_HEARTBEAT_MS). Pure.
+ */
+export function heartbeatMs(intervalMs: number, fleetSize = 0): number {
+  const byFleet = Math.min(MAX_HEARTBEAT_MS, (fleetSize / STATUS_PUSHES_PER_SECOND) * 1000);
+  return Math.round(Math.max(intervalMs * HEARTBEAT_INTERVALS, byFleet));
+}
+
+/** The record without what only says "still making progress": used to tell news from progress. */
+function health(r: Omit<FleetRecord, 'seen'>): unknown {
+  const { runAt: _r, appliedCommit: _a, appliedCommitTime: _t, heartbeat: _h, targets, reason, ...rest } = r as Omit<FleetRecord, 'seen'> & { seen?: string };
+  delete (rest as { seen?: string }).seen;
+  const errors = Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, t.error ?? null]));
+  return { ...rest, errors, reason: reason === 'Applied' ? 'UpToDate' : reason };
+}
+
+/**
+ * Pure: does this record need publishing, given the last one published? A change of health
+ * (an error, a reason other than Applied/UpToDate, a target, the interval) is published at
+ * once; progress alone (a newer applied commit, entry counts) at most every half heartbeat of
+ * the fleet's size (at once in a fleet of a few hosts); an unchanged record every heartbeat.
+ */
+export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord | undefined, now: Date, fleetSize = 0): boolean {
   if (!last) return true;
-  const { seen, runAt: _lastRun, ...lastBody } = last;
-  const { runAt: _nextRun, ...nextBody } = next;
-  if (JSON.stringify(lastBody) !== JSON.stringify(nextBody)) return true;
   let intervalMs = 30_000;
   try {
     intervalMs = parseDuration(next.interval);
   } catch {
     /* keep the default */
   }
-  return now.getTime() - Date.parse(seen) >= intervalMs * HEARTBEAT_INTERVALS;
+  const ago = now.getTime() - Date.parse(last.seen);
+  if (!(ago >= 0)) return true;
+  if (JSON.stringify(health(last)) !== JSON.stringify(health(next))) return true;
+  const { seen: _s, runAt: _lastRun, heartbeat: _lh, ...lastBody } = last;
+  const { runAt: _nextRun, heartbeat: _nh, ...nextBody } = next;
+  const beat = heartbeatMs(intervalMs, fleetSize);
+  if (JSON.stringify(lastBody) !== JSON.stringify(nextBody)) return ago >= (beat - intervalMs * HEARTBEAT_INTERVALS) / 2;
+  return ago >= beat;
 }
 
 /** One host as the fleet view sees it. */
@@ -106,6 +142,14 @@ const OPTIONAL: Record<string, Check> = {
   runAt: time,
   lastError: text,
   software: text,
+  heartbeat: (v) => {
+    if (typeof v !== 'string') return 'not a string';
+    try {
+      return parseDuration(v) > 0 ? undefined : 'not a positive duration';
+    } catch {
+      return 'not a duration';
+    }
+  },
   // `seen` is judged by silence, not refused: a record without a readable one is silent.
   seen: () => undefined,
 };
@@ -168,12 +212,18 @@ export function parseFleetRecord(raw: string, refHost: string): { record: FleetR
  * or one older than SILENT_INTERVALS of its interval. A `seen` later than now by more than one
  * interval is not believed either (a clock far ahead, or a record written to look alive). Pure.
  */
-export function silence(record: Pick<FleetRecord, 'interval'> & { seen?: unknown }, now: Date): { seenAgoSeconds?: number; silent: boolean } {
+export function silence(record: Pick<FleetRecord, 'interval' | 'heartbeat'> & { seen?: unknown }, now: Date): { seenAgoSeconds?: number; silent: boolean } {
   let intervalMs = DEFAULT_INTERVAL_MS;
   try {
     intervalMs = parseDuration(record.interval);
   } catch {
     /* a record with a strange interval is judged by the default */
+  }
+  let beatMs = 0;
+  try {
+    if (typeof record.heartbeat === 'string') beatMs = Math.min(MAX_HEARTBEAT_MS, parseDuration(record.heartbeat));
+  } catch {
+    /* judged by its interval alone */
   }
   let seenMs: number;
   try {
@@ -184,7 +234,8 @@ export function silence(record: Pick<FleetRecord, 'interval'> & { seen?: unknown
   if (!Number.isFinite(seenMs)) return { silent: true };
   const agoMs = now.getTime() - seenMs;
   const seenAgoSeconds = Math.max(0, Math.round(agoMs / 1000));
-  return { seenAgoSeconds, silent: agoMs > SILENT_INTERVALS * intervalMs || agoMs < -intervalMs };
+  // A host that heartbeats slowly (a large fleet) is silent after two missed heartbeats.
+  return { seenAgoSeconds, silent: agoMs > Math.max(SILENT_INTERVALS * intervalMs, 2 * beatMs) || agoMs < -intervalMs };
 }
 
 export interface FleetView {

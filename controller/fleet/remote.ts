@@ -15,15 +15,16 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execRunner, ExecError } from '../lib/exec.js';
 import { TransientError, redact, errorMessage } from '../lib/errors.js';
-import { formatTime } from '../lib/duration.js';
+import { formatDuration, formatTime, parseDuration } from '../lib/duration.js';
 import { writeFileAtomicSync } from '../lib/files.js';
 import { renderFleet } from './table.js';
-import { SILENT_INTERVALS, parseFleetRecord, shouldPublish, silence, type FleetHost, type FleetRecord, type FleetView } from './record.js';
+import { SILENT_INTERVALS, heartbeatMs, parseFleetRecord, shouldPublish, silence, type FleetHost, type FleetRecord, type FleetView } from './record.js';
 import { writeMetricsFile } from '../status/metrics.js';
+import { FLEET_SIZE_FILE, readFleetSize, type FleetSize } from './size.js';
 import { FLEET_METRICS_FILE, renderFleetMetrics } from './metrics.js';
 
-export { renderFleet };
-export { recordFromRun, shouldPublish, SILENT_INTERVALS, HEARTBEAT_INTERVALS, type FleetHost, type FleetRecord, type FleetView } from './record.js';
+export { renderFleet, readFleetSize, type FleetSize };
+export { recordFromRun, shouldPublish, heartbeatMs, SILENT_INTERVALS, HEARTBEAT_INTERVALS, STATUS_PUSHES_PER_SECOND, type FleetHost, type FleetRecord, type FleetView } from './record.js';
 
 export const STATUS_REF_PREFIX = 'refs/fail2git/status/';
 const TIP_REF = 'refs/fail2git/fleet-tip';
@@ -67,8 +68,12 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
   const ref = STATUS_REF_PREFIX + record.host;
   const lastPath = join(repo.stateDir, 'fleet-published.json');
   const last = readLast(lastPath);
-  if (!shouldPublish(record, last, now)) return { published: false, ref };
-  const full: FleetRecord = { ...record, seen: formatTime(now) };
+  const fleetSize = readFleetSize(repo.stateDir)?.hosts ?? 0;
+  const beat = heartbeatMs(intervalOf(record.interval), fleetSize);
+  // Readers judge silence by the heartbeat the record names (only when it is longer than usual).
+  const withBeat = beat > intervalOf(record.interval) * 1.5 ? { ...record, heartbeat: formatDuration(beat) } : record;
+  if (!shouldPublish(withBeat, last, now, fleetSize)) return { published: false, ref };
+  const full: FleetRecord = { ...withBeat, seen: formatTime(now) };
   const dir = await fleetRepo(repo.stateDir);
   const git = gitIn(dir);
   const blob = (await git(['hash-object', '-w', '--stdin'], redact(JSON.stringify(full, null, 2)) + '\n')).trim();
@@ -81,7 +86,31 @@ export async function publishHostStatus(repo: FleetRepo, record: Omit<FleetRecor
     throw new TransientError('E_FLEET_PUBLISH', `cannot publish status to ${redact(repo.remote)} ${ref}: ${errorMessage(err)}`, { cause: err });
   }
   writeFileAtomicSync(lastPath, redact(JSON.stringify(full)) + '\n', { mkdir: true });
+  await refreshFleetSize(repo, now).catch(() => undefined);
   return { published: true, ref, commit };
+}
+
+/** How often a host counts the fleet's status refs (one ls-remote that lists them all). */
+export const FLEET_SIZE_MAX_AGE_MS = 60 * 60_000;
+
+/** Counts the remote's status refs when the last count is older than FLEET_SIZE_MAX_AGE_MS. */
+export async function refreshFleetSize(repo: FleetRepo, now: Date = new Date()): Promise<FleetSize | undefined> {
+  const known = readFleetSize(repo.stateDir);
+  if (known && now.getTime() - Date.parse(known.at) < FLEET_SIZE_MAX_AGE_MS && now.getTime() >= Date.parse(known.at)) return known;
+  const dir = await fleetRepo(repo.stateDir);
+  const out = await gitIn(dir)(['ls-remote', '--refs', '--', repo.remote, `${STATUS_REF_PREFIX}*`]);
+  const hosts = out.split('\n').filter((l) => l.includes(`\t${STATUS_REF_PREFIX}`)).length;
+  const size: FleetSize = { hosts, at: formatTime(now) };
+  writeFileAtomicSync(join(repo.stateDir, FLEET_SIZE_FILE), JSON.stringify(size) + '\n', { mkdir: true });
+  return size;
+}
+
+function intervalOf(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    return 30_000;
+  }
 }
 
 function gitWithIdentity(dir: string, host: string, args: string[]): Promise<string> {

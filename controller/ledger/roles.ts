@@ -45,8 +45,12 @@ function sameEntry(a: BanEntry, b: BanEntry): boolean {
   return a.cidr === b.cidr && a.expires === b.expires && a.at === b.at && a.by === b.by && a.jail === b.jail && a.reason === b.reason && a.count === b.count;
 }
 
-/** Why a writer's new or changed entry is not what an operation would write, or undefined. */
-function entryProblem(e: BanEntry, old: BanEntry | undefined, policy: LedgerSnapshot['policy'], at: Date): string | undefined {
+/**
+ * Why a writer's new or changed entry is not what an operation may write, or undefined. The
+ * writer side (hooks/flush.ts) asks the same before it pushes, so a host never makes a
+ * commit that hosts with adminSigners would hold.
+ */
+export function writerEntryProblem(e: BanEntry, old: BanEntry | undefined, policy: LedgerSnapshot['policy'], at: Date): string | undefined {
   let c;
   try {
     c = parseCidr(e.cidr);
@@ -90,7 +94,7 @@ export function judgeRole(before: LedgerSnapshot | undefined, after: LedgerSnaps
   for (const e of after.bans) {
     const was = prev.get(e.cidr);
     if (was && sameEntry(was, e)) continue;
-    const why = entryProblem(e, was, after.policy, at);
+    const why = writerEntryProblem(e, was, after.policy, at);
     if (why) return { ok: false, file: LEDGER_FILES.bans, why: `${why}; a writer key may not (this needs a key in adminSigners)` };
   }
   return { ok: true };

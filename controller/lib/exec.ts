@@ -87,8 +87,3 @@ export const execRunner: Runner = (cmd, args, opts = {}) =>
     child.stdin.on('error', () => { /* reported via close */ });
     child.stdin.end(opts.input ?? '');
   });
-
-/** A runner that executes every program inside a network namespace (tests, multi-host demos). */
-export function netnsRunner(netns: string, inner: Runner = execRunner): Runner {
-  return (cmd, args, opts) => inner('ip', ['netns', 'exec', netns, cmd, ...args], opts);
-}

@@ -11,6 +11,31 @@ import { SingleFlight } from './background.js';
 
 /** A fetch running longer than this (and an interval) is reported as stalled. */
 const STALL_MIN_MS = 5_000;
+/** ls-remotes per second a whole quiet fleet may cost the forge (see idlePollCapMs). */
+export const IDLE_POLLS_PER_SECOND = 5;
+/** The longest gap between two polls of a quiet host, whatever the fleet's size. */
+export const MAX_IDLE_POLL_MS = 10 * 60_000;
+const POLL_JITTER = 0.1;
+
+/**
+ * The longest gap between a quiet host's polls: the interval in a small fleet, and
+ * fleetSize / IDLE_POLLS_PER_SECOND seconds in a large one (at most MAX_IDLE_POLL_MS), so a
+ * fleet of 1,000 quiet hosts polls 5 times a second in all, not 33. Pure.
+ */
+export function idlePollCapMs(intervalMs: number, fleetSize: number): number {
+  return Math.max(intervalMs, Math.min(MAX_IDLE_POLL_MS, (fleetSize / IDLE_POLLS_PER_SECOND) * 1000));
+}
+
+/**
+ * The gap before the next poll. News (a new tip) brings it back to the interval; a quiet or
+ * failed poll doubles it up to `capMs`, with ±10 % jitter so hosts that went quiet together
+ * drift apart (and a forge that was down is not hit by the whole fleet at once). Pure.
+ */
+export function nextPollGapMs(gapMs: number, intervalMs: number, capMs: number, news: boolean, random: number): number {
+  if (news || capMs <= intervalMs) return intervalMs;
+  const doubled = Math.min(capMs, gapMs * 2) * (1 + POLL_JITTER * (2 * random - 1));
+  return Math.round(Math.max(intervalMs, doubled));
+}
 
 export interface LedgerFetchConfig {
   remote: string;
@@ -22,7 +47,10 @@ export interface LedgerFetchConfig {
   /** a fetch brought a new tip (or failed after succeeding): run again now */
   onNews: () => void;
   onResult?: (r: SyncResult) => void;
+  /** the fleet's size as last counted (fleet/size.ts): quiet polls back off up to idlePollCapMs */
+  fleetSize?: () => number;
   now?: () => number;
+  random?: () => number;
 }
 
 export class LedgerFetch {
@@ -30,9 +58,11 @@ export class LedgerFetch {
   private lastStart = -Infinity;
   private last: SyncResult | undefined;
   private readonly now: () => number;
+  private gap: number;
 
   constructor(private readonly cfg: LedgerFetchConfig) {
     this.now = cfg.now ?? Date.now;
+    this.gap = cfg.intervalMs;
     this.flight = new SingleFlight();
   }
 
@@ -52,13 +82,26 @@ export class LedgerFetch {
     return this.flight.busy;
   }
 
-  /** Starts a fetch when one is due (half an interval since the last start) and none runs. */
+  /** The current gap between polls: the interval, longer while a large fleet is quiet. */
+  get pollGapMs(): number {
+    return this.gap;
+  }
+
+  /**
+   * Starts a fetch when one is due and none runs: half an interval since the last start, or,
+   * while the remote is quiet in a large fleet, the backed-off gap (less half an interval, as
+   * ticks come every interval). `force` (this host just pushed) fetches now and ends a back-off.
+   */
   kick(force = false): void {
-    if (!force && this.now() - this.lastStart < this.cfg.intervalMs / 2) return;
+    const due = Math.max(this.cfg.intervalMs / 2, this.gap - this.cfg.intervalMs / 2);
+    if (!force && this.now() - this.lastStart < due) return;
+    if (force) this.gap = this.cfg.intervalMs;
     const started = this.flight.start(async () => {
       const before = this.last;
       const r = await syncClone(this.cfg.remote, this.cfg.dir, this.cfg.branch, this.cfg.run);
       this.last = r;
+      const cap = idlePollCapMs(this.cfg.intervalMs, this.cfg.fleetSize?.() ?? 0);
+      this.gap = nextPollGapMs(this.gap, this.cfg.intervalMs, cap, r.fetched && !r.error, (this.cfg.random ?? Math.random)());
       this.cfg.onResult?.(r);
       if (r.fetched || Boolean(r.error) !== Boolean(before?.error)) this.cfg.onNews();
     });

@@ -152,11 +152,50 @@ export interface TieBreak {
   held?: () => ReadonlySet<string>;
   /** which of `probe` the previous run desired (undefined: not known): among equals, what is new this run comes first */
   previouslyDesired?: (probe: ReadonlySet<string>) => ReadonlySet<string> | undefined;
+  /**
+   * Networks the target already bans through members fail2git did not make (a hand-made
+   * member of a Proxmox IPSet): an entry equal to or inside one is enforced already, and
+   * adding it would be refused (Proxmox holds one member per CIDR) or overlap. Folded too.
+   */
+  coveredElsewhere?: readonly string[];
+}
+
+/** The groups whose outer entry is equal to or inside one of `networks`. */
+function splitCoveredElsewhere(desired: readonly DesiredEntry[], gs: Group[], networks: readonly string[]): { kept: Group[]; elsewhere: Group[] } {
+  const sorted = networks.map((k, i) => item({ cidr: k, family: k.includes(':') ? 6 : 4 }, i)).filter((x): x is Item => x !== undefined).sort(compareItems);
+  // only the outermost of them matter, and those never overlap
+  const foreign: Item[] = [];
+  for (const f of sorted) if (foreign.length === 0 || !covers(foreign[foreign.length - 1]!, f)) foreign.push(f);
+  if (foreign.length === 0) return { kept: gs, elsewhere: [] };
+  const kept: Group[] = [];
+  const elsewhere: Group[] = [];
+  for (const g of gs) {
+    const o = item(desired[g.outer]!, g.outer);
+    // the last foreign network at or before o in address order is the only one that can cover it
+    let lo = 0;
+    let hi = foreign.length - 1;
+    let at = -1;
+    while (o && lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareItems(foreign[mid]!, o) <= 0) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    (o && at >= 0 && covers(foreign[at]!, o) ? elsewhere : kept).push(g);
+  }
+  return { kept, elsewhere };
 }
 
 export function enforcedSet(desired: readonly DesiredEntry[], capacity?: CapacityFn, ties: TieBreak = {}): EnforcedSet {
-  const gs = groups(desired);
-  const foldedAll = gs.reduce((n, g) => n + g.members.length, 0);
+  let gs = groups(desired);
+  let foldedAll = gs.reduce((n, g) => n + g.members.length, 0);
+  if (ties.coveredElsewhere && ties.coveredElsewhere.length > 0) {
+    const split = splitCoveredElsewhere(desired, gs, ties.coveredElsewhere);
+    gs = split.kept;
+    foldedAll = gs.reduce((n, g) => n + g.members.length, 0) + split.elsewhere.reduce((n, g) => n + 1 + g.members.length, 0);
+  }
+  const extraFolded = foldedAll - gs.reduce((n, g) => n + g.members.length, 0);
   const byAddress = (list: Group[]): DesiredEntry[] => list.map((g) => g.outer).sort((a, b) => a - b).map((i) => desired[i]!);
   if (!capacity || gs.length === 0) return { entries: byAddress(gs), folded: foldedAll, leftOut: 0 };
   // when everything fits in any order, ranking (a sort of the whole set) is not needed
@@ -188,7 +227,7 @@ export function enforcedSet(desired: readonly DesiredEntry[], capacity?: Capacit
   const dropped = scored.slice(n).map((s) => s.g);
   return {
     entries: byAddress(kept),
-    folded: kept.reduce((x, g) => x + g.members.length, 0),
+    folded: extraFolded + kept.reduce((x, g) => x + g.members.length, 0),
     leftOut: dropped.reduce((x, g) => x + 1 + g.members.length, 0),
     capacity: n,
   };

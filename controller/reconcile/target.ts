@@ -80,6 +80,7 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
     const set = enforcedSet(input.desired, target.capacity ? (ranked) => target.capacity!(ranked) : undefined, {
       held: () => new Set(observed.map((o) => o.cidr)),
       ...(input.previousDesired && { previouslyDesired: input.previousDesired }),
+      ...(target.coveredElsewhere && { coveredElsewhere: target.coveredElsewhere() }),
     });
     enforce = set.entries;
     run.folded = set.folded;

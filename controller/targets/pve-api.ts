@@ -87,6 +87,8 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
 
   /** marked members Proxmox holds as exceptions (`nomatch`), as of the last GET */
   let broken: ObservedEntry[] = [];
+  /** networks hand-made members of the set ban, as of the last GET */
+  let foreign: string[] = [];
 
   async function applyPlan(plan: Plan): Promise<ApplyResult> {
     const queue = new PQueue({ concurrency: cfg.concurrency });
@@ -130,10 +132,12 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     driver: DRIVER,
     async observe() {
       const entries = await readSet();
+      foreign = entries.filter((e) => !e.nomatch && !isMarker(e.comment)).map((e) => networkOf(e.cidr)?.key).filter((k): k is string => k !== undefined);
       broken = entries.filter((e) => e.nomatch && isMarker(e.comment)).map((e) => ({ cidr: networkOf(e.cidr)?.key ?? e.cidr, family: e.cidr.includes(':') ? 6 : 4, raw: e.cidr }));
       return ownedEntries(entries);
     },
     needsRepair: () => broken.length > 0,
+    coveredElsewhere: () => foreign,
     warnings: () => (broken.length > 0 ? [`IPSet ${cfg.ipset}: ${broken.length} member(s) with fail2git's marker are exceptions (nomatch), which un-ban; replaced`] : []),
     apply: applyPlan,
     capacity: () => cfg.maxEntries,

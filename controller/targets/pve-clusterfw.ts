@@ -11,7 +11,7 @@ import type { ApplyResult, DesiredEntry, Plan, Target, TargetFactory } from './t
 import { minCapacity } from '../plan/enforced-set.js';
 import { networkOf } from '../net/cidr.js';
 import { assertFwShape, assertPlainLf, firewallEnabled, ipsetReferenced, parseIpsetLine, splitFw, type FwDoc } from './pve/fw-text.js';
-import { brokenLines, findManaged, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
+import { brokenLines, findManaged, foreignBans, isOwned, markerComment, ownedEntries, ownedLineStats, spliceManaged, SECTION_COMMENT } from './pve/managed-set.js';
 import { PVE_LOCK_DIR, withClusterLock } from './pve/cluster-lock.js';
 import { readFwFile, writeFwFileAtomic } from './pve/fw-file.js';
 import { clusterFwProtected, corosyncAddresses } from './pve/cluster-addresses.js';
@@ -63,6 +63,8 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
   let observedDoc: FwDoc | undefined;
   /** line numbers of broken lines of ours (brokenLines) as of the last observe() */
   let broken: number[] = [];
+  /** networks hand-made members of our section ban, as of the last observe() */
+  let foreign: string[] = [];
 
   async function load(): Promise<{ text: string; doc: FwDoc }> {
     const text = await readFwFile(path, name);
@@ -93,10 +95,12 @@ export const createPveClusterFw: TargetFactory = (name, raw, deps) => {
       const entries = ownedEntries(doc, section);
       observedDoc = doc;
       broken = brokenLines(doc, section).map((i) => i + 1);
+      foreign = foreignBans(doc, section);
       return entries;
     },
     // marked exceptions, marked lines naming no network, a cut-off last line: the next write drops them
     needsRepair: () => broken.length > 0,
+    coveredElsewhere: () => foreign,
     capacity(ranked) {
       const bySize = observedDoc ? entriesThatFit(observedDoc, ranked, { path, ipset, maxBytes, target: name }, deps.host) : undefined;
       return minCapacity(maxEntries, bySize);

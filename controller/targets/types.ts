@@ -61,6 +61,12 @@ export interface Target {
    * undefined for no known limit. The controller enforces that many and leaves out the rest.
    */
   capacity?(ranked: readonly DesiredEntry[]): number | undefined;
+  /**
+   * After observe(): networks the target already bans through members it does not own (a
+   * hand-made member of a Proxmox IPSet). Desired entries equal to or inside one are not
+   * enforced separately (folded): the add would be refused, or overlap.
+   */
+  coveredElsewhere?(): readonly string[];
   /** addresses this target must never ban (e.g. the API host); optional */
   protectedAddresses?(): Promise<string[]>;
   /** human-readable warnings found while observing (e.g. "cluster firewall disabled") */

@@ -1,22 +1,13 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { formatTime } from '../../controller/lib/duration.js';
+import { cli, CLI } from '../helpers/cli.js';
 
 afterAll(() => cleanupTmp());
-
-const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FAIL2GIT_CONFIG: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function ok(args: string[]): Promise<string> {
   const r = await cli(args);

@@ -1,21 +1,12 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
+
 import { join } from 'node:path';
-import { git, makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
+import { git, makeLedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { parseLog, LOG_FORMAT } from '../../controller/audit/log.js';
+import { cli, CLI } from '../helpers/cli.js';
 
 afterAll(() => cleanupTmp());
-
-const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** 500 entries expired yesterday (10.0.x.y) and 500 live until next year (10.1.x.y), canonical layout. */
 function bigLedger(): { text: string; expired: string[]; live: string[] } {

@@ -5,21 +5,17 @@
  * Run `npm run build` first (the test executes dist/bin/fail2git.js).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { REPO_ROOT } from '../helpers/git.js';
-import { signingArgs } from '../../controller/git/signing.js';
 
-const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
+import { signingArgs } from '../../controller/git/signing.js';
+import { runCli, CLI } from '../helpers/cli.js';
+
+const f2g = (args: string[], cwd?: string) => runCli(args, cwd, { USER: 'tester' });
 
 interface Person { name: string; email: string; key?: string }
-
-function f2g(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, USER: 'tester' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function gitAs(who: Person, cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -81,7 +77,7 @@ function initLedger(): Setup {
   execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
   const work = join(root, 'ledger');
   const init = f2g(['init', work, '--remote', bare, '--allow', '192.0.2.0/24=management']);
-  expect(init.status, init.stderr).toBe(0);
+  expect(init.code, init.stderr).toBe(0);
   const list = join(root, 'www', 'fail2git.txt');
   mkdirSync(join(root, 'www'));
   pushChange(work, admin, null, (dir) => appendFileSync(join(dir, 'bans/targets.yaml'),
@@ -97,15 +93,15 @@ describe('init → validate → ban → reconcile', () => {
   it('enforces a ban made with the CLI on a file target', () => {
     const s = initLedger();
     const v = f2g(['validate'], s.work);
-    expect(v.status, v.stdout + v.stderr).toBe(0);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toContain('1 targets');
     const cfg = hostConfig(s, 'plain');
     const ban = f2g(['ban', '198.51.100.7', '--ttl', '1h', '--reason', 'e2e', '--config', cfg]);
-    expect(ban.status, ban.stderr).toBe(0);
+    expect(ban.code, ban.stderr).toBe(0);
     const refused = f2g(['ban', '192.0.2.10', '--ttl', '1h', '--config', cfg]);
-    expect(refused.status).toBe(1);
+    expect(refused.code).toBe(1);
     const rec = f2g(['reconcile', '--once', '--config', cfg]);
-    expect(rec.status, rec.stdout + rec.stderr).toBe(0);
+    expect(rec.code, rec.stdout + rec.stderr).toBe(0);
     expect(listed(s)).toEqual(['198.51.100.7']);
     // doctor now reads the targets from the reconciler's clone (no --ledger).
     const doc = f2g(['doctor', '--config', cfg]);
@@ -139,15 +135,15 @@ describe('a host that requires signed commits', () => {
   });
 
   it('applies a tip signed by an allowed key (the host\'s own signed ban)', () => {
-    expect(f2g(['ban', '198.51.100.1', '--ttl', '1h', '--config', cfg]).status).toBe(0);
+    expect(f2g(['ban', '198.51.100.1', '--ttl', '1h', '--config', cfg]).code).toBe(0);
     const r = reconcile();
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(listed(s)).toEqual(['198.51.100.1']);
   });
 
   it('applies a person\'s commit signed with their own allowed key', () => {
     pushChange(s.work, alice, alice, addBan('198.51.100.2', 'alice'), 'alice bans .2');
-    expect(reconcile().status).toBe(0);
+    expect(reconcile().code).toBe(0);
     expect(listed(s)).toEqual(['198.51.100.1', '198.51.100.2']);
   });
 
@@ -155,15 +151,15 @@ describe('a host that requires signed commits', () => {
     const good = status().commit.applied;
     const bad = pushChange(s.work, mallory, null, addBan('198.51.100.3', 'mallory'), 'unsigned');
     const r = reconcile();
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(listed(s)).toEqual(['198.51.100.1', '198.51.100.2']);
     expect(status().commit.applied).toBe(good);
     expect(status().commit.tipProblems?.join(' ')).toContain(`commit ${bad.slice(0, 12)} by mallory <mallory@example.test> is not signed`);
   });
 
   it('keeps holding when a host signs a new ban on top of the unsigned commit', () => {
-    expect(f2g(['ban', '198.51.100.4', '--ttl', '1h', '--config', cfg]).status).toBe(0);
-    expect(reconcile().status).toBe(1);
+    expect(f2g(['ban', '198.51.100.4', '--ttl', '1h', '--config', cfg]).code).toBe(0);
+    expect(reconcile().code).toBe(1);
     expect(listed(s)).toEqual(['198.51.100.1', '198.51.100.2']);
     expect(status().commit.tipProblems?.join(' ')).toMatch(/is not signed \(tip signed by: fail2git@web1 \(SHA256:/);
   });
@@ -176,13 +172,13 @@ describe('a host that requires signed commits', () => {
     gitAs(alice, s.work, 'push', '-q', 'origin', 'accept:main');
     gitAs(alice, s.work, 'checkout', '-q', 'main');
     gitAs(alice, s.work, 'reset', '-q', '--hard', 'origin/main');
-    expect(reconcile().status).toBe(0);
+    expect(reconcile().code).toBe(0);
     expect(listed(s)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4']);
   });
 
   it('holds a commit signed by a key not in allowedSigners', () => {
     pushChange(s.work, mallory, mallory, addBan('198.51.100.5', 'mallory'), 'mallory signs herself');
-    expect(reconcile().status).toBe(1);
+    expect(reconcile().code).toBe(1);
     expect(listed(s)).not.toContain('198.51.100.5');
     expect(status().commit.tipProblems?.join(' ')).toContain('a key not in allowedSigners');
   });
@@ -194,7 +190,7 @@ describe('a host that requires signed commits', () => {
     gitAs(admin, s.work, 'reset', '-q', '--hard', good);
     gitAs(admin, s.work, 'push', '-q', '--force', 'origin', 'HEAD:main');
     pushChange(s.work, alice, bob, addBan('198.51.100.6', 'alice'), 'claims alice, signed by bob');
-    expect(reconcile().status).toBe(1);
+    expect(reconcile().code).toBe(1);
     expect(listed(s)).not.toContain('198.51.100.6');
     expect(status().commit.tipProblems?.join(' ')).toContain('is signed by bob@example.test');
   });

@@ -13,21 +13,17 @@ import { git, REPO_ROOT } from '../helpers/git.js';
 import { verifyCommits } from '../../controller/git/signing.js';
 import { GITHUB_CHECK_STEPS, GITHUB_WORKFLOW_PATH, GITLAB_CI_PATH } from '../../controller/init/ci-templates.js';
 import { LEDGER_BUILD_PATH } from '../../controller/init/ci-build.js';
+import { runCli, CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
+const f2g = runCli;
 
 afterAll(() => cleanupTmp());
-
-function f2g(args: string[], cwd = REPO_ROOT): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function init(extra: string[] = []): string {
   const dir = join(tmpDir('f2g-init'), 'ledger');
   const r = f2g(['init', dir, '--allow', '192.0.2.0/24=management', ...extra]);
   expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
+  expect(r.code).toBe(0);
   return dir;
 }
 
@@ -50,14 +46,14 @@ function ciEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 interface Step { id?: string; run?: string; shell?: string; env?: Record<string, string> }
 
 /** Runs one generated workflow step's script the way GitHub's `shell: bash` does. */
-function runGithubStep(step: Step, cwd: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+function runGithubStep(step: Step, cwd: string, env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
   expect(step.shell).toBe('bash');
   const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
     cwd,
     encoding: 'utf8',
     env: ciEnv(env),
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function commitAll(dir: string, message: string): string {
@@ -78,17 +74,17 @@ describe('fail2git init', () => {
     expect(git(dir, 'status', '--porcelain')).toBe('');
     expect(git(dir, 'log', '--format=%s')).toBe('Create the ban ledger (fail2git init)');
     const v = f2g(['validate'], dir);
-    expect(v.status).toBe(0);
+    expect(v.code).toBe(0);
     expect(v.stdout).toContain('0 bans, 1 allowlisted');
-    expect(f2g(['fmt', '--check'], dir).status).toBe(0);
+    expect(f2g(['fmt', '--check'], dir).code).toBe(0);
   });
 
   it('warns when no management network is allowlisted', () => {
     const dir = join(tmpDir('f2g-init'), 'ledger');
     const r = f2g(['init', dir]);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stderr).toContain('bans/allow.yaml is empty');
-    expect(f2g(['validate'], dir).status).toBe(0);
+    expect(f2g(['validate'], dir).code).toBe(0);
   });
 
   it('refuses a non-empty directory and a bad --allow, writing nothing', () => {
@@ -96,11 +92,11 @@ describe('fail2git init', () => {
     mkdirSync(join(parent, 'full'));
     writeFileSync(join(parent, 'full', 'keep.txt'), 'mine\n');
     const full = f2g(['init', join(parent, 'full')]);
-    expect(full.status).toBe(1);
+    expect(full.code).toBe(1);
     expect(full.stderr).toMatch(/not empty/);
     expect(readFileSync(join(parent, 'full', 'keep.txt'), 'utf8')).toBe('mine\n');
     const bad = f2g(['init', join(parent, 'new'), '--allow', '999.1.1.1']);
-    expect(bad.status).toBe(2);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--allow "999.1.1.1"');
     expect(existsSync(join(parent, 'new'))).toBe(false);
   });
@@ -137,7 +133,7 @@ describe('the generated GitHub workflow, run locally', () => {
     expect([...steps.keys()]).toEqual(expect.arrayContaining([...GITHUB_CHECK_STEPS]));
     expect(steps.has('install')).toBe(false);
     const fmt = runGithubStep(steps.get('fmt')!, dir, {});
-    expect(fmt.status, fmt.stderr).toBe(0);
+    expect(fmt.code, fmt.stderr).toBe(0);
     const base = git(dir, 'rev-parse', 'HEAD');
     writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 198.51.100.7, expires: 2026-12-01T00:00:00Z, at: 2026-11-25T10:00:00Z, by: alice, reason: "ticket 42"}\n`);
     const head = commitAll(dir, 'ban 198.51.100.7');
@@ -145,9 +141,9 @@ describe('the generated GitHub workflow, run locally', () => {
     const env = { BASE_SHA: base, HEAD_SHA: head, GITHUB_STEP_SUMMARY: summary };
     const validate = runGithubStep(steps.get('validate')!, dir, env);
     expect(validate.stderr).toBe('');
-    expect(validate.status).toBe(0);
+    expect(validate.code).toBe(0);
     const review = runGithubStep(steps.get('review')!, dir, env);
-    expect(review.status).toBe(0);
+    expect(review.code).toBe(0);
     expect(readFileSync(summary, 'utf8')).toContain('**1 ban added, 0 removed, 0 changed, no findings**');
     expect(review.stdout).toContain('198.51.100.7, until 2026-12-01T00:00:00Z, by: alice, reason: ticket 42');
   });
@@ -161,13 +157,13 @@ describe('the generated GitHub workflow, run locally', () => {
     const summary = join(tmpDir('f2g-init-gh'), 'summary.md');
     const env = { BASE_SHA: base, HEAD_SHA: head, GITHUB_STEP_SUMMARY: summary };
     const review = runGithubStep(steps.get('review')!, dir, env);
-    expect(review.status).toBe(1);
+    expect(review.code).toBe(1);
     expect(readFileSync(summary, 'utf8')).toContain('192.0.2.9 overlaps allowlisted 192.0.2.0/24 (management)');
 
     writeFileSync(join(dir, 'bans/active.yaml'), `${BAN_HEADER}  - {cidr: 999.1.1.1, by: typo}\n`);
     commitAll(dir, 'broken');
     const validate = runGithubStep(steps.get('validate')!, dir, env);
-    expect(validate.status).not.toBe(0);
+    expect(validate.code).not.toBe(0);
     expect(validate.stdout + validate.stderr).toContain('bans/active.yaml:4');
   });
 });
@@ -216,12 +212,12 @@ describe('the ledger CI needs no registry', () => {
     writeFileSync(join(dir, GITHUB_WORKFLOW_PATH), 'name: old\n');
     const bansBefore = readFileSync(join(dir, 'bans/allow.yaml'), 'utf8');
     const r = f2g(['init', '--update-ci', dir]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('review and commit');
     expect(git(dir, 'status', '--porcelain')).toBe(''); // back to exactly what init wrote
     expect(readFileSync(join(dir, 'bans/allow.yaml'), 'utf8')).toBe(bansBefore);
     const notLedger = f2g(['init', '--update-ci', tmpDir('f2g-init-empty')]);
-    expect(notLedger.status).toBe(1);
+    expect(notLedger.code).toBe(1);
     expect(notLedger.stderr).toMatch(/no bans\/ here/);
   });
 });

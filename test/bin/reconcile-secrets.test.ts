@@ -6,28 +6,20 @@
  * anything pushed to the ledger remote (the fleet status ref).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, makeLedgerRemote } from '../helpers/git.js';
+import { makeLedgerRemote } from '../helpers/git.js';
 import { PveEmulator, type Fault } from '../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { ledgerFiles } from '../helpers/ledger-fixture.js';
+import { cli, CLI } from '../helpers/cli.js';
 
-const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
 const TOKEN = 'sync@pve!ipset';
 const running: PveEmulator[] = [];
 afterAll(cleanupTmp);
 afterEach(async () => { while (running.length) await running.pop()!.close(); });
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FAIL2GIT_CONFIG: '/nonexistent/fail2git.yaml' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Every file under `dir` as text (status.json, *.prom, caches, the fleet record kept locally). */
 function allFiles(dir: string): string {

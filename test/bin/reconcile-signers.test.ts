@@ -166,6 +166,26 @@ describe('what real writers push stays within the writer role', () => {
   });
 });
 
+describe('a host that enforces roles does not push what its own writer key may not write', () => {
+  it('fail2git ban --permanent (or a TTL beyond escalation.maxTtl) is refused before it reaches the ledger; a ban within policy lands', () => {
+    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' } } });
+    const before = s.as(s.admin, 'ls-remote', 'origin', 'main');
+    const perm = runCli(['ban', '203.0.113.60', '--permanent', '--config', s.config]);
+    expect(perm.code).toBe(1);
+    expect(perm.stdout + perm.stderr).toContain('203.0.113.60 permanently');
+    expect(perm.stdout + perm.stderr).toContain("which this host's writer key may not write");
+    const long = runCli(['ban', '203.0.113.61', '--ttl', '30d', '--config', s.config]);
+    expect(long.code).toBe(1);
+    expect(long.stdout + long.stderr).toContain('longer than the policy\'s maximum TTL (7d)');
+    expect(s.as(s.admin, 'ls-remote', 'origin', 'main')).toBe(before);
+    // web1's config names its signing key: a ban within policy is pushed and enforced.
+    writeFileSync(s.config, readFileSync(s.config, 'utf8') + `signingKey: ${s.writer.key}\n`);
+    expect(runCli(['ban', '203.0.113.62', '--ttl', '1d', '--config', s.config]).code).toBe(0);
+    expect(s.reconcile().code).toBe(0);
+    expect(s.entries()).toEqual(['192.0.2.7', '203.0.113.62']);
+  });
+});
+
 describe('without adminSigners (the model before roles)', () => {
   it('every allowed key may change everything, and doctor warns about it', () => {
     const s = setup({ admins: false });

@@ -4,33 +4,19 @@
  * a network namespace (the kernel part runs the whole CLI inside the namespace).
  */
 import { afterAll, afterEach, describe, it, expect } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
+import { git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
 import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
-
-const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
+import { cli, CLI } from '../helpers/cli.js';
 
 afterAll(async () => {
   cleanupTmp();
   await destroyAllNetns();
 });
-
-interface Ran { code: number; stdout: string; stderr: string }
-
-function cli(args: string[], opts: { prefix?: string[] } = {}): Promise<Ran> {
-  const [cmd, ...pre] = opts.prefix ?? [];
-  const file = cmd ?? process.execPath;
-  const argv = cmd ? [...pre, process.execPath, CLI, ...args] : [CLI, ...args];
-  return new Promise((resolve) => {
-    execFile(file, argv, { encoding: 'utf8', env: { ...process.env, FAIL2GIT_CONFIG: '/nonexistent/fail2git.yaml' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** A ledger remote whose targets write files in a temp dir, and the flags to reconcile it as `host`. */
 function setup(bans: FixtureBan[], targets?: (dir: string) => FixtureTarget[], policy?: Record<string, unknown>) {

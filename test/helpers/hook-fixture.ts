@@ -2,15 +2,13 @@
  * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the
  * real CLI run as a child process, and reading the ledger back from the bare remote.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBanList } from '../../controller/ledger/banlist.js';
 import type { BanEntry } from '../../controller/ledger/types.js';
-import { git, REPO_ROOT } from './git.js';
+import { git } from './git.js';
 import { tmpDir } from './tmp.js';
 
-export const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
 
 export interface TestHost {
   name: string;
@@ -41,23 +39,6 @@ export function makeHost(remote: string, name = 'web1'): TestHost {
 
 export function setRemote(host: TestHost, remote: string): void {
   writeFileSync(host.config, `remote: ${remote}\nbranch: main\nhost: ${host.name}\nstateDir: ${host.stateDir}\n`);
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-export function cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: opts.timeoutMs ?? 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - start });
-    });
-  });
 }
 
 export function hookArgs(host: TestHost, action: string, ip: string, extra: Record<string, string> = {}): string[] {

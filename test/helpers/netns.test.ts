@@ -11,9 +11,10 @@ describe('kernel test gating', () => {
     expect(kernelSkipReason(['no-such-tool-f2g'], { CI: 'true' })).toBeUndefined();
   });
 
-  it('outside CI, names the missing tool as the reason to skip', () => {
-    if (process.getuid?.() !== 0) return; // the root check comes first; covered where tests run as root
-    expect(kernelSkipReason(['no-such-tool-f2g'], {})).toBe('kernel tests need no-such-tool-f2g (not installed)');
+  it('outside CI, names root, then the missing tool, as the reason to skip (whoever runs the test)', () => {
+    expect(kernelSkipReason(['no-such-tool-f2g'], {}, 1000)).toBe('kernel tests need root (network namespaces)');
+    expect(kernelSkipReason(['no-such-tool-f2g'], {}, 0)).toBe('kernel tests need no-such-tool-f2g (not installed)');
+    expect(kernelSkipReason(['sh'], {}, 0)).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
  * `ip netns add` fails the test, so a broken runner cannot pass by skipping everything.
  */
 import { execFileSync } from 'node:child_process';
-import { execRunner, netnsRunner, type Runner } from '../../controller/lib/exec.js';
+import { execRunner, type Runner } from '../../controller/lib/exec.js';
 import { uniqueName } from './tmp.js';
 
 export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -30,12 +30,17 @@ function hasTool(tool: string): boolean {
  * Why kernel tests cannot run here, or undefined when they can (or must: under CI this is
  * always undefined, so the tests run and fail loudly instead of skipping).
  */
-export function kernelSkipReason(tools: readonly string[] = KERNEL_TOOLS, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function kernelSkipReason(tools: readonly string[] = KERNEL_TOOLS, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): string | undefined {
   if (inCi(env)) return undefined;
-  if (process.getuid?.() !== 0) return 'kernel tests need root (network namespaces)';
+  if (uid !== 0) return 'kernel tests need root (network namespaces)';
   const missing = tools.filter((t) => !hasTool(t));
   if (missing.length > 0) return `kernel tests need ${missing.join(', ')} (not installed)`;
   return undefined;
+}
+
+/** A runner that executes every program inside a network namespace. */
+export function netnsRunner(netns: string, inner: Runner = execRunner): Runner {
+  return (cmd, args, opts) => inner('ip', ['netns', 'exec', netns, cmd, ...args], opts);
 }
 
 export interface Netns {

@@ -82,6 +82,18 @@ export function brokenLines(doc: FwDoc, section: Section | undefined): number[] 
   return out;
 }
 
+/** Networks that members of the section fail2git did not make ban (no `!`, no marker): they enforce already. */
+export function foreignBans(doc: FwDoc, section: Section | undefined): string[] {
+  const out: string[] = [];
+  for (let i = section ? section.start + 1 : 0; section && i < section.end; i++) {
+    const line = parseIpsetLine(doc.lines[i]!);
+    if (!line || line.nomatch || isMarker(line.comment)) continue;
+    const key = networkOf(line.token)?.key;
+    if (key !== undefined) out.push(key);
+  }
+  return out;
+}
+
 /** How many of our member lines the section holds and their bytes (newlines included). */
 export function ownedLineStats(doc: FwDoc, section: Section | undefined): { count: number; bytes: number } {
   let count = 0;

@@ -1,10 +1,10 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { fleetStatus, publishHostStatus, readFleet, recordFromRun, renderFleet, shouldPublish, type FleetRecord } from '../../../controller/fleet/remote.js';
-import { readFileSync } from 'node:fs';
+import { fleetStatus, heartbeatMs, publishHostStatus, readFleet, readFleetSize, recordFromRun, renderFleet, shouldPublish, type FleetRecord } from '../../../controller/fleet/remote.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { renderFleetMetrics } from '../../../controller/fleet/metrics.js';
-import { parseFleetRecord } from '../../../controller/fleet/record.js';
+import { parseFleetRecord, silence } from '../../../controller/fleet/record.js';
 import type { RunStatus } from '../../../controller/status/run-status.js';
 import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -194,5 +194,52 @@ describe('parseFleetRecord', () => {
     const p = parseFleetRecord(raw, 'web1');
     expect('record' in p && Object.getPrototypeOf(p.record.targets)).toBe(Object.prototype);
     expect('record' in p && Object.keys(p.record.targets)).toEqual(['__proto__']);
+  });
+});
+
+describe('a large fleet publishes less often (issue 18)', () => {
+  it('shouldPublish: in a 1,000-host fleet progress waits, health does not, the heartbeat is 500 s', () => {
+    const last: FleetRecord = { ...record('web1', 'a'.repeat(40)), seen: '2026-11-25T12:00:00Z' };
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+    // progress alone (a newer applied commit, more entries): at most every (500 s - 45 s) / 2
+    const progress = record('web1', 'b'.repeat(40), { reason: 'Applied', targets: { kernel: { entries: 7 } } });
+    expect(shouldPublish(progress, last, at(200), 1000)).toBe(false);
+    expect(shouldPublish(progress, last, at(228), 1000)).toBe(true);
+    // health: an error or another reason goes out at once
+    expect(shouldPublish(record('web1', 'b'.repeat(40), { lastError: 'boom', reason: 'TargetsFailed' }), last, at(1), 1000)).toBe(true);
+    expect(shouldPublish(record('web1', 'a'.repeat(40), { targets: { kernel: { entries: 6, error: 'x' } } }), last, at(1), 1000)).toBe(true);
+    // unchanged: the heartbeat, 1,000 / 2 per second = 500 s
+    expect(shouldPublish(record('web1', 'a'.repeat(40)), last, at(499), 1000)).toBe(false);
+    expect(shouldPublish(record('web1', 'a'.repeat(40)), last, at(500), 1000)).toBe(true);
+    expect(heartbeatMs(30_000, 10)).toBe(45_000);
+    expect(heartbeatMs(30_000, 1000)).toBe(500_000);
+    expect(heartbeatMs(30_000, 1_000_000)).toBe(30 * 60_000);
+  });
+
+  it('a record naming a long heartbeat is silent after two missed heartbeats, not three intervals', () => {
+    const rec = { interval: '30s', heartbeat: '8m20s' };
+    expect(silence({ ...rec, seen: '2026-11-25T11:50:00Z' }, NOW).silent).toBe(false); // 600 s ago
+    expect(silence({ ...rec, seen: '2026-11-25T11:43:19Z' }, NOW).silent).toBe(true); // 1001 s ago
+    expect(silence({ interval: '30s', seen: '2026-11-25T11:58:29Z' }, NOW).silent).toBe(true); // 91 s, no heartbeat
+    expect(parseFleetRecord(JSON.stringify({ ...record('web1', 'a'.repeat(40)), heartbeat: 'soon', seen: '2026-11-25T12:00:00Z' }), 'web1')).toEqual({ problem: '"heartbeat" is not a duration' });
+  });
+
+  it('counts the fleet on the real remote after a publish, and then names a longer heartbeat', async () => {
+    const remote = makeLedgerRemote();
+    const c0 = remote.head();
+    for (let i = 0; i < 3; i++) plantRecord(remote.bare, `refs/fail2git/status/other${i}`, '{}');
+    const stateDir = join(tmpDir('f2g-fleet-size'), 'web1');
+    const repo = { remote: remote.bare, branch: 'main', stateDir };
+    expect(readFleetSize(stateDir)).toBeUndefined();
+    expect((await publishHostStatus(repo, record('web1', c0), NOW)).published).toBe(true);
+    expect(readFleetSize(stateDir)).toEqual({ hosts: 4, at: '2026-11-25T12:00:00Z' });
+    // a fleet of 1,000 (as counted an hour later): the record says so, and progress waits
+    writeFileSync(join(stateDir, 'fleet-size.json'), JSON.stringify({ hosts: 1000, at: '2026-11-25T12:00:00Z' }));
+    const c1 = remote.commit({ 'bans/notes.txt': 'one\n' }, 'change one');
+    expect((await publishHostStatus(repo, record('web1', c1), new Date(NOW.getTime() + 60_000))).published).toBe(false);
+    expect((await publishHostStatus(repo, record('web1', c1, { lastError: 'boom' }), new Date(NOW.getTime() + 61_000))).published).toBe(true);
+    const pushed = JSON.parse(git(remote.bare, 'cat-file', 'blob', 'refs/fail2git/status/web1:status.json')) as FleetRecord;
+    expect(pushed).toMatchObject({ appliedCommit: c1, heartbeat: '8m20s', lastError: 'boom' });
+    expect(readFleetSize(stateDir)?.hosts).toBe(1000); // counted less than an hour ago: not again
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { LedgerFetch } from '../../../controller/loop/ledger-fetch.js';
+import { LedgerFetch, idlePollCapMs, nextPollGapMs } from '../../../controller/loop/ledger-fetch.js';
 import { makeLedgerRemote, startStalledRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { execRunner } from '../../../controller/lib/exec.js';
@@ -38,5 +38,49 @@ describe('LedgerFetch', () => {
       await f.settle(10_000);
       await stalled.close();
     }
+  });
+
+  it('backs off while a large fleet is quiet (doubling, jittered, capped) and polls at the interval again on news', async () => {
+    const remote = makeLedgerRemote();
+    let clock = Date.now();
+    let news = 0;
+    const f = new LedgerFetch({
+      remote: remote.bare, dir: join(tmpDir('f2g-fetch'), 'ledger'), branch: 'main', run: execRunner, intervalMs: 30_000,
+      onNews: () => news++, fleetSize: () => 1000, now: () => clock, random: () => 0.5,
+    });
+    f.kick();
+    await f.settle(30_000); // the first fetch (clone): news, the gap stays the interval
+    expect(news).toBe(1);
+    expect(f.pollGapMs).toBe(30_000);
+    clock += 30_000;
+    f.kick();
+    await f.settle(30_000); // quiet: ls-remote only
+    expect(news).toBe(1);
+    expect(f.pollGapMs).toBe(60_000);
+    clock += 30_000;
+    f.kick(); // a tick one interval later: not due (60 s gap, less half an interval)
+    expect(f.busy).toBe(false);
+    clock += 15_000;
+    f.kick();
+    expect(f.busy).toBe(true);
+    await f.settle(30_000);
+    expect(f.pollGapMs).toBe(120_000);
+    remote.commit({ 'bans/notes.txt': 'news\n' }, 'news');
+    clock += 105_000;
+    f.kick();
+    await f.settle(30_000);
+    expect(news).toBe(2);
+    expect(f.pollGapMs).toBe(30_000);
+  });
+
+  it('idle polling stretches only in a large fleet, to fleetSize / 5 per second, at most 10 minutes', () => {
+    expect(idlePollCapMs(30_000, 0)).toBe(30_000);
+    expect(idlePollCapMs(30_000, 100)).toBe(30_000);
+    expect(idlePollCapMs(30_000, 1000)).toBe(200_000);
+    expect(idlePollCapMs(30_000, 100_000)).toBe(600_000);
+    expect(nextPollGapMs(30_000, 30_000, 30_000, false, 0.9)).toBe(30_000); // small fleet: never backs off
+    expect(nextPollGapMs(160_000, 30_000, 200_000, false, 0)).toBe(180_000); // capped, then -10 % jitter
+    expect(nextPollGapMs(160_000, 30_000, 200_000, false, 1)).toBe(220_000);
+    expect(nextPollGapMs(200_000, 30_000, 200_000, true, 0.3)).toBe(30_000); // news
   });
 });

@@ -36,6 +36,15 @@ describe('folding covered entries', () => {
     expect(keys(enforcedSet(desired).entries)).toEqual(['198.51.100.1', '203.0.113.0/24', '2001:db8::1', '10.0.0.0/8']);
   });
 
+  it('entries the target bans already through members it does not own are folded too', () => {
+    const desired = ['10.1.2.3', '198.51.100.1', '203.0.113.0/24', '203.0.113.7', '2001:db8::5'].map((k) => e(k));
+    const r = enforcedSet(desired, undefined, { coveredElsewhere: ['203.0.113.0/24', '10.0.0.0/8', '10.1.0.0/16', '2001:db8::/32', '192.0.2.0/24'] });
+    expect(keys(r.entries)).toEqual(['198.51.100.1']);
+    expect(r.folded).toBe(4);
+    // a desired network broader than the hand-made member is still ours to enforce
+    expect(keys(enforcedSet([e('10.0.0.0/8')], undefined, { coveredElsewhere: ['10.1.0.0/16'] }).entries)).toEqual(['10.0.0.0/8']);
+  });
+
   it('an IPv4 network never covers an IPv6 entry', () => {
     const desired = [e('10.0.0.0/8'), e('::a00:1')];
     expect(enforcedSet(desired).folded).toBe(0);

@@ -6,16 +6,17 @@
  * for what people run.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reconcile, type ReconcileConfig, type ReconcileDeps, type ReconcileOptions } from '../../../controller/reconcile.js';
 import { createMemoryLogger } from '../../../controller/lib/log.js';
 import { createMemoryTarget } from '../../../controller/targets/memory.js';
 import { execRunner } from '../../../controller/lib/exec.js';
-import { REPO_ROOT, makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
+import { makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { allowList, banList, ledgerFiles, policy, type FixtureBan } from '../../helpers/ledger-fixture.js';
+import { cli, CLI } from '../../helpers/cli.js';
 
 afterAll(cleanupTmp);
 
@@ -106,16 +107,6 @@ describe('the guard takes the stricter of the enforced commit and the tip', () =
     expect(h.keys()).toEqual(['10.0.0.0/16', '198.51.100.1']);
   });
 });
-
-const CLI = join(REPO_ROOT, 'dist', 'bin', 'fail2git.js');
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FAIL2GIT_CONFIG: '/nonexistent/fail2git.yaml' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('fail2git reconcile: a guard-loosening commit (CLI, file target, real git remote)', () => {
   it('holds the flush a 100% maxRemovePerRun commit asks for, and keeps a ban inside the old allowlist out', async () => {

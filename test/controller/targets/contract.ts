@@ -53,6 +53,12 @@ export interface ContractOptions<F extends TargetFixture = TargetFixture> {
   /** also apply and remove this many entries in one plan each (batching at scale); off by default */
   bulk?: number;
   /**
+   * For a target that drops traffic (the kernel drivers, built with enforce on INPUT): whether
+   * `src` reaches `dst` over TCP in the fixture's world. The suite then checks that a banned
+   * source is dropped, another is not, and both pass once the ban is lifted. Off by default.
+   */
+  reaches?: (fx: F, src: string, dst: string) => Promise<boolean>;
+  /**
    * Damaged starting states the target must converge from (or refuse with one line): every
    * real driver declares at least one "wrong type: …" and one "half-applied: …"; false only
    * for a target with no owned structure to damage (the in-memory test double).
@@ -184,6 +190,19 @@ export function testTarget<F extends TargetFixture>(name: string, setup: () => P
         const held = await target.observe();
         await target.apply({ add: [], remove: held.slice(0, n - 1) });
         expect((await target.observe()).map((e) => e.cidr)).toEqual([held[n - 1]!.cidr]);
+      });
+    }
+
+    if (options.reaches) {
+      const reaches = options.reaches;
+      it('drops traffic from a banned source, and lets it through once unbanned', async () => {
+        const fx = await open();
+        expect(await reaches(fx, '127.0.0.2', '127.0.0.1')).toBe(true);
+        await fx.target.apply({ add: [entry('127.0.0.2')], remove: [] });
+        expect(await reaches(fx, '127.0.0.2', '127.0.0.1')).toBe(false);
+        expect(await reaches(fx, '127.0.0.3', '127.0.0.1')).toBe(true);
+        await fx.target.apply({ add: [], remove: await fx.target.observe() });
+        expect(await reaches(fx, '127.0.0.2', '127.0.0.1')).toBe(true);
       });
     }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { createPveApi } from '../../../controller/targets/pve-api.js';
 import { PveApiClient } from '../../../controller/targets/pve/api-client.js';
 import type { Target } from '../../../controller/targets/types.js';
+import { syncTarget } from '../../../controller/reconcile/target.js';
+import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { parseClusterFw, proxmoxRewrite, PveEmulator } from '../../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -291,5 +293,23 @@ describe('the emulator itself follows Proxmox', () => {
       req.end('digest=x');
     });
     expect(status).toBe(501);
+  });
+});
+
+describe('pve-api and members it does not own', () => {
+  it('a ban a hand-made member of the IPSet already holds is not added again, and the run succeeds', async () => {
+    const emu = await emulator();
+    emu.clusterFw = proxmoxRewrite(FOREIGN);
+    const target = apiTarget(emu);
+    const doc = { apiVersion: 'fail2git/v1', kind: 'Target', metadata: { name: 'dc-api' }, spec: { driver: 'pve-api' } } as const;
+    const input = {
+      desired: [entry('10.9.9.9'), entry('198.51.100.20')], maxRemovePerRun: [DEFAULT_POLICY.maxRemovePerRun], dryRun: false, force: false,
+      previousDesired: undefined, log: { info() {}, warn() {}, error() {} },
+    };
+    const run = await syncTarget({ doc, target }, input);
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ reason: 'Applied', folded: 1 });
+    expect(await observedKeys(target)).toEqual(['198.51.100.20']);
+    expect((await syncTarget({ doc, target }, input)).reason).toBe('UpToDate');
   });
 });

@@ -377,6 +377,18 @@ describe('pve-clusterfw capacity: a full cluster.fw keeps enforcing the newest b
     expect(third.reason).toBe('UpToDate');
   });
 
+  it('a ban a hand-made member of the section already holds is not added again (the run does not fail forever)', async () => {
+    const path = tempFw(FOREIGN);
+    const t = fwTarget(path);
+    const run = await syncTarget({ doc, target: t }, input([ban('10.9.9.9', 1), ban('192.0.2.1', 2)]));
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ reason: 'Applied', folded: 1 });
+    const text = readFileSync(path, 'utf8');
+    expect(text.match(/^10\.9\.9\.9 /gm)).toHaveLength(1);
+    expect(text).toMatch(/^192\.0\.2\.1 # fail2git /m);
+    expect((await syncTarget({ doc, target: t }, input([ban('10.9.9.9', 1), ban('192.0.2.1', 2)]))).reason).toBe('UpToDate');
+  });
+
   it('maxEntries caps the set the same way, and the rest come back when there is room', async () => {
     const path = tempFw('[OPTIONS]\nenable: 1\n');
     const t = fwTarget(path, { maxEntries: 2 });
