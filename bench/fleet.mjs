@@ -193,8 +193,9 @@ async function simulate(root, n, log) {
       await git(probe, args);
       return { requests: counters.requests - before.requests, bytes: counters.bytesDown + counters.bytesUp - before.bytesDown - before.bytesUp };
     };
-    const lsV2 = await cost(['ls-remote', urls[1], 'refs/heads/main']);
-    const lsV0 = await cost(['-c', 'protocol.version=0', 'ls-remote', urls[1], 'refs/heads/main']);
+    // as lsRemoteTip asks: --heads sends the ref prefix refs/heads/ (protocol v2 only)
+    const lsV2 = await cost(['ls-remote', '--heads', urls[1], 'refs/heads/main']);
+    const lsV0 = await cost(['-c', 'protocol.version=0', 'ls-remote', '--heads', urls[1], 'refs/heads/main']);
 
     // Host clones: one template, copied (setup does not go through the forge's counters).
     const template = join(dir, 'template');

@@ -15,7 +15,8 @@ Checks this host's setup, one line per check (ok / warn / fail / skip):
   allowed-signers   (requireSignedCommits) the trust file lists keys and is not writable by others
   admin-signers     (requireSignedCommits) adminSigners names who may change allow, policy and
                     targets; warn without it (every allowed key may change everything)
-  signing-key       the signing key is private, signs, and allowedSigners lists it as fail2git@HOST
+  signing-key       the signing key is private, signs, allowedSigners lists it as fail2git@HOST
+                    (valid now), and adminSigners does not (a host key is only a writer)
   remote            git ls-remote reaches the branch (15 s timeout, never prompts)
   ledger-tip        the last run enforced the remote tip; else which commit was held, by which
                     rule (signature, signer role, invalid file) and which signer

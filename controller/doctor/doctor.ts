@@ -22,7 +22,7 @@ import { loadHostConfig } from '../config/load.js';
 import { errorMessage, redact } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
 import { trackingRef } from '../git/clone.js';
-import { principalMatches } from '../git/signing.js';
+import { principalMatches, sshVerifyTime } from '../git/signing.js';
 import { readLedgerTextsAt } from '../git/read-at.js';
 import { fail, judgeClockSamples, judgeMode, ok, skip, warn, type Check, type ClockSample } from './checks.js';
 import { readStatus } from '../status/run-status.js';
@@ -59,10 +59,17 @@ async function checkSigning(cfg: HostConfig, run: Runner): Promise<Check[]> {
     if (!cfg.allowedSigners) return [...checks, ok('signing-key', `${cfg.signingKey} signs (no allowedSigners to check it against)`)];
     writeFileSync(join(dir, 'probe.sig'), sig);
     const who = `fail2git@${cfg.host}`;
-    const principals = await run('ssh-keygen', ['-Y', 'find-principals', '-s', join(dir, 'probe.sig'), '-f', cfg.allowedSigners], { timeoutMs: 10_000 })
-      .then((r) => r.stdout.trim().split('\n'), () => [] as string[]);
+    // Key validity (valid-after/valid-before) as the reconcilers judge it: now.
+    const findIn = (file: string) => run('ssh-keygen', ['-Y', 'find-principals', '-s', join(dir, 'probe.sig'), '-f', file, `-Overify-time=${sshVerifyTime(new Date())}`], { timeoutMs: 10_000 })
+      .then((r) => r.stdout.trim().split('\n').filter((p) => p !== ''), () => [] as string[]);
+    const principals = await findIn(cfg.allowedSigners);
     if (!principals.some((p) => principalMatches(p, who))) {
-      return [...checks, fail('signing-key', `${cfg.signingKey} signs, but ${cfg.allowedSigners} does not list it for ${who}: commits from this host would be held`)];
+      return [...checks, fail('signing-key', `${cfg.signingKey} signs, but ${cfg.allowedSigners} does not list it for ${who} (or it is not valid now): commits from this host would be held`)];
+    }
+    // A host's key is a writer: listed in adminSigners it could change the allowlist, policy and targets.
+    const admin = cfg.adminSigners ? await findIn(cfg.adminSigners) : [];
+    if (admin.length > 0) {
+      return [...checks, fail('signing-key', `${cfg.signingKey} is listed in adminSigners ${cfg.adminSigners} (as ${admin.join(', ')}): a host key must only be a writer (allowedSigners), or a compromised host may change allow, policy and targets`)];
     }
     return [...checks, ok('signing-key', `${cfg.signingKey} signs and is allowed as ${who}`)];
   } catch (err) {

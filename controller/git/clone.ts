@@ -42,12 +42,47 @@ export function neutralizeAttributes(dir: string): void {
 }
 
 /**
+ * Bounded disk for every repository fail2git keeps (the host's clone, the writer's bare repo).
+ * A ban commit on a large ledger is one new blob of the whole file: loose, that is the file
+ * zlib-compressed (~450 KB at 100,000 entries), and git repacks loose objects only past 6,700
+ * of them (gc.auto), so 1,000 bans would leave ~450 MB. Instead fetched objects stay a pack
+ * (fetch.unpackLimit 1), gc --auto (which fetch runs) repacks past 256 loose objects (a writer's
+ * commits) or 20 packs (each fetched pack carries its delta base), inline rather than detached.
+ * So a repository stays within its packed size plus ~20 fetches' worth (docs/scale.md).
+ */
+export const DISK_CONFIG: ReadonlyArray<readonly [section: string, key: string, value: string]> = [
+  ['fetch', 'unpackLimit', '1'],
+  ['gc', 'auto', '256'],
+  ['gc', 'autoPackLimit', '20'],
+  ['gc', 'autoDetach', 'false'],
+];
+const DISK_MARK = '# fail2git: bounded disk';
+
+/**
+ * Adds DISK_CONFIG to the repository's config file (`configPath`: `.git/config`, or `config`
+ * of a bare repository) unless it is there. A file append, no git process: runs on every sync.
+ */
+export function ensureDiskConfig(configPath: string): void {
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch {
+    return; // no repository (yet): nothing to configure
+  }
+  if (text.includes(DISK_MARK)) return;
+  const lines = [DISK_MARK];
+  for (const [section, key, value] of DISK_CONFIG) lines.push(`[${section}]`, `\t${key} = ${value}`);
+  writeFileSync(configPath, (text.endsWith('\n') || text === '' ? text : text + '\n') + lines.join('\n') + '\n');
+}
+
+/**
  * Makes `dir` a clone of `remote` (creating it on first use, checked out at `branch`
  * when the remote has it) and points `origin` at `remote` if the config changed.
  * Returns true when it created the clone.
  */
 export async function ensureClone(remote: string, dir: string, branch: string, run: Runner = execRunner): Promise<boolean> {
   if (existsSync(join(dir, '.git'))) {
+    ensureDiskConfig(join(dir, '.git', 'config'));
     const url = originUrl(dir) ?? (await git(run, dir, ['config', '--get', 'remote.origin.url']).catch(() => ''));
     if (url === '') await git(run, dir, ['remote', 'add', 'origin', remote]);
     else if (url !== remote) await git(run, dir, ['remote', 'set-url', 'origin', remote]);
@@ -55,6 +90,7 @@ export async function ensureClone(remote: string, dir: string, branch: string, r
   }
   mkdirSync(dirname(dir), { recursive: true });
   await run('git', ['init', '-q', '-b', branch, dir], { env: GIT_ENV });
+  ensureDiskConfig(join(dir, '.git', 'config'));
   await git(run, dir, ['remote', 'add', 'origin', remote]);
   try {
     const tip = await fetchTip(dir, branch, run);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { TransientError, redact } from '../lib/errors.js';
 import { execRunner, ExecError, type Runner } from '../lib/exec.js';
 import { signingArgs } from './signing.js';
+import { ensureDiskConfig } from './clone.js';
 
 export interface WriterRepo {
   /** the private bare repository (created on first use) */
@@ -84,9 +85,10 @@ export function gitIn(repo: WriterRepo) {
 
 /** Creates the bare writer repository on first use. */
 export async function ensureWriterRepo(repo: WriterRepo): Promise<void> {
-  if (existsSync(join(repo.dir, 'HEAD'))) return;
+  if (existsSync(join(repo.dir, 'HEAD'))) return ensureDiskConfig(join(repo.dir, 'config'));
   mkdirSync(repo.dir, { recursive: true });
   await (repo.run ?? execRunner)('git', ['init', '-q', '--bare', repo.dir], { env: ENV });
+  ensureDiskConfig(join(repo.dir, 'config'));
 }
 
 const TIP_REF = 'refs/fail2git/tip';

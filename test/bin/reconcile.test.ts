@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
-import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
-import { cli, CLI } from '../helpers/cli.js';
+import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/fixtures.js';
+import { cli, CLI, type CliResult } from '../helpers/cli.js';
 
 afterAll(async () => {
   cleanupTmp();
@@ -35,7 +35,7 @@ function setup(bans: FixtureBan[], targets?: (dir: string) => FixtureTarget[], p
 }
 
 /** stdout as JSON; on failure the error carries stderr, so a broken run explains itself. */
-function stdoutJson<T>(r: Ran): T {
+function stdoutJson<T>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {

@@ -1,8 +1,8 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { existsSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger, looksLikeStackTrace, CLI } from '../helpers/cli.js';
-import { BAD_CASES } from '../controller/ledger/bad-input.js';
+import { runCli, looksLikeStackTrace, CLI } from '../helpers/cli.js';
+import { BAD_CASES, writeLedger } from '../helpers/fixtures.js';
 import { REPO_ROOT, git } from '../helpers/git.js';
 import { tmpDir, cleanupTmp } from '../helpers/tmp.js';
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './git.js';
-import type { TestHost } from './hook-fixture.js';
+import type { TestHost } from './hook-host.js';
 import { CLI } from './cli.js';
 import { tmpDir } from './tmp.js';
 

@@ -10,7 +10,7 @@ import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
 import { cli } from '../helpers/cli.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();

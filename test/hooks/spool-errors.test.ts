@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { hookArgs, makeHost } from '../helpers/hook-fixture.js';
+import { hookArgs, makeHost } from '../helpers/hook-host.js';
 import { CLI, cli } from '../helpers/cli.js';
 import { have } from '../helpers/fail2ban.js';
 

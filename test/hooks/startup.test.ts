@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import {  } from '../helpers/hook-fixture.js';
+import {  } from '../helpers/hook-host.js';
 import { CLI } from '../helpers/cli.js';
 
 afterAll(cleanupTmp);

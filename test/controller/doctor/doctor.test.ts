@@ -198,7 +198,9 @@ describe('doctor finds each planted problem', () => {
   it('signer roles: warns without adminSigners, checks the file when set, fails a world-writable one', async () => {
     expect(check(await doctor(host), 'admin-signers')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no adminSigners: every key in') });
     const admins = join(host.dir, 'admin_signers');
-    writeFileSync(admins, `alice@example.test namespaces="git" ${readFileSync(`${host.key}.pub`, 'utf8').trim()}\n`);
+    const alice = join(host.dir, 'alice');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', alice]);
+    writeFileSync(admins, `alice@example.test namespaces="git" ${readFileSync(`${alice}.pub`, 'utf8').trim()}\n`);
     chmodSync(admins, 0o644);
     host.settings.adminSigners = admins;
     writeConfig(host);
@@ -207,6 +209,21 @@ describe('doctor finds each planted problem', () => {
     expect(check(checks, 'admin-signers')).toMatchObject({ status: 'ok', detail: expect.stringContaining('may only change bans/active.yaml') });
     chmodSync(admins, 0o666);
     expect(failing(await doctor(host))).toEqual(['admin-signers']);
+  });
+
+  it("fails when this host's own signing key is also an admin key, or no longer valid", async () => {
+    const admins = join(host.dir, 'admin_signers');
+    writeFileSync(admins, `fail2git@web1 namespaces="git" ${readFileSync(`${host.key}.pub`, 'utf8').trim()}\n`);
+    chmodSync(admins, 0o644);
+    host.settings.adminSigners = admins;
+    writeConfig(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['signing-key']);
+    expect(check(checks, 'signing-key')?.detail).toContain('a host key must only be a writer');
+    delete host.settings.adminSigners;
+    writeConfig(host);
+    writeFileSync(host.allowed, `fail2git@web1 namespaces="git",valid-before="20200101" ${readFileSync(`${host.key}.pub`, 'utf8').trim()}\n`);
+    expect(failing(await doctor(host))).toEqual(['signing-key']);
   });
 
   it('the last run held the tip: ledger-tip says which commit and why', async () => {

@@ -140,3 +140,40 @@ describe('checkoutRev', () => {
     expect(readFileSync(join(dir, 'bans', 'active.yaml'), 'utf8')).toBe(yaml);
   });
 });
+
+describe('bounded disk (issue 18)', () => {
+  const countObjects = (gitDir: string) =>
+    Object.fromEntries(git(gitDir, 'count-objects', '-v').split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)])) as Record<string, number>;
+
+  it('keeps fetched ban commits packed, not loose, and repacks past 20 packs: the clone stays near the packed size', async () => {
+    const line = (i: number) => `  - {cidr: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}, expires: 2099-01-01T00:00:00Z, at: 2026-01-01T00:00:00Z, by: web${i % 7}, jail: sshd, count: 1}\n`;
+    let text = 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n';
+    for (let i = 0; i < 20_000; i++) text += line(i);
+    const remote = makeLedgerRemote({ 'bans/active.yaml': text });
+    const dir = join(tmpDir('f2g-clone-disk'), 'ledger');
+    await syncClone(remote.bare, dir, 'main');
+    expect(git(dir, 'config', '--get', 'fetch.unpackLimit')).toBe('1');
+    for (let b = 0; b < 25; b++) {
+      text += line(100_000 + b);
+      remote.commit({ 'bans/active.yaml': text }, `ban ${b}`);
+      const r = await syncClone(remote.bare, dir, 'main');
+      expect(r.fetched).toBe(true);
+    }
+    const clone = countObjects(dir);
+    expect(clone.count).toBe(0); // no loose objects (git's default would explode each small fetch)
+    expect(clone.packs).toBeLessThanOrEqual(21);
+    // the same history, fully packed, for scale
+    git(remote.bare, 'gc', '-q');
+    const packed = countObjects(remote.bare)['size-pack']!;
+    expect(clone['size-pack']! + clone.size!).toBeLessThanOrEqual(packed * 25);
+  }, 120_000);
+
+  it('a clone made by an older fail2git gets the setting on its next sync, once', async () => {
+    const remote = makeLedgerRemote();
+    const dir = join(tmpDir('f2g-clone-disk'), 'ledger');
+    git(tmpDir('f2g-clone-disk'), 'clone', '-q', remote.bare, dir);
+    await syncClone(remote.bare, dir, 'main');
+    await syncClone(remote.bare, dir, 'main');
+    expect(git(dir, 'config', '--get-all', 'gc.autoPackLimit')).toBe('20');
+  });
+});

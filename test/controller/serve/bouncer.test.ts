@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli } from '../../helpers/cli.js';
 import { makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
-import { banList, ledgerFiles } from '../../helpers/ledger-fixture.js';
+import { banList, ledgerFiles } from '../../helpers/fixtures.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../../helpers/tmp.js';
 

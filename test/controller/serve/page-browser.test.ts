@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli } from '../../helpers/cli.js';
 import { REPO_ROOT, makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
-import { banList, ledgerFiles } from '../../helpers/ledger-fixture.js';
+import { banList, ledgerFiles } from '../../helpers/fixtures.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { publishHostStatus, type FleetRecord } from '../../../controller/fleet/remote.js';
 

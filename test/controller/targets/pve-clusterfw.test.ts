@@ -1,4 +1,4 @@
-import { pveFixturesDir } from '../../helpers/pve-fixtures.js';
+import { pveFixturesDir } from '../../helpers/fixtures.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,6 +1,6 @@
 /**
- * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the
- * real CLI run as a child process, and reading the ledger back from the bare remote.
+ * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the hook's
+ * arguments, waiting for the flusher, and reading the ledger back from the bare remote.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
