@@ -281,7 +281,7 @@ kernel('ipset enforcement', () => {
       const target = createIpset('kernel', { setName }, testDeps(run));
       const err = await target.apply({ add: ['192.0.2.1', '192.0.2.66', '192.0.2.99', '2001:db8::1'].map(entry), remove: [] }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(Error);
-      expect(err.message).toBe(`target "kernel" (ipset): 1 set changes failed, the others were applied: add ${setName}-v4 192.0.2.66 (Kernel error received: Hash is full, cannot add more elements)`);
+      expect((err as Error).message).toBe(`target "kernel" (ipset): 1 set changes failed, the others were applied: add ${setName}-v4 192.0.2.66 (Kernel error received: Hash is full, cannot add more elements)`);
       expect(await observedKeys(target)).toEqual(['192.0.2.1', '192.0.2.99', '2001:db8::1']);
       expect(target.needsRepair?.()).toBe(false);
     } finally {

@@ -245,7 +245,7 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
     const path = tempFw('[OPTIONS]\nenable: 1\n');
     const t = fwTarget(path, { maxBytes: 4000 });
     const many = Array.from({ length: 200 }, (_, i) => entry(`10.0.${i}.0/24`));
-    const err = await t.apply({ add: many, remove: [] }).catch((e: unknown) => e as { code: string; message: string });
+    const err = (await t.apply({ add: many, remove: [] }).catch((e: unknown) => e)) as { code: string; message: string };
     expect(err).toMatchObject({ code: 'E_PVE_TOO_LARGE' });
     expect(err.message).toMatch(/ipset or nftables driver/);
     expect(readFileSync(path, 'utf8')).toBe('[OPTIONS]\nenable: 1\n');
