@@ -32,7 +32,7 @@ import { readDesiredCache } from '../../controller/desired/cache.js';
 import { readGuard } from '../../hooks/guard-cache.js';
 import { PveEmulator } from '../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { testDeps } from './targets/deps.js';
+import { testDeps } from '../helpers/target-deps.js';
 import { rng } from '../helpers/rng.js';
 
 afterAll(cleanupTmp);
