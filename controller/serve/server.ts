@@ -134,7 +134,9 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     });
   }
 
-  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 };
+  // Idle and slow sockets are checked every second (node's default is 30 s), so a slow client
+  // holds a connection slot for a few seconds at most.
+  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
   const server: Server = cfg.tls
     ? createHttps({ ...options, cert: readTls(cfg.tls.cert), key: readTls(cfg.tls.key) }, handler)
     : createHttp(options, handler);
