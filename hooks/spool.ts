@@ -197,8 +197,9 @@ export function listOperations(spoolDir: string): Operation[] {
   try {
     names = readdirSync(spoolDir).filter((n) => OP_FILE.test(n)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') return [];
+    throw new TransientError('E_SPOOL_READ', `cannot read the spool ${spoolDir}: ${code === 'ENOTDIR' ? 'not a directory' : REASONS[code] ?? (code || 'read failed')}`, { cause: err });
   }
   const ops: Operation[] = [];
   for (const name of names) {

@@ -5,8 +5,8 @@ import type { Target } from '../../../controller/targets/types.js';
 import { ExecError, execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
+import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 const skip = kernelSkipReason(['ip', 'ipset', 'iptables', 'ip6tables']);
 const kernel = skip ? describe.skip : describe;

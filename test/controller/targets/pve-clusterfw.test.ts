@@ -9,8 +9,8 @@ import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
-import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
+import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 const FIXTURES = pveFixturesDir();
 afterAll(cleanupTmp);

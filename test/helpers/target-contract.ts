@@ -8,8 +8,8 @@
  * snapshot, never on which commands were run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../controller/net/cidr.js';
-import type { DesiredEntry, ObservedEntry, Plan, Target } from '../../../controller/targets/types.js';
+import { parseCidr } from '../../controller/net/cidr.js';
+import type { DesiredEntry, ObservedEntry, Plan, Target } from '../../controller/targets/types.js';
 
 export interface ForeignState {
   /** creates state the target does not own (idempotent is not required; called once per test) */
