@@ -34,6 +34,13 @@ import { PveEmulator } from '../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { testDeps } from '../helpers/target-deps.js';
 import { rng } from '../helpers/rng.js';
+import { parseIpAddrJson } from '../../controller/desired/protected.js';
+import { parseList } from '../../controller/targets/file-format.js';
+import { parseFlatConfig } from '../../controller/config/flat-reader.js';
+import { failedRestoreLine, parseSavedSet, parseSetHeader } from '../../controller/targets/ipset-format.js';
+import { failedBatchLines, parseIpRouteJson } from '../../controller/targets/route-format.js';
+import { parseNftTable } from '../../controller/targets/nftables-format.js';
+import { splitFw, parseAliases, parseIpsetLine } from '../../controller/targets/pve/fw-text.js';
 
 afterAll(cleanupTmp);
 
@@ -180,6 +187,36 @@ describe('garbage from kernel tools, fed to the drivers', () => {
       expect(found.uniqueCount()).toEqual([]);
     }, 120_000);
   }
+});
+
+describe('garbage fed to the pure listing and file parsers', () => {
+  it('ip -j addr, ipset save/list, ip -j route, nft -j, target lists, the flat host config, cluster.fw lines: no engine text', () => {
+    const found = new Findings();
+    const parsers: [string, (t: string) => unknown, RegExp][] = [
+      ['ip -j addr', parseIpAddrJson, /./], ['ipset save', (t) => parseSavedSet(t, 'fail2git-v4', 4), /ipset/], ['ipset list -t', parseSetHeader, /ipset/],
+      ['ipset restore stderr', failedRestoreLine, /ipset/], ['ip -j route', parseIpRouteJson, /ip -j route/], ['ip -batch stderr', (t) => failedBatchLines(t, ['route add blackhole 10.0.0.1 proto 250']), /ip/],
+      // (parseNftTable throws SyntaxError on text that is not JSON by contract: the driver then
+      // reads the text listing to explain it; the driver sweep above covers that path)
+      ['nft -j list', (t) => { try { JSON.parse(t); } catch { return undefined; } return parseNftTable(t); }, /nft/], ['list.txt', (t) => parseList(t, 'txt'), /./], ['list.json', (t) => parseList(t, 'json'), /./],
+      ['flat config', parseFlatConfig, /./], ['cluster.fw', (t) => { const d = splitFw(t); parseAliases(d); for (const l of t.split('\n')) parseIpsetLine(l); return d; }, /./],
+    ];
+    const samples = ['[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]}]', '[{"addr_info": null}, {"addr_info": 5}, {"addr_info": [null, 5, {"local": 5}]}]',
+      'ipset v7.17: Error in line 3: Syntax error: \'x\' is not a valid IPv4 address\n', 'Error: any valid prefix is expected rather than "x".\nCommand failed -:1\n',
+      '{"bans": [null, 5, {"cidr": null}, {"cidr": [1]}, {"cidr": "10.0.0.1", "by": 5}]}', 'remote: x\nhost: [a\nstateDir: {\n'];
+    for (const text of garbageTexts(samples)) {
+      for (const [name, parse, what] of parsers) {
+        const label = `${name} ← ${JSON.stringify(text.slice(0, 60))}`;
+        try {
+          const out = parse(text);
+          const problems = (out as { problems?: unknown } | undefined)?.problems;
+          if (Array.isArray(problems)) for (const p of problems) found.text(label, String(p));
+        } catch (e) {
+          found.error(label, e, what);
+        }
+      }
+    }
+    expect(found.uniqueCount()).toEqual([]);
+  });
 });
 
 describe('garbage answers from the Proxmox API', () => {
