@@ -62,6 +62,28 @@ describe('serve, in-process', () => {
     }
   });
 
+  it('answers live bouncers: the decisions holding for one address, null when none, 403 without a key', async () => {
+    const dir = tmpDir('f2g-serve-live');
+    writeFileSync(join(dir, 'k'), KEY);
+    const stateDir = stateWithBans(['192.0.2.1', '203.0.113.0/24']);
+    const s = await startServer(config({ bouncerKeys: [{ name: 'b', keyFile: join(dir, 'k') }] }), {
+      stateDir, served: new ServedSetReader(stateDir, async () => undefined), log: createMemoryLogger(), now: () => new Date(),
+    });
+    try {
+      const ask = async (q: string, key = KEY) => {
+        const r = await fetch(`http://${s.address}/v1/decisions?${q}`, { headers: { 'X-Api-Key': key } });
+        return { status: r.status, body: await r.text() };
+      };
+      const hit = JSON.parse((await ask('ip=203.0.113.5')).body) as { value: string; scope: string; type: string }[];
+      expect(hit.map((d) => `${d.scope}:${d.value}:${d.type}`)).toEqual(['Range:203.0.113.0/24:ban']);
+      expect(await ask('ip=198.51.100.1')).toEqual({ status: 200, body: 'null' });
+      expect((await ask('ip=nonsense')).status).toBe(400);
+      expect(await ask('ip=192.0.2.1', 'wrong-0123456789abcdef')).toEqual({ status: 403, body: '{"message":"access forbidden"}' });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('serves the page without a key only on loopback', async () => {
     const stateDir = stateWithBans([]);
     const s = await startServer(config({}), { stateDir, served: new ServedSetReader(stateDir, async () => undefined), log: createMemoryLogger(), now: () => new Date(), page: async () => '<!doctype html><p>page' });
