@@ -1,7 +1,8 @@
 /**
  * `fail2git doctor`: hardening checks for one host, one line each (ok / fail / skip).
  * What is checkable and how:
- * - secrets: the config, the signing key and pve-api token files are not readable by everyone;
+ * - secrets: the config, the signing key, pve-api token files and serve's key files and TLS key
+ *   are not readable by everyone;
  *   allowedSigners (trust) is not writable by others.
  * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
  * - signing: the key signs a probe with `ssh-keygen -Y sign`, and allowedSigners lists it for
@@ -121,6 +122,15 @@ function checkLedgerTip(cfg: HostConfig): Check {
   return ok('ledger-tip', `tip ${tip} is the enforced commit`);
 }
 
+/** `serve`: its key files and TLS private key are owner-only (whoever reads one may pull the ban list or the page). */
+function checkServeSecrets(cfg: HostConfig): Check[] {
+  const s = cfg.serve;
+  if (!s) return [];
+  const files = [...s.bouncerKeys, ...s.pageKeys].flatMap((k) => (k.keyFile ? [k.keyFile] : []));
+  if (s.tls) files.push(s.tls.key);
+  return files.map((f) => judgeMode('serve-key-mode', f, 'private', fileMode(f)));
+}
+
 async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
   const where = redact(cfg.remote);
   try {
@@ -182,7 +192,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
-  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
+  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
   const dates: ClockSample[] = [];
   let text: string | undefined;
   try {
