@@ -26,6 +26,8 @@ export interface HostConfig {
   /** SSH key used to sign commits (gpg.format=ssh) */
   signingKey?: string;
   requireSignedCommits: boolean;
+  /** push the fleet status record after every reconcile run (default true); false: read-only access suffices */
+  publishStatus: boolean;
   /** ssh-keygen allowed_signers file */
   allowedSigners?: string;
   /** reconcile interval, e.g. `30s` */
@@ -189,6 +191,7 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
     host: str('host') ?? hostname(),
     stateDir,
     requireSignedCommits: o.requireSignedCommits === true,
+    publishStatus: o.publishStatus !== false,
     interval: str('interval') ?? '30s',
     metricsFile: str('metricsFile') ?? defaultMetricsFile({ stateDir }),
     path,

@@ -12,7 +12,7 @@ describe('host config (schemas/config.schema.json)', () => {
   it('fills defaults; a key without a value takes its default', () => {
     const cfg = validateHostConfig({ remote: '/srv/ledger.git', host: 'web1', branch: null, stateDir: '/var/lib/f2g' }, '/etc/fail2git/config.yaml');
     expect(cfg).toEqual({
-      remote: '/srv/ledger.git', branch: 'main', host: 'web1', stateDir: '/var/lib/f2g', requireSignedCommits: false,
+      remote: '/srv/ledger.git', branch: 'main', host: 'web1', stateDir: '/var/lib/f2g', requireSignedCommits: false, publishStatus: true,
       interval: '30s', metricsFile: '/var/lib/f2g/fail2git.prom', path: '/etc/fail2git/config.yaml',
     });
   });
