@@ -138,6 +138,7 @@ export const ERROR_CODES = {
   E_PVE_AUTH: { next: 'fix the host', means: 'the Proxmox API refused the token (401); check tokenId and the secret' },
   E_PVE_FORBIDDEN: { next: 'fix the host', means: 'the token lacks a permission (403); grant Sys.Modify on /' },
   E_PVE_BAD_REQUEST: { next: 'fix the input', means: 'the Proxmox API refused a request as malformed (400)' },
+  E_PVE_ANSWER: { next: 'retry', means: 'the Proxmox API answered with something that is not its answer (not JSON, another shape: a proxy page, a cut-off reply); retried next run' },
   E_PVE_SERVER: { next: 'retry', means: 'the Proxmox API failed (5xx); retried with back-off' },
   E_PVE_API_APPLY: { next: 'retry', means: 'some pve-api changes failed; the rest applied, the failed ones are retried next run' },
   E_PROBE_TLS: { next: 'fix the host', means: 'doctor: the TLS handshake with the Proxmox API failed' },

@@ -135,6 +135,24 @@ export function streamDelta(state: BouncerState, wanted: ReadonlyMap<string, Wan
   return { response, state: next, changed };
 }
 
+/**
+ * `GET /v1/decisions?ip=` for bouncers in live mode (CrowdSec's `GetDecision`): the decisions
+ * whose value contains the address (or, for `range=`, overlaps the range), with ids by value
+ * order (no pull state: a live bouncer only caches the answer). Pure.
+ */
+export function liveDecisions(wanted: ReadonlyMap<string, Wanted>, now: Date, matches: (value: string) => boolean): Decision[] {
+  const nowMs = now.getTime();
+  const out: Decision[] = [];
+  let id = 0;
+  for (const [value, w] of wanted) {
+    id++;
+    if (!matches(value)) continue;
+    const until = w.expires === 0 ? nowMs + MAX_DURATION_MS : Math.min(w.expires, nowMs + MAX_DURATION_MS);
+    out.push(decision(value, { id, scope: w.scope, scenario: w.scenario, expires: w.expires, until }, nowMs));
+  }
+  return out;
+}
+
 function decision(value: string, d: Delivered, nowMs: number): Decision {
   return {
     id: d.id, origin: ORIGIN, scenario: d.scenario, scope: d.scope, value, type: 'ban',

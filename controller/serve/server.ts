@@ -1,7 +1,8 @@
 /**
  * `fail2git serve`: a read-only HTTP(S) server (node:http / node:https only) for
- *  - CrowdSec bouncers: `GET|HEAD /v1/decisions/stream` (./decisions.ts), `X-Api-Key` with a
- *    key from `serve.bouncerKeys`; a missing or wrong key gets 403 and no data;
+ *  - CrowdSec bouncers: `GET|HEAD /v1/decisions/stream` (./decisions.ts) for stream bouncers,
+ *    `GET /v1/decisions?ip=` for live ones, `X-Api-Key` with a key from `serve.bouncerKeys`; a
+ *    missing or wrong key gets 403 and no data;
  *  - people: the fleet page at `/` (./page.ts), with a key from `serve.pageKeys` (HTTP Basic
  *    password or X-Api-Key), or without one when serve listens on loopback only.
  * It serves the last good commit this host accepted (./served-set.ts), never the tip, and
@@ -19,7 +20,8 @@ import { ConfigError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { ServeConfig } from '../config/host-config.js';
 import { loadKeys, matchKey, type LoadedKey } from './keys.js';
-import { emptyState, streamDelta, wantedDecisions, type BouncerState } from './decisions.js';
+import { emptyState, liveDecisions, streamDelta, wantedDecisions, type BouncerState } from './decisions.js';
+import { cidrOverlaps, tryParseCidr } from '../net/cidr.js';
 import { readBouncerState, writeBouncerState } from './bouncer-state.js';
 import type { ServedSetReader } from './served-set.js';
 import type { PageRequest } from './types.js';
@@ -80,6 +82,7 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     if (hasBody(req)) return send(res, 413, 'application/json', '{"message":"no request bodies"}');
     const url = new URL(req.url ?? '/', 'http://serve.invalid');
     if (url.pathname === '/v1/decisions/stream') return stream(req, res, url);
+    if (url.pathname === '/v1/decisions') return live(req, res, url);
     if (url.pathname === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
     if (url.pathname === '/' && deps.page) return page(req, res, url);
     return send(res, 404, 'application/json', '{"message":"not found"}');
@@ -96,6 +99,24 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     const startup = url.searchParams.get('startup') === 'true';
     const body = await serially(key.name, () => pull(key, startup));
     send(res, 200, 'application/json', body);
+  }
+
+  /** Live mode: which decisions hold for one address or range; `null` when none, as the LAPI answers. */
+  async function live(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const key = matchKey(bouncers, header(req, 'x-api-key'));
+    if (!key) return send(res, 403, 'application/json', FORBIDDEN);
+    const text = url.searchParams.get('ip') ?? url.searchParams.get('range') ?? url.searchParams.get('value');
+    const q = text === null ? undefined : tryParseCidr(text);
+    if (q instanceof Error) return send(res, 400, 'application/json', JSON.stringify({ message: `${JSON.stringify(text!.slice(0, 64))} is not an IP address or range` }));
+    if (req.method === 'HEAD') return send(res, 200, 'application/json', '');
+    const now = deps.now();
+    const set = await deps.served.at(now);
+    const found = liveDecisions(wantedDecisions(set.entries, 0), now, (value) => {
+      if (!q) return true;
+      const c = tryParseCidr(value);
+      return !(c instanceof Error) && cidrOverlaps(c, q);
+    });
+    send(res, 200, 'application/json', found.length ? JSON.stringify(found) : 'null');
   }
 
   async function pull(key: LoadedKey, startup: boolean): Promise<string> {

@@ -141,6 +141,8 @@ export const BAD_CASES: BadCase[] = [
   { name: 'count is a string', files: { [B]: bans('{cidr: 192.0.2.1, count: three}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be an integer, got string "three"/ },
   { name: 'count is zero', files: { [B]: bans('{cidr: 192.0.2.1, count: 0}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be >= 1/ },
   { name: 'entry without cidr', files: { [B]: bans(OK, '{by: web1}') }, file: B, line: 6, col: 5, code: 'E_SCHEMA', message: /missing required field "cidr"/ },
+  { name: 'a bans item that is a list', files: { [B]: bans(OK, '[192.0.2.2]') }, file: B, line: 6, col: 5, code: 'E_SCHEMA', message: /^item 2 of "bans" must be a mapping, got a list$/ },
+  { name: 'an allow item that is a number', files: { [A]: allow('{cidr: 192.0.2.0/28}', '5') }, file: A, line: 5, col: 5, code: 'E_SCHEMA', message: /^item 2 of "allow" must be a mapping, got number 5$/ },
   { name: 'bans is a mapping, not a list', files: { [B]: `${HEAD}bans: {cidr: 192.0.2.1}\n` }, file: B, line: 4, col: 7, code: 'E_SCHEMA', message: /"bans" must be a list, got a mapping/ },
   { name: 'document is a plain string', files: { [B]: 'hello\n' }, file: B, line: 1, col: 1, code: 'E_SCHEMA', message: /a BanList document must be a mapping/ },
   { name: 'empty active.yaml', files: { [B]: '# nothing here\n' }, file: B, line: 1, col: 1, code: 'E_DOCUMENTS', message: /no document; an empty ban list is written `bans: \[\]`/ },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
+import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();
@@ -25,10 +25,11 @@ describe.skipIf(!available)('fail2ban settings reach the ledger exactly', () => 
     remote = makeLedgerRemote();
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     try {
       for (const s of servers) s.stop();
     } finally {
+      await quietHosts();
       cleanupTmp();
     }
   });
