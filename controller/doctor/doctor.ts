@@ -12,13 +12,14 @@
  *   with the commit, file and signer that held it (from status.json).
  * - targets: for each target selected for this host, its programs are on PATH (or its paths
  *   exist); pve-api answers over TLS with the configured pin and accepts the token.
+ * - flusher: on a fail2ban host (a spool exists), whether the resident flusher runs (watch.lock).
  * - clock: expiry depends on it. Measured against the Date header of the Proxmox API and of an
  *   http(s) remote (±60 s); otherwise `timedatectl`'s NTPSynchronized; else "cannot tell" (skip).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { ledgerClonePath, spoolPath, type HostConfig } from '../config/host-config.js';
 import { loadHostConfig } from '../config/load.js';
 import { errorMessage, redact } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
@@ -27,6 +28,7 @@ import { principalMatches, sshVerifyTime } from '../git/signing.js';
 import { readLedgerTextsAt } from '../git/read-at.js';
 import { fail, judgeClockSamples, judgeMode, ok, skip, warn, type Check, type ClockSample } from './checks.js';
 import { readStatus } from '../status/run-status.js';
+import { lockHolder, watchLockPath } from '../lib/lock.js';
 import { fileMode } from './probes.js';
 import { checkTarget, selectTargets, type TargetCheckDeps } from './targets.js';
 import { hostSinks } from '../targets/host-sinks.js';
@@ -151,6 +153,19 @@ async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): P
   return texts.targets ?? '';
 }
 
+/**
+ * On a fail2ban host (one with a spool): whether the resident flusher runs. Without one the
+ * action line's records wait for the next ban (which starts one), `fail2git flush`, a
+ * reconcile tick or a timer.
+ */
+function checkFlusher(cfg: HostConfig): Check {
+  const spool = spoolPath(cfg);
+  if (!existsSync(spool)) return skip('flusher', `no spool at ${spool}: not a fail2ban host`);
+  const pid = lockHolder(watchLockPath(cfg.stateDir));
+  if (pid !== null) return ok('flusher', `resident flusher running (pid ${pid}, ${watchLockPath(cfg.stateDir)})`);
+  return warn('flusher', 'resident flusher (fail2git flush --watch) not running: bans wait in the spool until the next ban starts one, `fail2git flush`, a reconcile tick or a timer; install deploy/systemd/fail2git-flush.service');
+}
+
 async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: ClockSample[]): Promise<Check> {
   if (/^https?:\/\//.test(cfg.remote)) {
     const u = new URL(cfg.remote);
@@ -195,6 +210,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
     const tdeps = { ...deps, sinks: hostSinks(cfg) };
     for (const t of selected) checks.push(...(await checkTarget(t, tdeps, dates)));
   }
+  checks.push(checkFlusher(cfg));
   checks.push(await checkClock(cfg, deps, dates));
   return checks;
 }
