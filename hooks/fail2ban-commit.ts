@@ -13,7 +13,7 @@ import { spoolPath, type HostConfig } from '../controller/config/host-config.js'
 import { formatTime } from '../controller/lib/duration.js';
 import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
-import { isStale } from '../controller/lib/lock.js';
+import { isStale, watchLockPath } from '../controller/lib/lock.js';
 import { refusal, type Operation } from './operations.js';
 import { newOpId, recordRefused, spoolOperation, writeSpoolMetrics } from './spool.js';
 
@@ -129,11 +129,6 @@ export function flusherRunning(lockFile: string, now = Date.now()): boolean {
   } catch {
     return false;
   }
-}
-
-/** The resident flusher's lock (`fail2git flush --watch`, hooks/watch.ts) in a host's state directory. */
-export function watchLockPath(stateDir: string): string {
-  return join(stateDir, 'watch.lock');
 }
 
 /** True when a live resident flusher holds its lock: it sees every new spool file at once. */

@@ -14,8 +14,7 @@ import { mkdirSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage } from '../controller/lib/errors.js';
-import { tryLock, type Lock } from '../controller/lib/lock.js';
-import { watchLockPath } from './fail2ban-commit.js';
+import { tryLock, watchLockPath, type Lock } from '../controller/lib/lock.js';
 import { flushSpool, pendingOperations, type FlushOptions } from './flush.js';
 
 export interface WatchOptions extends Pick<FlushOptions, 'run' | 'batchDelayMs' | 'maxBatchDelayMs'> {

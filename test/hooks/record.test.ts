@@ -157,6 +157,7 @@ describe('the shipped action lines through sh', () => {
       return p !== undefined && Date.parse(p.expires!) - Date.parse(p.at!) === 7_200_000 && bans.some((b) => b.cidr === '203.0.113.72'); // permanent, or capped at the policy's maxTtl
     }, 60_000);
     expect(watcherPid(host)).toBe(pid); // the same resident flusher: no second one was started
+    expect((await cli(['doctor', '--config', host.config])).stdout).toMatch(new RegExp(`ok +flusher +resident flusher running \\(pid ${pid}`));
     expect(git(remote.bare, 'log', '-1', '--format=%B', 'main')).toMatch(/Fail2git-Id: \d{13}-shwatch-r[01][0-9a-f]{32}/);
     // A manual unbanip before expiry: network-wide.
     expect(runAction(host, 'actionunban', '203.0.113.72', { bantime: '-1' }).status).toBe(0);
@@ -201,6 +202,8 @@ describe('the shipped action lines through sh', () => {
     expect(p.stdout).toMatch(/1 pending \(1 refused, in spool\/refused\/\).*; resident flusher not running/);
     expect(readdirSync(join(host.spool, 'refused'))).toEqual([expect.stringMatching(new RegExp(`^\\d{13}-shpend-r0${'a'.repeat(32)}\\.json$`))]);
     expect(p.stdout).toMatch(/refused .*224\.0\.0\.9.*multicast/);
+    // and doctor says no flusher runs (the bans wait, nothing is lost)
+    expect((await cli(['doctor', '--config', host.config])).stdout).toMatch(/warn +flusher +resident flusher \(fail2git flush --watch\) not running/);
   });
 
   it('an old record that never got its end line is refused, not left forever', async () => {
