@@ -7,12 +7,13 @@
  * It never loads a YAML parser, a schema validator or git.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CidrError, cidrContains, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
 import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime } from '../controller/lib/duration.js';
 import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
-import { isStale } from '../controller/lib/lock.js';
+import { isStale, watchLockPath } from '../controller/lib/lock.js';
 import { refusal, type Operation } from './operations.js';
 import { newOpId, recordRefused, spoolOperation, writeSpoolMetrics } from './spool.js';
 
@@ -130,6 +131,33 @@ export function flusherRunning(lockFile: string, now = Date.now()): boolean {
   }
 }
 
+/** True when a live resident flusher holds its lock: it sees every new spool file at once. */
+export function watcherRunning(stateDir: string, now = Date.now()): boolean {
+  return flusherRunning(watchLockPath(stateDir), now);
+}
+
+/** How long a resident flusher started by a hook stays with nothing to do (the action line says the same). */
+export const HOOK_WATCH_IDLE_S = 600;
+
+/**
+ * Starts a resident flusher (`fail2git flush --watch --idle-exit …`) detached, its log lines
+ * appended to `stateDir/flush.log`: what the action line does when none runs.
+ */
+export async function spawnWatcher(cfg: Pick<HostConfig, 'path' | 'stateDir'>, cli = process.argv[1]): Promise<void> {
+  if (!cli) return;
+  const { spawn } = await import('node:child_process');
+  const { mkdirSync, openSync, closeSync } = await import('node:fs');
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o750 });
+  const logFd = openSync(join(cfg.stateDir, 'flush.log'), 'a', 0o640);
+  try {
+    const child = spawn(process.execPath, [cli, 'flush', '--watch', `--idle-exit=${HOOK_WATCH_IDLE_S}`, '--config', cfg.path], { detached: true, stdio: ['ignore', 'ignore', logFd] });
+    child.on('error', () => { /* the next hook or reconcile run flushes */ });
+    child.unref();
+  } finally {
+    closeSync(logFd);
+  }
+}
+
 /** Starts `fail2git flush --background` detached: fail2ban does not wait for the push. */
 export async function spawnFlusher(cfg: Pick<HostConfig, 'path'>, cli = process.argv[1]): Promise<void> {
   if (!cli) return;
@@ -168,6 +196,7 @@ export async function runHook(args: HookArgs, cfg: HostConfig, guard: Guard, loc
   }
   if (decision.kind !== 'spool') return decision;
   spoolOperation(spoolPath(cfg), decision.op);
-  if (!flusherRunning(lockFile, now)) await spawnFlusher(cfg);
+  // A resident flusher sees the new file by itself.
+  if (!watcherRunning(cfg.stateDir, now) && !flusherRunning(lockFile, now)) await spawnFlusher(cfg);
   return decision;
 }

@@ -23,6 +23,8 @@ import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage } from './message.js';
 import { deliveredIds, parseTrailers } from '../controller/git/trailers.js';
 import { FLUSH_STATUS_FILE, listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
+import { readGuard } from './guard-cache.js';
+import { readRecords } from './record.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
 
 export interface FlushOptions {
@@ -51,6 +53,8 @@ export interface FlushResult {
   commitOf: Record<string, string>;
   results: OpResult[];
   refused: OpResult[];
+  /** hook records refused before they became operations (bad value, special or allowlisted address, malformed): file → why */
+  rejected: { file: string; why: string }[];
   /** left in the spool */
   pending: number;
 }
@@ -172,6 +176,25 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
   return { commit, round };
 }
 
+/**
+ * Every pending operation, oldest first: the JSON operations (`fail2git ban`, the node hook)
+ * and the records the shell action line wrote (hooks/record.ts), checked as the hook checks.
+ */
+export function pendingOperations(cfg: Pick<HostConfig, 'stateDir' | 'host'>, onRejected?: (file: string, why: string) => void): Operation[] {
+  const spool = spoolPath(cfg);
+  const records = readRecords(spool, { host: cfg.host, guard: () => readGuard(cfg.stateDir), ...(onRejected ? { onRefused: onRejected } : {}) });
+  const ops = listOperations(spool);
+  if (records.length === 0) return ops;
+  return [...ops, ...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function lister(cfg: HostConfig, opts: FlushOptions, out: FlushResult): () => Operation[] {
+  return () => pendingOperations(cfg, (file, why) => {
+    out.rejected.push({ file, why });
+    opts.log?.(`refused hook record ${file}: ${why}`);
+  });
+}
+
 /** How far before a ban's own time its address's unbans are looked for (commit clocks differ). */
 const UNBAN_LOOKBACK_MS = 3_600_000;
 /** An unban trailer dated further ahead of this host's clock is not believed. */
@@ -232,10 +255,11 @@ export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 
 
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
   const spool = spoolPath(cfg);
+  const list = lister(cfg, opts, out);
   let first = true;
   let busyRounds = 0;
   for (;;) {
-    let ops = listOperations(spool);
+    let ops = list();
     if (ops.length === 0 && !(first && opts.refresh)) return;
     // Hooks seldom come alone (a storm, or more arrived while we pushed): let them gather,
     // lock held so they start no flusher of their own, and land in one commit. The longer a
@@ -243,7 +267,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts);
     if (pause > 0 && ops.length > 0) {
       await new Promise((r) => setTimeout(r, pause));
-      ops = listOperations(spool);
+      ops = list();
     }
     if (ops.length === 0 && !(first && opts.refresh)) return;
     first = false;
@@ -276,8 +300,10 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
  * remote is unreachable or the ledger at its tip is invalid: the operations stay spooled.
  */
 export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Promise<FlushResult> {
-  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o750 });
-  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], pending: 0 };
+  // The spool too: the action line writes its records there and never creates directories.
+  mkdirSync(spoolPath(cfg), { recursive: true, mode: 0o750 });
+  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], rejected: [], pending: 0 };
+  const list = lister(cfg, opts, out);
   for (;;) {
     const lock: Lock | null = opts.wait ? await waitLock(lockPath(cfg), 120_000) : tryLock(lockPath(cfg));
     if (!lock) {
@@ -287,7 +313,7 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
     try {
       await runRounds(cfg, opts, out, lock);
     } catch (err) {
-      out.pending = listOperations(spoolPath(cfg)).length;
+      out.pending = list().length;
       writeStatus(cfg, { ok: false, error: errorMessage(err), pending: out.pending, commits: out.commits });
       writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
       throw err;
@@ -295,12 +321,12 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
       lock.release();
     }
     // Anything spooled after our last look was left to us by a hook that saw the lock held.
-    if (listOperations(spoolPath(cfg)).length === 0) break;
+    if (list().length === 0) break;
     opts = { ...opts, refresh: false };
   }
-  out.pending = listOperations(spoolPath(cfg)).length;
+  out.pending = list().length;
   if (!out.busy) {
-    writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, refused: out.refused.length, commits: out.commits });
+    writeStatus(cfg, { ok: true, delivered: out.delivered, pending: out.pending, refused: out.refused.length + out.rejected.length, commits: out.commits });
     writeSpoolMetrics(spoolPath(cfg), cfg.metricsFile);
   }
   return out;

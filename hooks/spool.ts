@@ -6,13 +6,23 @@
  * the hook exits cannot lose it and a reader never sees half a file. Files are deleted only
  * after the push containing them succeeded (see hooks/flush.ts).
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsyncDirSync, writeFileAtomicSync } from '../controller/lib/files.js';
 import { TransientError } from '../controller/lib/errors.js';
 import type { Operation } from './operations.js';
 
 const OP_FILE = /^[0-9]{13}-[A-Za-z0-9._-]+\.json$/;
+/** An operation id made from a hook record (hooks/record.ts): creation ms, host, `r`, a rank, the record's hex. */
+const RECORD_ID = /-r[0-2]([0-9a-f]{32})$/;
+/** A hook record's file (hooks/record.ts). */
+const RECORD_FILE = /^[0-9a-f]{32}\.f2b$/;
+
+/** The spool file an operation lives in: `<id>.json`, or the hook record it was read from. */
+export function opFileName(id: string): string {
+  const m = RECORD_ID.exec(id);
+  return m ? `${m[1]}.f2b` : `${id}.json`;
+}
 
 /**
  * A new operation id: creation time first (so names sort by age), then host and a random
@@ -80,11 +90,11 @@ export function recordRefused(spoolDir: string, op: Operation, why: string): voi
     writeFileAtomicSync(join(dir, `${op.id}.json`), JSON.stringify({ ...op, refused: why }) + '\n', { mode: 0o640, durable: true });
   } catch {
     // No room for the record: at least keep the operation itself out of the way.
-    setAside(spoolDir, 'refused', `${op.id}.json`);
+    setAside(spoolDir, 'refused', opFileName(op.id));
     return;
   }
   try {
-    unlinkSync(join(spoolDir, `${op.id}.json`));
+    unlinkSync(join(spoolDir, opFileName(op.id)));
   } catch {
     /* a hook's refusal was never spooled */
   }
@@ -122,6 +132,14 @@ export interface SpoolCounts {
   lastFlushSuccessSeconds: number;
 }
 
+function recordFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => RECORD_FILE.test(n));
+  } catch {
+    return [];
+  }
+}
+
 export function spoolCounts(spoolDir: string, now: number = Date.now()): SpoolCounts {
   const names = (dir: string) => {
     try {
@@ -131,9 +149,18 @@ export function spoolCounts(spoolDir: string, now: number = Date.now()): SpoolCo
     }
   };
   const pending = names(spoolDir);
-  const oldest = pending[0] === undefined ? now : opCreatedAt(pending[0]);
+  let oldest = pending[0] === undefined ? now : opCreatedAt(pending[0]);
+  // The action line's records (hooks/record.ts) count too; their age is their mtime.
+  const records = recordFiles(spoolDir);
+  for (const r of records) {
+    try {
+      oldest = Math.min(oldest, statSync(join(spoolDir, r)).mtimeMs);
+    } catch {
+      /* delivered meanwhile */
+    }
+  }
   return {
-    pending: pending.length,
+    pending: pending.length + records.length,
     refused: names(join(spoolDir, 'refused')).length,
     bad: names(join(spoolDir, 'bad')).length,
     oldestPendingAgeSeconds: Math.max(0, Math.floor((now - oldest) / 1000)),
@@ -197,8 +224,9 @@ export function listOperations(spoolDir: string): Operation[] {
   try {
     names = readdirSync(spoolDir).filter((n) => OP_FILE.test(n)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') return [];
+    throw new TransientError('E_SPOOL_READ', `cannot read the spool ${spoolDir}: ${code === 'ENOTDIR' ? 'not a directory' : REASONS[code] ?? (code || 'read failed')}`, { cause: err });
   }
   const ops: Operation[] = [];
   for (const name of names) {
@@ -230,7 +258,7 @@ export function removeOperations(spoolDir: string, ids: Iterable<string>): void 
   let any = false;
   for (const id of ids) {
     try {
-      unlinkSync(join(spoolDir, `${id}.json`));
+      unlinkSync(join(spoolDir, opFileName(id)));
       any = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -139,8 +139,9 @@ async function stageDeb(root, epoch) {
   for (const f of readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))) put(root, `${doc}/docs/${f}`, readFileSync(join(ROOT, 'docs', f)));
   for (const f of readdirSync(join(ROOT, 'bans'))) put(root, `${doc}/examples/ledger/bans/${f}`, readFileSync(join(ROOT, 'bans', f)));
   put(root, `${doc}/examples/config.yaml`, exampleConfig());
-  if (existsSync(join(ROOT, 'deploy/prometheus'))) {
-    for (const f of walk(join(ROOT, 'deploy/prometheus'))) put(root, `${doc}/examples/prometheus/${relative(join(ROOT, 'deploy/prometheus'), f)}`, readFileSync(f));
+  for (const sub of ['prometheus', 'grafana']) {
+    const from = join(ROOT, 'deploy', sub);
+    if (existsSync(from)) for (const f of walk(from)) put(root, `${doc}/examples/${sub}/${relative(from, f)}`, readFileSync(f));
   }
 }
 

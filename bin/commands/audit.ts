@@ -7,6 +7,7 @@ import { configPath, ledgerClonePath } from '../../controller/config/host-config
 import { loadHostConfig } from '../../controller/config/load.js';
 
 const HELP = `Usage: fail2git audit ADDRESS|CIDR [--json] [--since TIME] [--ledger DIR] [--rev REV] [--no-deepen]
+                      [--hosts [--config FILE]]
 
 The life of an address in the ledger's history, oldest first: banned (host, jail, TTL,
 count), extended, unbanned (fail2ban or manual), expired and collected by gc, edited by hand
@@ -19,7 +20,10 @@ count), extended, unbanned (fail2ban or manual), expired and collected by gc, ed
                   else the host's clone from --config)
   --rev REV       audit up to this commit (default HEAD)
   --no-deepen     on a shallow clone, do not fetch missing history (say it is missing)
-  --config FILE   host config (for the default ledger clone)`;
+  --hosts         receipts: for each host of the fleet (its status record on the ledger
+                  remote), whether it enforces the address's ban (or its lifting) yet, and
+                  since when (as fail2git serve observed it; else "<= its last run")
+  --config FILE   host config (for the default ledger clone, and the remote for --hosts)`;
 
 interface Flags {
   json?: boolean;
@@ -27,6 +31,7 @@ interface Flags {
   ledger?: string;
   rev?: string;
   'no-deepen'?: boolean;
+  hosts?: boolean;
   config?: string;
 }
 
@@ -47,6 +52,7 @@ export const command: Command = {
         ledger: { type: 'string' },
         rev: { type: 'string' },
         'no-deepen': { type: 'boolean' },
+        hosts: { type: 'boolean' },
         config: { type: 'string' },
       },
       HELP,
@@ -69,7 +75,19 @@ export const command: Command = {
       ...(since ? { since } : {}),
       deepen: !flags['no-deepen'],
     });
-    out(flags.json ? renderAuditJson(report) : renderAuditText(report, new Date()));
+    if (!flags.hosts) {
+      out(flags.json ? renderAuditJson(report) : renderAuditText(report, new Date()));
+      return EXIT_OK;
+    }
+    const now = new Date();
+    const cfg = await loadHostConfig(configPath(flags.config));
+    const { readFleet, ancestryIn } = await import('../../controller/fleet/remote.js');
+    const { readObserved } = await import('../../controller/fleet/observed.js');
+    const { receiptsFor, renderReceiptsText } = await import('../../controller/fleet/receipts.js');
+    const view = await readFleet({ remote: cfg.remote, branch: cfg.branch, stateDir: cfg.stateDir }, now);
+    const receipts = await receiptsFor(report, view.hosts, readObserved(cfg.stateDir), ancestryIn(cfg.stateDir), now);
+    if (flags.json) out(JSON.stringify({ ...JSON.parse(renderAuditJson(report)) as object, receipts }, null, 2));
+    else out(`${renderAuditText(report, now)}\n\n${renderReceiptsText(receipts)}`);
     return EXIT_OK;
   },
 };

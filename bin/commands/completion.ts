@@ -26,7 +26,7 @@ export const FLAGS: Record<string, string> = {
   plan: '--target --json --detailed-exitcode --config --remote --host --state-dir --branch --metrics-file --help',
   status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
   gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --metrics-file --help',
-  audit: '--ledger --json --since --rev --no-deepen --config --help',
+  audit: '--ledger --json --since --rev --no-deepen --hosts --config --help',
   serve: '--listen --config --remote --host --state-dir --branch --metrics-file --help',
   doctor: '--config --ledger --json --help',
   demo: '--keep --help',

@@ -3,7 +3,7 @@
  * Kept light on imports: this runs on fail2ban's critical path.
  */
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
-import { allowEntryFor, parseHookArgs, runHook, flusherRunning, spawnFlusher } from '../../hooks/fail2ban-commit.js';
+import { allowEntryFor, parseHookArgs, runHook, spawnWatcher, watcherRunning } from '../../hooks/fail2ban-commit.js';
 import { configPath } from '../../controller/config/host-config.js';
 import { loadHostConfig } from '../../controller/config/load.js';
 import { readGuard } from '../../hooks/guard-cache.js';
@@ -93,7 +93,8 @@ export const command: Command = {
     }
     if (action === 'flush') {
       const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
-      if (!flusherRunning(flushLockPath(cfg.stateDir))) await spawnFlusher(cfg);
+      // Jail start: a resident flusher delivers what waits and whatever the action line spools next.
+      if (!watcherRunning(cfg.stateDir)) await spawnWatcher(cfg);
       return EXIT_OK;
     }
     if (action === 'ignore') return ignore(parsed.values);

@@ -15,6 +15,7 @@ unverified tip). Runs until SIGTERM/SIGINT; stopping it changes nothing a reconc
 
   GET /v1/decisions/stream   CrowdSec's decisions stream for stream bouncers (X-Api-Key: a
                              key of serve.bouncerKeys; others get 403 and no data)
+  GET /v1/decisions?ip=ADDR  the same for bouncers in live mode (null when none)
   GET /                      the fleet page: hosts, lag, bans, receipts per address, history
                              (a key of serve.pageKeys as HTTP Basic password, or none when
                              serve listens on loopback)

@@ -7,9 +7,9 @@
  * light: the hook imports it.
  */
 import { rememberUrlCredentials } from '../lib/redact.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, statfsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, relative } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/fail2git/config.yaml';
@@ -112,6 +112,54 @@ export function spoolPath(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'spool');
 }
 
+/** Kernel pseudo-filesystems (statfs f_type): nothing fail2git keeps can live there. */
+const PSEUDO_FS: Record<number, string> = {
+  0x9fa0: 'proc', 0x62656572: 'sysfs', 0x27e0eb: 'cgroup', 0x63677270: 'cgroup2',
+  0x64626720: 'debugfs', 0x74726163: 'tracefs', 0x73636673: 'securityfs', 0xcafe4a11: 'bpf',
+};
+
+/**
+ * Why `dir` cannot hold fail2git's state, or null: it (or the nearest part of it that
+ * exists) is not a directory, or it lies under /proc, /sys or another kernel
+ * pseudo-filesystem (where creating directories fails in ways node's recursive mkdir
+ * retries forever). A few stat calls: cheap enough for the hook.
+ */
+export function stateDirProblem(dir: string): string | null {
+  let p = dir;
+  for (;;) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const up = dirname(p);
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && up !== p) {
+        p = up;
+        continue;
+      }
+      return code === 'EACCES' ? `${dir}: ${p} cannot be read (permission denied)` : null;
+    }
+    if (!st.isDirectory()) return p === dir ? `${dir} is not a directory` : `${dir}: ${p} is not a directory`;
+    break;
+  }
+  let real = p;
+  try {
+    real = realpathSync(p);
+  } catch {
+    /* keep p */
+  }
+  const full = join(real, relative(p, dir));
+  const top = /^\/(proc|sys)(\/|$)/.exec(full);
+  if (top) return `${dir} is under /${top[1]}, a kernel pseudo-filesystem; use a directory on a real filesystem such as /var/lib/fail2git`;
+  try {
+    const fs = PSEUDO_FS[statfsSync(p).type];
+    if (fs) return `${dir} is on a ${fs} filesystem, a kernel pseudo-filesystem; use a directory on a real filesystem such as /var/lib/fail2git`;
+  } catch {
+    /* statfs unsupported: the path check above stands */
+  }
+  return null;
+}
+
 /** Reads the host config's text; a missing or unreadable file is one ConfigError line. */
 export function readConfigText(path: string): string {
   try {
@@ -163,6 +211,8 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   }
   if (o.serve) cfg.serve = serveConfig(o.serve as Record<string, unknown>, base, fail);
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
+  const bad = stateDirProblem(stateDir);
+  if (bad) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: stateDir ${bad}`);
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;

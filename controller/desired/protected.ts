@@ -21,8 +21,11 @@ export function parseIpAddrJson(text: string): string[] {
   }
   if (!Array.isArray(links)) return [];
   const out: string[] = [];
-  for (const link of links as { addr_info?: { local?: unknown }[] }[]) {
-    for (const a of link.addr_info ?? []) if (typeof a.local === 'string') out.push(a.local);
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  for (const link of links as unknown[]) {
+    const info = isObj(link) ? link.addr_info : undefined;
+    if (!Array.isArray(info)) continue;
+    for (const a of info as unknown[]) if (isObj(a) && typeof a.local === 'string') out.push(a.local);
   }
   return out;
 }

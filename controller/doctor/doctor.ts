@@ -1,7 +1,8 @@
 /**
  * `fail2git doctor`: hardening checks for one host, one line each (ok / fail / skip).
  * What is checkable and how:
- * - secrets: the config, the signing key and pve-api token files are not readable by everyone;
+ * - secrets: the config, the signing key, pve-api token files and serve's key files and TLS key
+ *   are not readable by everyone;
  *   allowedSigners (trust) is not writable by others.
  * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
  * - signing: the key signs a probe with `ssh-keygen -Y sign`, and allowedSigners lists it for
@@ -11,13 +12,14 @@
  *   with the commit, file and signer that held it (from status.json).
  * - targets: for each target selected for this host, its programs are on PATH (or its paths
  *   exist); pve-api answers over TLS with the configured pin and accepts the token.
+ * - flusher: on a fail2ban host (a spool exists), whether the resident flusher runs (watch.lock).
  * - clock: expiry depends on it. Measured against the Date header of the Proxmox API and of an
  *   http(s) remote (±60 s); otherwise `timedatectl`'s NTPSynchronized; else "cannot tell" (skip).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ledgerClonePath, type HostConfig } from '../config/host-config.js';
+import { ledgerClonePath, spoolPath, type HostConfig } from '../config/host-config.js';
 import { loadHostConfig } from '../config/load.js';
 import { errorMessage, redact } from '../lib/errors.js';
 import { LEDGER_FILES } from '../ledger/types.js';
@@ -26,6 +28,7 @@ import { principalMatches, sshVerifyTime } from '../git/signing.js';
 import { readLedgerTextsAt } from '../git/read-at.js';
 import { fail, judgeClockSamples, judgeMode, ok, skip, warn, type Check, type ClockSample } from './checks.js';
 import { readStatus } from '../status/run-status.js';
+import { lockHolder, watchLockPath } from '../lib/lock.js';
 import { fileMode } from './probes.js';
 import { checkTarget, selectTargets, type TargetCheckDeps } from './targets.js';
 import { hostSinks } from '../targets/host-sinks.js';
@@ -119,6 +122,15 @@ function checkLedgerTip(cfg: HostConfig): Check {
   return ok('ledger-tip', `tip ${tip} is the enforced commit`);
 }
 
+/** `serve`: its key files and TLS private key are owner-only (whoever reads one may pull the ban list or the page). */
+function checkServeSecrets(cfg: HostConfig): Check[] {
+  const s = cfg.serve;
+  if (!s) return [];
+  const files = [...s.bouncerKeys, ...s.pageKeys].flatMap((k) => (k.keyFile ? [k.keyFile] : []));
+  if (s.tls) files.push(s.tls.key);
+  return files.map((f) => judgeMode('serve-key-mode', f, 'private', fileMode(f)));
+}
+
 async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
   const where = redact(cfg.remote);
   try {
@@ -139,6 +151,19 @@ async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): P
   if (!existsSync(join(clone, '.git'))) return undefined;
   const texts = await readLedgerTextsAt(clone, trackingRef(cfg.branch), run).catch(() => readLedgerTextsAt(clone, 'HEAD', run));
   return texts.targets ?? '';
+}
+
+/**
+ * On a fail2ban host (one with a spool): whether the resident flusher runs. Without one the
+ * action line's records wait for the next ban (which starts one), `fail2git flush`, a
+ * reconcile tick or a timer.
+ */
+function checkFlusher(cfg: HostConfig): Check {
+  const spool = spoolPath(cfg);
+  if (!existsSync(spool)) return skip('flusher', `no spool at ${spool}: not a fail2ban host`);
+  const pid = lockHolder(watchLockPath(cfg.stateDir));
+  if (pid !== null) return ok('flusher', `resident flusher running (pid ${pid}, ${watchLockPath(cfg.stateDir)})`);
+  return warn('flusher', 'resident flusher (fail2git flush --watch) not running: bans wait in the spool until the next ban starts one, `fail2git flush`, a reconcile tick or a timer; install deploy/systemd/fail2git-flush.service');
 }
 
 async function checkClock(cfg: HostConfig, deps: DoctorDeps, dates: ClockSample[]): Promise<Check> {
@@ -167,7 +192,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
-  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
+  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
   const dates: ClockSample[] = [];
   let text: string | undefined;
   try {
@@ -185,6 +210,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
     const tdeps = { ...deps, sinks: hostSinks(cfg) };
     for (const t of selected) checks.push(...(await checkTarget(t, tdeps, dates)));
   }
+  checks.push(checkFlusher(cfg));
   checks.push(await checkClock(cfg, deps, dates));
   return checks;
 }

@@ -7,6 +7,7 @@
  * such an observation, `sinceAtLatest` is the host's last run that reported it.
  */
 import type { AuditReport } from '../audit/history.js';
+import { printable } from '../lib/printable.js';
 import type { FleetHost } from './record.js';
 import type { Observed } from './observed.js';
 
@@ -89,4 +90,18 @@ export async function receiptsFor(report: AuditReport, hosts: readonly FleetHost
     out.hosts.push(r);
   }
   return out;
+}
+
+/** The receipts as lines for people (`fail2git audit ADDRESS --hosts`). Pure. */
+export function renderReceiptsText(r: Receipts): string {
+  const what = r.status === 'banned' ? `banned by ${r.commit?.slice(0, 12)} (${r.commitTime})`
+    : r.status === 'lifted' ? `lifted by ${r.commit?.slice(0, 12)} (${r.commitTime})`
+    : r.status === 'expired' ? 'its ban has expired (every host drops it on its own)' : 'never banned';
+  const rows = [['HOST', 'STATE', 'SINCE', 'APPLIED', 'LAG', 'NOTE'], ...r.hosts.map((h) => [
+    h.host, h.state, h.since ?? (h.sinceAtLatest ? `<= ${h.sinceAtLatest}` : '-'), h.appliedCommit?.slice(0, 12) ?? '-',
+    h.lagCommits === undefined ? '-' : String(h.lagCommits), h.detail ?? '',
+  ].map(printable))];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => x[i]!.length)));
+  const lines = rows.map((x) => x.map((c, i) => (i === x.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return [`receipts: ${printable(r.query)} is ${what}`, ...lines].join('\n');
 }

@@ -159,7 +159,7 @@ function targetsProblem(v: unknown): string | undefined {
   for (const [name, t] of Object.entries(v)) {
     const where = `target ${JSON.stringify(name.slice(0, 64))}`;
     if (name.length > MAX_TEXT) return 'a target name is too long';
-    if (!isObj(t)) return `${where} is not an object`;
+    if (!isObj(t)) return `${where} is not a JSON object`;
     if (typeof t.entries !== 'number' || !Number.isSafeInteger(t.entries) || t.entries < 0) return `${where}: "entries" is not a count`;
     if (t.error !== undefined && text(t.error)) return `${where}: "error" is ${text(t.error)}`;
   }
@@ -178,7 +178,8 @@ export function parseFleetRecord(raw: string, refHost: string): { record: FleetR
     return { problem: 'the status record is not JSON' };
   }
   if (!isObj(v)) return { problem: 'the status record is not a JSON object' };
-  if (v.version !== 1) return { problem: `unknown record version ${JSON.stringify(v.version)?.slice(0, 32) ?? 'undefined'} (this fail2git reads version 1)` };
+  if (v.version === undefined) return { problem: 'the record has no "version" (this fail2git reads version 1)' };
+  if (v.version !== 1) return { problem: `unknown record version ${JSON.stringify(v.version).slice(0, 32)} (this fail2git reads version 1)` };
   if (typeof v.host !== 'string') return { problem: 'the record names no host' };
   if (v.host !== refHost) return { problem: `the record claims host ${JSON.stringify(v.host.slice(0, 64))}, but it is under the ref of ${JSON.stringify(refHost)}` };
   const badTargets = targetsProblem(v.targets);

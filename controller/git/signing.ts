@@ -28,7 +28,7 @@
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { errorMessage } from '../lib/errors.js';
+import { errorMessage, type ErrorCode } from '../lib/errors.js';
 import { execRunner, ExecError, type Runner } from '../lib/exec.js';
 import { LEDGER_FILES, type BanEntry } from '../ledger/types.js';
 import type { LedgerSnapshot, SignerRole } from '../ledger/roles.js';
@@ -62,8 +62,9 @@ export function principalMatches(principals: string, email: string): boolean {
   return matched;
 }
 
-export type VerifyCode =
-  | 'E_SIG_UNSIGNED'
+/** The signature codes of ERROR_CODES (controller/lib/errors.ts). */
+export type VerifyCode = Extract<ErrorCode,
+  'E_SIG_UNSIGNED'
   | 'E_SIG_UNKNOWN_KEY'
   | 'E_SIG_EXPIRED'
   | 'E_SIG_IDENTITY'
@@ -73,7 +74,8 @@ export type VerifyCode =
   | 'E_SIG_ROLE'
   | 'E_SIG_NOT_DESCENDANT'
   | 'E_SIG_NO_SIGNERS'
-  | 'E_SIG_GIT';
+  | 'E_SIG_GIT'
+>;
 
 /** The rule each code stands for, as messages name it. */
 export const RULE_NAMES: Record<VerifyCode, string> = {

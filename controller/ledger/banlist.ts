@@ -36,12 +36,23 @@ export interface BanListParseOptions {
   anySize?: boolean;
 }
 
+type Located = { doc?: LocatedDoc; problems: Problem[]; fast: boolean };
+
 /** Parses the text into one located document: the fast path when it applies, else YAML. */
-export function locateBanList(text: string, file: string, useFastPath = true, options: BanListParseOptions = {}): { doc?: LocatedDoc; problems: Problem[]; fast: boolean } {
-  // useFastPath=false exists for the property test that holds both paths to the same answers.
+export function locateBanList(text: string, file: string, options: BanListParseOptions = {}): Located {
   const where = { line: 1 };
-  const fast = useFastPath ? parseBanListFast(text, where) : null;
+  const fast = parseBanListFast(text, where);
   if (fast) return { doc: fast, problems: [], fast: true };
+  return locateBanListYaml(text, file, options, where.line);
+}
+
+/**
+ * The YAML reading of a BanList in any layout: what locateBanList falls back to when the line
+ * reader declines (`canonicalUntil`: the line where the canonical layout ended, for the message
+ * about a large file). The property test holds it and the line reader to the same answers.
+ */
+export function locateBanListYaml(text: string, file: string, options: BanListParseOptions = {}, canonicalUntil = 1): Located {
+  const where = { line: canonicalUntil };
   const bytes = text.length > MAX_YAML_BYTES / 3 ? Buffer.byteLength(text, 'utf8') : text.length;
   if (!options.anySize && bytes > MAX_YAML_BYTES) {
     const message = `file is ${mib(bytes)} and leaves the canonical layout here; other layouts are read only up to ${mib(MAX_YAML_BYTES)} (run fail2git fmt to rewrite it canonically)`;
@@ -109,7 +120,7 @@ export function parseBanList(text: string, file: string = LEDGER_FILES.bans, opt
   const checked = checkLedgerText(text, file);
   if (checked.text === null) return { bans: [], header: '', problems: checked.problems };
   const header = headerOf(checked.text);
-  const located = locateBanList(checked.text, file, true, options);
+  const located = locateBanList(checked.text, file, options);
   if (!located.doc) return { bans: [], header, problems: sortProblems(located.problems) };
   const { bans, problems } = checkBanList(located.doc, file);
   return { bans, header, problems: sortProblems(problems) };

@@ -39,8 +39,11 @@ function pathOf(instancePath: string): PathSeg[] {
 }
 
 function nameOf(path: readonly PathSeg[]): string {
-  const last = [...path].reverse().find((s) => typeof s === 'string');
-  return last === undefined ? 'document' : `"${last}"`;
+  const field = [...path].reverse().find((s) => typeof s === 'string');
+  const last = path[path.length - 1];
+  // an item of a list is named as one: `item 3 of "bans"`, not the list itself
+  if (typeof last === 'number') return field === undefined ? `item ${last + 1}` : `item ${last + 1} of "${field}"`;
+  return field === undefined ? 'document' : `"${field}"`;
 }
 
 function show(value: unknown): string {

@@ -14,6 +14,22 @@ export function flushLockPath(stateDir: string): string {
   return join(stateDir, 'flush.lock');
 }
 
+/** The resident flusher's lock (`fail2git flush --watch`) in a host's state directory. */
+export function watchLockPath(stateDir: string): string {
+  return join(stateDir, 'watch.lock');
+}
+
+/** The PID of the live process holding a lock file (`PID TIME`, not stale), or null. */
+export function lockHolder(path: string, now = Date.now(), staleMs = 10 * 60_000): number | null {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  return isStale(content, now, staleMs) ? null : Number(content.split(' ')[0]);
+}
+
 export interface Lock {
   path: string;
   /** renews the lock's timestamp (a long storm must not look stale); false if it was taken over */

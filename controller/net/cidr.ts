@@ -11,6 +11,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { formatV6Groups, scanV4, scanV6 } from './cidr-fast.js';
+import type { ErrorCode } from '../lib/errors.js';
 
 /** The plain-IPv4 scanner, for callers that compare 32-bit numbers without building a Cidr. */
 export { scanV4, type V4Scan } from './cidr-fast.js';
@@ -26,11 +27,8 @@ export interface Cidr {
   readonly addr: bigint;
 }
 
-export type CidrErrorCode =
-  | 'E_CIDR_SYNTAX'
-  | 'E_CIDR_PREFIX'
-  | 'E_CIDR_HOST_BITS'
-  | 'E_CIDR_ZERO';
+/** The address codes of ERROR_CODES (controller/lib/errors.ts). */
+export type CidrErrorCode = Extract<ErrorCode, 'E_CIDR_SYNTAX' | 'E_CIDR_PREFIX' | 'E_CIDR_HOST_BITS' | 'E_CIDR_ZERO'>;
 
 export class CidrError extends Error {
   readonly code: CidrErrorCode;

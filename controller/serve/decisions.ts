@@ -102,6 +102,29 @@ export function wantedDecisions(entries: readonly DesiredEntry[], expandRanges =
 }
 
 /**
+ * The stream's filters as go-cs-bouncer sends them (`scopes`, `origins`, `scenarios_containing`,
+ * `scenarios_not_containing`; comma-separated, case-insensitive): what a bouncer configured
+ * with them asks for. Without `scopes` the LAPI answers Ip and Range, as here. Pure.
+ */
+export function filterWanted(wanted: ReadonlyMap<string, Wanted>, params: URLSearchParams): Map<string, Wanted> {
+  const list = (k: string) => params.get(k)?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const scopes = list('scopes');
+  const origins = list('origins');
+  const containing = list('scenarios_containing');
+  const notContaining = list('scenarios_not_containing');
+  const out = new Map<string, Wanted>();
+  if (origins && !origins.includes(ORIGIN)) return out;
+  for (const [value, w] of wanted) {
+    const scenario = w.scenario.toLowerCase();
+    if (scopes && !scopes.includes(w.scope.toLowerCase())) continue;
+    if (containing && !containing.some((s) => scenario.includes(s))) continue;
+    if (notContaining && notContaining.some((s) => scenario.includes(s))) continue;
+    out.set(value, w);
+  }
+  return out;
+}
+
+/**
  * The answer to one pull and the bouncer's state after it. `startup`: everything wanted is
  * new (and what this bouncer was sent that is no longer wanted is deleted: a firewall bouncer
  * keeps its nftables set across its own restarts). Pure.
@@ -133,6 +156,24 @@ export function streamDelta(state: BouncerState, wanted: ReadonlyMap<string, Wan
   const changed = response.new.length > 0 || response.deleted.length > 0 || next.nextId !== state.nextId;
   if (changed) next.lastPull = now.toISOString();
   return { response, state: next, changed };
+}
+
+/**
+ * `GET /v1/decisions?ip=` for bouncers in live mode (CrowdSec's `GetDecision`): the decisions
+ * whose value contains the address (or, for `range=`, overlaps the range), with ids by value
+ * order (no pull state: a live bouncer only caches the answer). Pure.
+ */
+export function liveDecisions(wanted: ReadonlyMap<string, Wanted>, now: Date, matches: (value: string) => boolean): Decision[] {
+  const nowMs = now.getTime();
+  const out: Decision[] = [];
+  let id = 0;
+  for (const [value, w] of wanted) {
+    id++;
+    if (!matches(value)) continue;
+    const until = w.expires === 0 ? nowMs + MAX_DURATION_MS : Math.min(w.expires, nowMs + MAX_DURATION_MS);
+    out.push(decision(value, { id, scope: w.scope, scenario: w.scenario, expires: w.expires, until }, nowMs));
+  }
+  return out;
 }
 
 function decision(value: string, d: Delivered, nowMs: number): Decision {

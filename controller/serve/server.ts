@@ -1,7 +1,8 @@
 /**
  * `fail2git serve`: a read-only HTTP(S) server (node:http / node:https only) for
- *  - CrowdSec bouncers: `GET|HEAD /v1/decisions/stream` (./decisions.ts), `X-Api-Key` with a
- *    key from `serve.bouncerKeys`; a missing or wrong key gets 403 and no data;
+ *  - CrowdSec bouncers: `GET|HEAD /v1/decisions/stream` (./decisions.ts) for stream bouncers,
+ *    `GET /v1/decisions?ip=` for live ones, `X-Api-Key` with a key from `serve.bouncerKeys`; a
+ *    missing or wrong key gets 403 and no data;
  *  - people: the fleet page at `/` (./page.ts), with a key from `serve.pageKeys` (HTTP Basic
  *    password or X-Api-Key), or without one when serve listens on loopback only.
  * It serves the last good commit this host accepted (./served-set.ts), never the tip, and
@@ -19,7 +20,8 @@ import { ConfigError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { ServeConfig } from '../config/host-config.js';
 import { loadKeys, matchKey, type LoadedKey } from './keys.js';
-import { emptyState, streamDelta, wantedDecisions, type BouncerState } from './decisions.js';
+import { emptyState, filterWanted, liveDecisions, streamDelta, wantedDecisions, type BouncerState } from './decisions.js';
+import { cidrOverlaps, tryParseCidr } from '../net/cidr.js';
 import { readBouncerState, writeBouncerState } from './bouncer-state.js';
 import type { ServedSetReader } from './served-set.js';
 import type { PageRequest } from './types.js';
@@ -80,6 +82,7 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     if (hasBody(req)) return send(res, 413, 'application/json', '{"message":"no request bodies"}');
     const url = new URL(req.url ?? '/', 'http://serve.invalid');
     if (url.pathname === '/v1/decisions/stream') return stream(req, res, url);
+    if (url.pathname === '/v1/decisions') return live(req, res, url);
     if (url.pathname === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
     if (url.pathname === '/' && deps.page) return page(req, res, url);
     return send(res, 404, 'application/json', '{"message":"not found"}');
@@ -94,22 +97,56 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     // HEAD answers without a pull, as CrowdSec's LAPI does (it must not move the delta).
     if (req.method === 'HEAD') return send(res, 200, 'application/json', '');
     const startup = url.searchParams.get('startup') === 'true';
-    const body = await serially(key.name, () => pull(key, startup));
-    send(res, 200, 'application/json', body);
+    await serially(key.name, () => pull(key, startup, url.searchParams, res));
   }
 
-  async function pull(key: LoadedKey, startup: boolean): Promise<string> {
+  /** Live mode: which decisions hold for one address or range; `null` when none, as the LAPI answers. */
+  async function live(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const key = matchKey(bouncers, header(req, 'x-api-key'));
+    if (!key) return send(res, 403, 'application/json', FORBIDDEN);
+    const text = url.searchParams.get('ip') ?? url.searchParams.get('range') ?? url.searchParams.get('value');
+    const q = text === null ? undefined : tryParseCidr(text);
+    if (q instanceof Error) return send(res, 400, 'application/json', JSON.stringify({ message: `${JSON.stringify(text!.slice(0, 64))} is not an IP address or range` }));
+    if (req.method === 'HEAD') return send(res, 200, 'application/json', '');
+    const now = deps.now();
+    const set = await deps.served.at(now);
+    const found = liveDecisions(wantedDecisions(set.entries, 0), now, (value) => {
+      if (!q) return true;
+      const c = tryParseCidr(value);
+      return !(c instanceof Error) && cidrOverlaps(c, q);
+    });
+    send(res, 200, 'application/json', found.length ? JSON.stringify(found) : 'null');
+  }
+
+  /**
+   * One pull. The bouncer's new state is kept only once the answer was handed over whole (as
+   * CrowdSec moves a bouncer's last pull only when sending succeeded): an answer lost on the way
+   * is computed again at the next pull, never skipped.
+   */
+  async function pull(key: LoadedKey, startup: boolean, params: URLSearchParams, res: ServerResponse): Promise<void> {
     const now = deps.now();
     const set = await deps.served.at(now);
     const before = states.get(key.name) ?? readBouncerState(deps.stateDir, key.name);
     // Never pulled (or a lost state file): answer as a startup, which sends everything.
-    const r = streamDelta(before ?? emptyState(), wantedDecisions(set.entries, key.expandRanges), now, startup || !before);
+    const r = streamDelta(before ?? emptyState(), filterWanted(wantedDecisions(set.entries, key.expandRanges), params), now, startup || !before);
+    if (res.destroyed || !res.socket || res.socket.destroyed) {
+      deps.log.warn('serve.pull-lost', { bouncer: key.name, new: r.response.new.length, deleted: r.response.deleted.length });
+      return;
+    }
+    const delivered = new Promise<boolean>((resolve) => {
+      res.once('finish', () => resolve(true));
+      res.once('close', () => resolve(res.writableFinished));
+    });
+    send(res, 200, 'application/json', JSON.stringify(r.response));
+    if (!(await delivered)) {
+      deps.log.warn('serve.pull-lost', { bouncer: key.name, new: r.response.new.length, deleted: r.response.deleted.length });
+      return;
+    }
     if (r.changed || !before) writeBouncerState(deps.stateDir, key.name, r.state);
     states.set(key.name, r.state);
     if (r.response.new.length || r.response.deleted.length) {
       deps.log.info('serve.pull', { bouncer: key.name, startup, rev: set.rev ?? null, new: r.response.new.length, deleted: r.response.deleted.length });
     }
-    return JSON.stringify(r.response);
   }
 
   function serially<T>(name: string, job: () => Promise<T>): Promise<T> {
@@ -134,7 +171,9 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     });
   }
 
-  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 };
+  // Idle and slow sockets are checked every second (node's default is 30 s), so a slow client
+  // holds a connection slot for a few seconds at most.
+  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
   const server: Server = cfg.tls
     ? createHttps({ ...options, cert: readTls(cfg.tls.cert), key: readTls(cfg.tls.key) }, handler)
     : createHttp(options, handler);

@@ -48,8 +48,8 @@ function parseJson(text: string): ParsedList {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (err) {
-    return { entries: [], problems: [`not JSON: ${(err as Error).message}`] };
+  } catch {
+    return { entries: [], problems: ['not JSON'] };
   }
   const bans = (doc as { bans?: unknown } | null)?.bans;
   if (!Array.isArray(bans)) return { entries: [], problems: ['no "bans" array'] };

@@ -223,7 +223,8 @@ async function dropTemp(run: Runner, tmp: string, family: Family): Promise<void>
   if (!(await readHeader(run, tmp))) return;
   const tool = family === 4 ? 'iptables' : 'ip6tables';
   for (const chain of ['INPUT', 'FORWARD'] as const) {
-    while (await hasRule(run, tool, chain, tmp)) await run(tool, ['-w', '5', '-D', ...ruleArgs(chain, tmp)]);
+    // Each -D removes one copy; bounded, so a tool that reports a rule it never removes cannot spin us forever.
+    for (let n = 0; n < 64 && (await hasRule(run, tool, chain, tmp)); n++) await run(tool, ['-w', '5', '-D', ...ruleArgs(chain, tmp)]);
   }
   await run('ipset', ['destroy', tmp]);
 }

@@ -63,14 +63,36 @@ type Json = Record<string, unknown>;
 export function parseNftTable(text: string): NftState {
   const state = emptyState();
   state.exists = true;
-  const items = (JSON.parse(text) as { nftables?: Json[] }).nftables ?? [];
-  for (const item of items) {
-    if (item.table) readTableFlags(state, item.table as Json);
-    else if (item.set) readSet(state, item.set as Json);
-    else if (item.chain) readChain(state, item.chain as Json);
-    else if (item.rule) readRule(state, item.rule as Json);
+  const doc: unknown = JSON.parse(text);
+  const items = isJson(doc) ? (doc.nftables ?? []) : doc;
+  if (!Array.isArray(items)) throw unexpectedListing(`${describe(items)} where a list of objects belongs ("nftables")`);
+  for (const item of items as unknown[]) {
+    if (!isJson(item)) throw unexpectedListing(`${describe(item)} where an object belongs in "nftables"`);
+    const kind = (['table', 'set', 'chain', 'rule'] as const).find((k) => item[k] !== undefined && item[k] !== null);
+    if (kind === undefined) continue; // metainfo, elements of other sets, objects of later nft versions
+    const body = item[kind];
+    if (!isJson(body)) throw unexpectedListing(`a ${kind} that is ${describe(body)}, not an object`);
+    if (kind === 'table') readTableFlags(state, body);
+    else if (kind === 'set') readSet(state, body);
+    else if (kind === 'chain') readChain(state, body);
+    else readRule(state, body);
   }
   return state;
+}
+
+function isJson(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
+}
+
+/** Wrapped by the driver's guarded() into the target's E_TARGET_IO line. */
+function unexpectedListing(what: string): Fail2gitError {
+  return new Fail2gitError('E_TARGET_IO', `nft -j list printed ${what}`);
 }
 
 /** A table with flags (`dormant`: its chains do nothing) does not enforce; rebuilt without them. */
@@ -107,7 +129,8 @@ function readSet(state: NftState, set: Json): void {
     state.problems.push(problem);
     return; // members of a set of another type mean nothing to us: reported as none, rebuilt
   }
-  const elems = (set.elem as unknown[] | undefined) ?? [];
+  const elems = set.elem ?? [];
+  if (!Array.isArray(elems)) throw unexpectedListing(`set ${name} with "elem" ${describe(elems)}, not a list`);
   for (const family of FAMILIES) {
     if (name === SET_NAMES[family]) {
       state.sets.add(name);
@@ -121,20 +144,21 @@ function readSet(state: NftState, set: Json): void {
 
 /** Elements with a comment or timeout come wrapped as {elem: {val, ...}}. */
 function unwrap(e: unknown): unknown {
-  const wrapped = (e as Json | null)?.elem as Json | undefined;
-  return wrapped ? wrapped.val : e;
+  const wrapped = isJson(e) ? e.elem : undefined;
+  return isJson(wrapped) ? wrapped.val : e;
 }
 
 function readElement(v: unknown): SetElement {
   if (typeof v === 'string') return { raw: v, keys: [cidrKey(v).key] };
-  const o = v as Json;
-  if (o.prefix) {
-    const p = o.prefix as { addr: string; len: number };
+  const o = isJson(v) ? v : {};
+  const p = o.prefix;
+  if (isJson(p) && typeof p.addr === 'string' && typeof p.len === 'number') {
     const raw = `${p.addr}/${p.len}`;
     return { raw, keys: [cidrKey(raw).key] };
   }
-  if (Array.isArray(o.range)) {
-    const [a, b] = o.range as [string, string];
+  const range = o.range;
+  if (Array.isArray(range) && range.length === 2 && typeof range[0] === 'string' && typeof range[1] === 'string') {
+    const [a, b] = range as [string, string];
     return { raw: `${a}-${b}`, keys: rangeToCidrs(a, b).map((c) => c.key) };
   }
   // Wrapped by the driver's guarded() into the target's E_TARGET_IO line.
@@ -142,8 +166,8 @@ function readElement(v: unknown): SetElement {
 }
 
 function readCoveredPair(family: Family, v: unknown): Cidr[] {
-  const pair = (v as Json | null)?.concat as [string, string] | undefined;
-  if (!pair) return [];
+  const pair = isJson(v) ? v.concat : undefined;
+  if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return [];
   const prefix = maskPrefix(family, pair[1]);
   if (prefix === undefined) return [];
   try {
@@ -171,10 +195,10 @@ function readRule(state: NftState, rule: Json): void {
 
 /** `ip saddr @v4 drop` for the rules we write; anything else is kept as JSON (and differs). */
 export function ruleSignature(expr: unknown): string {
-  const [m, verdict] = (expr as Json[] | undefined) ?? [];
-  const match = m?.match as Json | undefined;
-  const payload = (match?.left as Json | undefined)?.payload as Json | undefined;
-  if (!match || !payload || !verdict || (expr as unknown[]).length !== 2 || match.op !== '==') return JSON.stringify(expr);
+  const [m, verdict] = Array.isArray(expr) ? (expr as unknown[]) : [];
+  const match = isJson(m) && isJson(m.match) ? m.match : undefined;
+  const payload = match && isJson(match.left) && isJson(match.left.payload) ? match.left.payload : undefined;
+  if (!match || !payload || !isJson(verdict) || (expr as unknown[]).length !== 2 || match.op !== '==') return JSON.stringify(expr) ?? String(expr);
   return `${String(payload.protocol)} ${String(payload.field)} ${String(match.right)} ${Object.keys(verdict)[0]}`;
 }
 

@@ -10,7 +10,7 @@ import { lookup } from 'node:dns/promises';
 import PQueue from 'p-queue';
 import { errorMessage, TargetError } from '../lib/errors.js';
 import type { ApplyResult, DesiredEntry, ObservedEntry, Plan, Target, TargetFactory } from './types.js';
-import { PveApiClient, PveApiError } from './pve/api-client.js';
+import { PveApiClient, PveApiError, unexpectedAnswer } from './pve/api-client.js';
 import { pveApiOptions } from './pve/api-config.js';
 import { isMarker, markerComment, SECTION_COMMENT } from './pve/managed-set.js';
 import { isAddressLiteral, networkOf } from '../net/cidr.js';
@@ -33,7 +33,7 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
 
   async function readSet(): Promise<ApiEntry[]> {
     try {
-      const entries = (await retry(() => client.call('GET', setPath))) as ApiEntry[];
+      const entries = ipsetMembers(name, setPath, await retry(() => client.call('GET', setPath)));
       setExists = true;
       snapshot = { entries, ...(entries[0]?.digest ? { digest: entries[0].digest } : {}) };
       return entries;
@@ -149,6 +149,20 @@ export const createPveApi: TargetFactory = (name, options, deps) => {
     },
   } satisfies Target;
 };
+
+/** The members of a GET of the IPSet, checked for the shape Proxmox answers with. */
+function ipsetMembers(target: string, path: string, data: unknown): ApiEntry[] {
+  const bad = (why: string) => unexpectedAnswer(target, 'GET', path, why);
+  if (!Array.isArray(data)) throw bad(`not a JSON list (got ${data === null ? 'null' : typeof data})`);
+  data.forEach((m: unknown, i) => {
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad(`member ${i + 1} is not a JSON object`);
+    const { cidr, comment, digest } = m as Record<string, unknown>;
+    if (typeof cidr !== 'string') throw bad(`member ${i + 1} has no "cidr" string`);
+    if (comment !== undefined && typeof comment !== 'string') throw bad(`member ${i + 1} (${cidr.slice(0, 64)}): "comment" is not a string`);
+    if (digest !== undefined && typeof digest !== 'string') throw bad(`member ${i + 1} (${cidr.slice(0, 64)}): "digest" is not a string`);
+  });
+  return data as ApiEntry[];
+}
 
 function isOwned(e: ApiEntry): boolean {
   return !e.nomatch && isMarker(e.comment);

@@ -2,6 +2,7 @@
  * Pure text for the `route` driver: reading `ip -j route show proto N type blackhole` and
  * writing one `ip -batch` script. A route is ours exactly when it carries our proto number.
  */
+import { Fail2gitError } from '../lib/errors.js';
 import type { ObservedEntry, Plan } from './types.js';
 import { cidrKey } from '../net/cidr.js';
 
@@ -49,10 +50,21 @@ export interface ParsedRoutes {
 }
 
 export function parseIpRouteJson(text: string): ParsedRoutes {
-  const routes = (text.trim() === '' ? [] : JSON.parse(text)) as RouteRecord[];
   const out: ParsedRoutes = { entries: [], strange: [], wrongType: [] };
-  for (const r of routes) {
+  if (text.trim() === '') return out;
+  let routes: unknown;
+  try {
+    routes = JSON.parse(text);
+  } catch {
+    throw unexpectedListing(`something that is not JSON (${JSON.stringify(text.trim().slice(0, 60))})`);
+  }
+  if (!Array.isArray(routes)) throw unexpectedListing(`${routes === null ? 'null' : typeof routes} where a list of routes belongs`);
+  for (const item of routes as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw unexpectedListing(`a route that is ${item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item}, not a JSON object`);
+    const r = item as RouteRecord;
     if (!r.dst) continue;
+    if (typeof r.dst !== 'string') throw unexpectedListing(`a route whose "dst" is ${Array.isArray(r.dst) ? 'a list' : typeof r.dst}, not a string`);
+    if (r.type !== undefined && typeof r.type !== 'string') throw unexpectedListing(`the route to ${r.dst} with a "type" that is not a string`);
     try {
       const c = cidrKey(r.dst);
       if (r.type === 'blackhole') out.entries.push({ cidr: c.key, family: c.family });
@@ -62,6 +74,11 @@ export function parseIpRouteJson(text: string): ParsedRoutes {
     }
   }
   return out;
+}
+
+/** Wrapped by the driver's guarded() into the target's E_TARGET_IO line. */
+function unexpectedListing(what: string): Fail2gitError {
+  return new Fail2gitError('E_TARGET_IO', `ip -j route printed ${what}`);
 }
 
 /**

@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { commitCount, makeHost, quietHosts, remoteBans, spooled } from '../helpers/hook-fixture.js';
-import { ledgerFiles } from '../helpers/ledger-fixture.js';
-import { cli, runCli, writeLedger } from '../helpers/cli.js';
+import { commitCount, makeHost, quietHosts, remoteBans, spooled } from '../helpers/hook-host.js';
+import { cli, runCli } from '../helpers/cli.js';
+import { ledgerFiles, writeLedger } from '../helpers/fixtures.js';
 
 afterAll(async () => {
   await quietHosts();

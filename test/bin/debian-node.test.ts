@@ -13,7 +13,7 @@ import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason } from '../helpers/netns.js';
 import { DEBIAN_NODE, debianNodeSkipReason } from '../helpers/debian-node.js';
 import { PveEmulator, parseClusterFw } from '../helpers/pve-emulator.js';
-import { ledgerFiles } from '../helpers/ledger-fixture.js';
+import { ledgerFiles } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
 const BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'fail2git.mjs');

@@ -1,7 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { writeLedger } from '../helpers/fixtures.js';
 import { REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 

@@ -1,7 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { writeLedger } from '../helpers/fixtures.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 
 afterAll(() => cleanupTmp());

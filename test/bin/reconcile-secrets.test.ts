@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeLedgerRemote } from '../helpers/git.js';
 import { PveEmulator, type Fault } from '../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { ledgerFiles } from '../helpers/ledger-fixture.js';
+import { ledgerFiles } from '../helpers/fixtures.js';
 import { cli, CLI } from '../helpers/cli.js';
 
 const TOKEN = 'sync@pve!ipset';

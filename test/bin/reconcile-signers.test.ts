@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { runCli } from '../helpers/cli.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { allowList, banList, ledgerFiles, policy } from '../helpers/ledger-fixture.js';
+import { allowList, banList, ledgerFiles, policy } from '../helpers/fixtures.js';
 import { signingArgs } from '../../controller/git/signing.js';
 
 afterAll(() => cleanupTmp());

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { git, makeLedgerRemote, startGitDaemon, startStalledRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../helpers/tmp.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../helpers/netns.js';
-import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/ledger-fixture.js';
-import { cli, CLI } from '../helpers/cli.js';
+import { banList, ledgerFiles, type FixtureBan, type FixtureTarget } from '../helpers/fixtures.js';
+import { cli, CLI, type CliResult } from '../helpers/cli.js';
 
 afterAll(async () => {
   cleanupTmp();
@@ -35,7 +35,7 @@ function setup(bans: FixtureBan[], targets?: (dir: string) => FixtureTarget[], p
 }
 
 /** stdout as JSON; on failure the error carries stderr, so a broken run explains itself. */
-function stdoutJson<T>(r: Ran): T {
+function stdoutJson<T>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
@@ -47,6 +47,20 @@ const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map(
 const soon = (s: number) => new Date(Date.now() + s * 1000);
 
 describe('fail2git reconcile --once', () => {
+  it('a stateDir under /proc or /sys, or a file, fails at once with one line (no spinning in mkdir)', async () => {
+    const file = join(tmpDir('f2g-sdfile'), 'state');
+    writeFileSync(file, 'x');
+    for (const [dir, why] of [['/proc/f2g-state', /is under \/proc, a kernel pseudo-filesystem/], ['/sys/f2g-state', /is under \/sys/], [file, /is not a directory/]] as const) {
+      const start = Date.now();
+      const r = await cli(['reconcile', '--remote', '/nonexistent/ledger.git', '--host', 'web1', '--state-dir', dir]);
+      expect(Date.now() - start).toBeLessThan(10_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^fail2git: \\(command-line flags\\): stateDir ${dir}`));
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('refreshes the allowlist cache the fail2ban side reads (guard.json) from a new tip', async () => {
     const s = setup([{ cidr: '192.0.2.7' }]);
     const r = await cli(['reconcile', ...s.flags]);

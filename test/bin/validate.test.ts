@@ -1,8 +1,8 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { existsSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeLedger, looksLikeStackTrace, CLI } from '../helpers/cli.js';
-import { BAD_CASES } from '../controller/ledger/bad-input.js';
+import { runCli, looksLikeStackTrace, CLI } from '../helpers/cli.js';
+import { BAD_CASES, writeLedger } from '../helpers/fixtures.js';
 import { REPO_ROOT, git } from '../helpers/git.js';
 import { tmpDir, cleanupTmp } from '../helpers/tmp.js';
 
@@ -15,8 +15,47 @@ const CLI_SUBSET = [
   'broken YAML (unclosed flow mapping)', 'wrong kind in active.yaml', 'unknown field in an entry', 'bad IPv4 address',
   'IPv6 with host bits', 'duplicate IPv6 spellings', 'ban overlapping the allowlist', 'zero-length prefix /0', 'byte order mark',
   'CRLF line endings', 'tab indentation', 'YAML alias bomb', 'non-UTF-8 bytes', 'a 50 MB single line', 'huge file (> 64 MiB)',
-  'target option of another driver',
+  'target option of another driver', 'flow lists nested 5,000 deep', 'block sequences nested 10,000 deep on one line',
+  'a 3 MiB ban list in block layout', 'a bans item that is a list',
 ];
+
+// What a JS engine says, never what fail2git says (outside the quoted values it echoes).
+const ENGINE = /Cannot read propert|is not iterable|is not a function|Maximum call stack|Unexpected token|in JSON at position|\bundefined\b|TypeError|RangeError|SyntaxError/;
+const engineText = (text: string): boolean => ENGINE.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '"…"'));
+
+describe('garbage ledgers and configs through the CLI', () => {
+  const GARBAGE: Record<string, string | Buffer>[] = [
+    { 'bans/active.yaml': 'null\n' }, { 'bans/active.yaml': `bans: ${'['.repeat(3000)}\n` }, { 'bans/allow.yaml': `allow: ${'{a: '.repeat(2000)}\n` },
+    { 'bans/targets.yaml': 'apiVersion: fail2git/v1\nkind: Target\nmetadata: {name: [x]}\nspec: 5\n' }, { 'bans/policy.yaml': 'spec: {escalation: [1], maxRemovePerRun: {a: 1}}\n' },
+    { 'bans/active.yaml': Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x0a]) }, { 'bans/active.yaml': 'apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 192.0.2.1, count: 1e400, at: [1]}\n  - [1, 2]\n' },
+  ];
+  for (const files of GARBAGE) {
+    it(`validate, list and fmt --check say what is wrong with ${JSON.stringify(Object.values(files)[0]!.toString('latin1').slice(0, 40))}`, () => {
+      const dir = writeLedger(files);
+      for (const args of [['validate'], ['list'], ['fmt', '--check']]) {
+        const r = runCli([...args, '--ledger', dir]);
+        const out = r.stdout + r.stderr;
+        expect(r.code, `${args[0]}: ${out}`).toBe(1);
+        expect(looksLikeStackTrace(out), `${args[0]}: ${out}`).toBe(false);
+        expect(engineText(out), `${args[0]}: ${out}`).toBe(false);
+        expect(out, args[0]).toMatch(/bans\/[a-z]+\.yaml:\d+:\d+: /);
+      }
+    });
+  }
+
+  it('a garbage host config is one line naming the file', () => {
+    for (const text of ['remote: [1\n', `a: ${'['.repeat(3000)}\n`, 'null\n', '\u0000\u00ff', 'remote: x\nhost: web1\nstateDir: {a: 1}\n']) {
+      const path = join(tmpDir('f2g-garbage-config'), 'config.yaml');
+      writeFileSync(path, text, { mode: 0o600 });
+      const r = runCli(['status', '--config', path]);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(looksLikeStackTrace(r.stderr), r.stderr).toBe(false);
+      expect(engineText(r.stderr), r.stderr).toBe(false);
+      expect(r.stderr, r.stderr).toContain(path);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+  });
+});
 
 describe('fail2git validate', () => {
   it('the example ledger is valid (exit 0)', () => {

@@ -12,7 +12,7 @@ import { execRunner, type Runner } from '../../controller/lib/exec.js';
 import { readStatus } from '../../controller/status/run-status.js';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { banList, ledgerFiles, type FixtureBan } from '../helpers/ledger-fixture.js';
+import { banList, ledgerFiles, type FixtureBan } from '../helpers/fixtures.js';
 
 afterAll(cleanupTmp);
 

@@ -58,6 +58,7 @@ describe.skipIf(!have('dpkg-deb'))('the .deb', () => {
       '/usr/share/man/man1/fail2git.1.gz', '/usr/share/man/man1/fail2git-reconcile.1.gz', '/usr/share/man/man1/fail2git-hook.1.gz',
       '/usr/share/bash-completion/completions/fail2git', '/usr/share/zsh/vendor-completions/_fail2git',
       '/usr/share/doc/fail2git/copyright', '/usr/share/doc/fail2git/changelog.gz', '/usr/share/doc/fail2git/examples/config.yaml',
+      '/usr/share/doc/fail2git/examples/prometheus/fail2git.rules.yml', '/usr/share/doc/fail2git/examples/grafana/fail2git.json',
     ]) expect(paths, p).toContain(p);
     expect(listing).toMatch(/\.\/usr\/bin\/fail2git -> \.\.\/lib\/fail2git\/fail2git\.mjs/);
     const ctl = tmpDir('f2g-ctl');

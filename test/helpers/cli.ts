@@ -2,13 +2,10 @@
  * The one CLI runner for tests: the built CLI (`npm run build` first) as a child process,
  * sync (`runCli`) or async (`cli`, for runs that must not block a server or emulator in the
  * test process). Both see no host config unless the test passes one, and give one CliResult.
- * Also writes ledgers into temp dirs.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { REPO_ROOT } from './git.js';
-import { tmpDir } from './tmp.js';
 
 export const CLI = join(REPO_ROOT, 'dist/bin/fail2git.js');
 
@@ -52,16 +49,6 @@ export function cli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   });
 }
 
-/** A ledger directory holding `files` (paths like `bans/active.yaml`). */
-export function writeLedger(files: Record<string, string | Uint8Array>, prefix = 'cli-ledger'): string {
-  const dir = tmpDir(prefix);
-  mkdirSync(join(dir, 'bans'), { recursive: true });
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
 
 /** True when the output shows a crash rather than a message. */
 export function looksLikeStackTrace(text: string): boolean {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './git.js';
-import type { TestHost } from './hook-fixture.js';
+import type { TestHost } from './hook-host.js';
 import { CLI } from './cli.js';
 import { tmpDir } from './tmp.js';
 
@@ -76,6 +76,8 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
   writeFileSync(localBans, '');
   writeFileSync(join(conf, 'action.d', 'dummy.conf'), `[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = echo <ip> >> ${localBans}\nactionunban = true\n`);
   copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
+  // What `fail2git flush` makes at install (README): the spool the action line writes into.
+  mkdirSync(host.spool, { recursive: true });
   writeFileSync(join(conf, 'jail.conf'), [
     '[DEFAULT]', 'backend = polling',
     ...(opts.ignore ? [

@@ -42,13 +42,16 @@ export interface Fault {
    * echo401/echo500: a careless API or proxy answering with the caller's token secret in the
    * status line and the body; echoHeader: the secret in response headers of a 500.
    */
-  kind: 'status500' | 'reset' | 'slow' | 'echo401' | 'echo500' | 'echoHeader';
+  kind: 'status500' | 'reset' | 'slow' | 'echo401' | 'echo500' | 'echoHeader' | 'answer';
   /** how many matching requests it hits */
   times: number;
   /** only requests of this method */
   method?: string;
   /** for `slow` */
   delayMs?: number;
+  /** for `answer`: this raw body (and status, default 200) instead of the real answer: a broken proxy, a truncated reply */
+  body?: string;
+  status?: number;
 }
 
 class ApiError extends Error {
@@ -237,6 +240,10 @@ export class PveEmulator {
       if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 500);
       if (fault?.kind === 'status500') throw new ApiError(500, 'emulated internal server error');
       if (fault?.kind === 'echo401' || fault?.kind === 'echo500' || fault?.kind === 'echoHeader') return echoSecret(req, res, fault.kind);
+      if (fault?.kind === 'answer') {
+        res.writeHead(fault.status ?? 200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(fault.body ?? '') });
+        return void res.end(fault.body ?? '');
+      }
       const grant = await this.authenticate(req);
       if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'`);
       const need = method === 'GET' ? 'Sys.Audit' : 'Sys.Modify';

@@ -10,7 +10,7 @@ import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { makeHost, quietHosts, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
 import { cli } from '../helpers/cli.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
@@ -30,10 +30,11 @@ describe.skipIf(!available)('the allowlist reaches fail2ban (ignorecommand)', ()
     f2b.start();
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     try {
       f2b?.stop();
     } finally {
+      await quietHosts(); // the resident flusher the action line started
       cleanupTmp();
     }
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-fixture.js';
+import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
 import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();
@@ -25,10 +25,11 @@ describe.skipIf(!available)('fail2ban settings reach the ledger exactly', () => 
     remote = makeLedgerRemote();
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     try {
       for (const s of servers) s.stop();
     } finally {
+      await quietHosts();
       cleanupTmp();
     }
   });
@@ -70,4 +71,48 @@ describe.skipIf(!available)('fail2ban settings reach the ledger exactly', () => 
     expect(f2b.serverLog()).not.toMatch(/ERROR/);
     f2b.stop();
   }, 240_000);
+
+  // bantime.increment: fail2ban lengthens a repeat offender's bantime itself (bancount > 1);
+  // the ledger takes that bantime as given instead of escalating it again.
+  it('bantime.increment: a repeat ban lands with fail2ban\'s increased bantime, never escalated on top', async () => {
+    const host = makeHost(remote.bare, 'incrhost');
+    const f2b = setUpFail2ban(host, { jail: 'incrjail', bantime: '6', jailLines: ['bantime.increment = true', 'bantime.multipliers = 1 4 8'] });
+    servers.push(f2b);
+    f2b.start();
+    const ip = '203.0.113.223';
+    appendFileSync(f2b.log, `FAIL login from ${ip}\n`);
+    await waitFor('first ban on remote', () => banned(ip) !== undefined, 30_000);
+    const first = banned(ip)!;
+    expect(Date.parse(first.expires!) - Date.parse(first.at!)).toBe(6000);
+    await waitFor('fail2ban unbans at expiry', () => /Unban 203\.0\.113\.223/.test(f2b.serverLog()), 30_000);
+    await quiesce(host, 500);
+    appendFileSync(f2b.log, `FAIL login from ${ip}\n`);
+    await waitFor('second ban on remote', () => (banned(ip)?.count ?? 0) === 2, 30_000);
+    const second = banned(ip)!;
+    // fail2ban logs the bantime it chose: "[incrjail] Increase Ban 203.0.113.223 (2 # 24s -> …)"
+    const m = /Increase Ban 203\.0\.113\.223 \(2 # (\d+)s ->/.exec(f2b.serverLog());
+    expect(m, f2b.serverLog()).not.toBeNull();
+    const chosen = Number(m![1]) * 1000;
+    expect(chosen).toBe(24_000); // bantime 6 s × multiplier 4 for the second ban
+    expect(Date.parse(second.expires!) - Date.parse(second.at!)).toBe(chosen);
+    expect(f2b.serverLog()).not.toMatch(/ERROR/);
+    f2b.stop();
+  }, 120_000);
+
+  it('without bantime.increment the ledger\'s escalation governs a repeat ban (bantime × factor)', async () => {
+    const host = makeHost(remote.bare, 'escahost');
+    const f2b = setUpFail2ban(host, { jail: 'escajail', bantime: '6' }); // long enough to be delivered before it ends on a loaded machine
+    servers.push(f2b);
+    f2b.start();
+    const ip = '203.0.113.224';
+    appendFileSync(f2b.log, `FAIL login from ${ip}\n`);
+    await waitFor('first ban on remote', () => banned(ip) !== undefined, 30_000);
+    await waitFor('fail2ban unbans at expiry', () => /Unban 203\.0\.113\.224/.test(f2b.serverLog()), 30_000);
+    await quiesce(host, 500);
+    appendFileSync(f2b.log, `FAIL login from ${ip}\n`);
+    await waitFor('second ban on remote', () => (banned(ip)?.count ?? 0) === 2, 30_000);
+    const second = banned(ip)!;
+    expect(Date.parse(second.expires!) - Date.parse(second.at!)).toBe(12_000); // policy escalation factor 2
+    f2b.stop();
+  }, 120_000);
 });

@@ -10,7 +10,7 @@ import { makeLedgerRemote, startGitDaemon, git } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { newOpId, spoolOperation } from '../../hooks/spool.js';
 import type { Operation } from '../../hooks/operations.js';
-import { commitCount, hookArgs, makeHost, remoteBans, setRemote, settled, spooled, waitFor, type TestHost, quietHosts } from '../helpers/hook-fixture.js';
+import { commitCount, hookArgs, makeHost, remoteBans, setRemote, settled, spooled, waitFor, type TestHost, quietHosts } from '../helpers/hook-host.js';
 import { CLI, cli } from '../helpers/cli.js';
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote, git, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, hookArgs, makeHost, remoteBans, settled, spooled, waitFor, quietHosts } from '../helpers/hook-fixture.js';
+import { commitCount, hookArgs, makeHost, remoteBans, settled, spooled, waitFor, quietHosts } from '../helpers/hook-host.js';
 import { cli } from '../helpers/cli.js';
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeLedgerRemote, git } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
 import { manualOperation } from '../../hooks/manual.js';
-import { makeHost, remoteBans, spooled, quietHosts } from '../helpers/hook-fixture.js';
+import { makeHost, remoteBans, spooled, quietHosts } from '../helpers/hook-host.js';
 import { cli } from '../helpers/cli.js';
 
 afterAll(async () => {

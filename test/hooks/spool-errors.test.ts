@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import { hookArgs, makeHost } from '../helpers/hook-fixture.js';
+import { hookArgs, makeHost } from '../helpers/hook-host.js';
 import { CLI, cli } from '../helpers/cli.js';
 import { have } from '../helpers/fail2ban.js';
 
@@ -62,3 +62,31 @@ describe('values past any date', () => {
     expect(res.stderr).toMatch(/^fail2git: --time 9999999999999 is more than 300 s ahead of this host's clock[^\n]*\n$/);
   });
 });
+
+describe('bad state locations fail at once', () => {
+  it.each(['/proc/f2g-state', '/sys/f2g-state'])('hook ban with stateDir %s: one line within seconds, no spinning', async (stateDir) => {
+    const dir = tmpDir('f2g-proc');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `remote: ${join(dir, 'none.git')}\nbranch: main\nhost: prochost\nstateDir: ${stateDir}\n`);
+    const res = await cli(['hook', 'ban', '--jail=sshd', '--ip=203.0.113.11', '--bantime=600', `--time=${Math.floor(Date.now() / 1000)}`, `--config=${config}`], { timeoutMs: 10_000 });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`^fail2git: [^\\n]*stateDir ${stateDir} is under /(proc|sys), a kernel pseudo-filesystem[^\\n]*\\n$`));
+  });
+
+  it('a spool that is a file: the hook, flush and pending say so in one line', async () => {
+    const host = makeHost(join(tmpDir('f2g-none'), 'none.git'), 'spoolfile');
+    mkdirSync(host.stateDir, { recursive: true });
+    writeFileSync(host.spool, 'not a directory');
+    const hook = await cli(hookArgs(host, 'ban', '203.0.113.12'));
+    expect(hook.code).toBe(1);
+    expect(hook.stderr).toBe(`fail2git: cannot record ban of 203.0.113.12 in ${host.spool}: a file is in the way\n`);
+    const pending = await cli(['pending', '--config', host.config]);
+    expect(pending.code).toBe(1);
+    expect(pending.stderr).toBe(`fail2git: cannot read the spool ${host.spool}: not a directory\n`);
+    const flush = await cli(['flush', '--config', host.config]);
+    expect(flush.code).toBe(1);
+    expect(flush.stderr.trim().split('\n')).toHaveLength(1);
+    expect(flush.stderr).toMatch(/not a directory/);
+  });
+});
+

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { cli, hookArgs, makeHost, quietHosts, setRemote, spooled } from '../helpers/hook-fixture.js';
+import { hookArgs, makeHost, quietHosts, setRemote, spooled } from '../helpers/hook-host.js';
+import { cli } from '../helpers/cli.js';
 import { renderSpoolMetrics } from '../../hooks/spool.js';
 
 afterAll(async () => {

@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
-import {  } from '../helpers/hook-fixture.js';
+import {  } from '../helpers/hook-host.js';
 import { CLI } from '../helpers/cli.js';
 
 afterAll(cleanupTmp);
 
-const REGISTER = join(import.meta.dirname, 'fixtures', 'trace-register.mjs');
+const REGISTER = join(import.meta.dirname, '..', 'helpers', 'trace-register.mjs');
 const HEAVY = [/node_modules\/yaml\//, /node_modules\/ajv/, /node_modules\/simple-git/, /controller\/generated\//, /controller\/ledger\/(load|banlist|schema-check)\.js/, /controller\/config\.js/, /hooks\/flush\.js/, /controller\/git\//];
 
 function modulesFor(args: string[]): string[] {

@@ -9,7 +9,7 @@
  * fail2ban (only `fail2ban-client --test`/`-d` on a sandbox copy of its config), systemd (the
  * unit's ExecStart runs once instead), and every host path the README names (checked at the end).
  */
-import { pveFixturesDir } from '../helpers/pve-fixtures.js';
+import { pveFixturesDir } from '../helpers/fixtures.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -25,8 +25,8 @@ export interface ApiClientOptions {
 export class PveApiError extends TargetError {
   readonly status: number;
   readonly errors: Record<string, string>;
-  constructor(target: string, status: number, message: string, errors: Record<string, string> = {}, cause?: unknown) {
-    super(target, apiErrorCode(status), message, { cause });
+  constructor(target: string, status: number, message: string, errors: Record<string, string> = {}, cause?: unknown, code: ErrorCode = apiErrorCode(status)) {
+    super(target, code, message, { cause });
     this.status = status;
     this.errors = errors;
   }
@@ -74,13 +74,23 @@ export class PveApiClient {
     const url = `${this.opts.baseUrl}${path}${inQuery && query ? `?${query}` : ''}`;
     const body = inQuery ? undefined : query;
     const res = await this.send(method, url, path, body);
-    let parsed: { data?: unknown; message?: string; errors?: Record<string, string> } = {};
+    let parsed: unknown;
+    let json = true;
     try {
-      parsed = JSON.parse(res.body) as typeof parsed;
-    } catch { /* non-JSON error page: the status line still says what happened */ }
-    if (res.status === 200) return parsed.data ?? null;
-    const errors = parsed.errors ?? {};
-    const detail = [parsed.message?.trim() || res.reason, ...Object.entries(errors).map(([k, v]) => `${k}: ${v}`)].join('; ');
+      parsed = JSON.parse(res.body);
+    } catch {
+      json = false; // a non-JSON error page: the status line still says what happened
+    }
+    const answer = isRecord(parsed) ? parsed : {};
+    if (res.status === 200) {
+      if (!json) throw unexpectedAnswer(this.target, method, path, `not JSON (${JSON.stringify(res.body.slice(0, 60))})`);
+      if (!isRecord(parsed) || !('data' in parsed)) throw unexpectedAnswer(this.target, method, path, 'not a JSON object with "data"');
+      return parsed.data ?? null;
+    }
+    // Only string values are Proxmox's per-parameter errors; anything else is not its answer.
+    const errors = isRecord(answer.errors) ? Object.fromEntries(Object.entries(answer.errors).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+    const message = typeof answer.message === 'string' ? answer.message.trim() : '';
+    const detail = [message || res.reason, ...Object.entries(errors).map(([k, v]) => `${k}: ${v}`)].join('; ');
     throw new PveApiError(this.target, res.status, clip(`${method} ${path}: ${res.status} ${detail}${hint(res.status)}`), errors);
   }
 
@@ -119,6 +129,15 @@ export class PveApiClient {
     const code = (err as NodeJS.ErrnoException).code;
     return new PveApiError(this.target, 0, clip(`${method} ${path}: ${code ? `${code} ` : ''}${err.message}`), {}, err);
   }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An answer that is not what Proxmox sends (a proxy's page, a cut-off reply, another shape). */
+export function unexpectedAnswer(target: string, method: string, path: string, why: string): PveApiError {
+  return new PveApiError(target, 200, clip(`unexpected answer to ${method} ${path}: ${why}`), {}, undefined, 'E_PVE_ANSWER');
 }
 
 function hint(status: number): string {

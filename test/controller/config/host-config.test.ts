@@ -47,6 +47,41 @@ describe('host config (schemas/config.schema.json)', () => {
   });
 });
 
+describe('stateDir must be a directory on a real filesystem', () => {
+  const write = (stateDir: string) => {
+    const path = join(tmpDir('f2g-sd'), 'config.yaml');
+    writeFileSync(path, `remote: /srv/ledger.git\nhost: web1\nstateDir: ${stateDir}\n`);
+    return path;
+  };
+
+  it.each([
+    ['/proc/fail2git', /stateDir \/proc\/fail2git is under \/proc, a kernel pseudo-filesystem/],
+    ['/proc/self/fail2git', /is under \/proc/],
+    ['/sys/fs/fail2git', /is under \/sys/],
+  ])('%s fails at once with one line, both readers', async (dir, why) => {
+    const path = write(dir);
+    for (const cheap of [true, false]) {
+      const err = await loadHostConfig(path, { cheap }).then(() => null, (e: unknown) => e as Error & { code: string });
+      expect(err?.code).toBe('E_CONFIG_STATEDIR');
+      expect(err?.message).toMatch(why);
+      expect(err?.message).not.toMatch(/\n/);
+    }
+  });
+
+  it('a file, or a path through a file, is not a directory', async () => {
+    const dir = tmpDir('f2g-sdf');
+    const file = join(dir, 'state');
+    writeFileSync(file, 'x');
+    await expect(loadHostConfig(write(file), { cheap: true })).rejects.toThrow(`stateDir ${file} is not a directory`);
+    await expect(loadHostConfig(write(join(file, 'sub')))).rejects.toThrow(`stateDir ${join(file, 'sub')}: ${file} is not a directory`);
+  });
+
+  it('a directory that does not exist yet under a real one is fine', async () => {
+    const dir = join(tmpDir('f2g-sdok'), 'a', 'b');
+    expect((await loadHostConfig(write(dir), { cheap: true })).stateDir).toBe(dir);
+  });
+});
+
 describe('defaultMetricsFile', () => {
   const seen = (dirs: string[]) => (p: string) => dirs.includes(p);
 

@@ -152,6 +152,18 @@ describe('doctor finds each planted problem', () => {
     expect(failing(await doctor(host))).toEqual(['config-mode']);
   });
 
+  it('a group-readable key file of fail2git serve', async () => {
+    const keyFile = join(host.dir, 'bouncer.key');
+    writeFileSync(keyFile, 'k-0123456789abcdef-0123\n', { mode: 0o640 });
+    host.settings = { ...host.settings, serve: { bouncerKeys: [{ name: 'fw1', keyFile }] } };
+    writeConfig(host);
+    const checks = await doctor(host);
+    expect(failing(checks)).toEqual(['serve-key-mode']);
+    expect(check(checks, 'serve-key-mode')?.detail).toBe(`${keyFile} is readable by its group (mode 0640); chmod 600`);
+    chmodSync(keyFile, 0o600);
+    expect(failing(await doctor(host))).toEqual([]);
+  });
+
   it('a world-readable Proxmox token file', async () => {
     chmodSync(host.token, 0o644);
     const checks = await doctor(host);

@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { parse as yamlParse } from 'yaml';
-import { checkBanList, formatBanList, locateBanList, parseBanList } from '../../../controller/ledger/banlist.js';
+import { checkBanList, formatBanList, locateBanList, locateBanListYaml, parseBanList } from '../../../controller/ledger/banlist.js';
 import { parseBanListFast } from '../../../controller/ledger/banlist-lines.js';
 import type { BanEntry } from '../../../controller/ledger/types.js';
 import type { LocatedDoc, PathSeg } from '../../../controller/ledger/located.js';
@@ -108,8 +108,8 @@ function formattable(e: BanEntry): boolean {
 
 /** Asserts fast and YAML paths agree on `text`; returns whether the fast path took it. */
 function assertAgree(text: string): boolean {
-  const fast = locateBanList(text, 'bans/active.yaml', true);
-  const slow = locateBanList(text, 'bans/active.yaml', false);
+  const fast = locateBanList(text, 'bans/active.yaml');
+  const slow = locateBanListYaml(text, 'bans/active.yaml');
   if (!fast.fast) return false;
   expect(slow.problems, text).toEqual([]);
   const f = fast.doc!;

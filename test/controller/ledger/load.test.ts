@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, readFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLedgerFiles, loadLedgerFromDir, loadLedgerFromGit } from '../../../controller/ledger/load.js';
 import { DEFAULT_POLICY, formatProblem } from '../../../controller/ledger/types.js';
-import { BAD_CASES, bans } from './bad-input.js';
+import { BAD_CASES, bans } from '../../helpers/fixtures.js';
 import { tmpDir, cleanupTmp } from '../../helpers/tmp.js';
 import { git } from '../../helpers/git.js';
 

@@ -15,7 +15,7 @@ import { createMemoryTarget } from '../../../controller/targets/memory.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { allowList, banList, ledgerFiles, policy, type FixtureBan } from '../../helpers/ledger-fixture.js';
+import { allowList, banList, ledgerFiles, policy, type FixtureBan } from '../../helpers/fixtures.js';
 import { cli, CLI } from '../../helpers/cli.js';
 
 afterAll(cleanupTmp);

@@ -12,14 +12,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli } from '../../helpers/cli.js';
 import { makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
-import { banList, ledgerFiles } from '../../helpers/ledger-fixture.js';
+import { banList, ledgerFiles } from '../../helpers/fixtures.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
 import { cleanupTmp, tmpDir, uniqueName } from '../../helpers/tmp.js';
 
 const haveBouncer = spawnSync('which', ['crowdsec-firewall-bouncer']).status === 0;
 const skip = kernelSkipReason() ?? (haveBouncer || process.env.CI === 'true' ? undefined : 'crowdsec-firewall-bouncer is not installed');
 
-const KEYS = { plain: 'k-plain-0123456789abcdef', expand: 'k-expand-0123456789abcdef', ipset: 'k-ipset-0123456789abcdef' };
+const KEYS = { plain: 'k-plain-0123456789abcdef', expand: 'k-expand-0123456789abcdef', ipset: 'k-ipset-0123456789abcdef', wrong: 'k-not-listed-0123456789' };
 const later = (ms: number) => new Date(Date.now() + ms);
 
 describe.skipIf(skip !== undefined)('crowdsec-firewall-bouncer against fail2git serve', () => {
@@ -29,7 +29,7 @@ describe.skipIf(skip !== undefined)('crowdsec-firewall-bouncer against fail2git 
   let config: string;
   let serve: ChildProcess | undefined;
   const procs: ChildProcess[] = [];
-  const tables = { plain: uniqueName('f2gp'), expand: uniqueName('f2ge'), ipset: uniqueName('f2gi') };
+  const tables = { plain: uniqueName('f2gp'), expand: uniqueName('f2ge'), ipset: uniqueName('f2gi'), wrong: uniqueName('f2gw') };
 
   const reconcile = () => {
     const r = runCli(['reconcile', '--once', '--config', config]);
@@ -57,7 +57,7 @@ describe.skipIf(skip !== undefined)('crowdsec-firewall-bouncer against fail2git 
     await gone;
   }
 
-  function startBouncer(name: keyof typeof KEYS, mode: 'nftables' | 'iptables'): void {
+  function startBouncer(name: keyof typeof KEYS, mode: 'nftables' | 'iptables'): ChildProcess {
     const t = tables[name];
     const cfg = join(dir, `bouncer-${name}.yaml`);
     writeFileSync(cfg, [
@@ -67,7 +67,9 @@ describe.skipIf(skip !== undefined)('crowdsec-firewall-bouncer against fail2git 
       'iptables_chains:', '  - INPUT', 'nftables:', '  ipv4:', '    enabled: true', '    set-only: false', `    table: ${t}`, `    chain: ${t}-c`,
       '  ipv6:', '    enabled: true', '    set-only: false', `    table: ${t}6`, `    chain: ${t}6-c`, 'prometheus:', '  enabled: false', '  listen_addr: 127.0.0.1', '  listen_port: 60601', '',
     ].join('\n'));
-    procs.push(spawn('ip', ['netns', 'exec', ns.name, 'crowdsec-firewall-bouncer', '-c', cfg], { stdio: 'ignore' }));
+    const p = spawn('ip', ['netns', 'exec', ns.name, 'crowdsec-firewall-bouncer', '-c', cfg], { stdio: 'ignore' });
+    procs.push(p);
+    return p;
   }
 
   /** The addresses in a bouncer's own kernel sets (both families). */
@@ -144,7 +146,18 @@ describe.skipIf(skip !== undefined)('crowdsec-firewall-bouncer against fail2git 
       const r = await ns.run(process.execPath, ['-e', probe, key]);
       expect(r.stdout.trim()).toBe('403 {"message":"access forbidden"}');
     }
-  });
+    // The real bouncer with a key serve does not list: refused at its first pull, it stops with its set empty.
+    const wrong = startBouncer('wrong', 'nftables');
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => resolve(-1), 15_000);
+      wrong.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    expect(code).not.toBe(-1); // it exits (0.0.25 exits 0 after logging the refusal)
+    expect(await members('wrong')).toEqual([]);
+  }, 30_000);
 
   it('an unban leaves every set; an expiry too', async () => {
     remote.commit({ 'bans/active.yaml': banList([{ cidr: '198.51.100.0/30', expires: later(3_600_000) }, { cidr: '2001:db8::5' }, { cidr: '192.0.2.77', expires: later(6_000) }]) }, 'unban 192.0.2.10, ban 192.0.2.77 for 6 s');

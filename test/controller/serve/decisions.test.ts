@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DURATION_MS, REFRESH_BEFORE_MS, emptyState, goDuration, streamDelta, wantedDecisions } from '../../../controller/serve/decisions.js';
+import { MAX_DURATION_MS, REFRESH_BEFORE_MS, emptyState, filterWanted, goDuration, streamDelta, wantedDecisions } from '../../../controller/serve/decisions.js';
 import type { DesiredEntry } from '../../../controller/targets/types.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -56,6 +56,18 @@ describe('CrowdSec decisions from the served set', () => {
     const restart = streamDelta(first.state, wantedDecisions([entry('192.0.2.2', 60_000)]), at(1000), true);
     expect(restart.response.new.map((d) => d.value)).toEqual(['192.0.2.2']);
     expect(restart.response.deleted.map((d) => d.value)).toEqual(['192.0.2.1']);
+  });
+
+  it('honours the filters a bouncer sends: scopes, origins, scenarios containing or not', () => {
+    const w = wantedDecisions([entry('192.0.2.1', 60_000, 'sshd'), entry('203.0.113.0/24', 60_000, 'nginx')]);
+    const values = (q: string) => [...filterWanted(w, new URLSearchParams(q)).keys()];
+    expect(values('')).toEqual(['192.0.2.1', '203.0.113.0/24']);
+    expect(values('scopes=ip')).toEqual(['192.0.2.1']);
+    expect(values('scopes=Ip,Range')).toEqual(['192.0.2.1', '203.0.113.0/24']);
+    expect(values('origins=crowdsec,cscli')).toEqual([]);
+    expect(values('origins=fail2git')).toEqual(['192.0.2.1', '203.0.113.0/24']);
+    expect(values('scenarios_containing=ssh')).toEqual(['192.0.2.1']);
+    expect(values('scenarios_not_containing=ssh')).toEqual(['203.0.113.0/24']);
   });
 
   it('formats durations as Go does', () => {

@@ -6,24 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runCli } from '../../helpers/cli.js';
-import { REPO_ROOT, makeLedgerRemote, type LedgerRemote } from '../../helpers/git.js';
-import { banList, ledgerFiles } from '../../helpers/ledger-fixture.js';
+import { CLI } from '../../helpers/cli.js';
+import { REPO_ROOT } from '../../helpers/git.js';
+import { fleetFixture } from '../../helpers/fleet-hosts.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { publishHostStatus, type FleetRecord } from '../../../controller/fleet/remote.js';
 
 const haveChromium = spawnSync('which', ['chromium']).status === 0;
 if (!haveChromium && process.env.CI === 'true') throw new Error('chromium missing (apt-get install chromium); required when CI=true');
-
-const later = (ms: number) => new Date(Date.now() + ms);
-const trailers = (op: string, cidr: string, host: string, jail?: string) =>
-  `\n\nFail2git-Op: ${op}\nFail2git-Cidr: ${cidr}\nFail2git-Host: ${host}${jail ? `\nFail2git-Jail: ${jail}` : ''}`;
-
-function record(host: string, applied: string, targets: FleetRecord['targets'], extra: Partial<FleetRecord> = {}): Omit<FleetRecord, 'seen'> {
-  return { version: 1, host, appliedCommit: applied, reason: 'UpToDate', runAt: new Date().toISOString(), targets, software: '0.1.0', interval: '30s', ...extra };
-}
 
 function chromium(args: string[]): string {
   const profile = tmpDir('f2g-chromium');
@@ -35,28 +26,14 @@ function chromium(args: string[]): string {
 }
 
 describe.skipIf(!haveChromium)('the fleet page in headless Chromium', () => {
-  let remote: LedgerRemote;
   let serve: ChildProcess;
   let url = '';
   const commits: Record<string, string> = {};
 
   beforeAll(async () => {
-    const dir = tmpDir('f2g-serve-page');
-    const bans = [{ cidr: '198.51.100.0/24', expires: later(86_400_000) }];
-    remote = makeLedgerRemote(ledgerFiles({ bans, targets: [{ name: 'elsewhere', hosts: ['nobody-here'] }] }));
-    commits.seed = remote.head();
-    bans.push({ cidr: '192.0.2.10', expires: later(2 * 3_600_000) });
-    commits.ban10 = remote.commit({ 'bans/active.yaml': banList(bans) }, `ban 192.0.2.10${trailers('ban', '192.0.2.10', 'web1', 'sshd')}`);
-    bans.push({ cidr: '203.0.113.7', expires: later(1_800_000) });
-    commits.ban7 = remote.commit({ 'bans/active.yaml': banList(bans) }, `ban 203.0.113.7${trailers('ban', '203.0.113.7', 'web2', 'nginx')}`);
-    const fleet = (h: string) => ({ remote: remote.bare, branch: 'main', stateDir: join(dir, `fleet-${h}`) });
-    await publishHostStatus(fleet('web1'), record('web1', commits.ban7!, { kernel: { entries: 3 }, edge: { entries: 3 } }));
-    await publishHostStatus(fleet('web2'), record('web2', commits.seed!, { kernel: { entries: 1 } }, { reason: 'PullFailed', lastError: 'cannot reach the ledger remote' }));
-    await publishHostStatus(fleet('db1'), record('db1', commits.ban10!, { kernel: { entries: 2 } }));
-    const config = join(dir, 'config.yaml');
-    writeFileSync(config, [`remote: ${remote.bare}`, 'host: serve1', `stateDir: ${join(dir, 'state')}`, 'serve:', '  listen: 127.0.0.1:0', ''].join('\n'));
-    const r = runCli(['reconcile', '--once', '--config', config]);
-    expect(r.stderr).toContain('ledger.accepted');
+    const f = await fleetFixture();
+    Object.assign(commits, f.commits);
+    const config = f.config;
     serve = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     const address = await new Promise<string>((resolve, reject) => {
       let text = '';

@@ -17,9 +17,9 @@ import { createRoute } from '../../../controller/targets/route.js';
 import type { DesiredEntry, Plan, Target } from '../../../controller/targets/types.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, sortKeys } from './contract.js';
-import { testDeps } from './deps.js';
-import { ipsetSaveExcept, nftRulesetExcept, routesExcept, xtablesExcept } from './kernel-state.js';
+import { entry, observedKeys, sortKeys } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
+import { ipsetSaveExcept, nftRulesetExcept, routesExcept, xtablesExcept } from '../../helpers/kernel-state.js';
 import { rng } from '../../helpers/rng.js';
 
 const skip = kernelSkipReason();

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createFile } from '../../../controller/targets/file.js';
 import { parseList, renderList } from '../../../controller/targets/file-format.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { entry, observedKeys, reconcilePass, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
+import { entry, observedKeys, reconcilePass, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 afterAll(cleanupTmp);
 

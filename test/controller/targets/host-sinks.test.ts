@@ -13,7 +13,7 @@ import { reconcile, type ReconcileConfig } from '../../../controller/reconcile.j
 import { createMemoryLogger } from '../../../controller/lib/log.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { makeLedgerRemote } from '../../helpers/git.js';
-import { ledgerFiles } from '../../helpers/ledger-fixture.js';
+import { ledgerFiles } from '../../helpers/fixtures.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
 afterAll(cleanupTmp);

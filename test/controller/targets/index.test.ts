@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DRIVER_NAMES, createTarget, loadDriver } from '../../../controller/targets/index.js';
 import type { TargetDoc } from '../../../controller/ledger/types.js';
-import { testDeps } from './deps.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 const deps = { ...testDeps(async () => ({ stdout: '', stderr: '' })), sinks: { stateDir: '/nonexistent-f2g-state', configPath: 'c.yaml', writablePaths: { file: ['/tmp/'] } } };
 

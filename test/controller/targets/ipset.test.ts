@@ -5,8 +5,8 @@ import type { Target } from '../../../controller/targets/types.js';
 import { ExecError, execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
+import { entry, observedKeys, planFor, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 const skip = kernelSkipReason(['ip', 'ipset', 'iptables', 'ip6tables']);
 const kernel = skip ? describe.skip : describe;
@@ -281,7 +281,7 @@ kernel('ipset enforcement', () => {
       const target = createIpset('kernel', { setName }, testDeps(run));
       const err = await target.apply({ add: ['192.0.2.1', '192.0.2.66', '192.0.2.99', '2001:db8::1'].map(entry), remove: [] }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(Error);
-      expect(err.message).toBe(`target "kernel" (ipset): 1 set changes failed, the others were applied: add ${setName}-v4 192.0.2.66 (Kernel error received: Hash is full, cannot add more elements)`);
+      expect((err as Error).message).toBe(`target "kernel" (ipset): 1 set changes failed, the others were applied: add ${setName}-v4 192.0.2.66 (Kernel error received: Hash is full, cannot add more elements)`);
       expect(await observedKeys(target)).toEqual(['192.0.2.1', '192.0.2.99', '2001:db8::1']);
       expect(target.needsRepair?.()).toBe(false);
     } finally {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryTarget } from '../../../controller/targets/memory.js';
-import { entry, testTarget } from './contract.js';
+import { entry, testTarget } from '../../helpers/target-contract.js';
 
 // The reference target passes the same conformance suite as the real drivers. Its only
 // "foreign state" is a neighbour store, which it must never touch.

@@ -5,9 +5,9 @@ import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, tcpReaches, type Netns } from '../../helpers/netns.js';
 import { uniqueName } from '../../helpers/tmp.js';
-import { entry, observedKeys, planFor, reconcilePass, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
-import { nftRulesetExcept } from './kernel-state.js';
+import { entry, observedKeys, planFor, reconcilePass, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
+import { nftRulesetExcept } from '../../helpers/kernel-state.js';
 
 const skip = kernelSkipReason(['ip', 'nft']);
 const kernel = skip ? describe.skip : describe;

@@ -10,8 +10,8 @@ import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { parseClusterFw, proxmoxRewrite, PveEmulator } from '../../helpers/pve-emulator.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps, type RecordingDeps } from './deps.js';
+import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps, type RecordingDeps } from '../../helpers/target-deps.js';
 
 const WRITER = 'sync@pve!ipset';
 const READER = 'audit@pve!ro';

@@ -1,4 +1,4 @@
-import { pveFixturesDir } from '../../helpers/pve-fixtures.js';
+import { pveFixturesDir } from '../../helpers/fixtures.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,8 +9,8 @@ import { DEFAULT_POLICY } from '../../../controller/ledger/types.js';
 import { execRunner } from '../../../controller/lib/exec.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { parseClusterFw, proxmoxRewrite } from '../../helpers/pve-emulator.js';
-import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
+import { entry, observedKeys, planFor, sortKeys, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
 
 const FIXTURES = pveFixturesDir();
 afterAll(cleanupTmp);
@@ -245,7 +245,7 @@ describe('pve-clusterfw placement, conflicts and refusals', () => {
     const path = tempFw('[OPTIONS]\nenable: 1\n');
     const t = fwTarget(path, { maxBytes: 4000 });
     const many = Array.from({ length: 200 }, (_, i) => entry(`10.0.${i}.0/24`));
-    const err = await t.apply({ add: many, remove: [] }).catch((e: unknown) => e as { code: string; message: string });
+    const err = (await t.apply({ add: many, remove: [] }).catch((e: unknown) => e)) as { code: string; message: string };
     expect(err).toMatchObject({ code: 'E_PVE_TOO_LARGE' });
     expect(err.message).toMatch(/ipset or nftables driver/);
     expect(readFileSync(path, 'utf8')).toBe('[OPTIONS]\nenable: 1\n');

@@ -4,9 +4,9 @@ import { checkProto, failedBatchLines, parseIpRouteJson, renderRouteBatch } from
 import type { Target } from '../../../controller/targets/types.js';
 import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { createNetns, destroyAllNetns, kernelSkipReason, type Netns } from '../../helpers/netns.js';
-import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from './contract.js';
-import { testDeps } from './deps.js';
-import { routesExcept } from './kernel-state.js';
+import { entry, observedKeys, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
+import { testDeps } from '../../helpers/target-deps.js';
+import { routesExcept } from '../../helpers/kernel-state.js';
 
 const skip = kernelSkipReason(['ip']);
 const kernel = skip ? describe.skip : describe;

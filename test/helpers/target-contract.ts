@@ -8,8 +8,8 @@
  * snapshot, never on which commands were run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../controller/net/cidr.js';
-import type { DesiredEntry, ObservedEntry, Plan, Target } from '../../../controller/targets/types.js';
+import { parseCidr } from '../../controller/net/cidr.js';
+import type { DesiredEntry, ObservedEntry, Plan, Target } from '../../controller/targets/types.js';
 
 export interface ForeignState {
   /** creates state the target does not own (idempotent is not required; called once per test) */
@@ -49,7 +49,7 @@ export interface ContractOptions<F extends TargetFixture = TargetFixture> {
   /** false for a target that cannot hold IPv6 (none of ours; kept for honesty) */
   ipv6?: boolean;
   /** vitest.describe variant, e.g. describe.skip with a reason outside CI */
-  describe?: typeof describe;
+  describe?: (name: string, fn: () => void) => void;
   /** also apply and remove this many entries in one plan each (batching at scale); off by default */
   bulk?: number;
   /**

@@ -1,8 +1,8 @@
 /**
- * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the
- * real CLI run as a child process, and reading the ledger back from the bare remote.
+ * Hosts for the fail2ban-side tests: a host config + state dir per simulated host, the hook's
+ * arguments, waiting for the flusher, and reading the ledger back from the bare remote.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBanList } from '../../controller/ledger/banlist.js';
 import type { BanEntry } from '../../controller/ledger/types.js';
@@ -21,6 +21,7 @@ const made: TestHost[] = [];
 
 /** Waits (bounded) for background flushers of every host made so far, before temp dirs go. */
 export async function quietHosts(timeoutMs = 30_000): Promise<void> {
+  await stopWatchers(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   while (made.some((h) => existsSync(join(h.stateDir, 'flush.lock'))) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
@@ -46,10 +47,31 @@ export function hookArgs(host: TestHost, action: string, ip: string, extra: Reco
   return ['hook', action, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]), '--config', host.config];
 }
 
-/** Spooled operation files (pending), not counting set-aside ones. */
+/** Spooled operation files and hook records (pending), not counting set-aside ones. */
 export function spooled(host: TestHost): string[] {
   if (!existsSync(host.spool)) return [];
-  return readdirSync(host.spool).filter((n) => n.endsWith('.json'));
+  return readdirSync(host.spool).filter((n) => n.endsWith('.json') || n.endsWith('.f2b'));
+}
+
+/** The PID of the host's resident flusher (`flush --watch`), or null. */
+export function watcherPid(host: TestHost): number | null {
+  try {
+    const pid = Number(readFileSync(join(host.stateDir, 'watch.lock'), 'utf8').split(' ')[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/** Stops the resident flushers the action line started for the hosts made so far, each by its PID. */
+export async function stopWatchers(timeoutMs = 30_000): Promise<void> {
+  for (const h of made) {
+    const pid = watcherPid(h);
+    if (pid !== null) process.kill(pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (made.some((h) => watcherPid(h) !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 export function remoteBans(bare: string, rev = 'main'): BanEntry[] {

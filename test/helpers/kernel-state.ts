@@ -2,7 +2,7 @@
  * Byte-exact text of kernel state inside a namespace, minus what one fail2git target owns.
  * "Foreign state untouched" means these strings are equal before and after.
  */
-import type { Netns } from '../../helpers/netns.js';
+import type { Netns } from './netns.js';
 
 /**
  * `nft list ruleset` without the block of `table inet <table>`. With `skipXtables`, also

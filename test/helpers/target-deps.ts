@@ -1,6 +1,6 @@
 /** TargetDeps for driver tests: a given runner, a logger that keeps events for assertions. */
-import type { TargetDeps } from '../../../controller/targets/types.js';
-import type { Runner } from '../../../controller/lib/exec.js';
+import type { TargetDeps } from '../../controller/targets/types.js';
+import type { Runner } from '../../controller/lib/exec.js';
 
 export interface RecordingDeps extends TargetDeps {
   events: { level: string; event: string; fields?: Record<string, unknown> }[];

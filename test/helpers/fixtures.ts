@@ -1,8 +1,85 @@
 /**
- * The malformed ledgers: each case is a set of ledger files and the one finding it must
- * produce (file, line, column, code, message). Shared by the loader test (all cases) and
- * the CLI test (a subset through `fail2git validate`).
+ * The one fixtures module: test data every test draws from.
+ *  - small ledgers for reconciler tests (bans with optional expiry, Target documents with host
+ *    globs, a policy), written in the canonical layout the real writers produce;
+ *  - ledger directories holding given files (`writeLedger`);
+ *  - the malformed ledgers (BAD_CASES): each a set of files and the one finding it must produce
+ *    (file, line, column, code, message), for the loader test and `fail2git validate`;
+ *  - the real Proxmox files in shared/fixtures/pve/, beside the repository, not in it (`../shared`
+ *    next to a clone, how CI lays it out, else the workplace's /work/shared).
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from './git.js';
+import { tmpDir } from './tmp.js';
+
+// --- ledgers for reconciler tests ---
+export interface FixtureBan {
+  cidr: string;
+  expires?: Date | string;
+}
+
+export interface FixtureTarget {
+  name: string;
+  driver?: string;
+  hosts?: string[];
+  options?: Record<string, unknown>;
+}
+
+const iso = (d: Date | string): string => (typeof d === 'string' ? d : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+const quote = (cidr: string): string => (cidr.includes(':') ? JSON.stringify(cidr) : cidr);
+
+export function banList(bans: readonly FixtureBan[]): string {
+  const lines = bans.map((b) => {
+    const exp = b.expires ? `, expires: ${iso(b.expires)}` : '';
+    return `  - {cidr: ${quote(b.cidr)}${exp}, at: 2026-01-01T00:00:00Z, by: test, jail: sshd}`;
+  });
+  return ['apiVersion: fail2git/v1', 'kind: BanList', lines.length ? 'bans:' : 'bans: []', ...lines, ''].join('\n');
+}
+
+export function targetDocs(targets: readonly FixtureTarget[]): string {
+  return targets
+    .map((t) => {
+      const lines = ['apiVersion: fail2git/v1', 'kind: Target', `metadata: {name: ${t.name}}`, 'spec:', `  driver: ${t.driver ?? 'file'}`];
+      if (t.hosts) lines.push(`  hosts: [${t.hosts.map((h) => JSON.stringify(h)).join(', ')}]`);
+      const options = t.options ?? { path: `/nonexistent/fail2git-${t.name}.txt` };
+      lines.push(`  options: ${JSON.stringify(options)}`);
+      return lines.join('\n') + '\n';
+    })
+    .join('---\n');
+}
+
+export function policy(spec: Record<string, unknown> = {}): string {
+  return `apiVersion: fail2git/v1\nkind: Policy\nspec: ${JSON.stringify(spec)}\n`;
+}
+
+export function allowList(cidrs: readonly string[] = []): string {
+  const lines = cidrs.map((c) => `  - {cidr: ${quote(c)}, reason: test}`);
+  return ['apiVersion: fail2git/v1', 'kind: AllowList', lines.length ? 'allow:' : 'allow: []', ...lines, ''].join('\n');
+}
+
+/** The four ledger files. */
+export function ledgerFiles(opts: { bans?: FixtureBan[]; targets?: FixtureTarget[]; policy?: Record<string, unknown>; allow?: string[] }): Record<string, string> {
+  return {
+    'bans/active.yaml': banList(opts.bans ?? []),
+    'bans/allow.yaml': allowList(opts.allow),
+    'bans/policy.yaml': policy(opts.policy),
+    'bans/targets.yaml': targetDocs(opts.targets ?? [{ name: 'alpha' }]),
+  };
+}
+
+/** A ledger directory holding `files` (paths like `bans/active.yaml`). */
+export function writeLedger(files: Record<string, string | Uint8Array>, prefix = 'cli-ledger'): string {
+  const dir = tmpDir(prefix);
+  mkdirSync(join(dir, 'bans'), { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+// --- malformed ledgers ---
 export interface BadCase {
   name: string;
   files: Record<string, string | Uint8Array>;
@@ -19,7 +96,7 @@ const HEAD = '# test ledger\napiVersion: fail2git/v1\nkind: BanList\n';
 export const bans = (...lines: string[]): string => `${HEAD}bans:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
 const OK = '{cidr: 192.0.2.1, at: 2026-11-22T08:00:00Z}';
 const allow = (...lines: string[]): string => `apiVersion: fail2git/v1\nkind: AllowList\nallow:\n${lines.map((l) => `  - ${l}\n`).join('')}`;
-const policy = (spec: string): string => `apiVersion: fail2git/v1\nkind: Policy\nspec:\n${spec}`;
+const policyText = (spec: string): string => `apiVersion: fail2git/v1\nkind: Policy\nspec:\n${spec}`;
 const target = (body: string): string => `apiVersion: fail2git/v1\nkind: Target\n${body}`;
 const B = 'bans/active.yaml';
 const A = 'bans/allow.yaml';
@@ -64,6 +141,8 @@ export const BAD_CASES: BadCase[] = [
   { name: 'count is a string', files: { [B]: bans('{cidr: 192.0.2.1, count: three}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be an integer, got string "three"/ },
   { name: 'count is zero', files: { [B]: bans('{cidr: 192.0.2.1, count: 0}') }, file: B, line: 5, col: 30, code: 'E_SCHEMA', message: /"count" must be >= 1/ },
   { name: 'entry without cidr', files: { [B]: bans(OK, '{by: web1}') }, file: B, line: 6, col: 5, code: 'E_SCHEMA', message: /missing required field "cidr"/ },
+  { name: 'a bans item that is a list', files: { [B]: bans(OK, '[192.0.2.2]') }, file: B, line: 6, col: 5, code: 'E_SCHEMA', message: /^item 2 of "bans" must be a mapping, got a list$/ },
+  { name: 'an allow item that is a number', files: { [A]: allow('{cidr: 192.0.2.0/28}', '5') }, file: A, line: 5, col: 5, code: 'E_SCHEMA', message: /^item 2 of "allow" must be a mapping, got number 5$/ },
   { name: 'bans is a mapping, not a list', files: { [B]: `${HEAD}bans: {cidr: 192.0.2.1}\n` }, file: B, line: 4, col: 7, code: 'E_SCHEMA', message: /"bans" must be a list, got a mapping/ },
   { name: 'document is a plain string', files: { [B]: 'hello\n' }, file: B, line: 1, col: 1, code: 'E_SCHEMA', message: /a BanList document must be a mapping/ },
   { name: 'empty active.yaml', files: { [B]: '# nothing here\n' }, file: B, line: 1, col: 1, code: 'E_DOCUMENTS', message: /no document; an empty ban list is written `bans: \[\]`/ },
@@ -83,14 +162,14 @@ export const BAD_CASES: BadCase[] = [
   { name: 'escaped ESC in a block-style ban (YAML path)', files: { [B]: `${HEAD}bans:\n  - cidr: 192.0.2.2\n    by: "\\e]0;x\\a"\n` }, file: B, line: 6, col: 9, code: 'E_CONTROL_CHAR', message: /"by" holds control character U\+001B/ },
   { name: 'bidi override in an allow reason', files: { [A]: allow('{cidr: 192.0.2.0/28, reason: "mgmt \\u202e"}') }, file: A, line: 4, col: 34, code: 'E_CONTROL_CHAR', message: /"reason" holds control character U\+202E/ },
   { name: 'escaped tab in a target name', files: { [T]: target('metadata: {name: "k\\tx"}\nspec: {driver: ipset}\n') }, file: T, line: 3, col: 18, code: 'E_CONTROL_CHAR', message: /"name" holds control character U\+0009/ },
-  { name: 'escaped newline in a policy value', files: { [P]: policy('  defaultTtl: "1h\\n"\n') }, file: P, line: 4, col: 15, code: 'E_CONTROL_CHAR', message: /"defaultTtl" holds control character U\+000A/ },
+  { name: 'escaped newline in a policy value', files: { [P]: policyText('  defaultTtl: "1h\\n"\n') }, file: P, line: 4, col: 15, code: 'E_CONTROL_CHAR', message: /"defaultTtl" holds control character U\+000A/ },
   { name: 'allow.yaml wrong kind', files: { [A]: 'apiVersion: fail2git/v1\nkind: BanList\nallow: []\n' }, file: A, line: 2, col: 7, code: 'E_SCHEMA', message: /kind must be "AllowList"/ },
   { name: 'allow.yaml bad CIDR', files: { [A]: allow('{cidr: 192.0.2.0/28}', '{cidr: not-an-ip}') }, file: A, line: 5, col: 12, code: 'E_CIDR_SYNTAX', message: /"not-an-ip" is not an IP address/ },
-  { name: 'policy unknown key', files: { [P]: policy('  defaultTTL: 1h\n') }, file: P, line: 4, col: 3, code: 'E_SCHEMA', message: /unknown field "defaultTTL" \(allowed: defaultTtl,/ },
-  { name: 'policy bad duration', files: { [P]: policy('  defaultTtl: 1 hour\n') }, file: P, line: 4, col: 15, code: 'E_SCHEMA', message: /"defaultTtl": "1 hour" is not valid \(expected a duration like 30s, 15m, 1h, 7d\)/ },
-  { name: 'policy escalation without maxTtl', files: { [P]: policy('  escalation: {factor: 2}\n') }, file: P, line: 4, col: 15, code: 'E_SCHEMA', message: /^missing required field "maxTtl"$/ },
-  { name: 'policy removal limit over 100%', files: { [P]: policy('  maxRemovePerRun: 150%\n') }, file: P, line: 4, col: 20, code: 'E_SCHEMA', message: /"maxRemovePerRun": "150%" is not valid \(expected a count, or a percentage from 0% to 100%\)/ },
-  { name: 'policy prefix out of range', files: { [P]: policy('  broadestPrefix: {ipv4: 40, ipv6: 32}\n') }, file: P, line: 4, col: 26, code: 'E_SCHEMA', message: /"ipv4" must be <= 32/ },
+  { name: 'policy unknown key', files: { [P]: policyText('  defaultTTL: 1h\n') }, file: P, line: 4, col: 3, code: 'E_SCHEMA', message: /unknown field "defaultTTL" \(allowed: defaultTtl,/ },
+  { name: 'policy bad duration', files: { [P]: policyText('  defaultTtl: 1 hour\n') }, file: P, line: 4, col: 15, code: 'E_SCHEMA', message: /"defaultTtl": "1 hour" is not valid \(expected a duration like 30s, 15m, 1h, 7d\)/ },
+  { name: 'policy escalation without maxTtl', files: { [P]: policyText('  escalation: {factor: 2}\n') }, file: P, line: 4, col: 15, code: 'E_SCHEMA', message: /^missing required field "maxTtl"$/ },
+  { name: 'policy removal limit over 100%', files: { [P]: policyText('  maxRemovePerRun: 150%\n') }, file: P, line: 4, col: 20, code: 'E_SCHEMA', message: /"maxRemovePerRun": "150%" is not valid \(expected a count, or a percentage from 0% to 100%\)/ },
+  { name: 'policy prefix out of range', files: { [P]: policyText('  broadestPrefix: {ipv4: 40, ipv6: 32}\n') }, file: P, line: 4, col: 26, code: 'E_SCHEMA', message: /"ipv4" must be <= 32/ },
   { name: 'target with unknown driver', files: { [T]: target('metadata: {name: k}\nspec: {driver: iptables}\n') }, file: T, line: 4, col: 16, code: 'E_SCHEMA', message: /"driver" must be one of ipset, nftables, route, file, pve-clusterfw, pve-api; got "iptables"/ },
   { name: 'target option of another driver', files: { [T]: target('metadata: {name: k}\nspec:\n  driver: file\n  options: {path: /x.txt, setName: f2g}\n') }, file: T, line: 6, col: 27, code: 'E_SCHEMA', message: /unknown field "setName" \(allowed: [a-zA-Z, ]*\bpath\b[a-zA-Z, ]*\)/ },
   { name: 'duplicate target names', files: { [T]: `${target('metadata: {name: k}\nspec: {driver: ipset}\n')}---\n${target('metadata: {name: k}\nspec: {driver: route}\n')}` }, file: T, line: 8, col: 18, code: 'E_DUPLICATE', message: /target name "k" is used twice \(first at line 3\)/ },
@@ -114,3 +193,13 @@ ${'  - cidr: 192.0.2.1\n    by: web1\n'.repeat(3 * 2 ** 20 / 32)}` }, file: B, l
   { name: 'a canonical ban list with one hand-written line near the end', files: { [B]: bans(...Array.from({ length: 80_000 }, (_, i) => `{cidr: 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}, by: web1}`), '{cidr: 192.0.2.9,  by: web1}') }, file: B, line: 80_005, col: 1, code: 'E_NOT_CANONICAL', message: /leaves the canonical layout here/ },
   { name: 'a 3 MiB allow.yaml', files: { [A]: allow(...Array.from({ length: 3 * 2 ** 20 / 32 }, () => '{cidr: 192.0.2.0/28, reason: x}')) }, file: A, line: 1, col: 1, code: 'E_YAML_TOO_LARGE', message: /^file is 3\.\d MiB; YAML files are read only up to 2 MiB \(refusing to parse\)$/ },
 ];
+
+// --- recorded Proxmox files ---
+const CANDIDATES = [join(REPO_ROOT, '..', 'shared', 'fixtures', 'pve'), '/work/shared/fixtures/pve'];
+
+/** The pve fixtures directory; throws (fails the test) when neither place has it. */
+export function pveFixturesDir(): string {
+  const found = CANDIDATES.find((d) => existsSync(join(d, 'README.md')));
+  if (!found) throw new Error(`Proxmox fixtures not found (looked in ${CANDIDATES.join(', ')})`);
+  return found;
+}
