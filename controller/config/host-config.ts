@@ -216,6 +216,15 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   const bad = stateDirProblem(stateDir);
   if (bad) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: stateDir ${bad}`);
+  // The other places fail2git writes: the metrics file's directory, the targets' writablePaths.
+  const places: [string, string][] = [['metricsFile', dirname(cfg.metricsFile)]];
+  for (const [driver, list] of Object.entries(cfg.writablePaths ?? {})) {
+    for (const p of list ?? []) places.push([`writablePaths.${driver}`, p.endsWith('/') ? p : dirname(p)]);
+  }
+  for (const [key, dir] of places) {
+    const why = stateDirProblem(dir);
+    if (why) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: ${key}: ${why}`);
+  }
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;

@@ -76,6 +76,15 @@ describe('stateDir must be a directory on a real filesystem', () => {
     await expect(loadHostConfig(write(join(file, 'sub')))).rejects.toThrow(`stateDir ${join(file, 'sub')}: ${file} is not a directory`);
   });
 
+  it('so must the metrics file\'s directory and every writablePaths entry', async () => {
+    const dir = tmpDir('f2g-sdw');
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, `remote: /srv/ledger.git\nhost: web1\nstateDir: ${join(dir, 'state')}\nmetricsFile: /proc/f2g/fail2git.prom\n`);
+    await expect(loadHostConfig(path, { cheap: true })).rejects.toThrow(/metricsFile: \/proc\/f2g is under \/proc, a kernel pseudo-filesystem/);
+    writeFileSync(path, `remote: /srv/ledger.git\nhost: web1\nstateDir: ${join(dir, 'state')}\nwritablePaths:\n  file: [/sys/f2g/list.txt]\n`);
+    await expect(loadHostConfig(path)).rejects.toThrow(/writablePaths\.file: \/sys\/f2g is under \/sys/);
+  });
+
   it('a directory that does not exist yet under a real one is fine', async () => {
     const dir = join(tmpDir('f2g-sdok'), 'a', 'b');
     expect((await loadHostConfig(write(dir), { cheap: true })).stateDir).toBe(dir);
