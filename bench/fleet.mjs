@@ -15,8 +15,8 @@
 // real git client talking to the forge. Not simulated: the enforce step itself (parse, apply;
 // see the reconcile section for its cost) and the forge's CPU under a real 1,000-host load.
 //
-// Phases per fleet size: quiet (one interval, no bans; heartbeat phases spread as in a steady
-// state), then a ban stream (three writers, real `git push` with retry on non-fast-forward, one
+// Phases per fleet size: quiet (one interval, no bans; heartbeats and backed-off polls spread as
+// in a steady state), then a ban stream (three writers, real `git push` with retry on non-fast-forward, one
 // ban every BAN_PERIOD_MS in all) for one interval, then a drain until every host holds the last
 // ban (at most 2 intervals). N = 1,000 is sampled: the forge holds 1,000 hosts' status refs
 // (every advertisement is full-size), 100 of the hosts run live, per-host figures are theirs and
@@ -371,7 +371,7 @@ export async function run({ root, log }) {
     rows,
     notes: [
       `Hosts run the reconciler's wire code from dist/ (syncClone, publishHostStatus) on the watch loop's schedule at --interval ${INTERVAL_MS / 1000}s; half use git daemon, half smart HTTP (git http-backend). A forge request is one TCP connection to git daemon or one HTTP request; bytes are both directions.`,
-      `Quiet: one interval without bans, heartbeat phases spread uniformly. Ban stream: ${WRITERS} writers pushing one ban every ${BAN_PERIOD_MS / 1000} s in all for one interval, on a ${LEDGER_ENTRIES}-entry ledger. Propagation is from the writer's push returning to a host's fetch bringing a commit that contains the ban (the enforce step is not included).`,
+      `Quiet: one interval without bans, hosts in their steady state (heartbeats spread over a heartbeat, polls backed off to their cap). Ban stream (every host back at the interval, as every poll brings news): ${WRITERS} writers pushing one ban every ${BAN_PERIOD_MS / 1000} s in all for one interval, on a ${LEDGER_ENTRIES}-entry ledger. Propagation is from the writer's push returning to a host's fetch bringing a commit that contains the ban (the enforce step is not included).`,
       `N = 1,000 is sampled: the forge holds 1,000 status refs, ${LIVE_MAX} hosts run live and per-host figures are theirs; the fleet totals are per-host × 1,000. The forge's own CPU under 1,000 live hosts is not simulated. Details: docs/scale.md.`,
     ],
   };

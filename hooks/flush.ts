@@ -22,7 +22,7 @@ import { applyOperations, isChange, type ApplyContext, type OpResult, type Opera
 import type { BanEntry } from '../controller/ledger/types.js';
 import { commitMessage } from './message.js';
 import { deliveredIds, parseTrailers } from '../controller/git/trailers.js';
-import { FLUSH_STATUS_FILE, listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
+import { FLUSH_STATUS_FILE, spoolReadError, listOperations, opCreatedAt, recordRefused, removeOperations, writeSpoolMetrics } from './spool.js';
 import { readGuard } from './guard-cache.js';
 import { readRecords } from './record.js';
 import { writeFileAtomicSync } from '../controller/lib/files.js';
@@ -301,7 +301,11 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
  */
 export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Promise<FlushResult> {
   // The spool too: the action line writes its records there and never creates directories.
-  mkdirSync(spoolPath(cfg), { recursive: true, mode: 0o750 });
+  try {
+    mkdirSync(spoolPath(cfg), { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw spoolReadError(spoolPath(cfg), err);
+  }
   const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], rejected: [], pending: 0 };
   const list = lister(cfg, opts, out);
   for (;;) {

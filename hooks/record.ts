@@ -35,7 +35,7 @@ import { errorMessage } from '../controller/lib/errors.js';
 import { decide, parseHookArgs, type HookAction } from './fail2ban-commit.js';
 import type { Guard } from './guard-cache.js';
 import type { Operation } from './operations.js';
-import { recordRefused } from './spool.js';
+import { recordRefused, spoolReadError } from './spool.js';
 
 /** A record's file name: the 32 hex digits of a random UUID. */
 export const RECORD_FILE = /^([0-9a-f]{32})\.f2b$/;
@@ -155,7 +155,7 @@ export function readRecords(spoolDir: string, ctx: RecordContext): Operation[] {
     names = readdirSync(spoolDir).filter((n) => RECORD_FILE.test(n));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    throw spoolReadError(spoolDir, err);
   }
   if (names.length === 0) return [];
   const guard = ctx.guard();

@@ -64,6 +64,13 @@ const REASONS: Record<string, string> = {
   ENOENT: 'no such directory', ENAMETOOLONG: 'path too long', ELOOP: 'too many symbolic links',
 };
 
+/** The one line for a spool directory that cannot be made or listed (a file in its place, permissions). */
+export function spoolReadError(spoolDir: string, err: unknown): TransientError {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'not a directory' : REASONS[code] ?? (code || 'read failed');
+  return new TransientError('E_SPOOL_READ', `cannot read the spool ${spoolDir}: ${why}`, { cause: err });
+}
+
 /** Writes one operation durably; returns its file. Throws one-line TransientErrors (E_SPOOL_FULL, E_SPOOL_WRITE). */
 export function spoolOperation(spoolDir: string, op: Operation): string {
   try {
@@ -224,9 +231,8 @@ export function listOperations(spoolDir: string): Operation[] {
   try {
     names = readdirSync(spoolDir).filter((n) => OP_FILE.test(n)).sort();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT') return [];
-    throw new TransientError('E_SPOOL_READ', `cannot read the spool ${spoolDir}: ${code === 'ENOTDIR' ? 'not a directory' : REASONS[code] ?? (code || 'read failed')}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw spoolReadError(spoolDir, err);
   }
   const ops: Operation[] = [];
   for (const name of names) {

@@ -1,10 +1,13 @@
 /** `fail2git audit ADDRESS|CIDR`: the life of an address in the ledger's git history. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_OK, UsageError, out, parseFlags, type Command } from '../cli.js';
+import { EXIT_OK, UsageError, err, out, parseFlags, type Command } from '../cli.js';
 import { parseTime } from '../../controller/lib/duration.js';
 import { configPath, ledgerClonePath } from '../../controller/config/host-config.js';
 import { loadHostConfig } from '../../controller/config/load.js';
+import { InputError, errorMessage } from '../../controller/lib/errors.js';
+import { redact } from '../../controller/lib/redact.js';
+import { execRunner } from '../../controller/lib/exec.js';
 
 const HELP = `Usage: fail2git audit ADDRESS|CIDR [--json] [--since TIME] [--ledger DIR] [--rev REV] [--no-deepen]
                       [--hosts [--config FILE]]
@@ -17,7 +20,9 @@ count), extended, unbanned (fail2ban or manual), expired and collected by gc, ed
   --json          the report as JSON
   --since TIME    only events at or after TIME (RFC 3339)
   --ledger DIR    the ledger repository (default: the current directory if it holds bans/,
-                  else the host's clone from --config)
+                  else the host's clone from --config; a host without one, such as a
+                  fail2ban-only host, fetches it first, or reads the writer's repository
+                  when the remote cannot be reached, and says so)
   --rev REV       audit up to this commit (default HEAD)
   --no-deepen     on a shallow clone, do not fetch missing history (say it is missing)
   --hosts         receipts: for each host of the fleet (its status record on the ledger
@@ -35,10 +40,40 @@ interface Flags {
   config?: string;
 }
 
-async function ledgerDir(flags: Flags): Promise<string> {
-  if (flags.ledger) return flags.ledger;
-  if (existsSync(join(process.cwd(), 'bans'))) return process.cwd();
-  return ledgerClonePath(await loadHostConfig(configPath(flags.config)));
+/** A commit `rev` resolves to in `dir`, or undefined (no repository, no such ref). */
+async function commitAt(dir: string, rev: string): Promise<string | undefined> {
+  if (!existsSync(dir)) return undefined;
+  const r = await execRunner('git', ['-C', dir, 'rev-parse', '--verify', '-q', `${rev}^{commit}`]).catch(() => undefined);
+  return r?.stdout.trim() || undefined;
+}
+
+/**
+ * The repository to read: --ledger, the current directory when it holds bans/, else this
+ * host's ledger clone. A host that never reconciled (a fail2ban-only host) has none: then
+ * audit fetches one from the remote, or, when the remote cannot be reached, reads the
+ * writer's repository (the tip of its last flush); it says which on stderr.
+ */
+async function ledgerDir(flags: Flags): Promise<{ dir: string; rev?: string }> {
+  if (flags.ledger) return { dir: flags.ledger };
+  if (existsSync(join(process.cwd(), 'bans'))) return { dir: process.cwd() };
+  const cfg = await loadHostConfig(configPath(flags.config));
+  const clone = ledgerClonePath(cfg);
+  if (await commitAt(clone, 'HEAD')) return { dir: clone };
+  const { syncClone } = await import('../../controller/git/clone.js');
+  const synced = await syncClone(cfg.remote, clone, cfg.branch);
+  if (!synced.error && synced.tip && (await commitAt(clone, 'HEAD'))) {
+    err(`fail2git: audit: this host had no ledger clone; fetched ${redact(cfg.remote)} into ${clone}`);
+    return { dir: clone };
+  }
+  const why = synced.error ? errorMessage(synced.error) : `the remote has no branch "${cfg.branch}"`;
+  const { writerRepo } = await import('../../hooks/flush.js');
+  const { TIP_REF } = await import('../../controller/git/commit.js');
+  const writer = writerRepo(cfg).dir;
+  if (await commitAt(writer, TIP_REF)) {
+    err(`fail2git: audit: cannot fetch the ledger (${why}); reading the writer's repository ${writer} as of its last flush`);
+    return { dir: writer, rev: TIP_REF };
+  }
+  throw new InputError('E_AUDIT_REPO', `audit: no ledger on this host (no clone at ${clone}, no writer repository) and the remote cannot be fetched: ${why}`);
 }
 
 export const command: Command = {
@@ -69,9 +104,11 @@ export const command: Command = {
     }
     const { auditAddress } = await import('../../controller/audit/history.js');
     const { renderAuditJson, renderAuditText } = await import('../../controller/audit/render.js');
+    const repo = await ledgerDir(flags);
+    const rev = flags.rev ?? repo.rev;
     const report = await auditAddress(query, {
-      repoDir: await ledgerDir(flags),
-      ...(flags.rev ? { rev: flags.rev } : {}),
+      repoDir: repo.dir,
+      ...(rev ? { rev } : {}),
       ...(since ? { since } : {}),
       deepen: !flags['no-deepen'],
     });

@@ -46,7 +46,7 @@ const INTERVAL = /^([0-9]+(ms|s|m|h|d|w))+$/;
 /** Pure: settings that are certainly valid (a subset of what the schema accepts), or false. */
 export function plainlyValid(o: Record<string, unknown>): boolean {
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'requireSignedCommits') {
+    if (k === 'requireSignedCommits' || k === 'publishStatus') {
       if (typeof v !== 'boolean') return false;
     } else if (!STRINGS.includes(k) || typeof v !== 'string' || v === '') {
       return false;

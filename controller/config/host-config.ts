@@ -26,6 +26,8 @@ export interface HostConfig {
   /** SSH key used to sign commits (gpg.format=ssh) */
   signingKey?: string;
   requireSignedCommits: boolean;
+  /** push the fleet status record after every reconcile run (default true); false: read-only access suffices */
+  publishStatus: boolean;
   /** ssh-keygen allowed_signers file */
   allowedSigners?: string;
   /** reconcile interval, e.g. `30s` */
@@ -189,6 +191,7 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
     host: str('host') ?? hostname(),
     stateDir,
     requireSignedCommits: o.requireSignedCommits === true,
+    publishStatus: o.publishStatus !== false,
     interval: str('interval') ?? '30s',
     metricsFile: str('metricsFile') ?? defaultMetricsFile({ stateDir }),
     path,
@@ -213,6 +216,15 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   const bad = stateDirProblem(stateDir);
   if (bad) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: stateDir ${bad}`);
+  // The other places fail2git writes: the metrics file's directory, the targets' writablePaths.
+  const places: [string, string][] = [['metricsFile', dirname(cfg.metricsFile)]];
+  for (const [driver, list] of Object.entries(cfg.writablePaths ?? {})) {
+    for (const p of list ?? []) places.push([`writablePaths.${driver}`, p.endsWith('/') ? p : dirname(p)]);
+  }
+  for (const [key, dir] of places) {
+    const why = stateDirProblem(dir);
+    if (why) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: ${key}: ${why}`);
+  }
   // The system host name is not checked by the schema (it is not in the file).
   if (!/^[A-Za-z0-9._-]+$/.test(cfg.host)) fail(`"host" must be a plain host name, got ${JSON.stringify(cfg.host)}`);
   return cfg;

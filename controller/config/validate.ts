@@ -7,7 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { schemaRawErrors, type AjvError } from '../ledger/schema-check.js';
 import { settingsToHostConfig, type HostConfig } from './host-config.js';
 
-const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials', 'serve']);
+const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'publishStatus', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials', 'serve']);
 
 /** A host config's text (any YAML) → the checked HostConfig. */
 export async function parseHostConfigText(text: string, path: string): Promise<HostConfig> {

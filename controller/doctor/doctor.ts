@@ -5,6 +5,10 @@
  *   are not readable by everyone;
  *   allowedSigners (trust) is not writable by others.
  * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
+ * - push access, where this host needs it (it publishes its fleet status record, or its
+ *   fail2ban hook writes bans): `git push --dry-run` of a probe ref, which the server
+ *   authorizes like a real push without writing anything; for a remote on a local path, the
+ *   repository's refs and objects must be writable.
  * - signing: the key signs a probe with `ssh-keygen -Y sign`, and allowedSigners lists it for
  *   the identity this host's writers commit as (`fail2git@HOST`), else its own bans are held.
  * - signer roles: with requireSignedCommits, adminSigners names who may change allow, policy
@@ -16,7 +20,7 @@
  * - clock: expiry depends on it. Measured against the Date header of the Proxmox API and of an
  *   http(s) remote (±60 s); otherwise `timedatectl`'s NTPSynchronized; else "cannot tell" (skip).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ledgerClonePath, spoolPath, type HostConfig } from '../config/host-config.js';
@@ -145,6 +149,56 @@ async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
   }
 }
 
+const GIT_NO_PROMPT = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+
+/** A remote on this machine: a path or file:// URL (git's own checks do not cover permissions there). */
+function localRemotePath(remote: string): string | undefined {
+  if (remote.startsWith('file://')) return decodeURIComponent(new URL(remote).pathname);
+  if (remote.startsWith('/') || remote.startsWith('.')) return remote;
+  return undefined;
+}
+
+/**
+ * Whether this host can push, where it must: a reconciler publishes its fleet status record
+ * (refs/fail2git/status/HOST) unless `publishStatus: false`, and a fail2ban host's flusher
+ * pushes bans. A host that does neither needs read access only (skip).
+ */
+async function checkPushAccess(cfg: HostConfig, run: Runner): Promise<Check> {
+  const writes = existsSync(spoolPath(cfg)) || existsSync(join(cfg.stateDir, 'writer.git'));
+  const why = [cfg.publishStatus ? 'this host publishes its fleet status record' : '', writes ? 'its fail2ban hook pushes bans' : ''].filter(Boolean).join(' and ');
+  if (!why) return skip('push-access', 'not needed: publishStatus is false and no fail2ban hook writes from this host (read access is enough)');
+  const where = redact(cfg.remote);
+  const local = localRemotePath(cfg.remote);
+  if (local) {
+    try {
+      for (const sub of ['refs', 'objects']) accessSync(join(local, existsSync(join(local, '.git')) ? '.git' : '', sub), fsConstants.W_OK);
+    } catch {
+      return fail('push-access', `${where}: not writable by this user; needed: ${why}; grant write access, or set publishStatus: false on a read-only enforcing host`);
+    }
+  }
+  const probe = mkdtempSync(join(tmpdir(), 'f2g-doctor-push-'));
+  try {
+    await run('git', ['init', '-q', '--bare', probe], { timeoutMs: 15_000 });
+    const tree = (await run('git', ['-C', probe, 'mktree'], { input: '', timeoutMs: 15_000 })).stdout.trim();
+    const env = { ...process.env, ...GIT_NO_PROMPT, GIT_AUTHOR_NAME: 'fail2git doctor', GIT_AUTHOR_EMAIL: `fail2git@${cfg.host}`, GIT_COMMITTER_NAME: 'fail2git doctor', GIT_COMMITTER_EMAIL: `fail2git@${cfg.host}`,
+      GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=10' };
+    const commit = (await run('git', ['-C', probe, 'commit-tree', tree, '-m', 'fail2git doctor push probe'], { env, timeoutMs: 15_000 })).stdout.trim();
+    await run('git', ['-C', probe, 'push', '--dry-run', '-q', '--', cfg.remote, `${commit}:refs/fail2git/doctor/${cfg.host}`], { env, timeoutMs: 20_000 });
+    return ok('push-access', `${where} accepts a push from this host (dry run); needed: ${why}`);
+  } catch (err) {
+    return fail('push-access', `${where} refuses a push from this host (${errorMessage(err)}); needed: ${why}; grant write access, or set publishStatus: false on a read-only enforcing host`);
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** The remote, then push access (skipped when the remote cannot be reached at all). */
+async function remoteChecks(cfg: HostConfig, run: Runner): Promise<Check[]> {
+  const remote = await checkRemote(cfg, run);
+  if (remote.status === 'fail') return [remote, skip('push-access', 'the remote is not reachable (see remote)')];
+  return [remote, await checkPushAccess(cfg, run)];
+}
+
 async function targetsText(cfg: HostConfig, opts: DoctorOptions, run: Runner): Promise<string | undefined> {
   if (opts.ledgerDir) return readFileSync(join(opts.ledgerDir, LEDGER_FILES.targets), 'utf8');
   const clone = ledgerClonePath(cfg);
@@ -192,7 +246,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
-  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), await checkRemote(cfg, deps.run), checkLedgerTip(cfg));
+  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), ...(await remoteChecks(cfg, deps.run)), checkLedgerTip(cfg));
   const dates: ClockSample[] = [];
   let text: string | undefined;
   try {

@@ -213,7 +213,8 @@ export function parseFleetRecord(raw: string, refHost: string): { record: FleetR
  * or one older than SILENT_INTERVALS of its interval. A `seen` later than now by more than one
  * interval is not believed either (a clock far ahead, or a record written to look alive). Pure.
  */
-export function silence(record: Pick<FleetRecord, 'interval' | 'heartbeat'> & { seen?: unknown }, now: Date): { seenAgoSeconds?: number; silent: boolean } {
+/** The silence threshold of a record: 3 intervals, or 2 heartbeats when it names a longer one. */
+function silentAfterMs(record: Pick<FleetRecord, 'interval' | 'heartbeat'>): { ms: number; intervalMs: number; byHeartbeat: boolean } {
   let intervalMs = DEFAULT_INTERVAL_MS;
   try {
     intervalMs = parseDuration(record.interval);
@@ -226,6 +227,18 @@ export function silence(record: Pick<FleetRecord, 'interval' | 'heartbeat'> & { 
   } catch {
     /* judged by its interval alone */
   }
+  // A host that heartbeats slowly (a large fleet) is silent after two missed heartbeats.
+  const byHeartbeat = 2 * beatMs > SILENT_INTERVALS * intervalMs;
+  return { ms: byHeartbeat ? 2 * beatMs : SILENT_INTERVALS * intervalMs, intervalMs, byHeartbeat };
+}
+
+/** How the fleet table names a record's silence threshold: `3×30s`, or `2×8m20s` (heartbeats). Pure. */
+export function silentAfterLabel(record: Pick<FleetRecord, 'interval' | 'heartbeat'>): string {
+  return silentAfterMs(record).byHeartbeat ? `2×${record.heartbeat}` : `${SILENT_INTERVALS}×${record.interval}`;
+}
+
+export function silence(record: Pick<FleetRecord, 'interval' | 'heartbeat'> & { seen?: unknown }, now: Date): { seenAgoSeconds?: number; silent: boolean } {
+  const { ms: silentMs, intervalMs } = silentAfterMs(record);
   let seenMs: number;
   try {
     seenMs = typeof record.seen === 'string' ? parseTime(record.seen).getTime() : NaN;
@@ -235,8 +248,7 @@ export function silence(record: Pick<FleetRecord, 'interval' | 'heartbeat'> & { 
   if (!Number.isFinite(seenMs)) return { silent: true };
   const agoMs = now.getTime() - seenMs;
   const seenAgoSeconds = Math.max(0, Math.round(agoMs / 1000));
-  // A host that heartbeats slowly (a large fleet) is silent after two missed heartbeats.
-  return { seenAgoSeconds, silent: agoMs > Math.max(SILENT_INTERVALS * intervalMs, 2 * beatMs) || agoMs < -intervalMs };
+  return { seenAgoSeconds, silent: agoMs > silentMs || agoMs < -intervalMs };
 }
 
 export interface FleetView {

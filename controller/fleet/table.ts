@@ -5,14 +5,14 @@
  */
 import { formatDuration } from '../lib/duration.js';
 import { printable } from '../lib/printable.js';
-import type { FleetHost, FleetView } from './record.js';
+import { silentAfterLabel, type FleetHost, type FleetView } from './record.js';
 
 function row(h: FleetHost, view: FleetView): string[] {
   if (!h.record) return [h.host, '-', 'unknown', 'INVALID RECORD', h.problem ?? 'no readable record'];
   const r = h.record;
   const behind = h.lagCommits === undefined ? 'unknown' : h.lagCommits === 0 ? 'up to date' : `${h.lagCommits} commit${h.lagCommits === 1 ? '' : 's'}, ${formatDuration((h.lagSeconds ?? 0) * 1000)}`;
   const ago = h.seenAgoSeconds === undefined ? 'never (no readable "seen")' : `${formatDuration(h.seenAgoSeconds * 1000)} ago`;
-  const seen = `${ago}${h.silent ? ` SILENT (>${view.silentAfterIntervals}×${r.interval})` : ''}`;
+  const seen = `${ago}${h.silent ? ` SILENT (>${silentAfterLabel(r)})` : ''}`;
   const errors = [r.lastError, ...Object.entries(r.targets).filter(([, t]) => t.error).map(([n, t]) => `${n}: ${t.error}`)]
     .filter((e): e is string => Boolean(e));
   return [h.host, r.appliedCommit?.slice(0, 12) ?? '-', behind, seen, [...new Set(errors)].join('; ') || '-'];

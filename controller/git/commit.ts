@@ -91,7 +91,8 @@ export async function ensureWriterRepo(repo: WriterRepo): Promise<void> {
   ensureDiskConfig(join(repo.dir, 'config'));
 }
 
-const TIP_REF = 'refs/fail2git/tip';
+/** Where a writer repository keeps the remote tip it last fetched (audit reads it on a host without a reader clone). */
+export const TIP_REF = 'refs/fail2git/tip';
 
 /** Fetches the remote branch; returns its commit. Unreachable or missing → TransientError. */
 export async function fetchRemoteTip(repo: WriterRepo): Promise<string> {
@@ -188,7 +189,12 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
     if (change === null) return { commit: null, tip, attempts: attempt };
     const commit = await writeCommit(repo, tip, change, opts);
     if (commit === null) return { commit: null, tip, attempts: attempt };
-    if (await push(repo, commit)) return { commit, tip, attempts: attempt };
+    if (await push(repo, commit)) {
+      // The remote tip is now our commit: keep it, so the writer's repository holds the
+      // history up to its last push (audit reads it on a host without a reader clone).
+      await gitIn(repo)(['update-ref', TIP_REF, commit]).catch(() => undefined);
+      return { commit, tip, attempts: attempt };
+    }
     if (attempt >= max) {
       throw new TransientError('E_PUSH_CONTENDED', `push to ${redact(repo.remote)} rejected ${attempt} times (other writers kept winning); will retry later`);
     }

@@ -51,7 +51,7 @@ export const ERROR_CODES = {
   E_CONFIG_MISSING: { next: 'fix the host', means: 'the host config cannot be read; create it or pass --config FILE' },
   E_CONFIG_YAML: { next: 'fix the host', means: 'the host config is not valid YAML (file:line:col); nothing runs until it is fixed' },
   E_CONFIG_INVALID: { next: 'fix the host', means: 'the host config breaks schemas/config.schema.json (one setting named); nothing runs until it is fixed' },
-  E_CONFIG_STATEDIR: { next: 'fix the host', means: 'stateDir is not a directory, or lies under /proc, /sys or another kernel pseudo-filesystem; nothing runs until it is moved' },
+  E_CONFIG_STATEDIR: { next: 'fix the host', means: 'stateDir (or the metrics file\'s directory, or a writablePaths entry) is not a directory, or lies under /proc, /sys or another kernel pseudo-filesystem; nothing runs until it is moved' },
   E_LEDGER_INVALID: { next: 'hold', means: 'the ledger has problems (file:line each); reconcile keeps enforcing the last good commit' },
   E_LEDGER_READ: { next: 'fix the input', means: 'a ledger file cannot be read or is a symbolic link; the ledger is held as invalid' },
   E_NOT_REGULAR_FILE: { next: 'fix the input', means: 'a ledger path is not a regular file at that commit; the ledger is held as invalid' },

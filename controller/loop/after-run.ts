@@ -20,6 +20,8 @@ export interface AfterRunConfig {
   interval: string;
   metricsFile: string;
   signingKey?: string | undefined;
+  /** false: never push the fleet status record (a host with read-only access to the remote) */
+  publishStatus?: boolean;
 }
 
 export interface AfterRunResult {
@@ -41,13 +43,17 @@ export async function afterRun(
 ): Promise<AfterRunResult> {
   const now = opts.now ?? new Date();
   const result: AfterRunResult = { published: false, gc: null };
-  try {
-    const record = recordFromRun(status, software, cfg.interval);
-    const p = await publishHostStatus({ remote: cfg.remote, branch: cfg.branch, stateDir: cfg.stateDir }, record, now);
-    result.published = p.published;
-    if (p.published) log.info('fleet.published', { ref: p.ref, commit: p.commit });
-  } catch (err) {
-    log.warn('fleet.publish-failed', { error: errorMessage(err) });
+  // publishStatus: false (a host with read-only access): nothing is pushed; the fleet view
+  // shows the host as silent.
+  if (cfg.publishStatus !== false) {
+    try {
+      const record = recordFromRun(status, software, cfg.interval);
+      const p = await publishHostStatus({ remote: cfg.remote, branch: cfg.branch, stateDir: cfg.stateDir }, record, now);
+      result.published = p.published;
+      if (p.published) log.info('fleet.published', { ref: p.ref, commit: p.commit });
+    } catch (err) {
+      log.warn('fleet.publish-failed', { error: errorMessage(err) });
+    }
   }
   if (status.dryRun) return result;
   try {

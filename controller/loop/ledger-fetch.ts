@@ -12,7 +12,7 @@ import { SingleFlight } from './background.js';
 /** A fetch running longer than this (and an interval) is reported as stalled. */
 const STALL_MIN_MS = 5_000;
 /** ls-remotes per second a whole quiet fleet may cost the forge (see idlePollCapMs). */
-export const IDLE_POLLS_PER_SECOND = 5;
+export const IDLE_POLLS_PER_SECOND = 3;
 /** The longest gap between two polls of a quiet host, whatever the fleet's size. */
 export const MAX_IDLE_POLL_MS = 10 * 60_000;
 const POLL_JITTER = 0.1;
@@ -20,10 +20,10 @@ const POLL_JITTER = 0.1;
 /**
  * The longest gap between a quiet host's polls: the interval in a small fleet, and
  * fleetSize / IDLE_POLLS_PER_SECOND seconds in a large one (at most MAX_IDLE_POLL_MS), so a
- * fleet of 1,000 quiet hosts polls 5 times a second in all, not 33. Pure.
+ * fleet of 1,000 quiet hosts polls 3 times a second in all, not 33. Pure.
  */
 export function idlePollCapMs(intervalMs: number, fleetSize: number): number {
-  return Math.max(intervalMs, Math.min(MAX_IDLE_POLL_MS, (fleetSize / IDLE_POLLS_PER_SECOND) * 1000));
+  return Math.round(Math.max(intervalMs, Math.min(MAX_IDLE_POLL_MS, (fleetSize / IDLE_POLLS_PER_SECOND) * 1000)));
 }
 
 /**

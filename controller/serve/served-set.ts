@@ -25,6 +25,9 @@ export interface ServedSet {
   nextExpiry?: Date;
 }
 
+/** How long a newly accepted commit may go without its desired-set cache before serve computes the set itself. */
+export const SETTLE_MS = 60_000;
+
 /** Reads the last good commit's set from stateDir, re-reading files only when they change. */
 export class ServedSetReader {
   private lastGood?: LastGood | undefined;
@@ -32,6 +35,8 @@ export class ServedSetReader {
   private cache?: DesiredCache | undefined;
   private cacheStamp = '';
   private computed?: { rev: string; ledger: Ledger } | undefined;
+  /** the last cache that answered (the set enforced before a newly accepted commit) */
+  private previous?: DesiredCache | undefined;
 
   constructor(
     private readonly stateDir: string,
@@ -53,8 +58,17 @@ export class ServedSetReader {
     }
     const base = { rev: lg.rev, acceptedAt: lg.acceptedAt };
     if (this.cache && now.getTime() >= this.cache.computedAt) {
+      this.previous = this.cache;
       const live = liveFromCache(this.cache, now);
       return { ...base, entries: live.entries, ...(live.nextExpiry && { nextExpiry: live.nextExpiry }) };
+    }
+    // A commit just accepted: the reconciler writes its desired set (with this host's protected
+    // addresses and the guard's limits) moments later in the same run. Until then the set
+    // enforced before is served, for at most SETTLE_MS.
+    const prev = this.previous;
+    if (prev && now.getTime() >= prev.computedAt && now.getTime() - Date.parse(lg.acceptedAt) < SETTLE_MS) {
+      const live = liveFromCache(prev, now);
+      return { rev: prev.rev, entries: live.entries, ...(live.nextExpiry && { nextExpiry: live.nextExpiry }) };
     }
     if (this.computed?.rev !== lg.rev) {
       const ledger = await this.loadLedger(lg.rev);

@@ -97,8 +97,7 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     // HEAD answers without a pull, as CrowdSec's LAPI does (it must not move the delta).
     if (req.method === 'HEAD') return send(res, 200, 'application/json', '');
     const startup = url.searchParams.get('startup') === 'true';
-    const body = await serially(key.name, () => pull(key, startup, url.searchParams));
-    send(res, 200, 'application/json', body);
+    await serially(key.name, () => pull(key, startup, url.searchParams, res));
   }
 
   /** Live mode: which decisions hold for one address or range; `null` when none, as the LAPI answers. */
@@ -119,18 +118,35 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
     send(res, 200, 'application/json', found.length ? JSON.stringify(found) : 'null');
   }
 
-  async function pull(key: LoadedKey, startup: boolean, params: URLSearchParams): Promise<string> {
+  /**
+   * One pull. The bouncer's new state is kept only once the answer was handed over whole (as
+   * CrowdSec moves a bouncer's last pull only when sending succeeded): an answer lost on the way
+   * is computed again at the next pull, never skipped.
+   */
+  async function pull(key: LoadedKey, startup: boolean, params: URLSearchParams, res: ServerResponse): Promise<void> {
     const now = deps.now();
     const set = await deps.served.at(now);
     const before = states.get(key.name) ?? readBouncerState(deps.stateDir, key.name);
     // Never pulled (or a lost state file): answer as a startup, which sends everything.
     const r = streamDelta(before ?? emptyState(), filterWanted(wantedDecisions(set.entries, key.expandRanges), params), now, startup || !before);
+    if (res.destroyed || !res.socket || res.socket.destroyed) {
+      deps.log.warn('serve.pull-lost', { bouncer: key.name, new: r.response.new.length, deleted: r.response.deleted.length });
+      return;
+    }
+    const delivered = new Promise<boolean>((resolve) => {
+      res.once('finish', () => resolve(true));
+      res.once('close', () => resolve(res.writableFinished));
+    });
+    send(res, 200, 'application/json', JSON.stringify(r.response));
+    if (!(await delivered)) {
+      deps.log.warn('serve.pull-lost', { bouncer: key.name, new: r.response.new.length, deleted: r.response.deleted.length });
+      return;
+    }
     if (r.changed || !before) writeBouncerState(deps.stateDir, key.name, r.state);
     states.set(key.name, r.state);
     if (r.response.new.length || r.response.deleted.length) {
       deps.log.info('serve.pull', { bouncer: key.name, startup, rev: set.rev ?? null, new: r.response.new.length, deleted: r.response.deleted.length });
     }
-    return JSON.stringify(r.response);
   }
 
   function serially<T>(name: string, job: () => Promise<T>): Promise<T> {

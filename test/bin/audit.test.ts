@@ -153,3 +153,37 @@ describe('fail2git audit text output is not forged by what commits hold', () => 
     expect(out.split('\n').filter((l) => l.startsWith('now:'))).toHaveLength(1);
   });
 });
+
+describe('fail2git audit on a host without a reader clone (a fail2ban-only host)', () => {
+  it('fetches the ledger it needs and says so; with the remote unreachable it reads the writer\'s repository and says so', async () => {
+    const remote = makeLedgerRemote();
+    const root = tmpDir('f2g-audit-nc');
+    const config = hostConfig(root, remote.bare, 'f2bonly');
+    const before = remote.head();
+    const hook = await cli(['hook', 'ban', '--jail=sshd', '--ip=198.51.100.77', '--bantime=3600', `--time=${epoch()}`, `--config=${config}`]);
+    expect(hook.code, hook.stderr).toBe(0);
+    await waitForPush(remote, before);
+    await sleep(500); // the flusher's lock goes after the push
+
+    const fetched = await cli(['audit', '198.51.100.77', '--config', config], { cwd: root });
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stderr).toBe(`fail2git: audit: this host had no ledger clone; fetched ${remote.bare} into ${join(root, 'f2bonly', 'ledger')}\n`);
+    expect(fetched.stdout).toMatch(/^\S+\s+banned\s+198\.51\.100\.77\b[^\n]*f2bonly/m);
+
+    // A second host, same state but never able to reach the remote again: the writer's repository answers.
+    execFileSync('rm', ['-rf', join(root, 'f2bonly', 'ledger')]);
+    writeFileSync(config, `remote: ${join(root, 'gone.git')}\nhost: f2bonly\nstateDir: ${join(root, 'f2bonly')}\n`);
+    const offline = await cli(['audit', '198.51.100.77', '--config', config], { cwd: root });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stderr).toMatch(new RegExp(`^fail2git: audit: cannot fetch the ledger \\([^\\n]*\\); reading the writer's repository ${join(root, 'f2bonly', 'writer.git')} as of its last flush\\n$`));
+    expect(offline.stdout).toMatch(/^\S+\s+banned\s+198\.51\.100\.77\b[^\n]*f2bonly/m);
+  });
+
+  it('with neither a clone, a writer repository nor a reachable remote: one line, exit 1', async () => {
+    const root = tmpDir('f2g-audit-none');
+    const config = hostConfig(root, join(root, 'gone.git'), 'lonely');
+    const r = await cli(['audit', '203.0.113.78', '--config', config], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^fail2git: audit: no ledger on this host \(no clone at .*, no writer repository\) and the remote cannot be fetched: [^\n]*\n$/);
+  });
+});

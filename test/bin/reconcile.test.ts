@@ -47,6 +47,19 @@ const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map(
 const soon = (s: number) => new Date(Date.now() + s * 1000);
 
 describe('fail2git reconcile --once', () => {
+  it('publishes the fleet status record by default; publishStatus: false pushes nothing (a read-only host)', async () => {
+    const s = setup([{ cidr: '192.0.2.7' }]);
+    const statusRef = (host: string) => git(s.remote.bare, 'for-each-ref', '--format=%(refname)', `refs/fail2git/status/${host}`);
+    expect((await cli(['reconcile', ...s.flags])).code).toBe(0);
+    expect(statusRef('web1')).toBe('refs/fail2git/status/web1');
+    const cfg = join(s.dir, 'ro.yaml');
+    writeFileSync(cfg, `remote: ${s.remote.bare}\nhost: web2\nstateDir: ${s.stateDir}\npublishStatus: false\n`); // its file target writes under this stateDir's lists/
+    const r = await cli(['reconcile', '--config', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statusRef('web2')).toBe('');
+    expect(r.stderr).not.toMatch(/fleet\.publish/);
+  });
+
   it('a stateDir under /proc or /sys, or a file, fails at once with one line (no spinning in mkdir)', async () => {
     const file = join(tmpDir('f2g-sdfile'), 'state');
     writeFileSync(file, 'x');

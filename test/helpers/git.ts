@@ -97,11 +97,11 @@ export interface GitDaemon {
 }
 
 /** `git daemon` on 127.0.0.1 serving `basePath` (push enabled), on a free port. */
-export async function startGitDaemon(basePath: string): Promise<GitDaemon> {
+export async function startGitDaemon(basePath: string, opts: { readOnly?: boolean } = {}): Promise<GitDaemon> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'git',
-    ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, `--base-path=${basePath}`, '--export-all', '--enable=receive-pack', basePath],
+    ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, `--base-path=${basePath}`, '--export-all', ...(opts.readOnly ? [] : ['--enable=receive-pack']), basePath],
     { stdio: 'ignore', env: GIT_ENV },
   );
   // Wait until it accepts connections.

@@ -12,7 +12,7 @@ describe('host config (schemas/config.schema.json)', () => {
   it('fills defaults; a key without a value takes its default', () => {
     const cfg = validateHostConfig({ remote: '/srv/ledger.git', host: 'web1', branch: null, stateDir: '/var/lib/f2g' }, '/etc/fail2git/config.yaml');
     expect(cfg).toEqual({
-      remote: '/srv/ledger.git', branch: 'main', host: 'web1', stateDir: '/var/lib/f2g', requireSignedCommits: false,
+      remote: '/srv/ledger.git', branch: 'main', host: 'web1', stateDir: '/var/lib/f2g', requireSignedCommits: false, publishStatus: true,
       interval: '30s', metricsFile: '/var/lib/f2g/fail2git.prom', path: '/etc/fail2git/config.yaml',
     });
   });
@@ -74,6 +74,15 @@ describe('stateDir must be a directory on a real filesystem', () => {
     writeFileSync(file, 'x');
     await expect(loadHostConfig(write(file), { cheap: true })).rejects.toThrow(`stateDir ${file} is not a directory`);
     await expect(loadHostConfig(write(join(file, 'sub')))).rejects.toThrow(`stateDir ${join(file, 'sub')}: ${file} is not a directory`);
+  });
+
+  it('so must the metrics file\'s directory and every writablePaths entry', async () => {
+    const dir = tmpDir('f2g-sdw');
+    const path = join(dir, 'config.yaml');
+    writeFileSync(path, `remote: /srv/ledger.git\nhost: web1\nstateDir: ${join(dir, 'state')}\nmetricsFile: /proc/f2g/fail2git.prom\n`);
+    await expect(loadHostConfig(path, { cheap: true })).rejects.toThrow(/metricsFile: \/proc\/f2g is under \/proc, a kernel pseudo-filesystem/);
+    writeFileSync(path, `remote: /srv/ledger.git\nhost: web1\nstateDir: ${join(dir, 'state')}\nwritablePaths:\n  file: [/sys/f2g/list.txt]\n`);
+    await expect(loadHostConfig(path)).rejects.toThrow(/writablePaths\.file: \/sys\/f2g is under \/sys/);
   });
 
   it('a directory that does not exist yet under a real one is fine', async () => {

@@ -8,7 +8,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
-import { makeLedgerRemote, REPO_ROOT } from '../../helpers/git.js';
+import { makeLedgerRemote, REPO_ROOT, startGitDaemon } from '../../helpers/git.js';
+import { dirname } from 'node:path';
 import { PveEmulator } from '../../helpers/pve-emulator.js';
 import { runDoctor, type Check, type DoctorDeps } from '../../../controller/doctor/doctor.js';
 import { judgeClockSamples, judgeMode } from '../../../controller/doctor/checks.js';
@@ -143,6 +144,39 @@ describe('doctor on a healthy host', () => {
     expect(check(checks, 'target api')?.detail).toContain('TLS ok (pinned fingerprint), token accepted');
     expect(check(checks, 'clock')).toMatchObject({ status: 'ok' });
     expect(check(checks, 'clock')?.detail).toContain('Proxmox API 127.0.0.1');
+  });
+});
+
+describe('doctor checks push access where this host needs it', () => {
+  it('a reconciler publishing its status record: a writable remote is ok', async () => {
+    const checks = await doctor(host);
+    expect(check(checks, 'push-access')).toMatchObject({ status: 'ok' });
+    expect(check(checks, 'push-access')?.detail).toMatch(/accepts a push from this host \(dry run\); needed: this host publishes its fleet status record/);
+  });
+
+  it('a read-only remote (git daemon without receive-pack): push-access fails, saying why and what to do', async () => {
+    const daemon = await startGitDaemon(dirname(remote), { readOnly: true });
+    try {
+      host.settings.remote = daemon.url('ledger.git');
+      writeConfig(host);
+      const checks = await doctor(host);
+      expect(check(checks, 'remote')).toMatchObject({ status: 'ok' });
+      expect(failing(checks)).toEqual(['push-access']);
+      expect(check(checks, 'push-access')?.detail).toMatch(/refuses a push from this host .*; needed: this host publishes its fleet status record; grant write access, or set publishStatus: false/);
+      // publishStatus: false and no fail2ban hook here: read access is all it needs.
+      host.settings.publishStatus = false;
+      writeConfig(host);
+      const readOnly = await doctor(host);
+      expect(failing(readOnly)).toEqual([]);
+      expect(check(readOnly, 'push-access')).toMatchObject({ status: 'skip' });
+      // A fail2ban host (its spool exists) pushes bans: needed again.
+      mkdirSync(join(host.settings.stateDir as string, 'spool'), { recursive: true });
+      const f2b = await doctor(host);
+      expect(failing(f2b)).toEqual(['push-access']);
+      expect(check(f2b, 'push-access')?.detail).toMatch(/needed: its fail2ban hook pushes bans/);
+    } finally {
+      await daemon.stop();
+    }
   });
 });
 

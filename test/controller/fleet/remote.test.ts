@@ -224,6 +224,19 @@ describe('a large fleet publishes less often (issue 18)', () => {
     expect(parseFleetRecord(JSON.stringify({ ...record('web1', 'a'.repeat(40)), heartbeat: 'soon', seen: '2026-11-25T12:00:00Z' }), 'web1')).toEqual({ problem: '"heartbeat" is not a duration' });
   });
 
+  it('status --fleet on a real remote: a slow-heartbeat host is fine at 10 minutes, SILENT after two heartbeats, and says so', async () => {
+    const remote = makeLedgerRemote();
+    const rec = (host: string, seen: string) => JSON.stringify({ ...record(host, remote.head()), heartbeat: '8m20s', seen });
+    plantRecord(remote.bare, 'refs/fail2git/status/big1', rec('big1', '2026-11-25T11:50:00Z'));
+    plantRecord(remote.bare, 'refs/fail2git/status/big2', rec('big2', '2026-11-25T11:40:00Z'));
+    plantRecord(remote.bare, 'refs/fail2git/status/small', JSON.stringify({ ...record('small', remote.head()), seen: '2026-11-25T11:58:00Z' }));
+    const { output } = await fleetStatus({ remote: remote.bare, branch: 'main', stateDir: tmpDir('f2g-fleet-beat') }, { now: NOW });
+    const line = (h: string) => output.split('\n').find((l) => l.startsWith(`${h} `))!;
+    expect(line('big1')).not.toMatch(/SILENT/);
+    expect(line('big2')).toMatch(/20m ago SILENT \(>2×8m20s\)/);
+    expect(line('small')).toMatch(/2m ago SILENT \(>3×30s\)/);
+  });
+
   it('counts the fleet on the real remote after a publish, and then names a longer heartbeat', async () => {
     const remote = makeLedgerRemote();
     const c0 = remote.head();

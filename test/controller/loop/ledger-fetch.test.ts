@@ -73,10 +73,11 @@ describe('LedgerFetch', () => {
     expect(f.pollGapMs).toBe(30_000);
   });
 
-  it('idle polling stretches only in a large fleet, to fleetSize / 5 per second, at most 10 minutes', () => {
+  it('idle polling stretches only in a large fleet, to fleetSize / 3 per second, at most 10 minutes', () => {
     expect(idlePollCapMs(30_000, 0)).toBe(30_000);
-    expect(idlePollCapMs(30_000, 100)).toBe(30_000);
-    expect(idlePollCapMs(30_000, 1000)).toBe(200_000);
+    expect(idlePollCapMs(30_000, 90)).toBe(30_000);
+    expect(idlePollCapMs(30_000, 100)).toBe(33_333);
+    expect(idlePollCapMs(30_000, 1000)).toBe(333_333);
     expect(idlePollCapMs(30_000, 100_000)).toBe(600_000);
     expect(nextPollGapMs(30_000, 30_000, 30_000, false, 0.9)).toBe(30_000); // small fleet: never backs off
     expect(nextPollGapMs(160_000, 30_000, 200_000, false, 0)).toBe(180_000); // capped, then -10 % jitter

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { startServer, isLoopback, splitListen } from '../../../controller/serve/server.js';
 import { ServedSetReader } from '../../../controller/serve/served-set.js';
@@ -79,6 +80,33 @@ describe('serve, in-process', () => {
       expect(await ask('ip=198.51.100.1')).toEqual({ status: 200, body: 'null' });
       expect((await ask('ip=nonsense')).status).toBe(400);
       expect(await ask('ip=192.0.2.1', 'wrong-0123456789abcdef')).toEqual({ status: 403, body: '{"message":"access forbidden"}' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a pull whose answer never reached the bouncer is answered again at its next pull', async () => {
+    const dir = tmpDir('f2g-serve-lost');
+    writeFileSync(join(dir, 'k'), KEY);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const served = { at: async () => { await gate; return { rev: REV, entries: [{ cidr: '192.0.2.1', family: 4 as const }] }; } } as unknown as ServedSetReader;
+    const log = createMemoryLogger();
+    const s = await startServer(config({ bouncerKeys: [{ name: 'b', keyFile: join(dir, 'k') }] }), { stateDir: dir, served, log, now: () => new Date() });
+    try {
+      const lost = httpRequest(`http://${s.address}/v1/decisions/stream?startup=true`, { headers: { 'X-Api-Key': KEY } });
+      lost.on('error', () => undefined);
+      lost.end();
+      await new Promise((r) => setTimeout(r, 200));
+      lost.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      open();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(log.lines.map((l) => l.event)).toContain('serve.pull-lost');
+      const next = await fetch(`http://${s.address}/v1/decisions/stream`, { headers: { 'X-Api-Key': KEY } });
+      expect(((await next.json()) as { new: { value: string }[] }).new.map((d) => d.value)).toEqual(['192.0.2.1']);
+      const after = await fetch(`http://${s.address}/v1/decisions/stream`, { headers: { 'X-Api-Key': KEY } });
+      expect(await after.json()).toEqual({ new: [], deleted: [] });
     } finally {
       await s.close();
     }
