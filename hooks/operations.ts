@@ -117,16 +117,18 @@ export const MAX_COUNT = 1_000_000;
 export { MAX_TTL_S };
 
 /**
- * The cap on a TTL. A hook's ban (fail2ban's bantime, however a runaway jail set it, and
- * `bantime = -1` too) is capped at the policy's `escalation.maxTtl` when there is one: that is
- * the most a host's writer key may write (controller/ledger/roles.ts), so a hook never makes a
- * commit that signed hosts would hold. Every ban, people's too, is capped at MAX_TTL_S (so
- * `expires` is always a date validate accepts); otherwise -1 (permanent) stays.
+ * The cap on a TTL. A hook's finite ban (fail2ban's bantime, however a runaway jail set it) is
+ * capped at the policy's `escalation.maxTtl` when there is one, and at `maxTtl`; a hook's
+ * `bantime = -1` stays permanent unless the policy sets `maxTtl` (the most a host's writer key
+ * may write, controller/ledger/roles.ts), so a hook never makes a commit signed hosts would
+ * hold. Every ban, people's too, is capped at MAX_TTL_S (so `expires` is always a date
+ * validate accepts); otherwise -1 (permanent) stays.
  */
-export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation'>, fromHook: boolean): number {
-  const hookCap = fromHook && policy.escalation ? Math.min(MAX_TTL_S, parseDuration(policy.escalation.maxTtl) / 1000) : undefined;
-  if (ttl < 0) return hookCap ?? -1;
-  return Math.min(ttl, hookCap ?? MAX_TTL_S);
+export function capTtl(ttl: number, policy: Pick<PolicySpec, 'escalation' | 'maxTtl'>, fromHook: boolean): number {
+  const writerCap = policy.maxTtl !== undefined ? parseDuration(policy.maxTtl) / 1000 : undefined;
+  if (ttl < 0) return fromHook && writerCap !== undefined ? Math.min(MAX_TTL_S, writerCap) : -1;
+  const caps = [MAX_TTL_S, ...(fromHook && policy.escalation ? [parseDuration(policy.escalation.maxTtl) / 1000] : []), ...(fromHook && writerCap !== undefined ? [writerCap] : [])];
+  return Math.min(ttl, ...caps);
 }
 
 /**

@@ -6,9 +6,9 @@
  * *writer* (a key in `allowedSigners` only: the fail2ban hosts) may change `bans/active.yaml`
  * and nothing else in the tree, and only as operations would (hooks/operations.ts):
  * - a ban it adds or changes is no broader than the policy's `broadestPrefix`;
- * - an expiry it writes is at most the policy's maximum TTL (`escalation.maxTtl`, else ten
- *   years) after the commit's time, with CLOCK_SLACK_MS for clocks; a permanent entry only
- *   when the policy sets no maximum;
+ * - an expiry it writes is at most the policy's `maxTtl` (else ten years) after the commit's
+ *   time, with CLOCK_SLACK_MS for clocks; a permanent entry (fail2ban's `bantime = -1` is an
+ *   operation) only when the policy sets no `maxTtl`;
  * - removing entries (unbans, gc of expired lines) is always allowed (the removal guard
  *   bounds how many one run enforces).
  * An entry a writer leaves as it was (same expiry) is not judged again: a re-ban of an
@@ -28,7 +28,7 @@ export interface LedgerSnapshot {
   /** the entries of bans/active.yaml; undefined when the file does not parse */
   bans: readonly BanEntry[] | undefined;
   /** the policy in force at this commit (defaults filled in) */
-  policy: Pick<PolicySpec, 'broadestPrefix' | 'escalation'>;
+  policy: Pick<PolicySpec, 'broadestPrefix' | 'escalation' | 'maxTtl'>;
 }
 
 export type RoleVerdict = { ok: true } | { ok: false; file: string; why: string };
@@ -37,8 +37,8 @@ export type RoleVerdict = { ok: true } | { ok: false; file: string; why: string 
 export const CLOCK_SLACK_MS = 5 * 60_000;
 
 /** The longest TTL a writer may give a ban, in ms; undefined = no maximum (permanent allowed). */
-export function writerMaxTtlMs(policy: Pick<PolicySpec, 'escalation'>): number | undefined {
-  return policy.escalation ? Math.min(parseDuration(policy.escalation.maxTtl), MAX_TTL_S * 1000) : undefined;
+export function writerMaxTtlMs(policy: Pick<PolicySpec, 'maxTtl'>): number | undefined {
+  return policy.maxTtl !== undefined ? Math.min(parseDuration(policy.maxTtl), MAX_TTL_S * 1000) : undefined;
 }
 
 function sameEntry(a: BanEntry, b: BanEntry): boolean {
@@ -62,14 +62,14 @@ export function writerEntryProblem(e: BanEntry, old: BanEntry | undefined, polic
   if (old && old.expires === e.expires) return undefined;
   const maxMs = writerMaxTtlMs(policy);
   if (e.expires === undefined) {
-    return maxMs === undefined ? undefined : `bans ${c.key} permanently; the policy's maximum TTL is ${policy.escalation!.maxTtl}`;
+    return maxMs === undefined ? undefined : `bans ${c.key} permanently; the policy's maxTtl is ${policy.maxTtl}`;
   }
   const limitMs = at.getTime() + (maxMs ?? MAX_TTL_S * 1000) + CLOCK_SLACK_MS;
   const expires = Date.parse(e.expires);
   if (Number.isNaN(expires)) return `bans ${c.key} until ${JSON.stringify(e.expires)}, which is not a time`;
   if (expires > limitMs) {
-    const max = policy.escalation ? policy.escalation.maxTtl : '10 years';
-    return `bans ${c.key} until ${e.expires}, longer than the policy's maximum TTL (${max}) after ${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    const max = policy.maxTtl ?? '10 years';
+    return `bans ${c.key} until ${e.expires}, longer than the policy's maxTtl (${max}) after ${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
   }
   return undefined;
 }

@@ -60,6 +60,12 @@ export interface PolicySpec {
   maxRemovePerRun: string | number;
   /** repeat offenders: ttl = base × factor^(count−1), capped at maxTtl */
   escalation: { factor: number; maxTtl: string } | null;
+  /**
+   * the longest ban a writer (a fail2ban host's key) may write, permanent ones included: a
+   * hook's `bantime = -1` is capped at it. Absent: permanent bans are allowed, finite ones
+   * are capped at ten years.
+   */
+  maxTtl?: string;
   /** host that runs `gc` after its reconcile runs (none = manual/timer) */
   gcHost?: string;
   /** how long after expiry gc keeps a line */

@@ -127,14 +127,14 @@ describe('signer roles (adminSigners set)', () => {
     });
   }
 
-  it('holds a writer-signed permanent ban when the policy has a maximum TTL', () => {
-    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' } } });
+  it('holds a writer-signed permanent ban when the policy has a maxTtl', () => {
+    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' }, maxTtl: '7d' } });
     expect(s.reconcile().code).toBe(0);
     const bad = s.commit(s.writer, { 'bans/active.yaml': banList([{ cidr: '192.0.2.7' }, { cidr: '198.51.100.9' }]) }, 'permanent ban (web1)');
     const r = s.reconcile();
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`commit ${bad.slice(0, 12)}`);
-    expect(r.stdout).toContain("bans 198.51.100.9 permanently; the policy's maximum TTL is 7d; a writer key may not");
+    expect(r.stdout).toContain("bans 198.51.100.9 permanently; the policy's maxTtl is 7d; a writer key may not");
     expect(s.entries()).toEqual(['192.0.2.7']);
   });
 
@@ -167,8 +167,8 @@ describe('what real writers push stays within the writer role', () => {
 });
 
 describe('a host that enforces roles does not push what its own writer key may not write', () => {
-  it('fail2git ban --permanent (or a TTL beyond escalation.maxTtl) is refused before it reaches the ledger; a ban within policy lands', () => {
-    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' } } });
+  it('fail2git ban --permanent (or a TTL beyond the policy\'s maxTtl) is refused before it reaches the ledger; a ban within policy lands', () => {
+    const s = setup({ policySpec: { escalation: { factor: 2, maxTtl: '7d' }, maxTtl: '7d' } });
     const before = s.as(s.admin, 'ls-remote', 'origin', 'main');
     const perm = runCli(['ban', '203.0.113.60', '--permanent', '--config', s.config]);
     expect(perm.code).toBe(1);
@@ -176,7 +176,7 @@ describe('a host that enforces roles does not push what its own writer key may n
     expect(perm.stdout + perm.stderr).toContain("which this host's writer key may not write");
     const long = runCli(['ban', '203.0.113.61', '--ttl', '30d', '--config', s.config]);
     expect(long.code).toBe(1);
-    expect(long.stdout + long.stderr).toContain('longer than the policy\'s maximum TTL (7d)');
+    expect(long.stdout + long.stderr).toContain('longer than the policy\'s maxTtl (7d)');
     expect(s.as(s.admin, 'ls-remote', 'origin', 'main')).toBe(before);
     // web1's config names its signing key: a ban within policy is pushed and enforced.
     writeFileSync(s.config, readFileSync(s.config, 'utf8') + `signingKey: ${s.writer.key}\n`);

@@ -154,11 +154,15 @@ describe('bounds', () => {
     expect(applyOperations([], [op({ ttl: -1 })], { ...ctx, policy: { ...policy, escalation: null } }).bans[0]!.expires).toBeUndefined();
   });
 
-  it('a permanent fail2ban ban (bantime -1) is capped at maxTtl when the policy has one: the most a writer key may write', () => {
-    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
-    expect(applyOperations([], [op({ ttl: -1, op: 'prolong' })], ctx).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
-    // A person's permanent ban stays permanent (it needs an admin key where adminSigners is set).
-    expect(applyOperations([], [op({ ttl: -1, widen: false, escalate: false })], ctx).bans[0]!.expires).toBeUndefined();
+  it('a permanent fail2ban ban (bantime -1) lands permanent, under escalation too; only the policy\'s maxTtl caps it', () => {
+    expect(applyOperations([], [op({ ttl: -1 })], ctx).bans[0]!.expires).toBeUndefined();
+    expect(applyOperations([], [op({ ttl: -1, op: 'prolong' })], ctx).bans[0]!.expires).toBeUndefined();
+    const bounded = { ...ctx, policy: { ...policy, maxTtl: '2d' } };
+    expect(applyOperations([], [op({ ttl: -1 })], bounded).bans[0]!.expires).toBe('2026-11-27T10:00:00Z');
+    // A finite one stays capped at the smaller of escalation.maxTtl (1d here) and maxTtl.
+    expect(applyOperations([], [op({ ttl: 999_999_999_999 })], bounded).bans[0]!.expires).toBe('2026-11-26T10:00:00Z');
+    // A person's permanent ban stays permanent (a writer key may not write it where maxTtl is set).
+    expect(applyOperations([], [op({ ttl: -1, widen: false, escalate: false })], bounded).bans[0]!.expires).toBeUndefined();
   });
 
   it('a person\'s ban is capped at ten years only', () => {

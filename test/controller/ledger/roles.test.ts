@@ -29,7 +29,8 @@ function snap(bans: BanEntry[] | undefined, tree: Record<string, string> = {}, p
   };
 }
 
-const ESCALATING = { escalation: { factor: 2, maxTtl: '7d' } };
+// A policy bounding what writers may write (maxTtl), with escalation beside it.
+const ESCALATING = { escalation: { factor: 2, maxTtl: '7d' }, maxTtl: '7d' };
 const ban = (cidr: string, expires?: string, extra: Partial<BanEntry> = {}): BanEntry => ({ cidr, ...(expires && { expires }), at: hours(0), by: 'web1', ...extra });
 
 describe('judgeRole: an admin', () => {
@@ -79,7 +80,7 @@ describe('judgeRole: a writer', () => {
     expect(judgeRole(snap([]), snap([ban('10.0.0.0/8', hours(1))]), 'writer', AT).ok).toBe(true);
   });
 
-  it('may not ban longer than escalation.maxTtl after the commit, nor permanently when there is a maximum', () => {
+  it('may not ban longer than the policy\'s maxTtl after the commit, nor permanently when there is one', () => {
     expect(writerMaxTtlMs(ESCALATING)).toBe(7 * 86_400_000);
     const ok = judgeRole(snap([], {}, ESCALATING), snap([ban('192.0.2.1', hours(7 * 24))], {}, ESCALATING), 'writer', AT);
     expect(ok).toEqual({ ok: true });
@@ -87,7 +88,7 @@ describe('judgeRole: a writer', () => {
     expect(judgeRole(snap([], {}, ESCALATING), snap([ban('192.0.2.1', slack)], {}, ESCALATING), 'writer', AT).ok).toBe(true);
     const long = judgeRole(snap([], {}, ESCALATING), snap([ban('192.0.2.1', hours(7 * 24 + 1))], {}, ESCALATING), 'writer', AT);
     expect(long).toMatchObject({ ok: false, file: 'bans/active.yaml' });
-    if (!long.ok) expect(long.why).toContain('longer than the policy\'s maximum TTL (7d)');
+    if (!long.ok) expect(long.why).toContain('longer than the policy\'s maxTtl (7d)');
     const forever = judgeRole(snap([], {}, ESCALATING), snap([ban('192.0.2.1')], {}, ESCALATING), 'writer', AT);
     expect(forever.ok).toBe(false);
     if (!forever.ok) expect(forever.why).toContain('permanently');
@@ -99,8 +100,9 @@ describe('judgeRole: a writer', () => {
     expect(judgeRole(before, snap([ban('192.0.2.1')], {}, ESCALATING), 'writer', AT).ok).toBe(false);
   });
 
-  it('without escalation the maximum is ten years, and permanent bans are what operations make', () => {
-    expect(writerMaxTtlMs({ escalation: null })).toBeUndefined();
+  it('without maxTtl the maximum is ten years, and permanent bans are what operations make (escalation alone bounds nothing)', () => {
+    expect(writerMaxTtlMs({})).toBeUndefined();
+    expect(judgeRole(snap([], {}, { escalation: { factor: 2, maxTtl: '7d' } }), snap([ban('192.0.2.1')], {}, { escalation: { factor: 2, maxTtl: '7d' } }), 'writer', AT)).toEqual({ ok: true });
     expect(judgeRole(snap([]), snap([ban('192.0.2.1')]), 'writer', AT)).toEqual({ ok: true });
     expect(judgeRole(snap([]), snap([ban('192.0.2.1', hours(24 * 365 * 9))]), 'writer', AT)).toEqual({ ok: true });
     expect(judgeRole(snap([]), snap([ban('192.0.2.1', hours(24 * 365 * 11))]), 'writer', AT).ok).toBe(false);
