@@ -42,7 +42,9 @@ async function timed(fn) {
 function netns(exec) {
   const name = `f2gbench-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   execFileSync('ip', ['netns', 'add', name]);
-  return { name, run: exec.netnsRunner(name), destroy: () => execFileSync('ip', ['netns', 'delete', name]) };
+  // Every program inside the namespace (as test/helpers/netns.ts's netnsRunner does).
+  const run = (cmd, args, opts) => exec.execRunner('ip', ['netns', 'exec', name, cmd, ...args], opts);
+  return { name, run, destroy: () => execFileSync('ip', ['netns', 'delete', name]) };
 }
 
 const deps = (run) => ({ run, now: () => new Date(), host: 'bench', log: { info() {}, warn() {}, error() {} } });
