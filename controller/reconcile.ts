@@ -121,6 +121,9 @@ async function gatherProtected(ctx: RunContext, created: Created[]): Promise<str
 async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
   // Asked only when a plan is not empty, and only about the plan's keys: no 100k-key set.
   const inMemory = ctx.deps.previousDesired;
+  const saved = ctx.opts.savedPlan;
+  const staleCommit = saved && saved.commit !== ctx.applied
+    ? `it is for commit ${saved.commit.slice(0, 12)}, this run enforces ${ctx.applied?.slice(0, 12) ?? 'none'}` : undefined;
   const previousDesired = (probe: ReadonlySet<string>): ReadonlySet<string> | undefined =>
     inMemory ? new Set(inMemory.filter((d) => probe.has(d.cidr)).map((d) => d.cidr)) : readPreviousDesired(ctx, probe);
   ctx.targetRuns = await Promise.all(
@@ -131,6 +134,7 @@ async function syncTargets(ctx: RunContext, created: Created[]): Promise<void> {
         ...(prev?.leftOut !== undefined && { previousLeftOut: prev.leftOut }),
         desired: ctx.desired, maxRemovePerRun: ctx.guard?.limits.maxRemovePerRun ?? [ctx.ledger!.policy.maxRemovePerRun], dryRun: ctx.opts.dryRun === true, force: ctx.opts.force === true,
         previousDesired: prevOk ? previousDesired : undefined, log: ctx.deps.log,
+        ...(saved && { savedPlan: { target: saved.targets[c.doc.metadata.name], stale: staleCommit } }),
       });
     }),
   );

@@ -22,8 +22,8 @@ export const FLAGS: Record<string, string> = {
   hook: 'ban unban prolong --jail --ip --bantime --time --restored --bancount --failures --config --help',
   flush: '--config --json --background --help',
   pending: '--config --json --help',
-  reconcile: '--once --watch --interval --dry-run --force --target --json --config --remote --host --state-dir --branch --metrics-file --help',
-  plan: '--target --json --detailed-exitcode --config --remote --host --state-dir --branch --metrics-file --help',
+  reconcile: '--once --watch --interval --dry-run --force --target --plan --json --config --remote --host --state-dir --branch --metrics-file --help',
+  plan: '--target --json --detailed-exitcode --out --config --remote --host --state-dir --branch --metrics-file --help',
   status: '--json --fleet --config --remote --host --state-dir --branch --metrics-file --help',
   gc: '--grace --dry-run --json --config --remote --host --state-dir --branch --metrics-file --help',
   audit: '--ledger --json --since --rev --no-deepen --hosts --config --help',
@@ -36,7 +36,7 @@ export const FLAGS: Record<string, string> = {
 
 /** Flags whose value is a directory, a file, or one of a few words (both shells). */
 const DIR_FLAGS = ['--ledger', '--state-dir'];
-const FILE_FLAGS = ['--config', '--output', '--from-file'];
+const FILE_FLAGS = ['--config', '--output', '--from-file', '--plan', '--out'];
 const FORMATS = 'txt json';
 
 export function bashCompletion(commands: readonly string[]): string {

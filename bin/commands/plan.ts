@@ -8,7 +8,7 @@ import { reconcile, type ReconcileDeps, type RunResult } from '../../controller/
 import { execRunner } from '../../controller/lib/exec.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
-const HELP = `Usage: fail2git plan [--json] [--target NAME]... [--detailed-exitcode]
+const HELP = `Usage: fail2git plan [--json] [--target NAME]... [--detailed-exitcode] [--out FILE]
                      [--config FILE | --remote URL ...]
 
 Shows, per target of this host, the entries a reconcile would add (+) and remove (-),
@@ -22,6 +22,9 @@ important entries (docs/reconcile.md, "Capacity").
                        error?}], add, remove}
   --target NAME        only this target (repeatable)
   --detailed-exitcode  exit 3 when there are changes (0 = none, 1 = error)
+  --out FILE           also save the plan (host, commit, per target the networks to add and
+                       remove); fail2git reconcile --plan FILE applies exactly it, or refuses
+                       a target whose plan has changed since
 ${CONFIG_FLAGS_HELP}
 
 Exit: 0 planned (with or without changes), 1 a target could not be observed or the tip
@@ -31,13 +34,13 @@ with --detailed-exitcode, 3 when a run would change something and nothing failed
 
 export const EXIT_CHANGES = 3;
 
-type Values = ConfigFlagValues & { json?: boolean; target?: string[]; 'detailed-exitcode'?: boolean };
+type Values = ConfigFlagValues & { json?: boolean; target?: string[]; 'detailed-exitcode'?: boolean; out?: string };
 
 export const command: Command = {
   help: HELP,
   async run(argv) {
     const parsed = parseFlags<Values>(argv, {
-      ...CONFIG_FLAGS, json: { type: 'boolean' }, target: { type: 'string', multiple: true }, 'detailed-exitcode': { type: 'boolean' },
+      ...CONFIG_FLAGS, json: { type: 'boolean' }, target: { type: 'string', multiple: true }, 'detailed-exitcode': { type: 'boolean' }, out: { type: 'string' },
     }, HELP, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
@@ -52,6 +55,17 @@ export const command: Command = {
     if (result.unknownTargets.length > 0) {
       err(`fail2git: no target named ${result.unknownTargets.map((n) => JSON.stringify(n)).join(', ')} for host ${cfg.host}`);
       return EXIT_USAGE;
+    }
+    if (v.out !== undefined) {
+      const applied = result.status.commit.applied;
+      if (!applied) {
+        err(`fail2git: no good ledger commit to plan against; ${v.out} not written`);
+        return EXIT_FINDING;
+      }
+      const { savedPlanOf } = await import('../../controller/plan/saved-plan.js');
+      const { writeFileAtomicSync } = await import('../../controller/lib/files.js');
+      writeFileAtomicSync(v.out, JSON.stringify(savedPlanOf(cfg.host, applied, new Date(), result.targets), null, 2) + '\n', { mode: 0o644 });
+      err(`fail2git: plan saved to ${v.out}; apply exactly it with: fail2git reconcile --plan ${v.out}`);
     }
     if (!result.status.ok) return EXIT_FINDING;
     const changes = result.targets.some((t) => t.plan.add.length + t.plan.remove.length > 0 || t.repair);

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, err, out, parseFlags, type Command } from '../cli.js';
 import { ledgerClonePath, spoolPath, type HostConfig } from '../../controller/config/host-config.js';
 import { parseDuration } from '../../controller/lib/duration.js';
-import { errorMessage } from '../../controller/lib/errors.js';
+import { InputError, errorMessage } from '../../controller/lib/errors.js';
 import { createJsonLogger, createRepeatSuppressingLogger } from '../../controller/lib/log.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions, type RunResult } from '../../controller/reconcile.js';
 import { execRunner, stopChildren } from '../../controller/lib/exec.js';
@@ -22,7 +22,7 @@ import { VERSION } from '../commands.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, commitVerifier, createTarget, resolveHostConfig, short, type ConfigFlagValues } from './_reconcile.js';
 
 const HELP = `Usage: fail2git reconcile [--once | --watch] [--interval 30s] [--dry-run] [--force]
-                          [--target NAME]... [--json] [--config FILE | --remote URL ...]
+                          [--target NAME]... [--plan FILE] [--json] [--config FILE | --remote URL ...]
 
 Brings every target of this host (Target documents whose hosts globs match) in line
 with the ledger at the remote tip: observe, diff, guard, apply, verify. An invalid tip
@@ -38,6 +38,10 @@ or an unreachable remote leaves the last good commit enforced; expiries still ha
   --dry-run          observe and plan; change nothing (see also: fail2git plan)
   --force            apply removals the removal guard (policy maxRemovePerRun) refused
   --target NAME      only this target (repeatable)
+  --plan FILE        one run applying exactly a plan saved by fail2git plan --out FILE: the
+                     run must enforce the plan's commit and, per target of the plan, compute
+                     the same additions and removals; a target whose plan changed since is
+                     refused (PlanStale, nothing applied to it) and the exit is 1
   --json             the run status as JSON on stdout (one line per run in --watch)
 ${CONFIG_FLAGS_HELP}
 
@@ -45,7 +49,7 @@ Exit (--once): 0 every target in line, 1 a target failed, a removal was refused,
 is invalid or the remote unreachable (status.json says which), 2 usage error.`;
 
 type Values = ConfigFlagValues & {
-  once?: boolean; watch?: boolean; interval?: string; 'dry-run'?: boolean; force?: boolean; target?: string[]; json?: boolean;
+  once?: boolean; watch?: boolean; interval?: string; 'dry-run'?: boolean; force?: boolean; target?: string[]; json?: boolean; plan?: string;
 };
 
 export const command: Command = {
@@ -53,11 +57,12 @@ export const command: Command = {
   async run(argv) {
     const parsed = parseFlags<Values>(argv, {
       ...CONFIG_FLAGS, once: { type: 'boolean' }, watch: { type: 'boolean' }, interval: { type: 'string' },
-      'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, target: { type: 'string', multiple: true }, json: { type: 'boolean' },
+      'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, target: { type: 'string', multiple: true }, json: { type: 'boolean' }, plan: { type: 'string' },
     }, HELP, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
     if (v.once && v.watch) throw new UsageError('--once and --watch exclude each other');
+    if (v.plan !== undefined && (v.watch || v['dry-run'])) throw new UsageError('--plan is one run that applies: not with --watch or --dry-run');
     const cfg = await resolveHostConfig(v);
     const intervalMs = interval(v.interval ?? cfg.interval);
     const log = createJsonLogger({ base: { host: cfg.host } });
@@ -65,6 +70,13 @@ export const command: Command = {
     const verify = await commitVerifier(cfg);
     if (verify) deps.verifyCommit = verify;
     const opts: ReconcileOptions = { dryRun: v['dry-run'] === true, force: v.force === true, ...(v.target && { targets: v.target }) };
+    if (v.plan !== undefined) {
+      const saved = await readSavedPlan(v.plan);
+      if (saved.host !== cfg.host) throw new InputError('E_PLAN_FILE', `${v.plan}: the plan is for host ${saved.host}, this is ${cfg.host}`);
+      opts.savedPlan = saved;
+      // The plan's targets, unless --target narrows them further.
+      opts.targets = v.target ?? Object.keys(saved.targets);
+    }
     const fleetInterval = longer(cfg.interval, v.interval);
     const lock = opts.dryRun ? undefined : tryRunLock(cfg.stateDir);
     if (lock && !lock.ok) {
@@ -259,4 +271,16 @@ export function report(result: RunResult, json: boolean, pretty: boolean): void 
     const drift = t.drift.readded + t.drift.removed > 0 ? ` (drift: ${t.drift.readded} re-added, ${t.drift.removed} removed)` : '';
     out(`  ${t.name} (${t.driver}): ${what}${drift}`);
   }
+}
+
+async function readSavedPlan(file: string) {
+  const { parseSavedPlan } = await import('../../controller/plan/saved-plan.js');
+  const { readFileSync } = await import('node:fs');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError('E_PLAN_FILE', `${file}: cannot read the saved plan (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseSavedPlan(text, file);
 }

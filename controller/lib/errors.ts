@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   E_USAGE: { next: 'fix the input', means: 'a command line fail2git cannot read; the help says how (exit 2)' },
   E_DURATION: { next: 'fix the input', means: 'a duration that is not like 30s, 1h30m or 7d' },
   E_CIDR: { next: 'fix the input', means: '`ban`/`unban` got an address or network that does not parse' },
+  E_PLAN_FILE: { next: 'fix the input', means: 'the file given to `reconcile --plan` is not a saved plan, or is for another host' },
+  E_PLAN_STALE: { next: 'fix the input', means: 'a saved plan no longer matches what the run would do (another commit, or the target changed); nothing applied to that target: plan again' },
   E_BLOCKLIST: { next: 'fix the input', means: 'a `--from-file` blocklist is unreadable, empty or has a line that is not one address or CIDR; nothing spooled' },
   E_BULK_GUARD: { next: 'fix the input', means: 'a bulk unban selects more than the removal guard (`maxRemovePerRun`) allows; narrow it or pass --force' },
   E_BY: { next: 'fix the input', means: '`--by` is empty or not printable text' },

@@ -10,6 +10,7 @@ import type { LedgerTargetDeps } from '../targets/index.js';
 import type { PveCredential, WritablePaths } from '../config/host-config.js';
 import type { LastGood } from './last-good.js';
 import type { EffectiveLimits, GuardLimits } from '../plan/guard-limits.js';
+import type { SavedPlan } from '../plan/saved-plan.js';
 import type { TargetRun } from './target.js';
 
 /** The parts of the host config a run needs. */
@@ -43,6 +44,8 @@ export interface ReconcileOptions {
    * fetch's last failure, reported as this run's.
    */
   local?: { lastError?: TransientError | undefined };
+  /** apply exactly this saved plan (controller/plan/saved-plan.ts): a target whose plan differs is refused */
+  savedPlan?: SavedPlan;
 }
 
 export type CommitVerdict = { ok: true } | { ok: false; message: string };

@@ -6,6 +6,7 @@ import { classifyDrift, diff, isEmptyPlan, type Drift } from '../plan/diff.js';
 import { TargetError, errorMessage } from '../lib/errors.js';
 import { guardRemovals, type GuardVerdict } from '../plan/removal-guard.js';
 import { ENFORCEMENT_ORDER, enforcedSet } from '../plan/enforced-set.js';
+import { planMismatch, type SavedTargetPlan } from '../plan/saved-plan.js';
 import type { TargetDoc } from '../ledger/types.js';
 import type { TargetReason } from '../status/run-status.js';
 import type { DesiredEntry, Logger, ObservedEntry, Plan, Target } from '../targets/types.js';
@@ -47,6 +48,8 @@ export interface SyncTargetInput {
   previousDesired: ((probe: ReadonlySet<string>) => ReadonlySet<string> | undefined) | undefined;
   /** entries the previous run left out of this target for lack of capacity: the warning is logged only when this changes */
   previousLeftOut?: number;
+  /** with `reconcile --plan FILE`: the saved plan this target must match, or why the whole plan is stale */
+  savedPlan?: { target: SavedTargetPlan | undefined; stale?: string | undefined };
   log: Logger;
 }
 
@@ -99,6 +102,11 @@ export async function syncTarget(created: { doc: TargetDoc; target?: Target; err
   }
   run.plan = diff(enforce, observed);
   run.repair = target.needsRepair?.() === true;
+  if (input.savedPlan) {
+    // Exactly what was reviewed, or nothing: a plan computed now that differs is stale.
+    const why = input.savedPlan.stale ?? planMismatch(input.savedPlan.target, run.plan);
+    if (why) return fail('PlanStale', new TargetError(name, 'E_PLAN_STALE', `target ${name}: the saved plan is stale (${why}); nothing applied, run fail2git plan --out again`));
+  }
   const verdict = guardStillDesired(run.plan, input, observed.length);
   if (!verdict.ok) {
     run.held = verdict.held;

@@ -18,7 +18,7 @@ export type RunReason =
   | 'TargetsFailed' // at least one target failed or was refused
   | 'NoLedger'; // nothing good was ever fetched: nothing enforced
 
-export type TargetReason = 'UpToDate' | 'Applied' | 'DryRun' | 'GuardRefused' | 'CreateFailed' | 'ObserveFailed' | 'ApplyFailed' | 'VerifyFailed';
+export type TargetReason = 'UpToDate' | 'Applied' | 'DryRun' | 'GuardRefused' | 'PlanStale' | 'CreateFailed' | 'ObserveFailed' | 'ApplyFailed' | 'VerifyFailed';
 
 export interface TargetStatus {
   driver: string;
