@@ -199,14 +199,16 @@ function upsert(bans: Map<string, BanEntry>, key: string, op: Operation, ctx: Ap
  * after it. Within one second (times are whole seconds) a hook's unban yields: a fail2ban
  * host's ban and another host's unban in the same second end banned, whichever is pushed
  * first (rule 1, never lose a ban). A person's unban (`fail2git unban`, no widening) lifts a
- * ban of its own second: the person saw it. docs/fail2ban.md states the outcome.
+ * ban of its own second: the person saw it; so does a hook's unban of a ban its own host made
+ * (the host spooled the ban first). docs/fail2ban.md states the outcome.
  */
 function applyUnban(bans: Map<string, BanEntry>, op: Operation, key: string): OpResult {
   const old = bans.get(key);
   if (!old) return { op, cidr: key, outcome: 'absent' };
   const banMs = old.at === undefined ? -Infinity : Date.parse(old.at);
   const unbanMs = Date.parse(op.at);
-  const lifts = op.widen === true ? banMs < unbanMs : banMs <= unbanMs;
+  const sawIt = op.widen !== true || old.by === op.host;
+  const lifts = banMs < unbanMs || (banMs === unbanMs && sawIt);
   if (!lifts) {
     return { op, cidr: key, outcome: 'kept', detail: `banned at ${old.at}${old.by ? ` by ${old.by}` : ''}, not before this unban (${op.at}); the ban stays` };
   }

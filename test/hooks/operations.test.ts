@@ -120,6 +120,15 @@ describe('operations are applied by their time', () => {
     expect(banFirst.results[0]!.outcome).toBe('kept');
   });
 
+  it('a host\'s hook unban lifts its own ban of the same second (it spooled the ban first)', () => {
+    const T = '2026-11-25T09:50:00Z';
+    const ban = op({ at: T, by: 'web1', host: 'web1' });
+    const unban = op({ op: 'unban', at: T, by: 'web1', host: 'web1' });
+    const after = applyOperations(applyOperations([], [ban], ctx).bans, [unban], ctx);
+    expect(after.bans).toEqual([]);
+    expect(after.results[0]!.outcome).toBe('removed');
+  });
+
   it("a person's unban lifts a ban of its own second (the person saw it), never a later one", () => {
     const T = '2026-11-25T09:50:00Z';
     const person = { op: 'unban' as const, widen: undefined, by: 'bob' };
