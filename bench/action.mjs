@@ -7,26 +7,13 @@
 // Needs root for the kernel side (a throwaway network namespace holds the ipset); without it the
 // pair rows are skipped and the storms still run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './lib/stats.mjs';
+import { git, makeRemote } from './lib/ledger-remote.mjs';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
-const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function makeRemote(root, repo) {
-  const bare = join(root, 'ledger.git');
-  const work = join(root, 'seed');
-  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(root, 'init', '-q', '-b', 'main', work);
-  cpSync(join(repo, 'bans'), join(work, 'bans'), { recursive: true });
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'seed');
-  git(work, 'push', '-q', bare, 'main');
-  return bare;
-}
 
 function makeHost(root, bare, name) {
   const stateDir = join(root, name);

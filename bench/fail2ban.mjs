@@ -11,25 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { median } from './lib/stats.mjs';
+import { makeRemote } from './lib/ledger-remote.mjs';
 
 const BANS = 2000;
 const ROUNDS = 3;
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
-const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
-
-function makeRemote(root, repo) {
-  const bare = join(root, 'ledger.git');
-  const work = join(root, 'seed');
-  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(root, 'init', '-q', '-b', 'main', work);
-  cpSync(join(repo, 'bans'), join(work, 'bans'), { recursive: true });
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'seed');
-  git(work, 'push', '-q', bare, 'main');
-  return bare;
-}
 
 /** A fail2ban config dir (-c) with the distribution's action.d, our action, a one-line filter. */
 function fail2banConf(root, repo, run) {

@@ -4,13 +4,12 @@
 //  - one ban visible on a local bare remote after the hook starts, p50;
 //  - a storm at 100/s through the hook's code path in-process, with real flushers.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './lib/stats.mjs';
+import { git, makeRemote } from './lib/ledger-remote.mjs';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
-const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 
 function timed(cmd, args) {
   return new Promise((resolve) => {
@@ -21,18 +20,6 @@ function timed(cmd, args) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function makeRemote(root, repo) {
-  const bare = join(root, 'ledger.git');
-  const work = join(root, 'seed');
-  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(root, 'init', '-q', '-b', 'main', work);
-  cpSync(join(repo, 'bans'), join(work, 'bans'), { recursive: true });
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'seed');
-  git(work, 'push', '-q', bare, 'main');
-  return bare;
-}
 
 function makeHost(root, bare, name) {
   const stateDir = join(root, name);
