@@ -3,24 +3,14 @@
  * happens next. Measured on the sources: every `'E_…'` literal is a declared code, no error is
  * thrown without one (a bare `new Error(`), and every declared code is used somewhere.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../controller/lib/errors.js';
 import { REPO_ROOT } from '../helpers/git.js';
+import { sourceFiles } from '../helpers/sources.js';
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'generated' ? [] : sources(path);
-    return name.endsWith('.ts') ? [path] : [];
-  });
-}
-
-const files = ['bin', 'controller', 'hooks'].flatMap((d) => sources(join(REPO_ROOT, d))).map((path) => ({
-  file: relative(REPO_ROOT, path),
-  text: readFileSync(path, 'utf8'),
-}));
+const files = sourceFiles();
 
 const CODE = /['"`](E_[A-Z0-9_]+)['"`]/g;
 const BARE = /\bnew Error\(/g;

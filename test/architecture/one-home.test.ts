@@ -4,23 +4,10 @@
  * ledger key, kernel listing and Proxmox member is compared in), and each entry of HOMES below
  * has its signature in one file only.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/git.js';
+import { sourceFiles } from '../helpers/sources.js';
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'generated' ? [] : sources(path);
-    return name.endsWith('.ts') ? [path] : [];
-  });
-}
-
-const files = ['bin', 'controller', 'hooks'].flatMap((d) => sources(join(REPO_ROOT, d))).map((path) => ({
-  file: relative(REPO_ROOT, path),
-  text: readFileSync(path, 'utf8'),
-}));
+const files = sourceFiles();
 
 /** What reading an address looks like: the address library, node's isIP, a dotted-quad pattern. */
 const ADDRESS_PARSING: readonly [string, RegExp][] = [
