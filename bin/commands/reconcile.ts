@@ -16,6 +16,7 @@ import { tryRunLock } from '../../controller/loop/run-lock.js';
 import { Waker, watchLoop } from '../../controller/loop/watch.js';
 import { SingleFlight } from '../../controller/loop/background.js';
 import { LedgerFetch } from '../../controller/loop/ledger-fetch.js';
+import { WakeListener, loadWakeAuth } from '../../controller/loop/wake.js';
 import { readFleetSize } from '../../controller/fleet/size.js';
 import { summarize, writeGuard } from '../../hooks/guard-cache.js';
 import { VERSION } from '../commands.js';
@@ -170,7 +171,8 @@ function interval(text: string): number {
  * runs beside the runs, never before them (controller/loop/ledger-fetch.ts, background.ts):
  * the ledger fetch, pushing the local spool, the fleet record and gc. A run enforces what the
  * clone holds, so an expiry is applied on time even when the remote accepts connections and
- * never answers; a fetch that brings a new tip wakes the loop at once.
+ * never answers; a fetch that brings a new tip wakes the loop at once. With `wake:` a listener
+ * long-polls the site mirror beside it (controller/loop/wake.ts) and wakes the loop the same way.
  */
 async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDeps, intervalMs: number, json: boolean, fleetInterval: string): Promise<void> {
   const ac = new AbortController();
@@ -185,16 +187,28 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
   deps.log = createRepeatSuppressingLogger(deps.log, REPEAT_WINDOW_MS);
   const log = deps.log;
   const waker = new Waker();
-  const fetch = new LedgerFetch({
+  // The push-triggered wake-up from a site mirror (host config `wake:`), beside the loop.
+  let wake: WakeListener | undefined;
+  const fetch: LedgerFetch = new LedgerFetch({
     remote: cfg.remote, dir: ledgerClonePath(cfg), branch: cfg.branch, run: deps.run, intervalMs,
     onNews: () => waker.wake(),
     // A quiet large fleet polls less often (docs/scale.md); a new tip brings the interval back.
     fleetSize: () => readFleetSize(cfg.stateDir)?.hosts ?? 0,
+    wakeHealthy: () => wake?.healthy ?? false,
     onResult: (r) => {
       if (r.error) log.warn('fetch.failed', { code: r.error.code, error: r.error.message, tip: r.tip });
       else if (r.fetched) log.info('fetch', { tip: r.tip });
     },
   });
+  if (cfg.wake) {
+    wake = new WakeListener({
+      url: cfg.wake.url, auth: loadWakeAuth(cfg.wake), dir: ledgerClonePath(cfg), branch: cfg.branch, run: deps.run, log,
+      onNews: () => waker.wake(),
+      onDown: () => fetch.wakeDown(),
+    });
+    log.info('wake.start', { url: cfg.wake.url });
+  }
+  const listening = wake?.run(ac.signal);
   const flush = new SingleFlight((e) => log.warn('spool.flush-failed', { error: errorMessage(e) }));
   const after = new SingleFlight((e) => log.warn('after-run.failed', { error: errorMessage(e) }));
   let last: string | undefined;
@@ -229,6 +243,7 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
       return result.nextExpiry ? { nextExpiry: result.nextExpiry } : {};
     },
   });
+  await listening;
   // Stopping never waits long on the network: what is unfinished is killed and retried on the
   // next start (an operation leaves the spool only after its push succeeded).
   const idle = await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS)]);

@@ -3,7 +3,7 @@
  * last good commit this host accepted (controller/serve/). Runs until SIGTERM/SIGINT.
  */
 import { EXIT_OK, parseFlags, type Command } from '../cli.js';
-import { DEFAULT_SERVE_LISTEN, ledgerClonePath, type ServeConfig } from '../../controller/config/host-config.js';
+import { DEFAULT_SERVE_LISTEN, DEFAULT_SERVE_MAX_CONNECTIONS, ledgerClonePath, type ServeConfig } from '../../controller/config/host-config.js';
 import { createJsonLogger } from '../../controller/lib/log.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, resolveHostConfig, type ConfigFlagValues } from './_config.js';
 
@@ -47,7 +47,7 @@ export const command: Command = {
     const v = parsed.values;
     const cfg = await resolveHostConfig(v);
     const serve: ServeConfig = {
-      listen: DEFAULT_SERVE_LISTEN, bouncerKeys: [], pageKeys: [], maxConnections: 64, fleetRefresh: '30s',
+      listen: DEFAULT_SERVE_LISTEN, bouncerKeys: [], pageKeys: [], maxConnections: DEFAULT_SERVE_MAX_CONNECTIONS, fleetRefresh: '30s',
       ...cfg.serve, ...(v.listen !== undefined && { listen: v.listen }),
     };
     const log = createJsonLogger({ base: { host: cfg.host } });

@@ -42,6 +42,8 @@ export interface HostConfig {
   pveCredentials?: Record<string, PveCredential>;
   /** `fail2git serve` (controller/serve/): where it listens and who may read */
   serve?: ServeConfig;
+  /** `reconcile --watch`: long-poll a site mirror (`serve.mirror` of another host) and fetch news from it */
+  wake?: WakeConfig;
   /** file this config was read from */
   path: string;
 }
@@ -71,6 +73,26 @@ export interface ServeConfig {
   maxConnections: number;
   /** how often the page re-reads the fleet's status records */
   fleetRefresh: string;
+  /** a read mirror of the remote's branch for hosts to long-poll and fetch from (controller/mirror/) */
+  mirror?: MirrorConfig;
+}
+
+/** `serve.mirror:`; paths resolved against the config's directory. */
+export interface MirrorConfig {
+  /** how often the mirror asks the remote for its tip, e.g. `2s` */
+  interval: string;
+  /** the forge webhook's shared secret; absent = no webhook endpoint */
+  webhookSecretFile?: string;
+  /** keys hosts present (X-Api-Key); none = loopback only */
+  keys: ServeKey[];
+}
+
+/** `wake:` in the host config: the mirror this host long-polls (controller/loop/wake.ts). */
+export interface WakeConfig {
+  /** http(s)://HOST:PORT of the mirror's serve, no trailing slash */
+  url: string;
+  keyFile?: string;
+  caFile?: string;
 }
 
 /** One key `serve` accepts: a file holding it, or its SHA-256. */
@@ -83,6 +105,10 @@ export interface ServeKey {
 }
 
 export const DEFAULT_SERVE_LISTEN = '127.0.0.1:8089';
+/** serve's connection cap: small by default; with a mirror every host long-polling it holds one. */
+export const DEFAULT_SERVE_MAX_CONNECTIONS = 64;
+export const DEFAULT_MIRROR_MAX_CONNECTIONS = 2048;
+export const DEFAULT_MIRROR_INTERVAL = '2s';
 
 export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.FAIL2GIT_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -96,6 +122,11 @@ export function ledgerClonePath(cfg: Pick<HostConfig, 'stateDir'>): string {
 /** Where `file` targets write unless the host config says otherwise (never stateDir itself). */
 export function defaultListsDir(cfg: Pick<HostConfig, 'stateDir'>): string {
   return join(cfg.stateDir, 'lists') + '/';
+}
+
+/** serve's read mirror of the remote's branch (a bare repository, controller/mirror/). */
+export function mirrorRepoPath(cfg: Pick<HostConfig, 'stateDir'>): string {
+  return join(cfg.stateDir, 'mirror.git');
 }
 
 /**
@@ -213,6 +244,10 @@ export function settingsToHostConfig(o: Record<string, unknown>, path: string): 
     }]));
   }
   if (o.serve) cfg.serve = serveConfig(o.serve as Record<string, unknown>, base, fail);
+  if (o.wake) {
+    const w = o.wake as WakeConfig;
+    cfg.wake = { url: w.url.replace(/\/$/, ''), ...(w.keyFile ? { keyFile: resolve(base, w.keyFile) } : {}), ...(w.caFile ? { caFile: resolve(base, w.caFile) } : {}) };
+  }
   if (cfg.requireSignedCommits && !cfg.allowedSigners) fail('"requireSignedCommits: true" needs "allowedSigners: PATH"');
   const bad = stateDirProblem(stateDir);
   if (bad) throw new ConfigError('E_CONFIG_STATEDIR', `${path}: stateDir ${bad}`);
@@ -242,13 +277,20 @@ function serveConfig(s: Record<string, unknown>, base: string, fail: (msg: strin
     return out;
   };
   const tls = s.tls as { cert: string; key: string } | undefined;
+  const m = s.mirror as Record<string, unknown> | undefined;
+  const mirror: MirrorConfig | undefined = m && {
+    interval: (m.interval as string | undefined) ?? DEFAULT_MIRROR_INTERVAL,
+    ...(m.webhookSecretFile ? { webhookSecretFile: resolve(base, m.webhookSecretFile as string) } : {}),
+    keys: keys(m.keys, 'mirror.keys'),
+  };
   return {
     listen: (s.listen as string | undefined) ?? DEFAULT_SERVE_LISTEN,
     ...(tls ? { tls: { cert: resolve(base, tls.cert), key: resolve(base, tls.key) } } : {}),
     bouncerKeys: keys(s.bouncerKeys, 'bouncerKeys'),
     pageKeys: keys(s.pageKeys, 'pageKeys'),
-    maxConnections: (s.maxConnections as number | undefined) ?? 64,
+    maxConnections: (s.maxConnections as number | undefined) ?? (mirror ? DEFAULT_MIRROR_MAX_CONNECTIONS : DEFAULT_SERVE_MAX_CONNECTIONS),
     fleetRefresh: (s.fleetRefresh as string | undefined) ?? '30s',
+    ...(mirror ? { mirror } : {}),
   };
 }
 

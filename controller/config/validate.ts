@@ -7,7 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { schemaRawErrors, type AjvError } from '../ledger/schema-check.js';
 import { settingsToHostConfig, type HostConfig } from './host-config.js';
 
-const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'publishStatus', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials', 'serve']);
+const KNOWN = new Set(['remote', 'branch', 'host', 'stateDir', 'signingKey', 'requireSignedCommits', 'publishStatus', 'allowedSigners', 'adminSigners', 'interval', 'metricsFile', 'writablePaths', 'pveCredentials', 'serve', 'wake']);
 
 /** A host config's text (any YAML) → the checked HostConfig. */
 export async function parseHostConfigText(text: string, path: string): Promise<HostConfig> {
@@ -26,7 +26,7 @@ export async function parseHostConfigText(text: string, path: string): Promise<H
 // One message per schema error, worded as this file always worded them.
 function describeConfigError(e: AjvError, o: Record<string, unknown>): string {
   const key = e.instancePath.slice(1).replace(/\//g, '.');
-  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials') || key.startsWith('serve')) return describeNested(e, key);
+  if (key.startsWith('writablePaths') || key.startsWith('pveCredentials') || key.startsWith('serve') || key.startsWith('wake')) return describeNested(e, key);
   switch (e.keyword) {
     case 'required':
       return `"${String(e.params.missingProperty)}" is required`;
@@ -53,7 +53,7 @@ function describeNested(e: AjvError, key: string): string {
     case 'propertyNames':
       return `"${key}": credential names are lower-case letters, digits, _ and - (got ${JSON.stringify(e.params.propertyName)})`;
     case 'pattern':
-      return `"${key}" is not valid (${key.endsWith('url') ? 'https://HOST[:PORT] without credentials' : key.endsWith('tokenId') ? 'USER@REALM!TOKENID' : key.endsWith('fingerprint') ? '64 hex digits, colons allowed' : 'bad format'})`;
+      return `"${key}" is not valid (${key === 'wake.url' ? 'http(s)://HOST[:PORT] without credentials or path' : key.endsWith('url') ? 'https://HOST[:PORT] without credentials' : key.endsWith('tokenId') ? 'USER@REALM!TOKENID' : key.endsWith('fingerprint') ? '64 hex digits, colons allowed' : 'bad format'})`;
     default:
       return `"${key}" ${e.message ?? 'is invalid'}`;
   }

@@ -11,7 +11,7 @@ import { TransientError, redact } from '../lib/errors.js';
 import { execRunner, type Runner } from '../lib/exec.js';
 
 /** git never prompts (a hung reconciler is worse than a failed fetch) and ignores the caller's cwd config. */
-const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
+export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
 const LS_REMOTE_TIMEOUT_MS = 20_000;
 const FETCH_TIMEOUT_MS = 120_000;
 
@@ -192,6 +192,6 @@ export async function localSync(dir: string, branch: string, lastError?: Transie
   return lastError ? { tip, fetched: false, error: lastError } : { tip, fetched: false };
 }
 
-function firstLine(err: unknown): string {
+export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

@@ -49,6 +49,12 @@ export interface LedgerFetchConfig {
   onResult?: (r: SyncResult) => void;
   /** the fleet's size as last counted (fleet/size.ts): quiet polls back off up to idlePollCapMs */
   fleetSize?: () => number;
+  /**
+   * The push-triggered wake-up (./wake.ts) is up: news reaches this host through the mirror, so
+   * a poll that finds news does not end the back-off (the forge is polled as if quiet). Without
+   * it, or while it is down, news brings the interval back as always.
+   */
+  wakeHealthy?: () => boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -101,11 +107,22 @@ export class LedgerFetch {
       const r = await syncClone(this.cfg.remote, this.cfg.dir, this.cfg.branch, this.cfg.run);
       this.last = r;
       const cap = idlePollCapMs(this.cfg.intervalMs, this.cfg.fleetSize?.() ?? 0);
-      this.gap = nextPollGapMs(this.gap, this.cfg.intervalMs, cap, r.fetched && !r.error, (this.cfg.random ?? Math.random)());
+      const news = r.fetched && !r.error && !(this.cfg.wakeHealthy?.() ?? false);
+      this.gap = nextPollGapMs(this.gap, this.cfg.intervalMs, cap, news, (this.cfg.random ?? Math.random)());
       this.cfg.onResult?.(r);
       if (r.fetched || Boolean(r.error) !== Boolean(before?.error)) this.cfg.onNews();
     });
     if (started) this.lastStart = this.now();
+  }
+
+  /**
+   * The wake path went down: its back-off no longer stands, so the next poll is due within an
+   * interval (and at once when an interval has passed since the last). Quiet polls back off
+   * again as they do without a mirror.
+   */
+  wakeDown(): void {
+    this.gap = this.cfg.intervalMs;
+    this.kick();
   }
 
   /** Waits (at most `ms`) for the running fetch: the first run of a host with no clone yet. */

@@ -25,6 +25,10 @@ import { cidrOverlaps, tryParseCidr } from '../net/cidr.js';
 import { readBouncerState, writeBouncerState } from './bouncer-state.js';
 import type { ServedSetReader } from './served-set.js';
 import type { PageRequest } from './types.js';
+import { hasBody, header, isLoopback, send } from './respond.js';
+import type { MirrorRoutes } from '../mirror/routes.js';
+
+export { isLoopback };
 
 export interface ServeDeps {
   stateDir: string;
@@ -33,23 +37,22 @@ export interface ServeDeps {
   now: () => Date;
   /** the fleet page's HTML (./page.ts); absent = no page */
   page?: (req: PageRequest) => Promise<string>;
+  /** the read mirror's endpoints (controller/mirror/routes.ts); absent = no mirror */
+  mirror?: (loopbackOnly: boolean) => MirrorRoutes;
 }
 
 export interface RunningServer {
   server: Server;
   /** the bound address, e.g. 127.0.0.1:8089 */
   address: string;
+  /** the mirror's endpoints, when serve has one (their request counts) */
+  mirror?: MirrorRoutes;
   close(): Promise<void>;
 }
 
 /** what a non-loopback page without keys, a stream without keys, or a wrong key gets */
 const FORBIDDEN = '{"message":"access forbidden"}';
 const MAX_HEADER_BYTES = 8192;
-
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h) || /^::ffff:127\./.test(h);
-}
 
 export function splitListen(listen: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
@@ -66,6 +69,7 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
   const loopbackOnly = isLoopback(host);
   const queues = new Map<string, Promise<unknown>>();
   const states = new Map<string, BouncerState>();
+  const mirror = deps.mirror?.(loopbackOnly);
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
@@ -78,6 +82,9 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // The mirror's paths take their own methods and bodies (git's POST, the webhook); every
+    // other path stays GET/HEAD without a body.
+    if (mirror && (await mirror.handle(req, res, new URL(req.url ?? '/', 'http://serve.invalid')))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', '{"message":"read-only: GET and HEAD only"}', { Allow: 'GET, HEAD' });
     if (hasBody(req)) return send(res, 413, 'application/json', '{"message":"no request bodies"}');
     const url = new URL(req.url ?? '/', 'http://serve.invalid');
@@ -186,7 +193,7 @@ export async function startServer(cfg: ServeConfig, deps: ServeDeps): Promise<Ru
   const a = server.address() as AddressInfo;
   const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   return {
-    server, address,
+    server, address, ...(mirror ? { mirror } : {}),
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections?.();
@@ -202,10 +209,6 @@ function readTls(path: string): Buffer {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 function basicPassword(req: IncomingMessage): string | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]{1,2048})$/i.exec(header(req, 'authorization') ?? '');
@@ -215,16 +218,8 @@ function basicPassword(req: IncomingMessage): string | undefined {
   return i < 0 ? undefined : text.slice(i + 1);
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const len = Number(req.headers['content-length'] ?? 0);
-  return (Number.isFinite(len) && len > 0) || req.headers['transfer-encoding'] !== undefined;
-}
 
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!.slice(0, 200);
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-}

@@ -5,7 +5,7 @@
  * metadata per entry for consumers that want it. Neither holds a timestamp, so an unchanged
  * ban list is an unchanged file (a no-op run never rewrites it).
  */
-import { parseCidr, compareCidr } from '../net/cidr.js';
+import { parseCidr, parseCidrCached, compareCidr, CidrError, type Cidr } from '../net/cidr.js';
 import type { DesiredEntry } from './types.js';
 
 export type FileFormat = 'txt' | 'json';
@@ -113,10 +113,69 @@ function isCidr(text: string): boolean {
 }
 
 export function sortEntries(entries: DesiredEntry[]): DesiredEntry[] {
-  return entries
-    .map((e) => ({ e, c: parseCidr(e.cidr) }))
-    .sort((a, b) => compareCidr(a.c, b.c))
-    .map(({ e }) => e);
+  const keyed = entries.map((e) => ({ e, c: parseCidr(e.cidr) }));
+  // A list the driver wrote, plus additions beyond its end, is already in order: one linear check.
+  const sorted = keyed.every((x, i) => i === 0 || compareCidr(keyed[i - 1]!.c, x.c) <= 0);
+  if (!sorted) keyed.sort((a, b) => compareCidr(a.c, b.c));
+  return keyed.map(({ e }) => e);
+}
+
+/** What the driver needs of a list's text, from one reading of it. */
+export interface ReadList {
+  /** why the text is not a list this driver wrote (notOurList); then nothing else is read */
+  foreign?: string;
+  /** its entries, each key once (where it first appears) */
+  entries: DesiredEntry[];
+  /** the text is exactly renderList(entries, format): nothing to repair */
+  canonical: boolean;
+}
+
+/**
+ * notOurList, parseList (each key once) and the comparison with renderList, in one pass
+ * for `txt`: a 100k-line list is read three times per changing run (observe, apply,
+ * verify), and three passes with a sort each were a large part of that run. Pure; same
+ * answers as the three separate calls (test/controller/targets/file.test.ts).
+ */
+export function readList(text: string, format: FileFormat): ReadList {
+  if (format === 'txt') return readTxt(text);
+  const foreign = notOurList(text, format);
+  if (foreign !== undefined) return { foreign, entries: [], canonical: false };
+  const entries = uniqueEntries(parseList(text, format).entries);
+  return { entries, canonical: renderList(entries, format) === text };
+}
+
+function uniqueEntries(entries: DesiredEntry[]): DesiredEntry[] {
+  return [...new Map(entries.map((e) => [e.cidr, e])).values()];
+}
+
+function readTxt(text: string): ReadList {
+  const entries: DesiredEntry[] = [];
+  // exact: every line so far is a canonical key, in strictly increasing order (so no duplicates)
+  let exact = true;
+  let prev: Cidr | undefined;
+  let line = 1;
+  for (let pos = 0; pos <= text.length; line++) {
+    let end = text.indexOf('\n', pos);
+    if (end === -1) end = text.length;
+    const raw = text.slice(pos, end);
+    const last = end === text.length;
+    pos = end + 1;
+    const t = raw.trim();
+    if (t === '') {
+      if (!last || raw !== '') exact = false; // a blank line (the '' after the final newline is not one)
+      continue;
+    }
+    // A line that is no CIDR (a comment is one) makes the file someone else's.
+    const c = parseCidrCached(t);
+    if (c instanceof CidrError) return { foreign: `line ${line} is not a CIDR`, entries: [], canonical: false };
+    entries.push({ cidr: c.key, family: c.family });
+    if (exact && (last || c.key !== raw || (prev !== undefined && compareCidr(prev, c) >= 0))) exact = false;
+    prev = c;
+  }
+  if (exact) return { entries, canonical: true };
+  // Anything else is decided exactly as renderList would write it.
+  const unique = uniqueEntries(entries);
+  return { entries: unique, canonical: renderList(unique, 'txt') === text };
 }
 
 export function renderList(entries: DesiredEntry[], format: FileFormat): string {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
-import { FILE_FORMATS, notOurList, parseList, renderList, type FileFormat } from './file-format.js';
+import { FILE_FORMATS, readList, renderList, type FileFormat, type ReadList } from './file-format.js';
 import { TargetError } from '../lib/errors.js';
 import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
@@ -40,6 +40,8 @@ export const createFile: TargetFactory = (name, raw) => {
   const step = <T>(doing: string, fn: () => Promise<T>) => guarded(name, DRIVER, doing, fn);
   /** the list is ours but not exactly what the driver writes for what it holds (unsorted, duplicates, blank lines) */
   let misshapen = false;
+  /** the last text read and what it holds: apply re-reads the list observe just read, and a list read is pure in its text */
+  let last: { text: string; list: ReadList } | undefined;
 
   const read = async (): Promise<{ text: string | undefined; entries: DesiredEntry[] }> => {
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -49,13 +51,17 @@ export const createFile: TargetFactory = (name, raw) => {
       }
       throw err;
     });
-    const foreign = text === undefined ? undefined : notOurList(text, format);
-    if (foreign) {
-      throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${foreign}, so fail2git did not write it; move the file away or point the target at another path`);
+    if (text === undefined) {
+      misshapen = false;
+      return { text, entries: [] };
     }
-    const unique = [...new Map(parseList(text ?? '', format).entries.map((e) => [e.cidr, e])).values()];
-    misshapen = text !== undefined && renderList(unique, format) !== text;
-    return { text, entries: unique };
+    const list = last !== undefined && last.text === text ? last.list : readList(text, format);
+    last = { text, list };
+    if (list.foreign !== undefined) {
+      throw new TargetError(name, 'E_TARGET_FOREIGN_FILE', `target ${JSON.stringify(name)} (${DRIVER}): refusing to read or replace ${path}: ${list.foreign}, so fail2git did not write it; move the file away or point the target at another path`);
+    }
+    misshapen = !list.canonical;
+    return { text, entries: list.entries };
   };
 
   return {

@@ -73,6 +73,31 @@ describe('LedgerFetch', () => {
     expect(f.pollGapMs).toBe(30_000);
   });
 
+  it('while the wake-up is healthy, news from the remote does not end the back-off; when it goes down the interval is back', async () => {
+    const remote = makeLedgerRemote();
+    let clock = Date.now();
+    let healthy = false;
+    const f = new LedgerFetch({
+      remote: remote.bare, dir: join(tmpDir('f2g-fetch'), 'ledger'), branch: 'main', run: execRunner, intervalMs: 30_000,
+      onNews: () => undefined, fleetSize: () => 1000, now: () => clock, random: () => 0.5, wakeHealthy: () => healthy,
+    });
+    f.kick();
+    await f.settle(30_000); // the clone, before the wake path is up: the interval
+    expect(f.pollGapMs).toBe(30_000);
+    healthy = true;
+    remote.commit({ 'bans/notes.txt': 'news\n' }, 'news the mirror also brings');
+    clock += 30_000;
+    f.kick();
+    await f.settle(30_000);
+    expect(f.pollGapMs).toBe(60_000); // news, yet backing off: the mirror carries the news
+    healthy = false;
+    clock += 30_000; // backed off, this poll would wait another 30 s; the wake path going down ends that
+    f.wakeDown();
+    expect(f.pollGapMs).toBe(30_000);
+    expect(f.busy).toBe(true); // an interval had passed: it polls at once
+    await f.settle(30_000);
+  });
+
   it('idle polling stretches only in a large fleet, to fleetSize / 3 per second, at most 10 minutes', () => {
     expect(idlePollCapMs(30_000, 0)).toBe(30_000);
     expect(idlePollCapMs(30_000, 90)).toBe(30_000);

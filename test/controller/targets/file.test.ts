@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writ
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFile } from '../../../controller/targets/file.js';
-import { parseList, renderList } from '../../../controller/targets/file-format.js';
+import { notOurList, parseList, readList, renderList } from '../../../controller/targets/file-format.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { entry, observedKeys, reconcilePass, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
 import { testDeps } from '../../helpers/target-deps.js';
@@ -198,5 +198,57 @@ describe('file repair', () => {
     expect(await reconcilePass(t, ['192.0.2.1', '198.51.100.7'])).toEqual({ plan: { add: [], remove: [] }, repair: true });
     expect(readFileSync(path, 'utf8')).toBe('192.0.2.1\n198.51.100.7\n');
     expect(await reconcilePass(t, ['192.0.2.1', '198.51.100.7'])).toEqual({ plan: { add: [], remove: [] }, repair: false });
+  });
+});
+
+describe('readList (one pass over a list)', () => {
+  // What the driver computed before readList: three passes over the text.
+  const separately = (text: string, format: 'txt' | 'json') => {
+    const foreign = notOurList(text, format);
+    if (foreign !== undefined) return { foreign, entries: [], canonical: false };
+    const entries = [...new Map(parseList(text, format).entries.map((e) => [e.cidr, e])).values()];
+    return { entries, canonical: renderList(entries, format) === text };
+  };
+  const texts = [
+    '', ' ', '\n', '  \n', '192.0.2.1\n', '192.0.2.1', '192.0.2.1\n\n', '\n192.0.2.1\n', ' 192.0.2.1\n', '192.0.2.1 \n',
+    '192.0.2.1\n198.51.100.0/24\n2001:db8::/48\n', '198.51.100.0/24\n192.0.2.1\n', '192.0.2.1\n192.0.2.1\n',
+    '192.0.2.1/32\n', '2001:DB8::1\n', '10.0.0.0/8\n10.0.0.0/16\n10.0.0.1\n', '10.0.0.0/16\n10.0.0.0/8\n',
+    '192.0.2.1\n# comment\n', '192.0.2.1 # botnet\n', 'garbage\n', '192.0.2.1\ngarbage', '10.0.0.1/24\n', '\t192.0.2.1\n',
+  ];
+
+  it('gives exactly what notOurList, parseList and renderList give, for canonical, hand-edited and foreign lists', () => {
+    for (const text of texts) expect(readList(text, 'txt'), JSON.stringify(text)).toEqual(separately(text, 'txt'));
+    const json = renderList([entry('10.0.0.0/8'), { ...entry('192.0.2.1'), by: 'web1' }], 'json');
+    for (const text of [json, json.replace('\n]}', ']}'), '{"bans": []}\n', 'not json', '{"x": 1}']) {
+      expect(readList(text, 'json'), JSON.stringify(text)).toEqual(separately(text, 'json'));
+    }
+  });
+
+  it('reads a large list the driver wrote as canonical, and one moved entry as not', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const text = keys.map((k) => `${k}\n`).join('');
+    expect(readList(text, 'txt')).toEqual(separately(text, 'txt'));
+    expect(readList(text, 'txt').canonical).toBe(true);
+    const moved = [...keys.slice(1, 1500), keys[0], ...keys.slice(1500)].map((k) => `${k}\n`).join('');
+    expect(readList(moved, 'txt')).toEqual({ entries: separately(moved, 'txt').entries, canonical: false });
+  });
+
+  it('never answers from the last read once the file changed, even to the same length', async () => {
+    const path = join(tmpDir('f2g-file'), 'list.txt');
+    writeFileSync(path, '192.0.2.1\n192.0.2.2\n');
+    const t = fileTarget(path);
+    expect(await observedKeys(t)).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(t.needsRepair?.()).toBe(false);
+    writeFileSync(path, '192.0.2.2\n192.0.2.3\n');
+    expect(await observedKeys(t)).toEqual(['192.0.2.2', '192.0.2.3']);
+    writeFileSync(path, '192.0.2.3\n192.0.2.2\n');
+    expect(await observedKeys(t)).toEqual(['192.0.2.2', '192.0.2.3']);
+    expect(t.needsRepair?.()).toBe(true);
+    // apply reads the file again: an edit between observe and apply is kept, not overwritten from memory
+    writeFileSync(path, '192.0.2.3\n192.0.2.9\n');
+    await t.apply({ add: [entry('192.0.2.4')], remove: [] });
+    expect(readFileSync(path, 'utf8')).toBe('192.0.2.3\n192.0.2.4\n192.0.2.9\n');
+    writeFileSync(path, 'garbage\n');
+    await expect(t.observe()).rejects.toMatchObject({ code: 'E_TARGET_FOREIGN_FILE' });
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * The push-triggered wake-up as systemd runs it: a real `fail2git serve` with serve.mirror on
+ * 127.0.0.1 and a real `fail2git reconcile --watch` whose host config has `wake:`, against a
+ * bare remote, a file target in a temp dir. A push is enforced long before the poll interval.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeLedgerRemote } from '../helpers/git.js';
+import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
+import { ledgerFiles, type FixtureTarget } from '../helpers/fixtures.js';
+import { CLI } from '../helpers/cli.js';
+
+afterAll(cleanupTmp);
+
+function startProcess(args: string[]): { child: ChildProcess; stderr: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  return { child, stderr: () => text };
+}
+
+async function until(what: () => boolean, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (what()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return what();
+}
+
+async function stop(p: { child: ChildProcess }): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const gone = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
+  if (p.child.exitCode === null) p.child.kill('SIGKILL');
+}
+
+describe('fail2git reconcile --watch with wake: (a site mirror in fail2git serve)', () => {
+  it('enforces a push within seconds through the mirror while the remote is polled every 10 minutes', async () => {
+    const dir = tmpDir('f2g-wake-cli');
+    const hostState = join(dir, 'host');
+    const listsDir = join(hostState, 'lists');
+    mkdirSync(listsDir, { recursive: true });
+    const list = join(listsDir, 'alias.txt');
+    const targets: FixtureTarget[] = [{ name: 'alias', hosts: ['web*'], options: { path: list, format: 'txt' } }];
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets }));
+    const mirrorCfg = join(dir, 'mirror.yaml');
+    writeFileSync(mirrorCfg, [`remote: ${remote.bare}`, 'host: mirror1', `stateDir: ${join(dir, 'mirror')}`, 'publishStatus: false',
+      'serve:', '  listen: 127.0.0.1:0', '  fleetRefresh: 1h', '  mirror:', '    interval: 300ms', ''].join('\n'));
+    const serve = startProcess(['serve', '--config', mirrorCfg]);
+    let host: ReturnType<typeof startProcess> | undefined;
+    try {
+      expect(await until(() => /"event":"serve\.listening"/.test(serve.stderr()), 20_000), serve.stderr()).toBe(true);
+      const address = /"event":"serve\.listening".*?"address":"([^"]+)"/.exec(serve.stderr())![1]!;
+      const hostCfg = join(dir, 'host.yaml');
+      writeFileSync(hostCfg, [`remote: ${remote.bare}`, 'host: web1', `stateDir: ${hostState}`, 'publishStatus: false', 'interval: 10m',
+        'wake:', `  url: http://${address}`, ''].join('\n'));
+      host = startProcess(['reconcile', '--watch', '--config', hostCfg]);
+      const entries = () => (existsSync(list) ? readFileSync(list, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')) : []);
+      expect(await until(() => entries().includes('192.0.2.7'), 30_000), host.stderr()).toBe(true);
+      // Let the first long-poll settle in, then push a ban.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const t0 = Date.now();
+      remote.commit(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }, { cidr: '198.51.100.9' }], targets }), 'ban 198.51.100.9');
+      expect(await until(() => entries().includes('198.51.100.9'), 30_000), host.stderr()).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(30_000); // the interval is 10 minutes
+      const events = host.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string });
+      expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['wake.start', 'wake.fetch']));
+      expect(events.map((e) => e.event)).not.toContain('wake.failed');
+    } finally {
+      if (host) await stop(host);
+      await stop(serve);
+    }
+  }, 90_000);
+});
