@@ -6,14 +6,14 @@
  * fsync the operation into the spool, start a detached flusher unless one is running, exit.
  * It never loads a YAML parser, a schema validator or git.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CidrError, cidrContains, parseCidr, widen, type Cidr } from '../controller/net/cidr.js';
 import { spoolPath, type HostConfig } from '../controller/config/host-config.js';
 import { formatTime } from '../controller/lib/duration.js';
 import { InputError } from '../controller/lib/errors.js';
 import type { Guard } from './guard-cache.js';
-import { isStale, watchLockPath } from '../controller/lib/lock.js';
+import { isStale, watchLockPath, watchStartPath } from '../controller/lib/lock.js';
 import { refusal, type Operation } from './operations.js';
 import { newOpId, recordRefused, spoolOperation, writeSpoolMetrics } from './spool.js';
 
@@ -136,6 +136,18 @@ export function watcherRunning(stateDir: string, now = Date.now()): boolean {
   return flusherRunning(watchLockPath(stateDir), now);
 }
 
+/** True while a resident flusher someone started is still starting up (stateDir/watch.start holds a live PID). */
+export function watcherStarting(stateDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(watchStartPath(stateDir), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** How long a resident flusher started by a hook stays with nothing to do (the action line says the same). */
 export const HOOK_WATCH_IDLE_S = 600;
 
@@ -153,6 +165,14 @@ export async function spawnWatcher(cfg: Pick<HostConfig, 'path' | 'stateDir'>, c
     const child = spawn(process.execPath, [cli, 'flush', '--watch', `--idle-exit=${HOOK_WATCH_IDLE_S}`, '--config', cfg.path], { detached: true, stdio: ['ignore', 'ignore', logFd] });
     child.on('error', () => { /* the next hook or reconcile run flushes */ });
     child.unref();
+    // As the action line does: the bans arriving while it starts up start no second one.
+    if (child.pid !== undefined) {
+      try {
+        writeFileSync(watchStartPath(cfg.stateDir), `${child.pid}\n`, { mode: 0o640 });
+      } catch {
+        /* advisory */
+      }
+    }
   } finally {
     closeSync(logFd);
   }

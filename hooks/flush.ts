@@ -247,10 +247,17 @@ function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
   }
 }
 
-/** 250 ms, 500 ms, 1 s, 2 s, 4 s, 4 s, …: the pause before the n-th round after the first. */
-export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 'maxBatchDelayMs'> = {}): number {
+/**
+ * 250 ms, 500 ms, 1 s, 2 s, 4 s, 4 s, …: the pause before the n-th round after the first.
+ * With `random`, each pause is spread ±25 % around that: hosts hit by one storm start their
+ * rounds at the same moment, and with equal pauses they would keep pushing at the same
+ * moments, every round a lost race (a fetch, the ledger re-applied, another push) for all
+ * but one of them.
+ */
+export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 'maxBatchDelayMs'> = {}, random?: () => number): number {
   const base = opts.batchDelayMs ?? 250;
-  return Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
+  const pause = Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
+  return random ? Math.round(pause * (0.75 + 0.5 * random())) : pause;
 }
 
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
@@ -264,7 +271,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     // Hooks seldom come alone (a storm, or more arrived while we pushed): let them gather,
     // lock held so they start no flusher of their own, and land in one commit. The longer a
     // storm lasts, the longer each gathering (a lone ban still goes out at once).
-    const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts);
+    const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts, Math.random);
     if (pause > 0 && ops.length > 0) {
       await new Promise((r) => setTimeout(r, pause));
       ops = list();

@@ -10,11 +10,12 @@
  * `fail2git flush`, a reconcile tick or a timer. While it flushes, it holds the ordinary
  * flush lock only for the rounds, so people's `fail2git flush`/`ban` never wait on it.
  */
-import { mkdirSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { mkdirSync, rmSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage } from '../controller/lib/errors.js';
-import { tryLock, watchLockPath, type Lock } from '../controller/lib/lock.js';
+import { tryLock, watchLockPath, watchStartPath, type Lock } from '../controller/lib/lock.js';
 import { flushSpool, pendingOperations, type FlushOptions } from './flush.js';
 
 export interface WatchOptions extends Pick<FlushOptions, 'run' | 'batchDelayMs' | 'maxBatchDelayMs'> {
@@ -25,6 +26,8 @@ export interface WatchOptions extends Pick<FlushOptions, 'run' | 'batchDelayMs' 
   /** gather this long after the first event before the first round; default 50 ms */
   gatherMs?: number;
   log?: (line: string) => void;
+  /** run at least this nice (its git children too), so fail2ban's own work comes first; default 10 */
+  nice?: number;
   /** resolves when the watcher should stop (SIGTERM) */
   stop?: Promise<unknown>;
 }
@@ -35,11 +38,27 @@ export interface WatchResult {
   rounds: number;
 }
 
+/**
+ * A storm is when the flusher competes with fail2ban for the CPU: fail2ban's jail thread
+ * waits for every action line, the flusher's commits can wait. So the resident flusher (and
+ * the git processes it starts) runs at a lower priority. Never raises it; best effort.
+ */
+function lowerPriority(nice: number): void {
+  try {
+    if (getPriority() < nice) setPriority(Math.min(19, nice));
+  } catch {
+    /* not allowed here: run as we are */
+  }
+}
+
 /** Runs until `stop` resolves or, with `idleExitMs`, until idle that long. */
 export async function watchSpool(cfg: HostConfig, opts: WatchOptions = {}): Promise<WatchResult> {
   mkdirSync(spoolPath(cfg), { recursive: true, mode: 0o750 });
   const lock: Lock | null = tryLock(watchLockPath(cfg.stateDir));
   if (!lock) return { busy: true, rounds: 0 };
+  // Whoever started us marked it (watch.start); the lock says it from now on.
+  rmSync(watchStartPath(cfg.stateDir), { force: true });
+  lowerPriority(opts.nice ?? 10);
   const log = opts.log ?? (() => undefined);
   const pollMs = opts.pollMs ?? 30_000;
   let rounds = 0;

@@ -3,7 +3,7 @@
  * Kept light on imports: this runs on fail2ban's critical path.
  */
 import { EXIT_FINDING, EXIT_OK, err, out, parseFlags, type Command } from '../cli.js';
-import { allowEntryFor, parseHookArgs, runHook, spawnWatcher, watcherRunning } from '../../hooks/fail2ban-commit.js';
+import { allowEntryFor, parseHookArgs, runHook, spawnWatcher, watcherRunning, watcherStarting } from '../../hooks/fail2ban-commit.js';
 import { configPath } from '../../controller/config/host-config.js';
 import { loadHostConfig } from '../../controller/config/load.js';
 import { readGuard } from '../../hooks/guard-cache.js';
@@ -94,7 +94,7 @@ export const command: Command = {
     if (action === 'flush') {
       const cfg = await loadHostConfig(configPath(parsed.values.config), { cheap: true });
       // Jail start: a resident flusher delivers what waits and whatever the action line spools next.
-      if (!watcherRunning(cfg.stateDir)) await spawnWatcher(cfg);
+      if (!watcherRunning(cfg.stateDir) && !watcherStarting(cfg.stateDir)) await spawnWatcher(cfg);
       return EXIT_OK;
     }
     if (action === 'ignore') return ignore(parsed.values);

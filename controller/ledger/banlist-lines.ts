@@ -11,8 +11,30 @@ import type { LocatedDoc } from './located.js';
 import type { BanEntry } from './types.js';
 
 const ENTRY_PREFIX = '  - {';
-const KEY = /[A-Za-z_][A-Za-z0-9_]*/y;
 const INT = /^(?:0|[1-9][0-9]{0,14})$/;
+
+const isKeyChar = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+
+/**
+ * The key at `i`: what /[A-Za-z_][A-Za-z0-9_]*\/y matches there ('' for none). The keys a
+ * canonical entry uses come back as the constants below, plain-safe by construction (not
+ * `true`, `null` or a number): no slice, no check per line.
+ */
+function keyAt(line: string, i: number): { key: string; known: boolean } {
+  const c = line.charCodeAt(i);
+  const known = c === 0x63 ? (line.startsWith('cidr', i) ? 'cidr' : line.startsWith('count', i) ? 'count' : undefined)
+    : c === 0x65 ? (line.startsWith('expires', i) ? 'expires' : undefined)
+    : c === 0x61 ? (line.startsWith('at', i) ? 'at' : undefined)
+    : c === 0x62 ? (line.startsWith('by', i) ? 'by' : undefined)
+    : c === 0x6a ? (line.startsWith('jail', i) ? 'jail' : undefined)
+    : c === 0x72 ? (line.startsWith('reason', i) ? 'reason' : undefined)
+    : undefined;
+  if (known !== undefined && !isKeyChar(line.charCodeAt(i + known.length))) return { key: known, known: true };
+  if (!isKeyChar(c) || (c >= 0x30 && c <= 0x39)) return { key: '', known: false };
+  let end = i + 1;
+  while (isKeyChar(line.charCodeAt(end))) end++;
+  return { key: line.slice(i, end), known: false };
+}
 
 /** Where one key and its value sit on a line (1-based columns); computed only on demand. */
 interface Field {
@@ -26,16 +48,14 @@ interface Field {
  * canonical-shaped. Positions are collected only when `fields` is given (for problems):
  * a 100k-entry load must not allocate per-field objects it never looks at.
  */
-function readEntry(line: string, entry: Record<string, string | number>, fields?: Field[]): boolean {
+function readEntry(line: string, entry: Record<string, string | number>, fields?: Field[], quoted?: { seen: boolean }): boolean {
   if (!line.startsWith(ENTRY_PREFIX) || line.charCodeAt(line.length - 1) !== 0x7d) return false;
   let i = ENTRY_PREFIX.length;
   for (;;) {
-    KEY.lastIndex = i;
-    const k = KEY.exec(line);
-    if (!k) return false;
-    const key = k[0];
+    const { key, known } = keyAt(line, i);
+    if (key === '') return false;
     if (line.charCodeAt(i + key.length) !== 0x3a || line.charCodeAt(i + key.length + 1) !== 0x20) return false;
-    if (!isPlainSafe(key)) return false; // e.g. `true:` or `null:` are not string keys in YAML
+    if (!known && !isPlainSafe(key)) return false; // e.g. `true:` or `null:` are not string keys in YAML
     if (Object.hasOwn(entry, key)) return false; // the YAML parser reports duplicate keys
     const keyCol = i + 1;
     i += key.length + 2;
@@ -44,12 +64,14 @@ function readEntry(line: string, entry: Record<string, string | number>, fields?
       const q = readQuoted(line, i);
       if (!q) return false;
       entry[key] = q.value;
+      if (quoted) quoted.seen = true;
       i = q.end;
     } else {
       let end = line.indexOf(',', i);
       if (end === -1) end = line.length - 1;
       const token = line.slice(i, end);
-      if (INT.test(token)) entry[key] = Number(token);
+      const c = token.charCodeAt(0);
+      if (c >= 0x30 && c <= 0x39 && INT.test(token)) entry[key] = Number(token);
       else if (isPlainSafe(token)) entry[key] = token;
       else return false;
       i = end;
@@ -123,6 +145,7 @@ export function parseBanListFast(text: string, where?: { line: number }): Locate
   const bansLine = next();
   const first = h + 3;
   const bans: Record<string, string | number>[] = [];
+  const quoted = { seen: false };
   if (bansLine === 'bans: []') {
     if (next() !== '' || !isLast()) return miss(first);
   } else if (bansLine === 'bans:') {
@@ -134,13 +157,14 @@ export function parseBanListFast(text: string, where?: { line: number }): Locate
         break; // the final '' after the last newline
       }
       const entry: Record<string, string | number> = {};
-      if (!readEntry(entryLine, entry)) return miss(n);
+      if (!readEntry(entryLine, entry, undefined, quoted)) return miss(n);
       bans.push(entry);
     }
   } else {
     return miss(h + 2);
   }
-  return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length) };
+  // Plain tokens hold only printable ASCII (isPlainSafe's characters); a quoted one may hold an escape.
+  return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length), ...(!quoted.seen && { printable: true as const }) };
 }
 
 const ENTRY_LINE = /^\s*-\s*(\{.*\})\s*(?:#.*)?$/;

@@ -108,6 +108,7 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 /** Every string (and mapping key) of a document holding an unprintable character, after unescaping. */
 export function unprintableProblems(doc: LocatedDoc, file: string): Problem[] {
   const out: Problem[] = [];
+  if (doc.printable === true) return out;
   const report = (path: readonly PathSeg[], part: 'key' | 'value', text: string, hex: string) => {
     const pos = doc.at(path, part);
     const what = path.length > 0 ? `"${String(path[path.length - 1])}"` : 'the document';

@@ -18,4 +18,10 @@ export interface LocatedDoc {
    * not exist resolves to its nearest existing ancestor (a missing field → its mapping).
    */
   at(path: readonly PathSeg[], part?: 'key' | 'value'): Pos;
+  /**
+   * true: the parser knows every string and key in `value` is printable ASCII (the line
+   * reader, when it read no quoted scalar), so the check for control characters has
+   * nothing to find and skips its walk over 100k entries.
+   */
+  printable?: true;
 }

@@ -19,6 +19,15 @@ export function watchLockPath(stateDir: string): string {
   return join(stateDir, 'watch.lock');
 }
 
+/**
+ * A resident flusher being started (its PID alone): written by whoever starts one (the action
+ * line, `fail2git hook flush`) and removed by the flusher once it holds watch.lock, so the
+ * bans of a storm that arrive during its start-up (node takes 50–300 ms) start no second one.
+ */
+export function watchStartPath(stateDir: string): string {
+  return join(stateDir, 'watch.start');
+}
+
 /** The PID of the live process holding a lock file (`PID TIME`, not stale), or null. */
 export function lockHolder(path: string, now = Date.now(), staleMs = 10 * 60_000): number | null {
   let content: string;

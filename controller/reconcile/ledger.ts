@@ -114,10 +114,20 @@ async function reloadLastGood(ctx: RunContext, rev: string): Promise<Ledger | un
 
 /** Only what enforcing needs: keeps the cached snapshot small and quick to parse. */
 function slimLedger(l: Ledger): Ledger {
-  const bans = l.bans.map(({ cidr, expires, by, jail, at, count }) => ({
-    cidr, ...(expires && { expires }), ...(by && { by }), ...(jail && { jail }), ...(at && { at }), ...(count !== undefined && { count }),
-  }));
+  // An entry that is already slim is kept as it is: 100k copies are what a changing run can least afford.
+  const bans = l.bans.map((b) => isSlim(b) ? b : {
+    cidr: b.cidr, ...(b.expires && { expires: b.expires }), ...(b.by && { by: b.by }), ...(b.jail && { jail: b.jail }), ...(b.at && { at: b.at }), ...(b.count !== undefined && { count: b.count }),
+  });
   return { ...l, bans };
+}
+
+const SLIM_KEYS = new Set(['cidr', 'expires', 'by', 'jail', 'at', 'count']);
+
+/** No reason, no empty text, nothing but the slim keys: the copy would hold the same. */
+function isSlim(b: Ledger['bans'][number]): boolean {
+  if (b.reason !== undefined || b.expires === '' || b.by === '' || b.jail === '' || b.at === '') return false;
+  for (const k in b) if (!SLIM_KEYS.has(k)) return false;
+  return true;
 }
 
 /**

@@ -30,11 +30,34 @@ export function readPreviousDesired(ctx: RunContext, probe: ReadonlySet<string>)
   const digest = ctx.previous?.desired.digest;
   if (!digest) return undefined;
   try {
-    const [head, ...keys] = readFileSync(join(ctx.cfg.stateDir, DESIRED_KEYS), 'utf8').split('\n');
-    return head === `# ${digest}` ? new Set(keys.filter((k) => probe.has(k))) : undefined;
+    return previousKeys(readFileSync(join(ctx.cfg.stateDir, DESIRED_KEYS), 'utf8'), digest, probe);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Which of `probe` the desired-keys text (`# digest` line, then one key per line) lists,
+ * or undefined when it is for another digest. Pure. A plan's few keys are looked up in the
+ * text; only a large probe splits the 100k lines.
+ */
+export function previousKeys(text: string, digest: string, probe: ReadonlySet<string>): ReadonlySet<string> | undefined {
+  const nl = text.indexOf('\n');
+  if ((nl === -1 ? text : text.slice(0, nl)) !== `# ${digest}`) return undefined;
+  if (nl === -1) return new Set();
+  if (probe.size > 64) return new Set(text.slice(nl + 1).split('\n').filter((k) => probe.has(k)));
+  const found = new Set<string>();
+  for (const k of probe) if (hasLine(text, k, nl + 1)) found.add(k);
+  return found;
+}
+
+/** Whether `key` is a whole line of `text` at or after `from` (the start of a line). */
+function hasLine(text: string, key: string, from: number): boolean {
+  for (let i = text.indexOf(key, from); i !== -1; i = text.indexOf(key, i + 1)) {
+    const end = i + key.length;
+    if ((i === from || text.charCodeAt(i - 1) === 0x0a) && (end === text.length || text.charCodeAt(end) === 0x0a)) return true;
+  }
+  return false;
 }
 
 export function recordRun(ctx: RunContext): RunStatus {

@@ -6,7 +6,7 @@
  * ban list is an unchanged file (a no-op run never rewrites it).
  */
 import { parseCidr, parseCidrCached, compareCidr, CidrError, type Cidr } from '../net/cidr.js';
-import type { DesiredEntry } from './types.js';
+import type { DesiredEntry, Plan } from './types.js';
 
 export type FileFormat = 'txt' | 'json';
 export const FILE_FORMATS: readonly FileFormat[] = ['txt', 'json'];
@@ -179,7 +179,51 @@ function readTxt(text: string): ReadList {
 }
 
 export function renderList(entries: DesiredEntry[], format: FileFormat): string {
-  const sorted = sortEntries(entries);
+  return renderSorted(sortEntries(entries), format);
+}
+
+/**
+ * renderList of `entries` changed by `plan` (its removals, then its additions merged over
+ * what is there), for `entries` in canonical order with each key once (a list readList found
+ * canonical). The kept entries stay where they are; only the added ones are parsed and sorted
+ * in, where a full sort would parse all 100k. Same text as renderList (file.test.ts).
+ */
+export function renderChanged(entries: readonly DesiredEntry[], plan: Plan, format: FileFormat): string {
+  const removed = new Set(plan.remove.map((e) => e.cidr));
+  const added = new Map<string, DesiredEntry>();
+  for (const e of plan.add) added.set(e.cidr, { ...added.get(e.cidr), ...e });
+  const kept: DesiredEntry[] = [];
+  for (const e of entries) {
+    if (removed.has(e.cidr)) continue;
+    const a = added.get(e.cidr);
+    if (a === undefined) kept.push(e);
+    else {
+      kept.push({ ...e, ...a });
+      added.delete(e.cidr);
+    }
+  }
+  if (added.size === 0) return renderSorted(kept, format);
+  const fresh = sortEntries([...added.values()]).map((e) => ({ e, c: parseCidr(e.cidr) }));
+  const out: DesiredEntry[] = [];
+  let from = 0;
+  for (const { e, c } of fresh) {
+    // the first kept entry after c (binary search; keys are distinct, so never equal)
+    let lo = from;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareCidr(parseCidr(kept[mid]!.cidr), c) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = from; i < lo; i++) out.push(kept[i]!);
+    out.push(e);
+    from = lo;
+  }
+  for (let i = from; i < kept.length; i++) out.push(kept[i]!);
+  return renderSorted(out, format);
+}
+
+function renderSorted(sorted: readonly DesiredEntry[], format: FileFormat): string {
   if (format === 'txt') return sorted.map((e) => `${e.cidr}\n`).join('');
   const bans = sorted.map((e) => {
     const o: Record<string, string> = { cidr: e.cidr };

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../lib/files.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { guarded } from './utils/failure.js';
-import { FILE_FORMATS, readList, renderList, type FileFormat, type ReadList } from './file-format.js';
+import { FILE_FORMATS, readList, renderChanged, renderList, type FileFormat, type ReadList } from './file-format.js';
 import { TargetError } from '../lib/errors.js';
 import { MAX_ENTRIES, options } from './utils/options.js';
 import type { DesiredEntry, Plan, Target, TargetFactory } from './types.js';
@@ -73,10 +73,8 @@ export const createFile: TargetFactory = (name, raw) => {
     needsRepair: () => misshapen,
     apply: (plan: Plan) => step(`writing ${path}`, async () => {
       const { text, entries } = await read();
-      const next = new Map(entries.map((e) => [e.cidr, e]));
-      for (const e of plan.remove) next.delete(e.cidr);
-      for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
-      const content = renderList([...next.values()], format);
+      // A list in the driver's own shape is changed in place; any other is rebuilt and sorted whole.
+      const content = misshapen ? renderList(changed(entries, plan), format) : renderChanged(entries, plan, format);
       if (content !== text) await writeFileAtomic(path, content, { mkdir: true, keepMode: true, exactMode: true, durable: true });
       return { added: plan.add.length, removed: plan.remove.length };
     }),
@@ -84,4 +82,12 @@ export const createFile: TargetFactory = (name, raw) => {
 };
 
 // --- Internal helpers ---
+
+/** The list's entries after a plan: removals, then additions merged over what is there. */
+function changed(entries: readonly DesiredEntry[], plan: Plan): DesiredEntry[] {
+  const next = new Map(entries.map((e) => [e.cidr, e]));
+  for (const e of plan.remove) next.delete(e.cidr);
+  for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
+  return [...next.values()];
+}
 

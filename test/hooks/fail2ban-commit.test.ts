@@ -1,5 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { decide, parseHookArgs } from '../../hooks/fail2ban-commit.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { decide, parseHookArgs, watcherStarting } from '../../hooks/fail2ban-commit.js';
+import { tmpDir } from '../helpers/tmp.js';
 import { parseCidr } from '../../controller/net/cidr.js';
 import type { Guard } from '../../hooks/guard-cache.js';
 
@@ -92,5 +96,23 @@ describe('decide', () => {
     // 2001:db8:1::99 widens to 2001:db8:1::/64, which holds the allowlisted 2001:db8:1::1
     expect(decide(args('ban', { ip: '2001:db8:1::99' }), guard, 'web1', NOW, 'id').kind).toBe('refuse');
     expect(decide(args('ban', { ip: '10.0.0.0/7' }), guard, 'web1', NOW, 'id')).toMatchObject({ kind: 'refuse', why: expect.stringMatching(/broader/) });
+  });
+});
+
+describe('watcherStarting', () => {
+  it('is true only while stateDir/watch.start names a live process', () => {
+    const dir = tmpDir('f2g-wstart');
+    try {
+      expect(watcherStarting(dir)).toBe(false);
+      writeFileSync(join(dir, 'watch.start'), `${process.pid}\n`);
+      expect(watcherStarting(dir)).toBe(true);
+      const gone = spawnSync('true').pid!;
+      writeFileSync(join(dir, 'watch.start'), `${gone}\n`);
+      expect(watcherStarting(dir)).toBe(false);
+      writeFileSync(join(dir, 'watch.start'), 'garbage\n');
+      expect(watcherStarting(dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -113,6 +113,11 @@ function runAction(host: TestHost, key: string, ip: string, extra: Record<string
   return spawnSync('sh', ['-c', actionLine(key, tags)], { encoding: 'utf8', timeout: 30_000 });
 }
 
+/** The nice value of a process (field 19 of /proc/PID/stat). */
+function niceOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+}
+
 describe('the shipped action lines through sh', () => {
   let remote: LedgerRemote;
   beforeAll(() => {
@@ -148,6 +153,9 @@ describe('the shipped action lines through sh', () => {
     await waitFor('ban on remote', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.71'), 60_000);
     const pid = watcherPid(host);
     expect(pid).not.toBeNull();
+    // It holds watch.lock, so the line's start marker is gone; and it runs below fail2ban's priority.
+    expect(existsSync(join(host.stateDir, 'watch.start'))).toBe(false);
+    expect(niceOf(pid!)).toBeGreaterThanOrEqual(10);
     expect(runAction(host, 'actionprolong', '203.0.113.71', { bantime: '7200' }).status).toBe(0);
     // banned a few seconds before the unban below (a hook's unban yields to a ban of its own second)
     expect(runAction(host, 'actionban', '203.0.113.72', { bantime: '-1', time: String(Date.now() / 1000 - 5) }).status).toBe(0);
@@ -163,6 +171,37 @@ describe('the shipped action lines through sh', () => {
     expect(runAction(host, 'actionunban', '203.0.113.72', { bantime: '-1' }).status).toBe(0);
     await waitFor('unban on remote', () => !remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.72'), 60_000);
   }, 180_000);
+
+  it('finds stateDir wherever it is in the config: first, after comments and a commented-out one, last without a final newline', () => {
+    const host = makeHost(remote.bare, 'shcfg');
+    mkdirSync(host.spool, { recursive: true });
+    const shapes = [
+      `stateDir: ${host.stateDir}\nremote: ${remote.bare}\nhost: shcfg\n`,
+      `# the host config\n# stateDir: /nonexistent/old\n\nremote: ${remote.bare}\nstateDir: ${host.stateDir}\nhost: shcfg\n`,
+      `remote: ${remote.bare}\nhost: shcfg\nstateDir: ${host.stateDir}`,
+    ];
+    for (const [i, text] of shapes.entries()) {
+      writeFileSync(host.config, text);
+      // No node hook to fall back on: only the line's own reading can put the record there.
+      const r = runAction(host, 'actionban', `203.0.113.${90 + i}`, {}, '/nonexistent/fail2git');
+      expect({ shape: i, status: r.status }).toEqual({ shape: i, status: 0 });
+      expect(spooled(host)).toHaveLength(i + 1);
+    }
+  });
+
+  it('a burst of bans with no flusher running starts one, not one per ban (the first one marks it in watch.start while it starts up)', () => {
+    const host = makeHost(remote.bare, 'shburst');
+    mkdirSync(host.spool, { recursive: true });
+    // A flusher that takes a while to start (as node does on a loaded host) and counts its starts.
+    const starts = join(host.stateDir, 'starts');
+    const fake = join(host.stateDir, 'slow-fail2git');
+    writeFileSync(fake, `#!/bin/sh\necho "$*" >> ${starts}\nexec sleep 5\n`, { mode: 0o755 });
+    for (let i = 0; i < 10; i++) expect(runAction(host, 'actionban', `203.0.113.${100 + i}`, {}, fake).status).toBe(0);
+    expect(spooled(host)).toHaveLength(10);
+    expect(readFileSync(starts, 'utf8').trim().split('\n')).toEqual([expect.stringMatching(/^flush --watch --idle-exit=600 --config=/)]);
+    const pid = Number(readFileSync(join(host.stateDir, 'watch.start'), 'utf8'));
+    process.kill(pid, 'SIGTERM');
+  });
 
   it('a restored ban runs only the shell test: no record, exit 0', () => {
     const host = makeHost(remote.bare, 'shrest');

@@ -11,6 +11,11 @@ describe('stormPause', () => {
     expect([0, 1, 2, 3].map((n) => stormPause(n, { batchDelayMs: 100, maxBatchDelayMs: 300 }))).toEqual([100, 200, 300, 300]);
   });
 
+  it('with a random source, spreads each pause ±25 % (hosts hit by one storm stop pushing at the same moments)', () => {
+    expect([0, 0.5, 1].map((r) => stormPause(4, {}, () => r))).toEqual([3000, 4000, 5000]);
+    expect(stormPause(0, {}, () => 0)).toBe(188);
+  });
+
   it('never overflows on a very long storm', () => {
     expect(stormPause(10_000)).toBe(4000);
   });

@@ -1,6 +1,8 @@
 /** The short canonical time path must give exactly what the general parser gives (addresses: test/controller/net/cidr-fast.test.ts). */
 import { describe, it, expect } from 'vitest';
-import { fastCanonicalTime } from '../../../controller/ledger/checks.js';
+import { fastCanonicalTime, unprintableProblems } from '../../../controller/ledger/checks.js';
+import { parseBanListFast } from '../../../controller/ledger/banlist-lines.js';
+import { parseBanList } from '../../../controller/ledger/banlist.js';
 import { parseTime } from '../../../controller/lib/duration.js';
 
 let seed = 7;
@@ -31,5 +33,19 @@ describe('fastCanonicalTime', () => {
     expect(fastCanonicalTime('2026-02-29T00:00:00Z')).toBeUndefined();
     expect(fastCanonicalTime('2100-02-29T00:00:00Z')).toBeUndefined();
     expect(fastCanonicalTime('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+  });
+});
+
+describe('unprintableProblems on the line reader\'s documents', () => {
+  const text = (reason: string) => `apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: 192.0.2.1, by: web1}\n  - {cidr: 192.0.2.2, reason: ${reason}}\n`;
+
+  it('skips the walk only for a document of plain scalars, and still finds an escaped control character in a quoted one', () => {
+    const plain = parseBanListFast(text('brute force'))!;
+    expect(plain.printable).toBe(true);
+    expect(unprintableProblems(plain, 'bans/active.yaml')).toEqual([]);
+    const quoted = parseBanListFast(text('"bell\\u0007"'))!;
+    expect(quoted.printable).toBeUndefined();
+    expect(unprintableProblems(quoted, 'bans/active.yaml')).toMatchObject([{ code: 'E_CONTROL_CHAR', line: 5 }]);
+    expect(parseBanList(text('"new\\nline"')).problems).toMatchObject([{ code: 'E_CONTROL_CHAR', line: 5 }]);
   });
 });

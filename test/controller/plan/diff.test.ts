@@ -90,3 +90,46 @@ describe('diff: duplicates and a property check', () => {
     }
   });
 });
+
+describe('diff against its definition, on lists that share a prefix', () => {
+  // The definition: add = desired keys not observed (once, desired order); remove = observed
+  // entries whose key is not desired (each raw spelling once, observed order).
+  const reference = (desired: DesiredEntry[], observed: ObservedEntry[]) => {
+    const o = new Set(observed.map((x) => x.cidr));
+    const d = new Set(desired.map((x) => x.cidr));
+    const queued = new Set<string>();
+    const add = desired.filter((x) => !o.has(x.cidr) && !queued.has(x.cidr) && queued.add(x.cidr));
+    const seen = new Set<string>();
+    const remove = observed.filter((x) => !d.has(x.cidr) && !seen.has(x.raw ?? x.cidr) && seen.add(x.raw ?? x.cidr));
+    return { add, remove };
+  };
+
+  it('gives exactly the definition\'s plan, for few and for many changes after the prefix', () => {
+    let seed = 11;
+    const r = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const key = (i: number) => `10.0.${i >> 8}.${i & 255}`;
+    for (let t = 0; t < 400; t++) {
+      const size = 1 + r(60);
+      const base = Array.from({ length: size }, (_, i) => key(i));
+      const desired = want(...base.filter(() => r(10) > 0));
+      const observed = have(...base.filter(() => r(10) > 0));
+      // sometimes the same lists, sometimes duplicates and foreign keys after a long shared run
+      if (r(3) === 0) observed.splice(0, observed.length, ...desired.map((d) => ({ cidr: d.cidr, family: d.family })));
+      if (r(4) === 0) desired.push(...want(key(r(size)), key(300 + r(40))));
+      if (r(4) === 0) observed.push({ cidr: key(r(size)), family: 4, raw: 'x' }, ...have(key(400 + r(40))));
+      if (r(5) === 0) for (let i = 0; i < 30; i++) observed.push(...have(key(500 + i)));
+      expect(diff(desired, observed), `case ${t}`).toEqual(reference(desired, observed));
+    }
+  });
+
+  it('adds a key at the end of a list that is otherwise the same, and removes nothing', () => {
+    const keysN = Array.from({ length: 5000 }, (_, i) => `11.0.${i >> 8}.${i & 255}`);
+    const plan = diff(want(...keysN, '12.0.0.1'), have(...keysN));
+    expect(keys(plan.add)).toEqual(['12.0.0.1']);
+    expect(plan.remove).toEqual([]);
+    expect(diff(want(...keysN), have(...keysN))).toEqual({ add: [], remove: [] });
+    // a key of the shared prefix listed again later is not added
+    expect(diff(want(...keysN, keysN[7]!), have(...keysN))).toEqual({ add: [], remove: [] });
+    expect(diff(want(...keysN), have(...keysN, keysN[9]!))).toEqual({ add: [], remove: [] });
+  });
+});

@@ -2,10 +2,11 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writ
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFile } from '../../../controller/targets/file.js';
-import { notOurList, parseList, readList, renderList } from '../../../controller/targets/file-format.js';
+import { notOurList, parseList, readList, renderChanged, renderList } from '../../../controller/targets/file-format.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 import { entry, observedKeys, reconcilePass, testTarget, type StartingState, type TargetFixture } from '../../helpers/target-contract.js';
 import { testDeps } from '../../helpers/target-deps.js';
+import type { DesiredEntry, Plan } from '../../../controller/targets/types.js';
 
 afterAll(cleanupTmp);
 
@@ -250,5 +251,31 @@ describe('readList (one pass over a list)', () => {
     expect(readFileSync(path, 'utf8')).toBe('192.0.2.3\n192.0.2.4\n192.0.2.9\n');
     writeFileSync(path, 'garbage\n');
     await expect(t.observe()).rejects.toMatchObject({ code: 'E_TARGET_FOREIGN_FILE' });
+  });
+});
+
+describe('renderChanged (a canonical list changed in place)', () => {
+  // What apply computed before: the whole changed list, sorted again.
+  const whole = (entries: DesiredEntry[], plan: Plan, format: 'txt' | 'json') => {
+    const next = new Map(entries.map((e) => [e.cidr, e]));
+    for (const e of plan.remove) next.delete(e.cidr);
+    for (const e of plan.add) next.set(e.cidr, { ...next.get(e.cidr), ...e });
+    return renderList([...next.values()], format);
+  };
+
+  it('writes exactly what sorting the whole changed list writes', () => {
+    let seed = 5;
+    const r = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const pool = [...Array.from({ length: 80 }, (_, i) => `10.${i % 3}.${i}.0/24`), '10.0.0.0/8', '10.0.0.0/16', '192.0.2.1', '2001:db8::/48', '2001:db8::1', '::ffff:0:0/112'];
+    for (let t = 0; t < 300; t++) {
+      const format = t % 2 === 0 ? 'txt' : 'json';
+      const list = readList(renderList(pool.filter(() => r(3) === 0).map((k) => ({ ...entry(k), by: 'web1' })), format), format);
+      expect(list.canonical).toBe(true);
+      const plan: Plan = {
+        remove: list.entries.filter(() => r(5) === 0),
+        add: Array.from({ length: r(6) }, () => ({ ...entry(pool[r(pool.length)]!), jail: `j${r(3)}` })),
+      };
+      expect(renderChanged(list.entries, plan, format), `case ${t}`).toBe(whole(list.entries, plan, format));
+    }
   });
 });
