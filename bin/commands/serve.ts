@@ -20,6 +20,10 @@ unverified tip). Runs until SIGTERM/SIGINT; stopping it changes nothing a reconc
                              (a key of serve.pageKeys as HTTP Basic password, or none when
                              serve listens on loopback)
   GET /healthz               "ok"
+  with serve.mirror (a site read mirror for hosts with wake:, docs/serve.md):
+  GET /v1/ledger/tip?known=SHA&wait=S   the mirror's tip, held until it differs from SHA
+  GET|POST /ledger.git/...   read-only git over smart HTTP (fetch only; pushes get 403)
+  POST /v1/hooks/push        the forge's push webhook (with webhookSecretFile): poll now
 
   --listen ADDR:PORT   where to listen (default: serve.listen in the host config, else ${DEFAULT_SERVE_LISTEN})
 ${CONFIG_FLAGS_HELP}
@@ -33,8 +37,13 @@ Settings (host config, all optional):
       - { name: fw1, keySha256: <sha256 of the key>, expandRanges: 256 }
     pageKeys:
       - { name: ops, keyFile: /etc/fail2git/page.key }
-    maxConnections: 64
+    maxConnections: 64             # 2048 with mirror: one per host long-polling it
     fleetRefresh: 30s
+    mirror:
+      interval: 2s
+      keys:
+        - { name: site-a, keyFile: /etc/fail2git/mirror-site-a.key }
+      webhookSecretFile: /etc/fail2git/webhook.secret
 See docs/serve.md.`;
 
 type Values = ConfigFlagValues & { listen?: string };

@@ -5,6 +5,7 @@
  *   are not readable by everyone;
  *   allowedSigners (trust) is not writable by others.
  * - remote: `git ls-remote` of the branch, with a timeout, never prompting.
+ * - wake: with `wake:`, the site mirror answers its tip at once (one HTTP request), key private.
  * - push access, where this host needs it (it publishes its fleet status record, or its
  *   fail2ban hook writes bans): `git push --dry-run` of a probe ref, which the server
  *   authorizes like a real push without writing anything; for a remote on a local path, the
@@ -130,9 +131,31 @@ function checkLedgerTip(cfg: HostConfig): Check {
 function checkServeSecrets(cfg: HostConfig): Check[] {
   const s = cfg.serve;
   if (!s) return [];
-  const files = [...s.bouncerKeys, ...s.pageKeys].flatMap((k) => (k.keyFile ? [k.keyFile] : []));
+  const files = [...s.bouncerKeys, ...s.pageKeys, ...(s.mirror?.keys ?? [])].flatMap((k) => (k.keyFile ? [k.keyFile] : []));
+  if (s.mirror?.webhookSecretFile) files.push(s.mirror.webhookSecretFile);
   if (s.tls) files.push(s.tls.key);
   return files.map((f) => judgeMode('serve-key-mode', f, 'private', fileMode(f)));
+}
+
+/**
+ * `wake:`: the mirror answers a long-poll at once with this host's branch (one request, no
+ * git), and the key file is private. A mirror that does not answer is a warning: the host
+ * then polls the remote as without one.
+ */
+async function checkWake(cfg: HostConfig): Promise<Check[]> {
+  if (!cfg.wake) return [];
+  const w = cfg.wake;
+  const checks: Check[] = w.keyFile ? [judgeMode('wake-key-mode', w.keyFile, 'private', fileMode(w.keyFile))] : [];
+  try {
+    const { askTip, loadWakeAuth } = await import('../loop/wake.js');
+    const a = await askTip(w.url, undefined, 0, loadWakeAuth(w));
+    if (a.branch !== cfg.branch) checks.push(fail('wake', `the mirror ${w.url} serves branch ${a.branch}, this host follows ${cfg.branch}`));
+    else if (a.stale) checks.push(warn('wake', `the mirror ${w.url} answers, but has not reached the remote for a while (stale): hosts poll the remote instead`));
+    else checks.push(ok('wake', `the mirror ${w.url} answers, ${a.branch} at ${a.tip.slice(0, 12)}`));
+  } catch (err) {
+    checks.push(warn('wake', `${errorMessage(err)}; reconcile --watch polls the remote until it answers`));
+  }
+  return checks;
 }
 
 async function checkRemote(cfg: HostConfig, run: Runner): Promise<Check> {
@@ -246,7 +269,7 @@ export async function runDoctor(opts: DoctorOptions, deps: DoctorDeps): Promise<
   }
   const checks: Check[] = [ok('config', `${cfg.path} valid (host ${cfg.host}, remote ${redact(cfg.remote)})`)];
   checks.push(judgeMode('config-mode', cfg.path, 'secret', fileMode(cfg.path)));
-  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), ...(await remoteChecks(cfg, deps.run)), checkLedgerTip(cfg));
+  checks.push(...checkAllowedSigners(cfg), checkAdminSigners(cfg), ...(await checkSigning(cfg, deps.run)), ...checkServeSecrets(cfg), ...(await remoteChecks(cfg, deps.run)), ...(await checkWake(cfg)), checkLedgerTip(cfg));
   const dates: ClockSample[] = [];
   let text: string | undefined;
   try {

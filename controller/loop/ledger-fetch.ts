@@ -8,6 +8,7 @@ import { syncClone, type SyncResult } from '../git/clone.js';
 import type { Runner } from '../lib/exec.js';
 import { TransientError } from '../lib/errors.js';
 import { SingleFlight } from './background.js';
+import { JITTER } from './watch.js';
 
 /** A fetch running longer than this (and an interval) is reported as stalled. */
 const STALL_MIN_MS = 5_000;
@@ -96,10 +97,15 @@ export class LedgerFetch {
   /**
    * Starts a fetch when one is due and none runs: half an interval since the last start, or,
    * while the remote is quiet in a large fleet, the backed-off gap (less half an interval, as
-   * ticks come every interval). `force` (this host just pushed) fetches now and ends a back-off.
+   * ticks come every interval; the whole gap while the wake path is up, as its news brings extra
+   * ticks). `force` (this host just pushed) fetches now and ends a back-off.
    */
   kick(force = false): void {
-    const due = Math.max(this.cfg.intervalMs / 2, this.gap - this.cfg.intervalMs / 2);
+    // While the wake path is up, its news wakes the loop between interval ticks: those extra
+    // ticks must not make the remote's polls more frequent, so the whole gap must pass (less
+    // the ticks' jitter).
+    const healthy = this.cfg.wakeHealthy?.() ?? false;
+    const due = Math.max(this.cfg.intervalMs / 2, healthy ? this.gap - this.cfg.intervalMs * JITTER : this.gap - this.cfg.intervalMs / 2);
     if (!force && this.now() - this.lastStart < due) return;
     if (force) this.gap = this.cfg.intervalMs;
     const started = this.flight.start(async () => {

@@ -169,7 +169,7 @@ export class WakeListener {
   private async take(tip: string): Promise<string> {
     const { dir, branch, run } = this.cfg;
     if ((await localTip(dir, branch, run)) === tip) return tip;
-    const fetched = await fetchFromMirror(dir, this.cfg.url, branch, this.cfg.auth, run);
+    const fetched = await fetchFromMirror(dir, this.cfg.url, branch, this.cfg.auth, run, tip);
     this.counts.fetches++;
     const r = await advanceTracking(dir, branch, fetched, run);
     if (r === 'advanced') {

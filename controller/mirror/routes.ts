@@ -56,6 +56,7 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
   const secret = o.config.webhookSecretFile ? loadWebhookSecret(o.config.webhookSecretFile) : undefined;
   const counts = { tip: 0, git: 0, hook: 0, refused: 0 };
   const gate = new Gate(MAX_GIT_PROCESSES);
+  let capabilities: CapturedAnswer | undefined;
 
   const forbidden = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     counts.refused++;
@@ -121,11 +122,19 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
     counts.git++;
     req.socket.setTimeout(GIT_SOCKET_MS);
     res.once('finish', () => req.socket.setTimeout(DEFAULT_SOCKET_MS));
-    await gate.run(() => cgi(req, res, rest));
+    // Under protocol v2 the ref advertisement is only the server's capabilities: the same for
+    // every request, so a site's hosts fetching at once cost one git process for it, not one each.
+    const v2 = refs && /(^|:)version=2(:|$)/.test(header(req, 'git-protocol') ?? '');
+    if (v2 && capabilities) {
+      res.writeHead(200, capabilities.headers);
+      res.end(req.method === 'HEAD' ? undefined : capabilities.body);
+      return;
+    }
+    await gate.run(() => cgi(req, res, rest, v2 ? (c) => (capabilities = c) : undefined));
   }
 
   /** One `git http-backend` run: env per RFC 3875 (what git needs), body piped in, its answer out. */
-  function cgi(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+  function cgi(req: IncomingMessage, res: ServerResponse, rest: string, capture?: (answer: CapturedAnswer) => void): Promise<void> {
     return new Promise((resolve) => {
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH, GIT_PROJECT_ROOT: dirname(o.repoDir), GIT_HTTP_EXPORT_ALL: '1',
@@ -143,6 +152,9 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
       let received = 0;
       let head = Buffer.alloc(0);
       let started = false;
+      let status = 200;
+      const headers: Record<string, string> = {};
+      const kept: Buffer[] = [];
       const fail = (): void => {
         child.kill('SIGKILL');
         if (!res.headersSent) sendJson(res, 500, { message: 'git failed' });
@@ -162,6 +174,7 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
       });
       child.stdout.on('data', (d: Buffer) => {
         if (started) {
+          if (capture) kept.push(d);
           res.write(d);
           return;
         }
@@ -172,26 +185,28 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
           return;
         }
         started = true;
-        let status = 200;
         for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
           const i = line.indexOf(':');
           if (i <= 0) continue;
           const k = line.slice(0, i).trim();
           const v = line.slice(i + 1).trim();
           if (k.toLowerCase() === 'status') status = Number(v.split(' ')[0]) || 500;
-          else res.setHeader(k, v);
+          else headers[k] = v;
         }
-        res.writeHead(status);
-        res.write(head.subarray(end + 4));
+        res.writeHead(status, headers);
+        const first = head.subarray(end + 4);
+        if (capture) kept.push(first);
+        res.write(first);
       });
       child.on('error', (err) => {
         o.log.error('mirror.git-failed', { error: errorMessage(err) });
         fail();
         resolve();
       });
-      child.on('close', () => {
+      child.on('close', (code) => {
         if (!started) fail();
         else res.end();
+        if (capture && started && code === 0 && status === 200) capture({ headers, body: Buffer.concat(kept) });
         resolve();
       });
     });
@@ -217,6 +232,12 @@ export function mirrorRoutes(o: MirrorRouteOptions): MirrorRoutes {
       return false;
     },
   };
+}
+
+/** A whole answer of git http-backend, kept to be sent again. */
+interface CapturedAnswer {
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
 function refuseBody(res: ServerResponse, max: number): void {

@@ -198,6 +198,30 @@ describe('doctor finds each planted problem', () => {
     expect(failing(await doctor(host))).toEqual([]);
   });
 
+  it('wake: says whether the site mirror answers (a warning when it does not: the host polls the remote instead)', async () => {
+    host.settings = { ...host.settings, wake: { url: 'http://127.0.0.1:9' } };
+    writeConfig(host);
+    let checks = await doctor(host);
+    expect(check(checks, 'wake')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^the mirror http:\/\/127\.0\.0\.1:9 did not answer: ECONNREFUSED; reconcile --watch polls the remote until it answers$/) });
+    expect(failing(checks)).toEqual([]);
+    const { startServe } = await import('../../../controller/serve/run.js');
+    const { createMemoryLogger } = await import('../../../controller/lib/log.js');
+    const { loadHostConfig } = await import('../../../controller/config/load.js');
+    const mirrorCfg = { ...(await loadHostConfig(host.config)), stateDir: tmpDir('f2g-doctor-mirror') };
+    const serve = await startServe(mirrorCfg, { listen: '127.0.0.1:0', bouncerKeys: [], pageKeys: [], maxConnections: 16, fleetRefresh: '1h', mirror: { interval: '200ms', keys: [] } }, { log: createMemoryLogger(), now: () => new Date() });
+    try {
+      host.settings = { ...host.settings, wake: { url: `http://${serve.address}` } };
+      writeConfig(host);
+      for (let i = 0; i < 50 && check(checks, 'wake')?.status !== 'ok'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        checks = await doctor(host);
+      }
+      expect(check(checks, 'wake')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/answers, main at [0-9a-f]{12}$/) });
+    } finally {
+      await serve.close();
+    }
+  });
+
   it('a world-readable Proxmox token file', async () => {
     chmodSync(host.token, 0o644);
     const checks = await doctor(host);

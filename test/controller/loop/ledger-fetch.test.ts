@@ -90,8 +90,11 @@ describe('LedgerFetch', () => {
     f.kick();
     await f.settle(30_000);
     expect(f.pollGapMs).toBe(60_000); // news, yet backing off: the mirror carries the news
+    clock += 35_000; // a tick the mirror's news brought, past what an interval tick would need (gap − interval/2)
+    f.kick();
+    expect(f.busy).toBe(false); // the whole gap (less the ticks' jitter) must pass while the wake path is up
     healthy = false;
-    clock += 30_000; // backed off, this poll would wait another 30 s; the wake path going down ends that
+    // backed off, this poll would wait another 25 s; the wake path going down ends that
     f.wakeDown();
     expect(f.pollGapMs).toBe(30_000);
     expect(f.busy).toBe(true); // an interval had passed: it polls at once

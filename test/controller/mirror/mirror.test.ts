@@ -96,6 +96,12 @@ describe('serve with a read mirror', () => {
       const r = await gitAsync(dir, ['-c', 'protocol.version=2', 'clone', '-q', `${s.base}/ledger.git`, clone]);
       expect(r).toMatchObject({ code: 0 });
       expect(git(clone, 'rev-parse', 'HEAD')).toBe(remote.head());
+      // Again, with the v2 capabilities now answered from memory; and the exact tip by its id.
+      const pushed = remote.commit({ 'notes.txt': 'more\n' }, 'more');
+      while (((await (await fetch(`${s.base}/v1/ledger/tip`)).json()) as { tip: string }).tip !== pushed) await new Promise((res) => setTimeout(res, 50));
+      expect(await gitAsync(clone, ['-c', 'protocol.version=2', 'fetch', '-q', `${s.base}/ledger.git`, `+${pushed}:refs/test/tip`])).toMatchObject({ code: 0 });
+      expect(git(clone, 'rev-parse', 'refs/test/tip')).toBe(pushed);
+      expect(await gitAsync(dir, ['-c', 'protocol.version=2', 'clone', '-q', `${s.base}/ledger.git`, join(dir, 'c2')])).toMatchObject({ code: 0 });
       writeFileSync(join(clone, 'x.txt'), 'x\n');
       git(clone, 'add', '-A');
       git(clone, 'commit', '-q', '-m', 'try to push');
