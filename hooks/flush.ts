@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage, InvalidLedgerError } from '../controller/lib/errors.js';
-import { commitAndPush, recentMessages, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
+import { commitAndPush, recentCommits, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
 import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
 import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
@@ -161,11 +161,15 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
       const { list, ledger, format, parse } = await ledgerAt(snap);
       writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
       if (ops.length === 0) return null;
-      // Clock slack: the commit that delivered an op was made on this host after it was spooled.
-      const seen = deliveredIds(await recentMessages(repo, snap.tip, new Date(oldest - 3_600_000), author.email));
+      // One look at the recent history for both: this host's commits since the oldest op was
+      // spooled (clock slack: the commit that delivered an op was made after it), and every
+      // writer's unbans since an hour before the oldest ban's own time.
+      const banTimes = banTimesOf(ops);
+      const log = await recentCommits(repo, snap.tip, new Date(Math.min(oldest - 3_600_000, ...banTimes.map((t) => t - UNBAN_LOOKBACK_MS))));
+      const seen = deliveredIds(log.filter((c) => c.email === author.email).map((c) => c.body).join('\0'));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const unbannedAt = await recentUnbans(repo, snap.tip, todo, now);
+      const unbannedAt = banTimesOf(todo).length > 0 ? unbansIn(log.map((c) => c.body).join('\0'), now) : undefined;
       const writerRole = cfg.requireSignedCommits && cfg.adminSigners ? await writerRoleCheck(ledger.policy, now) : undefined;
       const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) }, writerRole);
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
@@ -201,14 +205,11 @@ const UNBAN_LOOKBACK_MS = 3_600_000;
 const MAX_UNBAN_SKEW_MS = 300_000;
 
 /**
- * Canonical key → the latest time an unban (by any writer) removed it, from the trailers
- * of the commits since the oldest pending ban's time: a ban delivered late is applied in
- * time order against them (hooks/operations.ts). Undefined when no ban or prolong is pending.
+ * The own times of the pending bans and prolongs: each is applied in time order against the
+ * unbans (by any writer) recorded since an hour before the oldest of them (hooks/operations.ts).
  */
-async function recentUnbans(repo: WriterRepo, tip: string, ops: readonly Operation[], now: Date): Promise<Map<string, string> | undefined> {
-  const times = ops.filter((o) => o.op !== 'unban').map((o) => Date.parse(o.at)).filter(Number.isFinite);
-  if (times.length === 0) return undefined;
-  return unbansIn(await recentMessages(repo, tip, new Date(Math.min(...times) - UNBAN_LOOKBACK_MS)), now);
+function banTimesOf(ops: readonly Operation[]): number[] {
+  return ops.filter((o) => o.op !== 'unban').map((o) => Date.parse(o.at)).filter(Number.isFinite);
 }
 
 /** Pure: the latest unban time per key in `git log --format=%B%x00` output. */

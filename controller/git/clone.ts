@@ -5,10 +5,11 @@
  * at a commit (`git show REV:path`), so the working tree is not needed for enforcing.
  * After a commit is accepted its tree is checked out, for people and read-only commands.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TransientError, redact } from '../lib/errors.js';
 import { execRunner, type Runner } from '../lib/exec.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 
 /** git never prompts (a hung reconciler is worse than a failed fetch) and ignores the caller's cwd config. */
 export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
@@ -37,8 +38,7 @@ export function neutralizeAttributes(dir: string): void {
   } catch {
     // not written yet
   }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, NEUTRAL_ATTRIBUTES);
+  writeFileAtomicSync(path, NEUTRAL_ATTRIBUTES, { mkdir: true });
 }
 
 /**
@@ -60,7 +60,7 @@ const DISK_MARK = '# fail2git: bounded disk';
 
 /**
  * Adds DISK_CONFIG to the repository's config file (`configPath`: `.git/config`, or `config`
- * of a bare repository) unless it is there. A file append, no git process: runs on every sync.
+ * of a bare repository) unless it is there. An atomic replace, no git process: runs on every sync.
  */
 export function ensureDiskConfig(configPath: string): void {
   let text: string;
@@ -72,7 +72,9 @@ export function ensureDiskConfig(configPath: string): void {
   if (text.includes(DISK_MARK)) return;
   const lines = [DISK_MARK];
   for (const [section, key, value] of DISK_CONFIG) lines.push(`[${section}]`, `\t${key} = ${value}`);
-  writeFileSync(configPath, (text.endsWith('\n') || text === '' ? text : text + '\n') + lines.join('\n') + '\n');
+  // Replaced whole (temp file, rename), never rewritten in place: a crash or a full disk
+  // must not leave git a truncated config, which would break every later git command here.
+  writeFileAtomicSync(configPath, (text.endsWith('\n') || text === '' ? text : text + '\n') + lines.join('\n') + '\n', { keepMode: true, exactMode: true, durable: true });
 }
 
 /**

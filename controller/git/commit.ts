@@ -94,22 +94,58 @@ export async function ensureWriterRepo(repo: WriterRepo): Promise<void> {
 /** Where a writer repository keeps the remote tip it last fetched (audit reads it on a host without a reader clone). */
 export const TIP_REF = 'refs/fail2git/tip';
 
-/** Fetches the remote branch; returns its commit. Unreachable or missing → TransientError. */
-export async function fetchRemoteTip(repo: WriterRepo): Promise<string> {
-  const git = gitIn(repo);
+/** Fetches the remote branch into TIP_REF. Unreachable or missing → TransientError. */
+async function fetchTip(repo: WriterRepo): Promise<void> {
   try {
-    await git(['fetch', '-q', '--no-tags', '--', repo.remote, `+refs/heads/${repo.branch}:${TIP_REF}`]);
+    await gitIn(repo)(['fetch', '-q', '--no-tags', '--', repo.remote, `+refs/heads/${repo.branch}:${TIP_REF}`]);
   } catch (err) {
     const why = firstLine(err);
     const code = /couldn't find remote ref/i.test(why) ? 'E_REMOTE_NO_BRANCH' : 'E_REMOTE_UNREACHABLE';
     throw new TransientError(code, `cannot fetch ${repo.branch} from ${redact(repo.remote)}: ${why}`, { cause: err });
   }
-  return (await git(['rev-parse', '--verify', `${TIP_REF}^{commit}`])).trim();
+}
+
+/** Fetches the remote branch; returns its commit. Unreachable or missing → TransientError. */
+export async function fetchRemoteTip(repo: WriterRepo): Promise<string> {
+  await fetchTip(repo);
+  return (await gitIn(repo)(['rev-parse', '--verify', `${TIP_REF}^{commit}`])).trim();
 }
 
 /** Reads files at a commit in one `cat-file --batch` (sizes are bytes, so slice a Buffer). */
 export async function readAt(repo: WriterRepo, rev: string, paths: readonly string[]): Promise<Record<string, string | null>> {
   const out = Buffer.from(await gitIn(repo)(['cat-file', '--batch'], { input: paths.map((p) => `${rev}:${p}\n`).join('') }), 'utf8');
+  return parseBatch(out, paths);
+}
+
+/** The fetched tip as one attempt needs it: its commit, tree and committer time, and the files at it. */
+interface TipSnapshot extends Snapshot {
+  tree: string;
+  /** committer time, unix seconds (NaN when unreadable) */
+  committed: number;
+}
+
+/**
+ * Fetches the remote tip and reads, in one `cat-file --batch`, its commit (tree, committer
+ * time) and the files at it: one git process instead of three more per attempt, and a
+ * storm's flusher makes many attempts when hosts race for the branch.
+ */
+async function fetchSnapshot(repo: WriterRepo, paths: readonly string[]): Promise<TipSnapshot> {
+  await fetchTip(repo);
+  const git = gitIn(repo);
+  const input = [`${TIP_REF}^{commit}`, ...paths.map((p) => `${TIP_REF}^{commit}:${p}`)].map((l) => `${l}\n`).join('');
+  const out = Buffer.from(await git(['cat-file', '--batch'], { input }), 'utf8');
+  const nl = out.indexOf(0x0a);
+  const head = /^([0-9a-f]+) commit (\d+)$/.exec(out.subarray(0, nl).toString('utf8'));
+  if (!head) throw new TransientError('E_REMOTE_NO_BRANCH', `cannot read the fetched ${repo.branch} of ${redact(repo.remote)} (${TIP_REF} is not a commit)`);
+  const size = Number(head[2]);
+  const body = out.subarray(nl + 1, nl + 1 + size).toString('utf8');
+  const tree = /^tree ([0-9a-f]+)$/m.exec(body)?.[1] ?? '';
+  const committed = Number(/^committer .* (\d+) [-+]\d{4}$/m.exec(body)?.[1] ?? NaN);
+  return { tip: head[1]!, tree, committed, files: parseBatch(out.subarray(nl + 1 + size + 1), paths) };
+}
+
+/** The blobs of a `cat-file --batch` answer, one per path (null = missing; sizes are bytes). */
+function parseBatch(out: Buffer, paths: readonly string[]): Record<string, string | null> {
   const files: Record<string, string | null> = {};
   let pos = 0;
   for (const path of paths) {
@@ -129,12 +165,12 @@ export async function readAt(repo: WriterRepo, rev: string, paths: readonly stri
 }
 
 /** Builds a commit on top of `parent` with the given files replaced; null if the tree is unchanged. */
-async function writeCommit(repo: WriterRepo, parent: string, change: Change, opts: CommitOptions): Promise<string | null> {
+async function writeCommit(repo: WriterRepo, parent: TipSnapshot, change: Change, opts: CommitOptions): Promise<string | null> {
   const git = gitIn(repo);
   const index = join(repo.dir, `fail2git-index-${process.pid}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    await git(['read-tree', parent], { env });
+    await git(['read-tree', parent.tip], { env });
     const lines: string[] = [];
     for (const [path, text] of Object.entries(change.files)) {
       const blob = (await git(['hash-object', '-w', '--stdin'], { input: text })).trim();
@@ -142,8 +178,7 @@ async function writeCommit(repo: WriterRepo, parent: string, change: Change, opt
     }
     await git(['update-index', '--index-info'], { env, input: lines.join('\n') + '\n' });
     const tree = (await git(['write-tree'], { env })).trim();
-    const parentTree = (await git(['rev-parse', `${parent}^{tree}`])).trim();
-    if (tree === parentTree) return null;
+    if (tree === parent.tree) return null;
     const who: NodeJS.ProcessEnv = {
       GIT_AUTHOR_NAME: opts.author.name, GIT_AUTHOR_EMAIL: opts.author.email,
       GIT_COMMITTER_NAME: opts.author.name, GIT_COMMITTER_EMAIL: opts.author.email,
@@ -151,10 +186,10 @@ async function writeCommit(repo: WriterRepo, parent: string, change: Change, opt
     // Committer dates on the branch never go back (signed hosts hold a commit dated before its
     // parent, controller/git/signing.ts): a host whose clock is behind the last writer's dates
     // its commit at the parent's second instead.
-    const parentTime = Number((await git(['show', '-s', '--format=%ct', parent])).trim());
+    const parentTime = parent.committed;
     if (Number.isFinite(parentTime) && parentTime * 1000 > Date.now()) who.GIT_COMMITTER_DATE = `${parentTime} +0000`;
     const sign = opts.signingKey ? ['-S'] : [];
-    const args = [...signingArgs({ signingKey: opts.signingKey }), 'commit-tree', ...sign, tree, '-p', parent, '-F', '-'];
+    const args = [...signingArgs({ signingKey: opts.signingKey }), 'commit-tree', ...sign, tree, '-p', parent.tip, '-F', '-'];
     return (await git(args, { env: who, input: change.message })).trim();
   } finally {
     rmSync(index, { force: true });
@@ -183,11 +218,11 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   await ensureWriterRepo(repo);
   const max = opts.maxAttempts ?? 12;
   for (let attempt = 1; ; attempt++) {
-    const tip = await fetchRemoteTip(repo);
-    const files = await readAt(repo, tip, opts.paths);
-    const change = await opts.mutate({ tip, files });
+    const snap = await fetchSnapshot(repo, opts.paths);
+    const { tip } = snap;
+    const change = await opts.mutate({ tip, files: snap.files });
     if (change === null) return { commit: null, tip, attempts: attempt };
-    const commit = await writeCommit(repo, tip, change, opts);
+    const commit = await writeCommit(repo, snap, change, opts);
     if (commit === null) return { commit: null, tip, attempts: attempt };
     if (await push(repo, commit)) {
       // The remote tip is now our commit: keep it, so the writer's repository holds the
@@ -202,11 +237,25 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   }
 }
 
+/** One commit of `recentCommits`: its author's email and its message. */
+export interface RecentCommit {
+  email: string;
+  body: string;
+}
+
 /**
- * Commit messages reachable from `rev` committed after `since`, by `email` when given (this
- * host's own, for idempotency checks), else by anyone (unbans, for time order).
+ * Every commit reachable from `rev` committed after `since`, with its author's email: one
+ * `git log` for both questions a flusher asks of the history (which of its own operations were
+ * delivered, and every writer's recent unbans).
  */
-export async function recentMessages(repo: WriterRepo, rev: string, since: Date, email?: string): Promise<string> {
-  const who = email === undefined ? [] : [`--author=<${email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>`];
-  return gitIn(repo)(['log', `--since=${since.toISOString()}`, ...who, '--format=%B%x00', rev, '--']);
+export async function recentCommits(repo: WriterRepo, rev: string, since: Date): Promise<RecentCommit[]> {
+  const out = await gitIn(repo)(['log', `--since=${since.toISOString()}`, '--format=%ae%x01%B%x00', rev, '--']);
+  const commits: RecentCommit[] = [];
+  for (const chunk of out.split('\0')) {
+    const text = chunk.replace(/^\n/, '');
+    const sep = text.indexOf('\x01');
+    if (sep < 0) continue;
+    commits.push({ email: text.slice(0, sep), body: text.slice(sep + 1) });
+  }
+  return commits;
 }

@@ -91,7 +91,7 @@ function isHeaderLine(line: string): boolean {
  * Positions in a canonical file, matching what the YAML parser reports for the same
  * text: `h` = index of the apiVersion line, `first` = index of the first entry line.
  */
-function locator(lines: readonly string[], h: number, first: number, count: number): LocatedDoc['at'] {
+function locator(lineAt: (index: number) => string, h: number, first: number, count: number): LocatedDoc['at'] {
   return (path, part = 'value') => {
     const [top, index, key] = path;
     const topLine = top === 'apiVersion' ? h + 1 : top === 'kind' ? h + 2 : top === 'bans' ? h + 3 : undefined;
@@ -103,7 +103,7 @@ function locator(lines: readonly string[], h: number, first: number, count: numb
     }
     const line = first + 1 + index;
     const fields: Field[] = [];
-    readEntry(lines[line - 1]!, {}, fields);
+    readEntry(lineAt(line - 1), {}, fields);
     const field = typeof key === 'string' && path.length === 3 ? fields.find((f) => f.key === key) : undefined;
     if (!field) return { line, col: 5 }; // the entry's `{`
     return { line, col: part === 'key' ? field.keyCol : field.valueCol };
@@ -116,16 +116,23 @@ function locator(lines: readonly string[], h: number, first: number, count: numb
  */
 export function parseBanListFast(text: string, where?: { line: number }): LocatedDoc | null {
   // Lines are cut as the reader reaches them: a 50 MB file that leaves the layout at its
-  // fifth line is given up at once, not after splitting it whole.
-  const lines: string[] = [];
+  // fifth line is given up at once, not after splitting it whole. Only where each line
+  // starts is kept (for positions of problems), not 100k line strings.
+  const starts: number[] = [];
   let pos = 0;
   const next = (): string | undefined => {
     if (pos > text.length) return undefined;
     let end = text.indexOf('\n', pos);
     if (end === -1) end = text.length;
-    lines.push(text.slice(pos, end));
+    starts.push(pos);
+    const line = text.slice(pos, end);
     pos = end + 1;
-    return lines[lines.length - 1];
+    return line;
+  };
+  const lineAt = (index: number): string => {
+    const start = starts[index]!;
+    const end = text.indexOf('\n', start);
+    return text.slice(start, end === -1 ? text.length : end);
   };
   const isLast = (): boolean => pos > text.length;
   const miss = (index: number): null => {
@@ -139,7 +146,7 @@ export function parseBanListFast(text: string, where?: { line: number }): Locate
   }
   let line = next();
   while (!isLast() && isHeaderLine(line!)) line = next();
-  const h = lines.length - 1;
+  const h = starts.length - 1;
   if (line !== 'apiVersion: fail2git/v1') return miss(h);
   if (next() !== 'kind: BanList') return miss(h + 1);
   const bansLine = next();
@@ -164,7 +171,7 @@ export function parseBanListFast(text: string, where?: { line: number }): Locate
     return miss(h + 2);
   }
   // Plain tokens hold only printable ASCII (isPlainSafe's characters); a quoted one may hold an escape.
-  return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lines, h, first, bans.length), ...(!quoted.seen && { printable: true as const }) };
+  return { value: { apiVersion: 'fail2git/v1', kind: 'BanList', bans }, at: locator(lineAt, h, first, bans.length), ...(!quoted.seen && { printable: true as const }) };
 }
 
 const ENTRY_LINE = /^\s*-\s*(\{.*\})\s*(?:#.*)?$/;

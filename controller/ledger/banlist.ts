@@ -81,13 +81,32 @@ function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, 
   if (!cidr) return undefined;
   const special = specialAddress(cidr);
   if (special) sink.add([...base, 'cidr'], 'E_CIDR_SPECIAL', special);
-  dups.check(cidr.key, i);
+  dups.checkNetwork(cidr, i);
+  // A canonical entry (the usual case, 100k per load) is already what would be built: keep it.
+  if (isCanonicalEntry(raw, cidr.key, expires?.text, at?.text)) return raw as unknown as BanEntry;
   const entry: BanEntry = { cidr: cidr.key };
   if (expires) entry.expires = expires.text;
   if (at) entry.at = at.text;
   for (const k of ['by', 'jail', 'reason'] as const) if (typeof raw[k] === 'string') entry[k] = raw[k];
   if (typeof raw.count === 'number') entry.count = raw.count;
   return entry;
+}
+
+/**
+ * Whether `raw` holds exactly the entry entryOf would build from it: canonical cidr and times,
+ * string texts, a numeric count, nothing else, keys in BAN_KEYS order.
+ */
+function isCanonicalEntry(raw: Record<string, unknown>, cidr: string, expires: string | undefined, at: string | undefined): boolean {
+  if (raw.cidr !== cidr || raw.expires !== expires || raw.at !== at) return false;
+  let order = 0;
+  for (const k in raw) {
+    const i = BAN_KEYS.indexOf(k as (typeof BAN_KEYS)[number], order);
+    if (i < 0) return false;
+    order = i + 1;
+    const v = raw[k];
+    if (k === 'count' ? typeof v !== 'number' : typeof v !== 'string') return false;
+  }
+  return true;
 }
 
 /** Schema and per-file semantic checks of a located BanList; returns canonical entries. */

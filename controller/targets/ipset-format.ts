@@ -86,7 +86,9 @@ export function parseSavedSet(text: string, set: string, family: Family): SavedS
         else if (words[i] === 'timeout') out.timeout = Number(words[i + 1]);
       }
     } else if (line.startsWith(add)) {
-      const words = line.slice(add.length).split(' ');
+      // `add SET MEMBER` alone is the common line: no words to split (100k lines per observe)
+      const rest = line.slice(add.length);
+      const words = rest.includes(' ') ? rest.split(' ') : [rest];
       if (words.includes('nomatch')) {
         out.nomatch++;
         continue;

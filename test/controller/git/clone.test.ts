@@ -1,7 +1,7 @@
 import { afterAll, describe, it, expect } from 'vitest';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkoutRev, ensureClone, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
+import { checkoutRev, DISK_CONFIG, ensureClone, ensureDiskConfig, localTip, lsRemoteTip, syncClone } from '../../../controller/git/clone.js';
 import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { git, makeLedgerRemote, startGitDaemon } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -175,5 +175,27 @@ describe('bounded disk (issue 18)', () => {
     await syncClone(remote.bare, dir, 'main');
     await syncClone(remote.bare, dir, 'main');
     expect(git(dir, 'config', '--get-all', 'gc.autoPackLimit')).toBe('20');
+  });
+});
+
+describe('ensureDiskConfig', () => {
+  it('replaces the config whole (a new file renamed into place, its mode kept, no temp file left), so a crash never leaves git half a config', () => {
+    const dir = tmpDir('f2g-clone');
+    git(dir, 'init', '-q', '--bare', 'r.git');
+    const config = join(dir, 'r.git', 'config');
+    writeFileSync(config, readFileSync(config, 'utf8').trimEnd()); // no final newline
+    chmodSync(config, 0o640);
+    const before = readFileSync(config, 'utf8');
+    const inode = statSync(config).ino;
+    ensureDiskConfig(config);
+    expect(statSync(config).ino).not.toBe(inode);
+    expect(statSync(config).mode & 0o777).toBe(0o640);
+    expect(readFileSync(config, 'utf8').startsWith(`${before}\n# fail2git: bounded disk\n`)).toBe(true);
+    expect(readdirSync(join(dir, 'r.git')).filter((n) => n.includes('tmp'))).toEqual([]);
+    for (const [section, key, value] of DISK_CONFIG) expect(git(join(dir, 'r.git'), 'config', '--get', `${section}.${key}`)).toBe(value);
+    // once there, it is left alone
+    const written = statSync(config).ino;
+    ensureDiskConfig(config);
+    expect(statSync(config).ino).toBe(written);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backoffDelay, commitAndPush, readAt, type WriterRepo } from '../../../controller/git/commit.js';
+import { backoffDelay, commitAndPush, readAt, recentCommits, type WriterRepo } from '../../../controller/git/commit.js';
 import { TransientError } from '../../../controller/lib/errors.js';
 import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
@@ -113,6 +113,16 @@ describe('commitAndPush', () => {
     await commitAndPush(writer(remote.bare), { author, signingKey: key, paths: ['notes.txt'], mutate: appendLine('signed') });
     const sig = git(remote.bare, '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'allowed')}`, 'log', '-1', '--format=%G? %GS %ce', 'main');
     expect(sig).toBe('G fail2git@web1 fail2git@web1');
+  });
+
+  it('recentCommits gives every commit since a time with its author\'s email and whole message, newest first', async () => {
+    const remote = makeLedgerRemote({ 'notes.txt': 'seed\n' });
+    const w = writer(remote.bare);
+    await commitAndPush(w, { author, paths: ['notes.txt'], mutate: () => ({ files: { 'notes.txt': 'one\n' }, message: 'one\n\nFail2git-Id: 1-web1-a\n' }) });
+    const res = await commitAndPush(w, { author: { name: 'db1', email: 'fail2git@db1' }, paths: ['notes.txt'], mutate: () => ({ files: { 'notes.txt': 'two\n' }, message: 'two\n' }) });
+    const log = await recentCommits(w, res.commit!, new Date(Date.now() - 3_600_000));
+    expect(log.slice(0, 2)).toEqual([{ email: 'fail2git@db1', body: 'two\n' }, { email: 'fail2git@web1', body: 'one\n\nFail2git-Id: 1-web1-a\n' }]);
+    expect(await recentCommits(w, res.commit!, new Date(Date.now() + 3_600_000))).toEqual([]);
   });
 
   it('backoff is jittered and capped', () => {
