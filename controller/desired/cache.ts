@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Ledger, PolicySpec, TargetDoc } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';
 import { writeFileAtomicSync } from '../lib/files.js';
+import { fastCanonicalTime } from '../ledger/checks.js';
 
 const FILE = 'desired-cache.json';
 
@@ -64,7 +65,7 @@ export function buildCache(rev: string, ledger: Pick<Ledger, 'policy' | 'targets
   };
   for (const e of entries) {
     c.cidr.push(e.cidr);
-    c.expires.push(e.expires === undefined ? 0 : Date.parse(e.expires));
+    c.expires.push(e.expires === undefined ? 0 : (fastCanonicalTime(e.expires) ?? Date.parse(e.expires)));
     c.expiresText.push(e.expires ?? '');
     c.by.push(intern(e.by));
     c.jail.push(intern(e.jail));

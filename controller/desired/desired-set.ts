@@ -5,6 +5,7 @@
  */
 import { compareCidr, cidrContains, cidrOverlaps, parseCidrCached, type Cidr } from '../net/cidr.js';
 import { isTooBroad } from '../ledger/cross-checks.js';
+import { fastCanonicalTime } from '../ledger/checks.js';
 import type { Ledger } from '../ledger/types.js';
 import type { DesiredEntry } from '../targets/types.js';
 
@@ -40,13 +41,13 @@ function overlapDetail(ban: Cidr, other: Cidr, what: string): string {
 }
 
 function skipReason(ban: Cidr, ledger: Ledger, allow: readonly Cidr[], protect: readonly Cidr[]): Omit<Skipped, 'cidr'> | undefined {
-  const a = allow.find((x) => cidrOverlaps(ban, x));
+  const a = allow.length === 0 ? undefined : allow.find((x) => cidrOverlaps(ban, x));
   if (a) return { reason: 'allowlisted', detail: overlapDetail(ban, a, 'allowlisted') };
   if (isTooBroad(ban, ledger.policy)) {
     const limit = ban.family === 4 ? ledger.policy.broadestPrefix.ipv4 : ledger.policy.broadestPrefix.ipv6;
     return { reason: 'too-broad', detail: `broader than the policy's /${limit}` };
   }
-  const p = protect.find((x) => cidrOverlaps(ban, x));
+  const p = protect.length === 0 ? undefined : protect.find((x) => cidrOverlaps(ban, x));
   if (p) return { reason: 'protected', detail: overlapDetail(ban, p, 'protected') };
   return undefined;
 }
@@ -59,13 +60,15 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
   const allow = parseAll(ledger.allow.map((a) => a.cidr));
   const protect = parseAll(protectedCidrs);
   const nowMs = now.getTime();
-  const live: { c: Cidr; e: DesiredEntry }[] = [];
+  // two columns, not a pair object per entry: they are paired only when a sort is needed
+  const cidrs: Cidr[] = [];
+  const entries: DesiredEntry[] = [];
   const skipped: Skipped[] = [];
   let next = Infinity;
   for (const ban of ledger.bans) {
     const c = parseCidrCached(ban.cidr);
     if (c instanceof Error) continue;
-    const expiresMs = ban.expires === undefined ? Infinity : Date.parse(ban.expires);
+    const expiresMs = ban.expires === undefined ? Infinity : (fastCanonicalTime(ban.expires) ?? Date.parse(ban.expires));
     if (!(expiresMs > nowMs)) {
       skipped.push({ cidr: c.key, reason: 'expired', detail: `expired ${ban.expires ?? ''}` });
       continue;
@@ -81,13 +84,20 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
     if (ban.jail !== undefined) e.jail = ban.jail;
     if (ban.at !== undefined) e.at = ban.at;
     if (ban.count !== undefined) e.count = ban.count;
-    live.push({ c, e });
+    cidrs.push(c);
+    entries.push(e);
     if (expiresMs < next) next = expiresMs;
   }
   // A canonical ledger is already in address order; sorting is then one linear check.
-  const sorted = live.every((x, i) => i === 0 || compareCidr(live[i - 1]!.c, x.c) <= 0);
-  if (!sorted) live.sort((x, y) => compareCidr(x.c, y.c));
-  const result: DesiredSet = { entries: live.map((l) => l.e), skipped };
+  let sorted = true;
+  for (let i = 1; i < cidrs.length && sorted; i++) sorted = compareCidr(cidrs[i - 1]!, cidrs[i]!) <= 0;
+  const result: DesiredSet = { entries: sorted ? entries : sortedEntries(cidrs, entries), skipped };
   if (next !== Infinity) result.nextExpiry = new Date(next);
   return result;
+}
+
+function sortedEntries(cidrs: readonly Cidr[], entries: readonly DesiredEntry[]): DesiredEntry[] {
+  const live = entries.map((e, i) => ({ c: cidrs[i]!, e }));
+  live.sort((x, y) => compareCidr(x.c, y.c));
+  return live.map((l) => l.e);
 }

@@ -81,7 +81,7 @@ function entryOf(sink: ProblemSink, dups: DuplicateTracker, raw: Record<string, 
   if (!cidr) return undefined;
   const special = specialAddress(cidr);
   if (special) sink.add([...base, 'cidr'], 'E_CIDR_SPECIAL', special);
-  dups.check(cidr.key, i);
+  dups.checkNetwork(cidr, i);
   // A canonical entry (the usual case, 100k per load) is already what would be built: keep it.
   if (isCanonicalEntry(raw, cidr.key, expires?.text, at?.text)) return raw as unknown as BanEntry;
   const entry: BanEntry = { cidr: cidr.key };

@@ -108,6 +108,8 @@ function git(repoDir: string, args: string[], input?: string): Promise<Buffer> {
   });
 }
 
+const FULL_ID = /^[0-9a-f]{40}$/;
+
 async function resolveCommit(repoDir: string, rev: string): Promise<string> {
   if (rev === '' || rev.startsWith('-') || /[\s\0]/.test(rev)) throw new InputError('E_REV_UNKNOWN', `${JSON.stringify(rev)} is not a git revision`);
   try {
@@ -154,11 +156,17 @@ function notRegular(path: string, e: TreeEntry, commit: string): Problem | undef
 
 /** Reads the four files as they are at `rev`; source.rev is the full commit id. */
 export async function loadLedgerFromGit(repoDir: string, rev: string): Promise<LoadResult> {
+  const lsTree = (commit: string, paths: readonly string[]) => git(repoDir, ['ls-tree', '-z', '-l', '--full-tree', commit, '--', ...paths]).then((out) => parseLsTree(out.toString('utf8')));
+  // A full commit id (what the reconciler passes) names itself: the two listings start beside
+  // the check that it is a commit instead of after it. Their answers count only once it is one.
+  const early = FULL_ID.test(rev) ? [lsTree(rev, ['bans']), lsTree(rev, FILE_ORDER)] as const : undefined;
+  early?.forEach((p) => p.catch(() => undefined)); // awaited below, unless rev is no commit
   const commit = await resolveCommit(repoDir, rev);
-  const top = parseLsTree((await git(repoDir, ['ls-tree', '-z', '-l', '--full-tree', commit, '--', 'bans'])).toString('utf8')).get('bans');
+  const same = early !== undefined && commit === rev;
+  const top = (await (same ? early[0] : lsTree(commit, ['bans']))).get('bans');
   const problems: Problem[] = [];
   if (top && top.type !== 'tree') problems.push({ ...notRegular('bans', top, commit)!, message: `is ${MODE_NAMES[top.mode] ?? `a ${top.type}`} at ${commit.slice(0, 12)}; bans/ must be a directory` });
-  const tree = top?.type === 'tree' ? parseLsTree((await git(repoDir, ['ls-tree', '-z', '-l', '--full-tree', commit, '--', ...FILE_ORDER])).toString('utf8')) : new Map<string, TreeEntry>();
+  const tree = top?.type === 'tree' ? await (same ? early[1] : lsTree(commit, FILE_ORDER)) : new Map<string, TreeEntry>();
   const files: Record<string, Uint8Array | null> = {};
   const wanted: { path: string; size: number }[] = [];
   for (const path of FILE_ORDER) {

@@ -49,3 +49,18 @@ describe('unprintableProblems on the line reader\'s documents', () => {
     expect(parseBanList(text('"new\\nline"')).problems).toMatchObject([{ code: 'E_CONTROL_CHAR', line: 5 }]);
   });
 });
+
+describe('duplicates in a ban list that is sorted until it is not', () => {
+  const list = (...cidrs: string[]) => `apiVersion: fail2git/v1\nkind: BanList\nbans:\n${cidrs.map((c) => `  - {cidr: ${c}}\n`).join('')}`;
+  const dups = (text: string) => parseBanList(text).problems.filter((p) => p.code === 'E_DUPLICATE').map((p) => `${p.line}: ${p.message}`);
+
+  it('finds a repeat right after its first, one far after a sorted run, and none in a sorted list', () => {
+    expect(dups(list('192.0.2.1', '192.0.2.2', '192.0.2.3'))).toEqual([]);
+    expect(dups(list('192.0.2.1', '192.0.2.2', '192.0.2.2', '192.0.2.3'))).toEqual(['6: 192.0.2.2 is listed twice (first at line 5)']);
+    expect(dups(list('192.0.2.1', '192.0.2.2', '192.0.2.3', '10.0.0.1', '192.0.2.1', '10.0.0.1'))).toEqual([
+      '8: 192.0.2.1 is listed twice (first at line 4)', '9: 10.0.0.1 is listed twice (first at line 7)',
+    ]);
+    // two spellings of one network are one key
+    expect(dups(`apiVersion: fail2git/v1\nkind: BanList\nbans:\n  - {cidr: "2001:db8::1"}\n  - {cidr: "2001:DB8:0::1"}\n`)).toEqual(['5: 2001:db8::1 is listed twice (first at line 4)']);
+  });
+});

@@ -143,6 +143,20 @@ describe('loadLedgerFromGit: only regular files are ledger files', () => {
     expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(/^bans\/allow\.yaml:1:1: is a submodule at /)]);
   });
 
+  it('reads a full commit id (what the reconciler passes) exactly as its branch name, refusals included', async () => {
+    for (const repo of [commitWith('ledger-full-symlink', 'bans/active.yaml', '120000', YAML), commitWith('ledger-full-bans-link', 'bans', '120000', 'elsewhere'), commitWith('ledger-full-ok', 'bans/active.yaml', '100644', YAML)]) {
+      const id = git(repo, 'rev-parse', 'HEAD');
+      expect(await loadLedgerFromGit(repo, id)).toEqual(await loadLedgerFromGit(repo, 'main'));
+    }
+  });
+
+  it('a full id of a tree, a blob or no object is an unknown revision, not a listing', async () => {
+    const repo = commitWith('ledger-full-tree', 'bans/active.yaml', '100644', YAML);
+    for (const id of [git(repo, 'rev-parse', 'HEAD^{tree}'), git(repo, 'rev-parse', 'HEAD:bans/active.yaml'), 'e'.repeat(40)]) {
+      await expect(loadLedgerFromGit(repo, id)).rejects.toMatchObject({ code: 'E_REV_UNKNOWN' });
+    }
+  });
+
   it('bans/ itself as a symlink is refused', async () => {
     const r = await loadLedgerFromGit(commitWith('ledger-bans-link', 'bans', '120000', 'elsewhere'), 'HEAD');
     expect(r.problems.map(formatProblem)).toEqual([expect.stringMatching(/^bans:1:1: is a symbolic link at [0-9a-f]{12}; bans\/ must be a directory$/)]);
