@@ -62,7 +62,7 @@ export const command: Command = {
     const log = createJsonLogger({ base: { host: cfg.host } });
     const { startServe } = await import('../../controller/serve/run.js');
     const running = await startServe(cfg, serve, { log, now: () => new Date() });
-    log.info('serve.listening', { address: running.address, tls: serve.tls !== undefined, bouncerKeys: serve.bouncerKeys.length, pageKeys: serve.pageKeys.length, clone: ledgerClonePath(cfg) });
+    log.info('serve.listening', { address: running.address, tls: serve.tls !== undefined, bouncerKeys: serve.bouncerKeys.length, pageKeys: serve.pageKeys.length, clone: ledgerClonePath(cfg), ...(serve.mirror && { mirror: { interval: serve.mirror.interval, keys: serve.mirror.keys.length, webhook: serve.mirror.webhookSecretFile !== undefined, maxConnections: serve.maxConnections } }) });
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => () => {
         log.info('serve.stop', { signal: sig });

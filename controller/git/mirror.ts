@@ -94,6 +94,8 @@ export function mirrorGitEnv(auth: MirrorAuth): NodeJS.ProcessEnv {
   if (auth.key !== undefined) pairs.push(['http.extraHeader', `X-Api-Key: ${auth.key}`]);
   if (auth.caFile !== undefined) pairs.push(['http.sslCAInfo', auth.caFile]);
   const env: NodeJS.ProcessEnv = { ...GIT_ENV, GIT_CONFIG_COUNT: String(pairs.length) };
+  // GIT_SSL_CAINFO in the environment outranks http.sslCAInfo: the configured CA must win.
+  if (auth.caFile !== undefined) env.GIT_SSL_CAINFO = auth.caFile;
   pairs.forEach(([k, v], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = k;
     env[`GIT_CONFIG_VALUE_${i}`] = v;

@@ -51,9 +51,10 @@ export interface LedgerFetchConfig {
   /** the fleet's size as last counted (fleet/size.ts): quiet polls back off up to idlePollCapMs */
   fleetSize?: () => number;
   /**
-   * The push-triggered wake-up (./wake.ts) is up: news reaches this host through the mirror, so
-   * a poll that finds news does not end the back-off (the forge is polled as if quiet). Without
-   * it, or while it is down, news brings the interval back as always.
+   * Given when the host has a push-triggered wake-up (./wake.ts): whether it is up. While it
+   * is, news reaches this host through the mirror, so a poll that finds news does not end the
+   * back-off (the forge is polled as if quiet). While it is down (or not yet up), quiet polls
+   * do not back off: the remote is polled at the plain interval until the mirror answers.
    */
   wakeHealthy?: () => boolean;
   now?: () => number;
@@ -113,8 +114,12 @@ export class LedgerFetch {
       const r = await syncClone(this.cfg.remote, this.cfg.dir, this.cfg.branch, this.cfg.run);
       this.last = r;
       const cap = idlePollCapMs(this.cfg.intervalMs, this.cfg.fleetSize?.() ?? 0);
-      const news = r.fetched && !r.error && !(this.cfg.wakeHealthy?.() ?? false);
-      this.gap = nextPollGapMs(this.gap, this.cfg.intervalMs, cap, news, (this.cfg.random ?? Math.random)());
+      const healthy = this.cfg.wakeHealthy?.() ?? false;
+      const news = r.fetched && !r.error && !healthy;
+      // A host with a wake path that is down polls at the plain interval, quiet or not, so
+      // propagation is the polling figure from the first ban on; failed polls still back off.
+      if (this.cfg.wakeHealthy && !healthy && !r.error) this.gap = this.cfg.intervalMs;
+      else this.gap = nextPollGapMs(this.gap, this.cfg.intervalMs, cap, news, (this.cfg.random ?? Math.random)());
       this.cfg.onResult?.(r);
       if (r.fetched || Boolean(r.error) !== Boolean(before?.error)) this.cfg.onNews();
     });
@@ -123,8 +128,8 @@ export class LedgerFetch {
 
   /**
    * The wake path went down: its back-off no longer stands, so the next poll is due within an
-   * interval (and at once when an interval has passed since the last). Quiet polls back off
-   * again as they do without a mirror.
+   * interval (and at once when an interval has passed since the last), and the polls stay at
+   * the interval until it is up again.
    */
   wakeDown(): void {
     this.gap = this.cfg.intervalMs;

@@ -6,9 +6,9 @@
  * that is a fast-forward (controller/git/mirror.ts), then wakes the loop: the run checks every
  * commit it brings as it would the remote's (signatures, guards). The mirror is never more
  * trusted than the remote, and never needed: the remote stays polled (./ledger-fetch.ts), and
- * while the wake path is down (refused, timeout, a bad or stale answer) that polling is as it
- * is without a mirror. A failure is logged once per streak, without secrets, and retried with
- * back-off and jitter.
+ * while the wake path is down (refused, timeout, a bad or stale answer) it runs at the plain
+ * interval, without idle back-off. A failure is logged once per streak, without secrets, and
+ * retried with back-off and jitter.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';

@@ -73,7 +73,7 @@ describe('LedgerFetch', () => {
     expect(f.pollGapMs).toBe(30_000);
   });
 
-  it('while the wake-up is healthy, news from the remote does not end the back-off; when it goes down the interval is back', async () => {
+  it('while the wake-up is healthy, news from the remote does not end the back-off; while it is down the remote is polled at the plain interval', async () => {
     const remote = makeLedgerRemote();
     let clock = Date.now();
     let healthy = false;
@@ -99,6 +99,11 @@ describe('LedgerFetch', () => {
     expect(f.pollGapMs).toBe(30_000);
     expect(f.busy).toBe(true); // an interval had passed: it polls at once
     await f.settle(30_000);
+    expect(f.pollGapMs).toBe(30_000); // quiet, yet no back-off while the wake path is down
+    clock += 30_000;
+    f.kick();
+    await f.settle(30_000);
+    expect(f.pollGapMs).toBe(30_000);
   });
 
   it('idle polling stretches only in a large fleet, to fleetSize / 3 per second, at most 10 minutes', () => {

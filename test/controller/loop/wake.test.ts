@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { startServe } from '../../../controller/serve/run.js';
 import type { HostConfig, ServeConfig } from '../../../controller/config/host-config.js';
 import { createMemoryLogger } from '../../../controller/lib/log.js';
@@ -20,7 +21,7 @@ afterAll(cleanupTmp);
 
 const KEY = 'wake-host-key-0123456789abc';
 
-async function serveMirror(remoteUrl: string, keyFile?: string) {
+async function serveMirror(remoteUrl: string, keyFile?: string, tls?: { cert: string; key: string }) {
   const stateDir = tmpDir('f2g-wake-mirror');
   const cfg: HostConfig = {
     remote: remoteUrl, branch: 'main', host: 'mirror1', stateDir, requireSignedCommits: false, publishStatus: false,
@@ -28,14 +29,14 @@ async function serveMirror(remoteUrl: string, keyFile?: string) {
   };
   const serve: ServeConfig = {
     listen: '127.0.0.1:0', bouncerKeys: [], pageKeys: [], maxConnections: 64, fleetRefresh: '1h',
-    mirror: { interval: '200ms', keys: keyFile ? [{ name: 'hosts', keyFile }] : [] },
+    mirror: { interval: '200ms', keys: keyFile ? [{ name: 'hosts', keyFile }] : [] }, ...(tls && { tls }),
   };
   const running = await startServe(cfg, serve, { log: createMemoryLogger(), now: () => new Date() });
-  return { running, url: `http://${running.address}` };
+  return { running, url: `${tls ? 'https' : 'http'}://${running.address}` };
 }
 
 /** A host: its clone fetched once from the remote, a LedgerFetch and a WakeListener on it. */
-async function host(remote: LedgerRemote | string, wakeUrl: string, intervalMs: number, key?: string) {
+async function host(remote: LedgerRemote | string, wakeUrl: string, intervalMs: number, key?: string, caFile?: string) {
   const dir = join(tmpDir('f2g-wake-host'), 'ledger');
   const log = createMemoryLogger();
   let news = 0;
@@ -50,7 +51,7 @@ async function host(remote: LedgerRemote | string, wakeUrl: string, intervalMs: 
   const keyFile = key ? join(tmpDir('f2g-wake-key'), 'k') : undefined;
   if (keyFile) writeFileSync(keyFile, key + '\n');
   wake = new WakeListener({
-    url: wakeUrl, auth: loadWakeAuth({ url: wakeUrl, ...(keyFile && { keyFile }) }), dir, branch: 'main', run: execRunner, log,
+    url: wakeUrl, auth: loadWakeAuth({ url: wakeUrl, ...(keyFile && { keyFile }), ...(caFile && { caFile }) }), dir, branch: 'main', run: execRunner, log,
     onNews: () => news++, onDown: () => {
       downs++;
       fetch.wakeDown();
@@ -169,6 +170,38 @@ describe('WakeListener', () => {
     } finally {
       await h.stop();
       await m.running.close();
+    }
+  }, 60_000);
+
+  it('over TLS with wake.caFile: the long-poll and the git fetch both verify the mirror\'s certificate', async () => {
+    const dir = tmpDir('f2g-wake-tls');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const remote = makeLedgerRemote();
+    const keyFile = join(dir, 'k');
+    writeFileSync(keyFile, KEY + '\n');
+    const m = await serveMirror(remote.bare, keyFile, { cert, key });
+    const h = await host(remote, m.url, 60_000, KEY, cert);
+    try {
+      expect(await until(() => h.wake.healthy, 10_000)).toBe(true);
+      const pushed = remote.commit({ 'notes.txt': 'over tls\n' }, 'a ban');
+      expect(await until(async () => (await h.tip()) === pushed, 15_000), JSON.stringify(h.log.lines)).toBe(true);
+      expect(h.wake.counts.advanced).toBe(1);
+    } finally {
+      await h.stop();
+      await m.running.close();
+    }
+    // Without the CA the mirror is not trusted: the wake path is down.
+    const m2 = await serveMirror(remote.bare, keyFile, { cert, key });
+    const h2 = await host(remote, m2.url, 60_000, KEY);
+    try {
+      expect(await until(() => h2.wake.counts.failures >= 1, 10_000)).toBe(true);
+      expect(h2.wake.healthy).toBe(false);
+    } finally {
+      await h2.stop();
+      await m2.running.close();
     }
   }, 60_000);
 
