@@ -8,7 +8,7 @@
 // pair rows are skipped and the storms still run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './lib/stats.mjs';
 import { git, makeRemote } from './lib/ledger-remote.mjs';
@@ -107,6 +107,7 @@ async function storm(repo, cli, bare, hosts, count, prefix) {
   const before = Number(git(bare, 'rev-list', '--count', 'main'));
   const [a, b] = prefix.split('.').map(Number);
   const ipOf = (h, i) => `${a}.${b + hosts.indexOf(h)}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+  const load = loadavg()[0];
   const start = Date.now();
   let failed = 0;
   let lastDone = start;
@@ -124,7 +125,7 @@ async function storm(repo, cli, bare, hosts, count, prefix) {
   let present = 0;
   for (const h of hosts) for (let i = 0; i < count; i++) if (text.includes(`cidr: ${ipOf(h, i)},`)) present++;
   const commits = Number(git(bare, 'rev-list', '--count', 'main')) - before;
-  return { fired, drained, present, commits, failed, done, total: hosts.length * count };
+  return { fired, drained, present, commits, failed, done, total: hosts.length * count, load: [load, loadavg()[0]] };
 }
 
 export async function run({ root: repo, log }) {
@@ -172,6 +173,7 @@ export async function run({ root: repo, log }) {
       );
     }
     notes.push(
+      `Load average (1 min, the whole machine: other work shares these 2 cores) before → after each storm: 1 host ${one.load.map((l) => l.toFixed(1)).join(' → ')}, 4 × 1000 ${four.load.map((l) => l.toFixed(1)).join(' → ')}, 4 × 250 ${quarter.load.map((l) => l.toFixed(1)).join(' → ')}. A storm's own processes add about 2–4 to it; more than that is someone else's work, and the storm rows are then slower than the code.`,
       'Whole-process wall time of `sh -c LINE` as fail2ban runs its actions (`subprocess.Popen(…, shell=True)`), the shipped `actionban` with fail2ban\'s tags substituted. The line writes the record with shell built-ins and fsyncs it and the spool directory with one `sync FILE DIR`; a resident flusher (`fail2git flush --watch`) delivers it. The ipset baseline runs in a throwaway network namespace, interleaved with the action line.',
       'Storms: each host\'s lines run one after another, as one jail thread fires them; "per ban" is a host\'s firing time over its bans, next to fail2ban\'s own `sh -c ipset add` above. The 4 "hosts" share this one 2-core machine (4 streams of `sh` + `sync` processes on 2 cores, and 4 flushers), so their firing time is bound by the CPU; on 4 real hosts each fires as the 1-host row.',
     );

@@ -2,12 +2,17 @@
 // bans restored from fail2ban's database, the time until the jail has handled all of them,
 // with fail2ban's own iptables-ipset action alone (the baseline) and with the fail2git action
 // next to it (as docs/fail2ban.md installs it), in the same run.
+// And a storm (issue 14): 1,000 new bans fired at one jail (`fail2ban-client set JAIL banip`
+// with 1,000 addresses: fail2ban's own ban path, Actions.__checkBan running every action of
+// every ticket one after another), timed until fail2ban has run every action (each address
+// in the ipset, each record fsynced in the spool), paired against the same jail with
+// iptables-ipset alone, plus two jails that show where fail2ban's own time per ban goes.
 //
 // Everything runs inside a network namespace of its own (`ip netns exec`), so the ipset and
 // iptables rules fail2ban creates never touch the host's firewall.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { median } from './lib/stats.mjs';
@@ -45,9 +50,26 @@ function jailConf(conf, run, actions) {
 }
 
 const ips = Array.from({ length: BANS }, (_, i) => `100.80.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+const STORM = 1000;
+const STORM_ROUNDS = 2;
+const stormIps = (round) => Array.from({ length: STORM }, (_, i) => `100.${90 + round}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+
+// Inside the namespace: fail2ban's own action line `sh -c "ipset -exist add SET IP timeout 0"` alone, 51 times.
+const IPSET_SH = `
+const { spawnSync } = await import('node:child_process');
+spawnSync('ipset', ['create', 'f2b-shbench', 'hash:ip', 'timeout', '0', '-exist']);
+const t = [];
+for (let i = 0; i < 51; i++) {
+  const s = process.hrtime.bigint();
+  spawnSync('sh', ['-c', 'ipset -exist add f2b-shbench 100.99.' + (i >> 8) + '.' + ((i & 255) + 1) + ' timeout 0'], { stdio: 'ignore' });
+  t.push(Number(process.hrtime.bigint() - s) / 1e6);
+}
+spawnSync('ipset', ['destroy', 'f2b-shbench']);
+process.stdout.write(JSON.stringify(t));
+`;
 
 export async function run({ root: repo, log }) {
-  const section = 'fail2ban restart with restored bans (issue 12)';
+  const section = 'fail2ban-server: a restart with restored bans (issue 12), a storm of new bans (issue 14)';
   if (!have('fail2ban-server') || !have('ipset') || !have('iptables') || process.getuid?.() !== 0) {
     return { section, rows: [], notes: ['Skipped: needs root, fail2ban-server, ipset and iptables (apt-get install fail2ban ipset iptables).'] };
   }
@@ -60,13 +82,28 @@ export async function run({ root: repo, log }) {
   const inNs = (cmd, args, opts = {}) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 300_000, ...opts });
   const conf = fail2banConf(root, repo, run);
   const client = (...args) => inNs('fail2ban-client', ['-c', conf, '-s', join(run, 'f2b.sock'), '-p', join(run, 'f2b.pid'), ...args]);
+  /** Stops the server and waits until it is gone (a server still stopping would destroy the next one's ipset). */
   const stop = () => {
-    if (existsSync(join(run, 'f2b.sock'))) {
+    if (!existsSync(join(run, 'f2b.sock'))) return;
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(run, 'f2b.pid'), 'utf8').trim());
+    } catch {
+      /* no pidfile */
+    }
+    try {
+      client('stop');
+    } catch {
+      /* already gone */
+    }
+    const limit = Date.now() + 60_000;
+    while (pid > 0 && Date.now() < limit) {
       try {
-        client('stop');
+        process.kill(pid, 0);
       } catch {
-        /* already gone */
+        break;
       }
+      spawnSync('sleep', ['0.05']);
     }
   };
   try {
@@ -127,6 +164,101 @@ export async function run({ root: repo, log }) {
       ours.push(o.ms);
       errors += b.errors + o.errors;
     }
+    // Storms of new bans (a fresh database each time: nothing restored).
+    const nop = 'nop';
+    writeFileSync(join(conf, 'action.d', 'nop.conf'), '[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = true\nactionunban = true\n');
+    const watchPid = () => {
+      try {
+        return Number(readFileSync(join(stateDir, 'watch.lock'), 'utf8').split(' ')[0]);
+      } catch {
+        return 0;
+      }
+    };
+    const onRemote = (list) => {
+      const text = execFileSync('git', ['-C', bare, 'show', 'main:bans/active.yaml'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      return list.filter((ip) => text.includes(`cidr: ${ip},`)).length;
+    };
+    const storm = async (actions, list, withFail2git) => {
+      jailConf(conf, run, actions);
+      rmSync(join(run, 'f2b.sqlite3'), { force: true });
+      writeFileSync(join(run, 'fail2ban.log'), '');
+      client('-x', 'start');
+      // The jail answers, and ours has its resident flusher up (its actionstart), as before a real storm.
+      const ready = Date.now() + 60_000;
+      const alive = (pid) => {
+        try {
+          return pid > 0 && (process.kill(pid, 0), true);
+        } catch {
+          return false;
+        }
+      };
+      for (;;) {
+        // (iptables-ipset makes its set at the first ban: fail2ban starts it on demand.)
+        let status = '';
+        try {
+          status = client('status', 'benchjail');
+        } catch {
+          /* not up yet */
+        }
+        if (/Currently banned:\s+0\b/.test(status) && (!withFail2git || alive(watchPid()))) break;
+        if (Date.now() > ready) throw new Error(`storm: the jail's actions did not start within 60 s (${actions.join(', ')})`);
+        await sleep(50);
+      }
+      const start = process.hrtime.bigint();
+      client('set', 'benchjail', 'banip', ...list);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      let inSet = 0;
+      try {
+        inSet = Number(/Number of entries: (\d+)/.exec(inNs('ipset', ['list', '-t', 'f2b-benchjail'], { stdio: ['ignore', 'pipe', 'ignore'] }))?.[1] ?? 0);
+      } catch {
+        /* no such set: the jail has no ipset action */
+      }
+      let remoteMs;
+      if (withFail2git) {
+        const limit = Date.now() + 120_000;
+        while (onRemote(list) < list.length && Date.now() < limit) await sleep(100);
+        remoteMs = Number(process.hrtime.bigint() - start) / 1e6 - ms;
+      }
+      const errors = (readFileSync(join(run, 'fail2ban.log'), 'utf8').match(/ERROR/g) ?? []).length;
+      stop();
+      return { ms, inSet, remoteMs, errors };
+    };
+    const stormLoad = loadavg()[0];
+    const ipsetSh = JSON.parse(inNs(process.execPath, ['--input-type=module', '-e', IPSET_SH]));
+    const st = { base: [], ours: [], nop: [], seed: [], remote: [] };
+    let stormErrors = 0;
+    let missing = 0;
+    for (let r = 0; r < STORM_ROUNDS; r++) {
+      log(`fail2ban storm of ${STORM} bans ${r + 1}/${STORM_ROUNDS}`);
+      const b = await storm([ipset], stormIps(2 * r), false);
+      const o = await storm([ipset, fail2git], stormIps(2 * r + 1), true);
+      const n = await storm([`${nop}`], stormIps(8), false);
+      const e = await storm(['seed'], stormIps(9), false);
+      st.base.push(b.ms);
+      st.ours.push(o.ms);
+      st.nop.push(n.ms);
+      st.seed.push(e.ms);
+      st.remote.push(o.remoteMs);
+      stormErrors += b.errors + o.errors + n.errors + e.errors;
+      missing += (STORM - b.inSet) + (STORM - o.inSet) + (STORM - onRemote(stormIps(2 * r + 1)));
+    }
+    const sb = median(st.base);
+    const so = median(st.ours);
+    const sn = median(st.nop);
+    const se = median(st.seed);
+    const sh = median(ipsetSh);
+    const stormRows = [
+      { name: `storm of ${STORM} bans (fail2ban-client set JAIL banip): iptables-ipset alone (baseline, median of ${STORM_ROUNDS})`, value: sb / 1000, unit: 's' },
+      { name: `storm of ${STORM} bans: iptables-ipset + fail2git (median of ${STORM_ROUNDS})`, value: so / 1000, unit: 's', baseline: sb / 1000, ratio: so / sb, target: '≤ 10 s', ok: so <= 10_000 },
+      { name: 'storm: per ban, iptables-ipset alone (fail2ban\'s own)', value: sb / STORM, unit: 'ms' },
+      { name: 'storm: per ban, fail2git\'s action on top (difference)', value: (so - sb) / STORM, unit: 'ms', baseline: sb / STORM, ratio: (so - sb) / sb },
+      { name: 'storm: per ban, a jail whose only action is `actionban = true` (one sh per ban)', value: sn / STORM, unit: 'ms' },
+      { name: 'storm: per ban, a jail whose action runs nothing (fail2ban\'s own bookkeeping, no process)', value: se / STORM, unit: 'ms' },
+      { name: 'fail2ban\'s action line `sh -c "ipset -exist add …"` run alone, p50 (51 runs)', value: sh, unit: 'ms' },
+      { name: `storm: all ${STORM} on the remote after fail2ban ran the last action (median of ${STORM_ROUNDS})`, value: median(st.remote) / 1000, unit: 's', target: '≤ 30 s', ok: median(st.remote) <= 30_000 },
+      { name: 'storm: bans missing from the ipset or the remote, ERROR lines in fail2ban\'s log', value: missing, unit: `missing, ${stormErrors} ERROR lines`, target: '0, 0', ok: missing === 0 && stormErrors === 0 },
+    ];
+
     const b = median(base);
     const o = median(ours);
     return {
@@ -136,13 +268,21 @@ export async function run({ root: repo, log }) {
         { name: `restart with ${BANS.toLocaleString('en')} restored bans: iptables-ipset + fail2git (median of ${ROUNDS})`, value: o / 1000, unit: 's', baseline: b / 1000, ratio: o / b },
         { name: 'fail2git\'s cost per restored ban', value: (o - b) / BANS, unit: 'ms' },
         { name: 'ERROR lines in fail2ban\'s log, all restarts', value: errors, unit: 'lines', target: '0', ok: errors === 0 },
+        ...stormRows,
       ],
       notes: [
+        `Storm: \`fail2ban-client set benchjail banip\` with ${STORM.toLocaleString('en')} new addresses, timed until it returns: fail2ban runs the ban path of a log-line ban (Actions.__checkBan: ban manager, NOTICE line, every action of the ticket in turn, the observer's database insert) for each address on the command's thread and answers when all actions ran, so each address is in the ipset and each fail2git record is fsynced in the spool. Each storm starts a fresh server with an empty database; the fail2git jail has its resident flusher up (its actionstart) first. The two jails below the pair show where fail2ban's own time per ban goes: one whose only action is \`actionban = true\` (one \`sh\` per ban, nothing else), one whose action runs nothing (fail2ban's bookkeeping alone). Load average (1 min) before the storms: ${stormLoad.toFixed(1)} (the whole machine; other work shares these 2 cores).`,
         `"Ready": from \`fail2ban-client start\` until fail2ban's log shows all ${BANS.toLocaleString('en')} bans restored and the last one is in the jail's ipset. fail2ban runs every action for every restored ticket; the fail2git action skips them in its own shell line (\`[ "<restored>" = 1 ] ||\`), so no node process starts per restored ban: what is left is the \`sh -c\` fail2ban starts for every action of every ticket (the iptables-ipset action pays the same plus an \`ipset add\`). fail2ban-server runs in a network namespace of its own.`,
       ],
     };
   } finally {
     stop();
+    // The resident flusher the fail2git jails started (it would stay for its 10 idle minutes).
+    try {
+      process.kill(Number(readFileSync(join(root, 'state', 'watch.lock'), 'utf8').split(' ')[0]), 'SIGTERM');
+    } catch {
+      /* none runs */
+    }
     try {
       execFileSync('ip', ['netns', 'delete', ns]);
     } catch {
