@@ -60,9 +60,11 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
   const allow = parseAll(ledger.allow.map((a) => a.cidr));
   const protect = parseAll(protectedCidrs);
   const nowMs = now.getTime();
-  // two columns, not a pair object per entry: they are paired only when a sort is needed
-  const cidrs: Cidr[] = [];
+  // Entries only, in ledger order, and whether that order is already the address order:
+  // no parsed network is kept per entry (100k of them, with their integers, through the loop).
   const entries: DesiredEntry[] = [];
+  let sorted = true;
+  let prev: Cidr | undefined;
   const skipped: Skipped[] = [];
   let next = Infinity;
   for (const ban of ledger.bans) {
@@ -84,20 +86,20 @@ export function desiredSet(ledger: Ledger, now: Date, protectedCidrs: readonly s
     if (ban.jail !== undefined) e.jail = ban.jail;
     if (ban.at !== undefined) e.at = ban.at;
     if (ban.count !== undefined) e.count = ban.count;
-    cidrs.push(c);
     entries.push(e);
+    // A canonical ledger is already in address order; sorting is then one linear check.
+    if (sorted && prev !== undefined && compareCidr(prev, c) > 0) sorted = false;
+    prev = c;
     if (expiresMs < next) next = expiresMs;
   }
-  // A canonical ledger is already in address order; sorting is then one linear check.
-  let sorted = true;
-  for (let i = 1; i < cidrs.length && sorted; i++) sorted = compareCidr(cidrs[i - 1]!, cidrs[i]!) <= 0;
-  const result: DesiredSet = { entries: sorted ? entries : sortedEntries(cidrs, entries), skipped };
+  const result: DesiredSet = { entries: sorted ? entries : sortedEntries(entries), skipped };
   if (next !== Infinity) result.nextExpiry = new Date(next);
   return result;
 }
 
-function sortedEntries(cidrs: readonly Cidr[], entries: readonly DesiredEntry[]): DesiredEntry[] {
-  const live = entries.map((e, i) => ({ c: cidrs[i]!, e }));
+function sortedEntries(entries: readonly DesiredEntry[]): DesiredEntry[] {
+  // every key parsed before (canonical, so parseCidrCached cannot fail here)
+  const live = entries.map((e) => ({ c: parseCidrCached(e.cidr) as Cidr, e }));
   live.sort((x, y) => compareCidr(x.c, y.c));
   return live.map((l) => l.e);
 }

@@ -78,7 +78,7 @@ function health(r: Omit<FleetRecord, 'seen'>): unknown {
  * Pure: does this record need publishing, given the last one published? A change of health
  * (an error, a reason other than Applied/UpToDate, a target, the interval) is published at
  * once; progress alone (a newer applied commit, entry counts) at most every half heartbeat of
- * the fleet's size (at once in a fleet of a few hosts); an unchanged record every heartbeat.
+ * the fleet's size, and at most once an interval; an unchanged record every heartbeat.
  */
 export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord | undefined, now: Date, fleetSize = 0): boolean {
   if (!last) return true;
@@ -94,7 +94,9 @@ export function shouldPublish(next: Omit<FleetRecord, 'seen'>, last: FleetRecord
   const { seen: _s, runAt: _lastRun, heartbeat: _lh, ...lastBody } = last;
   const { runAt: _nextRun, heartbeat: _nh, ...nextBody } = next;
   const beat = heartbeatMs(intervalMs, fleetSize);
-  if (JSON.stringify(lastBody) !== JSON.stringify(nextBody)) return ago >= (beat - intervalMs * HEARTBEAT_INTERVALS) / 2;
+  // Progress waits at least an interval: with a site mirror's wake-up a host applies every ban
+  // of a stream as it comes, and must not push a record for each.
+  if (JSON.stringify(lastBody) !== JSON.stringify(nextBody)) return ago >= Math.max(intervalMs, (beat - intervalMs * HEARTBEAT_INTERVALS) / 2);
   return ago >= beat;
 }
 

@@ -67,7 +67,11 @@ export const createFile: TargetFactory = (name, raw) => {
   return {
     name,
     driver: DRIVER,
-    observe: () => step(`reading ${path}`, async () => (await read()).entries.map((e) => ({ cidr: e.cidr, family: e.family }))),
+    // txt entries are already bare {cidr, family}: a new array of them, not 100k copies
+    observe: () => step(`reading ${path}`, async () => {
+      const { entries } = await read();
+      return format === 'txt' ? entries.slice() : entries.map((e) => ({ cidr: e.cidr, family: e.family }));
+    }),
     capacity: () => maxEntries,
     // a list of ours edited by hand (unsorted, duplicated) is rewritten whole, even when its entries are right
     needsRepair: () => misshapen,

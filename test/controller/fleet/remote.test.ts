@@ -96,7 +96,10 @@ describe('fleet status on a real remote', () => {
     const last: FleetRecord = { ...record('web1', 'a'.repeat(40)), seen: '2026-11-25T12:00:00Z' };
     expect(shouldPublish(record('web1', 'a'.repeat(40)), last, new Date('2026-11-25T12:00:44Z'))).toBe(false);
     expect(shouldPublish(record('web1', 'a'.repeat(40)), last, new Date('2026-11-25T12:00:45Z'))).toBe(true);
-    expect(shouldPublish(record('web1', 'b'.repeat(40)), last, new Date('2026-11-25T12:00:01Z'))).toBe(true);
+    // Progress (a newer applied commit) waits one interval, not a heartbeat; health goes at once.
+    expect(shouldPublish(record('web1', 'b'.repeat(40)), last, new Date('2026-11-25T12:00:29Z'))).toBe(false);
+    expect(shouldPublish(record('web1', 'b'.repeat(40)), last, new Date('2026-11-25T12:00:30Z'))).toBe(true);
+    expect(shouldPublish(record('web1', 'a'.repeat(40), { lastError: 'boom' }), last, new Date('2026-11-25T12:00:01Z'))).toBe(true);
     expect(shouldPublish(record('web1', 'a'.repeat(40)), undefined, NOW)).toBe(true);
   });
 });
