@@ -11,7 +11,16 @@ import type { LocatedDoc } from './located.js';
 import type { BanEntry } from './types.js';
 
 const ENTRY_PREFIX = '  - {';
-const INT = /^(?:0|[1-9][0-9]{0,14})$/;
+/** What /^(?:0|[1-9][0-9]{0,14})$/ matches, by hand: a cidr and two times per line start with a digit too. */
+function isInt(token: string): boolean {
+  const n = token.length;
+  if (n === 0 || n > 15 || (token.charCodeAt(0) === 0x30 && n > 1)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 const isKeyChar = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
 
@@ -70,8 +79,7 @@ function readEntry(line: string, entry: Record<string, string | number>, fields?
       let end = line.indexOf(',', i);
       if (end === -1) end = line.length - 1;
       const token = line.slice(i, end);
-      const c = token.charCodeAt(0);
-      if (c >= 0x30 && c <= 0x39 && INT.test(token)) entry[key] = Number(token);
+      if (isInt(token)) entry[key] = Number(token);
       else if (isPlainSafe(token)) entry[key] = token;
       else return false;
       i = end;
