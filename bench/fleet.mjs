@@ -371,6 +371,9 @@ async function simulate(root, n, log) {
     const busy = rate(q1, b1);
     const toAll = commits.filter((c) => c.applied === live).map((c) => c.last - c.t);
     const missing = commits.reduce((s, c) => s + (live - c.applied), 0);
+    // The polling-only figures, before the wake-up phases add their own.
+    const pollLat = latencies.slice();
+    const pollCommits = commits.length;
     const label = n === live ? `N=${n}` : `N=${n} (sampled: ${live} live hosts, forge holds ${n} status refs, totals ×${n / live})`;
     const s = (ms) => (ms === undefined ? NaN : ms / 1000);
 
@@ -502,9 +505,9 @@ async function simulate(root, n, log) {
       { name: `${label}: forge requests/s per host, ban stream (1 ban / ${BAN_PERIOD_MS / 1000} s)`, value: busy.reqPerHost, unit: 'req/s' },
       { name: `${label}: forge bytes/s per host, ban stream`, value: busy.bytesPerHost, unit: 'B/s' },
       { name: `${label}: forge requests/s, whole fleet, ban stream (hosts + the writers' own ${busy.writers.toFixed(1)})`, value: busy.reqPerHost * n + busy.writers, unit: 'req/s' },
-      { name: `${label}: propagation p50, push → a host's applied commit (${latencies.length} pairs)`, value: s(percentile(latencies, 0.5)), unit: 's', target: n === 1000 ? '≤ 3 s' : undefined, ok: n === 1000 ? s(percentile(latencies, 0.5)) <= 3 : undefined },
-      { name: `${label}: propagation p99`, value: s(percentile(latencies, 0.99)), unit: 's', target: n === 1000 ? '≤ 15 s' : undefined, ok: n === 1000 ? s(percentile(latencies, 0.99)) <= 15 : undefined },
-      { name: `${label}: propagation p50 to every host (${toAll.length} of ${commits.length} bans)`, value: s(percentile(toAll, 0.5)), unit: 's' },
+      { name: `${label}: propagation p50, push → a host's applied commit (${pollLat.length} pairs)`, value: s(percentile(pollLat, 0.5)), unit: 's', target: n === 1000 ? '≤ 3 s' : undefined, ok: n === 1000 ? s(percentile(pollLat, 0.5)) <= 3 : undefined },
+      { name: `${label}: propagation p99`, value: s(percentile(pollLat, 0.99)), unit: 's', target: n === 1000 ? '≤ 15 s' : undefined, ok: n === 1000 ? s(percentile(pollLat, 0.99)) <= 15 : undefined },
+      { name: `${label}: propagation p50 to every host (${toAll.length} of ${pollCommits} bans)`, value: s(percentile(toAll, 0.5)), unit: 's' },
       { name: `${label}: bans not applied by some host at the end / writer retries`, value: `${missing} / ${rejected}`, unit: '' },
       { name: `${label}: bytes of one ls-remote over HTTP, protocol v2 / v0`, value: `${lsV2.bytes} / ${lsV0.bytes}`, unit: 'B' },
       { name: `${label}: bytes of one status push over HTTP (receive-pack advertises every ref)`, value: pushCost.bytes, unit: 'B' },

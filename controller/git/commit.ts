@@ -11,10 +11,11 @@
  * serialise writers on one repository (controller/lib/lock.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { TransientError, redact } from '../lib/errors.js';
+import { writeFileAtomicSync } from '../lib/files.js';
 import { execRunner, ExecError, type Runner } from '../lib/exec.js';
 import { signingArgs } from './signing.js';
 import { ensureDiskConfig } from './clone.js';
@@ -243,14 +244,8 @@ function writeLooseObject(gitDir: string, type: 'blob' | 'tree' | 'commit', body
   const dir = join(gitDir, 'objects', id.slice(0, 2));
   const file = join(dir, id.slice(2));
   if (existsSync(file)) return id;
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `tmp_obj_fail2git_${process.pid}_${Math.floor(Math.random() * 2 ** 32).toString(16)}`);
-  try {
-    writeFileSync(tmp, deflateSync(data), { mode: 0o444 });
-    renameSync(tmp, file);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  // `tmp_obj_…` as git names its own: git's prune removes one a crash left behind.
+  writeFileAtomicSync(file, deflateSync(data), { mode: 0o444, mkdir: true, tmp: join(dir, `tmp_obj_fail2git_${process.pid}_${Math.floor(Math.random() * 2 ** 32).toString(16)}`) });
   return id;
 }
 
