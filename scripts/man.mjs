@@ -67,7 +67,8 @@ export function mainPage(commands, version, date) {
     `.SH COMMANDS\n${list}\n` +
     '.SH FILES\n.TP\n.I /etc/fail2git/config.yaml\nthe host config (remote, host name, state directory, writable paths, Proxmox credentials)\n' +
     '.TP\n.I /var/lib/fail2git\nthe state directory: the ledger clone, the spool, status.json\n' +
-    '.TP\n.I /etc/fail2ban/action.d/fail2git.conf\nthe fail2ban action\n' +
+    '.TP\n.I /etc/fail2ban/action.d/fail2git.conf\nthe fail2ban action (a shell action: the default)\n' +
+    '.TP\n.I /etc/fail2ban/action.d/fail2git.py\nthe same action in fail2ban-server\'s own process (faster, for busy jails)\n' +
     '.TP\n.I /usr/share/doc/fail2git/\nREADME, docs and examples\n' +
     '.SH EXIT STATUS\n0 ok, 1 a finding (invalid ledger, refused ban, failed target), 2 a usage error.\n' +
     '.SH SEE ALSO\n.BR fail2ban (1),\n.BR git (1),\n.BR ipset (8),\n.BR nft (8)\n';

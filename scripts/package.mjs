@@ -1,7 +1,7 @@
 // `npm run package`: the Debian package and the release tarball, from the build in dist/
 // (no network; dpkg-deb, tar and gzip only).
 //   dist/fail2git_<version>_all.deb   the bundle in /usr/lib/fail2git, /usr/bin/fail2git, the
-//                                     fail2ban action (a conffile), systemd units (nothing
+//                                     fail2ban actions (.conf and .py: conffiles), systemd units (nothing
 //                                     enabled or started), man pages, bash and zsh completion,
 //                                     /usr/share/doc/fail2git (copyright, changelog, examples)
 //   dist/fail2git-<version>.tar.gz    the same bundle and files for other distributions
@@ -53,9 +53,12 @@ function put(root, path, content, mode = 0o644) {
 
 const gz = (text) => gzipSync(Buffer.from(text), { level: 9 }); // no name, no mtime: reproducible
 
-/** The action file as the package installs it: fail2git at /usr/bin. */
-function actionFile() {
-  return readFileSync(join(ROOT, 'hooks/fail2ban/fail2git.conf'), 'utf8').replaceAll('/usr/local/bin/fail2git', '/usr/bin/fail2git');
+/** The fail2ban actions the package installs in /etc/fail2ban/action.d/ (conffiles). */
+const ACTION_FILES = ['fail2git.conf', 'fail2git.py'];
+
+/** An action file as the package installs it: fail2git at /usr/bin. */
+function actionFile(name) {
+  return readFileSync(join(ROOT, 'hooks/fail2ban', name), 'utf8').replaceAll('/usr/local/bin/fail2git', '/usr/bin/fail2git');
 }
 
 /** The Debian changelog of a native package, from the version and the source date. */
@@ -120,7 +123,7 @@ async function stageDeb(root, epoch) {
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   symlinkSync('../lib/fail2git/fail2git.mjs', join(root, 'usr/bin/fail2git'));
 
-  put(root, 'etc/fail2ban/action.d/fail2git.conf', actionFile());
+  for (const f of ACTION_FILES) put(root, `etc/fail2ban/action.d/${f}`, actionFile(f));
   for (const unit of readdirSync(join(ROOT, 'deploy/systemd')).filter((u) => /\.(service|timer)$/.test(u))) {
     put(root, `lib/systemd/system/${unit}`, readFileSync(join(ROOT, 'deploy/systemd', unit)));
   }
@@ -171,7 +174,7 @@ function debianControl(root) {
   const kb = Math.ceil(files.reduce((n, f) => n + statSync(f).size, 0) / 1024);
   put(root, 'DEBIAN/control', control(kb));
   put(root, 'DEBIAN/md5sums', md5);
-  put(root, 'DEBIAN/conffiles', '/etc/fail2ban/action.d/fail2git.conf\n');
+  put(root, 'DEBIAN/conffiles', ACTION_FILES.map((f) => `/etc/fail2ban/action.d/${f}\n`).join(''));
   for (const d of walk(root).map((f) => dirname(f))) chmodSync(d, 0o755);
   chmodSync(root, 0o755);
 }
@@ -183,7 +186,7 @@ function tarball(outDir, epoch) {
   cpSync(join(ROOT, 'dist/bundle'), join(top, 'bundle'), { recursive: true });
   copyFileSync(join(ROOT, 'dist/fail2git.mjs'), join(top, 'fail2git.mjs'));
   cpSync(join(ROOT, 'deploy'), join(top, 'deploy'), { recursive: true });
-  put(top, 'fail2ban/fail2git.conf', readFileSync(join(ROOT, 'hooks/fail2ban/fail2git.conf')));
+  for (const f of ACTION_FILES) put(top, `fail2ban/${f}`, readFileSync(join(ROOT, 'hooks/fail2ban', f)));
   for (const f of ['README.md', 'LICENSE', 'SECURITY.md']) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(top, f));
   const file = join(outDir, `${name}.tar.gz`);
   run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${epoch}`, '-czf', file, '-C', stage, name]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { makeLedgerRemote, REPO_ROOT } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { IN_CI } from '../helpers/netns.js';
-import { fail2banAvailable } from '../helpers/fail2ban.js';
+import { fail2banAvailable, fail2banPython } from '../helpers/fail2ban.js';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const have = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -53,7 +53,7 @@ describe.skipIf(!have('dpkg-deb'))('the .deb', () => {
     const listing = sh('dpkg-deb', ['-c', deb]).stdout;
     const paths = listing.split('\n').map((l) => l.replace(/^.*? \.\//, '/').replace(/ -> .*$/, ''));
     for (const p of [
-      '/usr/lib/fail2git/fail2git.mjs', '/usr/bin/fail2git', '/etc/fail2ban/action.d/fail2git.conf',
+      '/usr/lib/fail2git/fail2git.mjs', '/usr/bin/fail2git', '/etc/fail2ban/action.d/fail2git.conf', '/etc/fail2ban/action.d/fail2git.py',
       '/lib/systemd/system/fail2git-reconcile.service', '/lib/systemd/system/fail2git-reconcile-once.timer', '/lib/systemd/system/fail2git-gc.timer',
       '/usr/share/man/man1/fail2git.1.gz', '/usr/share/man/man1/fail2git-reconcile.1.gz', '/usr/share/man/man1/fail2git-hook.1.gz',
       '/usr/share/bash-completion/completions/fail2git', '/usr/share/zsh/vendor-completions/_fail2git',
@@ -63,7 +63,7 @@ describe.skipIf(!have('dpkg-deb'))('the .deb', () => {
     expect(listing).toMatch(/\.\/usr\/bin\/fail2git -> \.\.\/lib\/fail2git\/fail2git\.mjs/);
     const ctl = tmpDir('f2g-ctl');
     expect(sh('dpkg-deb', ['-e', deb, ctl]).code).toBe(0);
-    expect(readFileSync(join(ctl, 'conffiles'), 'utf8')).toBe('/etc/fail2ban/action.d/fail2git.conf\n');
+    expect(readFileSync(join(ctl, 'conffiles'), 'utf8')).toBe('/etc/fail2ban/action.d/fail2git.conf\n/etc/fail2ban/action.d/fail2git.py\n');
     // Nothing is enabled or started by the package: no maintainer scripts at all.
     expect(readdirSync(ctl).sort()).toEqual(['conffiles', 'control', 'md5sums']);
   });
@@ -80,7 +80,7 @@ describe('the release tarball', () => {
     const dir = tmpDir('f2g-tar');
     expect(sh('tar', ['-xzf', tarball, '-C', dir]).code).toBe(0);
     const top = join(dir, `fail2git-${VERSION}`);
-    for (const f of ['bundle/fail2git.mjs', 'fail2git.mjs', 'fail2ban/fail2git.conf', 'deploy/systemd/fail2git-reconcile.service', 'LICENSE', 'README.md']) {
+    for (const f of ['bundle/fail2git.mjs', 'fail2git.mjs', 'fail2ban/fail2git.conf', 'fail2ban/fail2git.py', 'deploy/systemd/fail2git-reconcile.service', 'LICENSE', 'README.md']) {
       expect(existsSync(join(top, f)), f).toBe(true);
     }
     const v = sh(process.execPath, [join(top, 'bundle/fail2git.mjs'), '--version'], { cwd: dir });
@@ -124,9 +124,10 @@ describe.skipIf(!isRoot || installedBefore || !have('apt-get'))(`installed with 
     expect(r.stdout).toMatch(/remote/i);
   });
 
-  it.skipIf(!fail2banAvailable())('fail2ban -t accepts a jail using the installed action, which runs /usr/bin/fail2git', () => {
+  it.skipIf(!fail2banAvailable())('fail2ban -t accepts jails using the installed actions (.conf and .py), which run /usr/bin/fail2git', () => {
     const action = readFileSync('/etc/fail2ban/action.d/fail2git.conf', 'utf8');
     expect(action).toMatch(/^fail2git = \/usr\/bin\/fail2git$/m);
+    expect(readFileSync('/etc/fail2ban/action.d/fail2git.py', 'utf8')).toMatch(/fail2git="\/usr\/bin\/fail2git"/);
     const conf = tmpDir('f2g-pkgf2b');
     cpSync('/etc/fail2ban', conf, { recursive: true });
     const log = join(conf, 'auth.log');
@@ -134,10 +135,14 @@ describe.skipIf(!isRoot || installedBefore || !have('apt-get'))(`installed with 
     mkdirSync(join(conf, 'jail.d'), { recursive: true });
     writeFileSync(join(conf, 'jail.d', 'fail2git-test.local'),
       // Debian's enabled sshd jail reads a temp log here: this container has no sshd log.
-      `[sshd]\nbackend = polling\nlogpath = ${log}\n\n[fail2git-test]\nenabled = true\nfilter = sshd\nbackend = polling\nlogpath = ${log}\naction = fail2git[config=/etc/fail2git/config.yaml]\n`);
+      `[sshd]\nbackend = polling\nlogpath = ${log}\n\n[fail2git-test]\nenabled = true\nfilter = sshd\nbackend = polling\nlogpath = ${log}\naction = fail2git[config=/etc/fail2git/config.yaml]\n\n` +
+      `[fail2git-py-test]\nenabled = true\nfilter = sshd\nbackend = polling\nlogpath = ${log}\naction = fail2git.py[config=/etc/fail2git/config.yaml]\n`);
     const r = sh('fail2ban-client', ['-c', conf, '-t']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/OK: configuration test is successful/);
+    // and the Python action loads in fail2ban's own Python, as fail2ban-server loads it
+    const py = sh(fail2banPython(), ['-c', 'import sys; from fail2ban.server.utils import Utils; m = Utils.load_python_module(sys.argv[1]); print(m.Action.__name__)', join(conf, 'action.d', 'fail2git.py')]);
+    expect(py, py.stderr).toMatchObject({ code: 0, stdout: 'Fail2gitAction\n' });
   });
 
   it('man pages, completions and units are where the tools look; nothing is enabled', () => {
@@ -160,6 +165,7 @@ describe.skipIf(!isRoot || installedBefore || !have('apt-get'))(`installed with 
     installed = false;
     expect(existsSync('/usr/bin/fail2git')).toBe(false);
     expect(existsSync('/etc/fail2ban/action.d/fail2git.conf')).toBe(false);
+    expect(existsSync('/etc/fail2ban/action.d/fail2git.py')).toBe(false);
     expect(existsSync('/usr/lib/fail2git')).toBe(false);
   }, 120_000);
 });

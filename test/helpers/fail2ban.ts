@@ -1,7 +1,7 @@
 /**
  * The real fail2ban-server for tests: a temporary config dir (fail2ban.conf, a one-line
- * filter, a dummy local action that touches nothing, the shipped fail2git action copied
- * unchanged), socket, pidfile, database and a log file fail2ban polls.
+ * filter, a dummy local action that touches nothing, the shipped fail2git actions copied
+ * unchanged: fail2git.conf and fail2git.py), socket, pidfile, database and a log file fail2ban polls.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -53,6 +53,17 @@ export interface Fail2banOptions {
   jailLines?: string[];
   /** set [DEFAULT] ignorecommand/ignorecache as docs/fail2ban.md says (the ledger's allowlist) */
   ignore?: boolean;
+  /** which shipped action the jail uses: the shell action `fail2git.conf` (default) or the in-process `fail2git.py` */
+  action?: 'conf' | 'py';
+}
+
+/** The Python that runs fail2ban-server (its `#!` line): the one its in-process actions run in. */
+export function fail2banPython(): string {
+  const server = execFileSync('sh', ['-c', 'command -v fail2ban-server'], { encoding: 'utf8' }).trim();
+  const first = readFileSync(server, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
+  if (!m) return 'python3';
+  return m[1]!.endsWith('/env') && m[2] ? m[2] : m[1]!;
 }
 
 export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2ban {
@@ -76,6 +87,7 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
   writeFileSync(localBans, '');
   writeFileSync(join(conf, 'action.d', 'dummy.conf'), `[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban = echo <ip> >> ${localBans}\nactionunban = true\n`);
   copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
+  copyFileSync(join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.py'), join(conf, 'action.d', 'fail2git.py'));
   // What `fail2git flush` makes at install (README): the spool the action line writes into.
   mkdirSync(host.spool, { recursive: true });
   writeFileSync(join(conf, 'jail.conf'), [
@@ -88,7 +100,7 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
     `[${jail}]`, 'enabled = true', 'filter = f2gtest', `logpath = ${log}`, 'maxretry = 1', 'findtime = 600', `bantime = ${opts.bantime ?? '600'}`,
     ...(opts.jailLines ?? []),
     'action = dummy',
-    `         fail2git[fail2git="${process.execPath} ${CLI}", config=${host.config}]`, '',
+    `         fail2git${opts.action === 'py' ? '.py' : ''}[fail2git="${process.execPath} ${CLI}", config=${host.config}]`, '',
   ].join('\n'));
   const base = ['-c', conf, '-s', join(run, 'f2b.sock'), '-p', join(run, 'f2b.pid')];
   const client = (...args: string[]) => execFileSync('fail2ban-client', [...base, ...args], { encoding: 'utf8', timeout: 60_000 });
