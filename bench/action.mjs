@@ -15,7 +15,7 @@ import { git, makeRemote } from './lib/ledger-remote.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function makeHost(root, bare, name) {
+export function makeHost(root, bare, name) {
   const stateDir = join(root, name);
   mkdirSync(join(stateDir, 'spool'), { recursive: true });
   const config = join(root, `${name}.yaml`);
@@ -49,8 +49,9 @@ async function waitDrained(hosts, timeoutMs) {
 }
 
 /** A resident flusher per host (`fail2git flush --watch`), as deploy/systemd/fail2git-flush.service runs it. */
-async function startWatchers(cli, hosts) {
+export async function startWatchers(cli, hosts) {
   const children = hosts.map((h) => spawn(process.execPath, [cli, 'flush', '--watch', '--config', h.config], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  for (let i = 0; i < hosts.length; i++) hosts[i].watcherPid = children[i].pid;
   const deadline = Date.now() + 30_000;
   while (!hosts.every((h) => existsSync(join(h.stateDir, 'watch.lock')))) {
     if (Date.now() > deadline) throw new Error('resident flusher did not start');
@@ -102,12 +103,28 @@ async function pairs(repo, cli, host, n) {
   }
 }
 
+/**
+ * CPU seconds (user + system) a process used so far, its reaped children (the git processes a
+ * flusher starts, and theirs) included; 0 when it cannot be read (not Linux).
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 14-17 of proc(5): utime stime cutime cstime, in clock ticks (100 per second on Linux)
+    return f.slice(11, 15).reduce((a, v) => a + Number(v), 0) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** `count` action lines per host, one after another per host (a jail thread), all hosts at once. */
-async function storm(repo, cli, bare, hosts, count, prefix) {
+export async function storm(repo, cli, bare, hosts, count, prefix) {
   const before = Number(git(bare, 'rev-list', '--count', 'main'));
   const [a, b] = prefix.split('.').map(Number);
   const ipOf = (h, i) => `${a}.${b + hosts.indexOf(h)}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
   const load = loadavg()[0];
+  const cpu0 = hosts.map((h) => cpuSeconds(h.watcherPid));
   const start = Date.now();
   let failed = 0;
   let lastDone = start;
@@ -125,7 +142,8 @@ async function storm(repo, cli, bare, hosts, count, prefix) {
   let present = 0;
   for (const h of hosts) for (let i = 0; i < count; i++) if (text.includes(`cidr: ${ipOf(h, i)},`)) present++;
   const commits = Number(git(bare, 'rev-list', '--count', 'main')) - before;
-  return { fired, drained, present, commits, failed, done, total: hosts.length * count, load: [load, loadavg()[0]] };
+  const flusherCpu = hosts.reduce((a, h, i) => a + cpuSeconds(h.watcherPid) - cpu0[i], 0);
+  return { fired, drained, present, commits, failed, done, flusherCpu, total: hosts.length * count, load: [load, loadavg()[0]] };
 }
 
 export async function run({ root: repo, log }) {
@@ -169,6 +187,7 @@ export async function run({ root: repo, log }) {
         { name: `storm, ${label}: per ban on fail2ban's thread`, value: (s.fired / (s.total / hosts)), unit: 'ms', ...(rows[1] ? { baseline: rows[1].value, ratio: s.fired / (s.total / hosts) / rows[1].value } : {}) },
         { name: `storm, ${label}: all on the remote after the last`, value: s.drained / 1000, unit: 's', target: '≤ 30 s', ok: s.done && s.drained <= 30_000 },
         { name: `storm, ${label}: commits used`, value: s.commits, unit: 'commits', target: '≤ 50', ok: s.commits <= 50 },
+        { name: `storm, ${label}: the resident flushers' CPU (user + system, their git processes included)`, value: Math.round(s.flusherCpu * 100) / 100, unit: 's' },
         { name: `storm, ${label}: bans present, action failures`, value: s.present, unit: `of ${s.total}, ${s.failed} failed`, target: `${s.total}, 0`, ok: s.present === s.total && s.failed === 0 },
       );
     }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
 import { errorMessage, InvalidLedgerError } from '../controller/lib/errors.js';
-import { commitAndPush, recentCommits, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
+import { commitAndPush, maintainWriterRepo, recentCommits, type Snapshot, type WriterRepo } from '../controller/git/commit.js';
 import { LEDGER_FILES, formatProblem } from '../controller/ledger/types.js';
 import type { Runner } from '../controller/lib/exec.js';
 import { summarize, writeGuard } from './guard-cache.js';
@@ -157,6 +157,8 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
     author,
     signingKey: cfg.signingKey,
     paths: PATHS,
+    // gc --auto once the rounds are done (runRounds), not after every fetch of a storm
+    autoMaintenance: false,
     async mutate(snap) {
       const { list, ledger, format, parse } = await ledgerAt(snap);
       writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
@@ -261,7 +263,22 @@ export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 
   return random ? Math.round(pause * (0.75 + 0.5 * random())) : pause;
 }
 
+/** Rounds between two runs of git's auto-maintenance in the writer repository during a long storm. */
+const MAINTAIN_EVERY_ROUNDS = 16;
+
 async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock): Promise<void> {
+  let rounds = 0;
+  try {
+    await roundLoop(cfg, opts, out, lock, () => {
+      if (++rounds % MAINTAIN_EVERY_ROUNDS === 0) return maintainWriterRepo(writerRepo(cfg, opts.run));
+      return undefined;
+    });
+  } finally {
+    if (rounds > 0) await maintainWriterRepo(writerRepo(cfg, opts.run));
+  }
+}
+
+async function roundLoop(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock, afterRound: () => Promise<void> | undefined): Promise<void> {
   const spool = spoolPath(cfg);
   const list = lister(cfg, opts, out);
   let first = true;
@@ -281,6 +298,7 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     first = false;
     lock.refresh();
     const { commit, round } = await flushRound(cfg, ops, opts);
+    await afterRound();
     const refused = round.results.filter((r) => r.outcome === 'refused');
     const refusedIds = new Set(refused.map((r) => r.op.id));
     removeOperations(spool, ops.filter((o) => !refusedIds.has(o.id)).map((o) => o.id));

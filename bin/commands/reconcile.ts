@@ -243,14 +243,16 @@ async function watch(cfg: HostConfig, opts: ReconcileOptions, deps: ReconcileDep
       return result.nextExpiry ? { nextExpiry: result.nextExpiry } : {};
     },
   });
-  await listening;
   // Stopping never waits long on the network: what is unfinished is killed and retried on the
-  // next start (an operation leaves the spool only after its push succeeded).
-  const idle = await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS)]);
+  // next start (an operation leaves the spool only after its push succeeded; a fetch from the
+  // mirror is only news fetched again).
+  let woke = false;
+  const wakeSettle = (ms: number): Promise<boolean> => (listening ? Promise.race([listening.then(() => (woke = true)), new Promise<boolean>((r) => setTimeout(() => r(woke), ms).unref())]) : Promise.resolve(true));
+  const idle = await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS), wakeSettle(STOP_GRACE_MS)]);
   if (idle.includes(false)) {
-    log.info('watch.abandon', { flush: flush.busy, afterRun: after.busy, fetch: fetch.busy });
+    log.info('watch.abandon', { flush: flush.busy, afterRun: after.busy, fetch: fetch.busy, wake: !idle[3] });
     stopChildren();
-    await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS)]);
+    await Promise.all([flush.settle(STOP_GRACE_MS), after.settle(STOP_GRACE_MS), fetch.settle(STOP_GRACE_MS), wakeSettle(STOP_GRACE_MS)]);
   }
 }
 

@@ -14,6 +14,8 @@ import { execRunner, type Runner } from '../lib/exec.js';
 import { GIT_ENV, ensureDiskConfig, firstLine, localTip, lsRemoteTip, trackingRef } from './clone.js';
 
 const FETCH_TIMEOUT_MS = 120_000;
+/** Seconds without a byte from the mirror before a fetch from it is given up. */
+export const MIRROR_STALL_S = 20;
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export const isSha = (text: string): boolean => SHA.test(text);
@@ -96,6 +98,11 @@ export function mirrorGitEnv(auth: MirrorAuth): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...GIT_ENV, GIT_CONFIG_COUNT: String(pairs.length) };
   // GIT_SSL_CAINFO in the environment outranks http.sslCAInfo: the configured CA must win.
   if (auth.caFile !== undefined) env.GIT_SSL_CAINFO = auth.caFile;
+  // A mirror that accepts and then sends nothing: curl gives up after MIRROR_STALL_S without a
+  // byte, so the fetch fails (the wake path is down, the remote polled at the interval) instead
+  // of hanging in git's HTTP helper, which outlives a killed `git fetch` and keeps its pipes.
+  env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
+  env.GIT_HTTP_LOW_SPEED_TIME = String(MIRROR_STALL_S);
   pairs.forEach(([k, v], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = k;
     env[`GIT_CONFIG_VALUE_${i}`] = v;

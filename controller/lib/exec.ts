@@ -13,6 +13,8 @@ export interface RunOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** how stdout is decoded; `latin1` keeps binary output byte for byte (Buffer.from(stdout, 'latin1')); default utf8 */
+  stdoutEncoding?: 'utf8' | 'latin1';
 }
 
 export interface RunResult {
@@ -78,7 +80,7 @@ export const execRunner: Runner = (cmd, args, opts = {}) =>
       reject(new ExecError(code, cmd, null, '', what));
     });
     child.on('close', (code, signal) => {
-      const stdout = Buffer.concat(out).toString('utf8');
+      const stdout = Buffer.concat(out).toString(opts.stdoutEncoding ?? 'utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (code === 0) return resolve({ stdout, stderr });
       const why = signal ? `killed by ${signal}` : `exit ${code}`;

@@ -69,7 +69,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export function writeFileAtomicSync(path: string, text: string, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomicSync(path: string, text: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   if (opts.mkdir) mkdirSync(dirname(path), { recursive: true });
   let mode = opts.mode ?? 0o644;
   if (opts.keepMode) {
@@ -83,7 +83,8 @@ export function writeFileAtomicSync(path: string, text: string, opts: AtomicWrit
   try {
     const fd = openSync(tmp, 'wx', mode);
     try {
-      writeSync(fd, text);
+      if (typeof text === 'string') writeSync(fd, text);
+      else writeSync(fd, text);
       if (opts.exactMode) fchmodSync(fd, mode);
       if (opts.durable) fsyncSync(fd);
     } finally {

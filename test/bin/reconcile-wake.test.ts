@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { makeLedgerRemote } from '../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { ledgerFiles, type FixtureTarget } from '../helpers/fixtures.js';
@@ -73,6 +75,47 @@ describe('fail2git reconcile --watch with wake: (a site mirror in fail2git serve
     } finally {
       if (host) await stop(host);
       await stop(serve);
+    }
+  }, 90_000);
+
+  it('a mirror that answers the long-poll and never the git: the fetch gives up (the wake path is down), and SIGTERM still ends the loop', async () => {
+    const dir = tmpDir('f2g-wake-cli');
+    const hostState = join(dir, 'host');
+    const listsDir = join(hostState, 'lists');
+    mkdirSync(listsDir, { recursive: true });
+    const list = join(listsDir, 'alias.txt');
+    const targets: FixtureTarget[] = [{ name: 'alias', hosts: ['web*'], options: { path: list, format: 'txt' } }];
+    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets }));
+    const asked: string[] = [];
+    const stalled = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url?.startsWith('/v1/ledger/tip')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ branch: 'main', tip: 'f'.repeat(40), stale: false }));
+      }
+      // /ledger.git/…: accepted, never answered.
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', () => r()));
+    const { port } = stalled.address() as AddressInfo;
+    const hostCfg = join(dir, 'host.yaml');
+    writeFileSync(hostCfg, [`remote: ${remote.bare}`, 'host: web1', `stateDir: ${hostState}`, 'publishStatus: false', 'interval: 10m',
+      'wake:', `  url: http://127.0.0.1:${port}`, ''].join('\n'));
+    const host = startProcess(['reconcile', '--watch', '--config', hostCfg]);
+    try {
+      expect(await until(() => asked.some((u) => u.startsWith('/ledger.git/')), 30_000), JSON.stringify(asked) + host.stderr()).toBe(true);
+      // Not stuck: the fetch from the silent mirror fails and is said once.
+      expect(await until(() => /"event":"wake\.failed".*"code":"E_WAKE_FETCH"/.test(host.stderr()), 40_000), host.stderr()).toBe(true);
+      const t0 = Date.now();
+      const gone = new Promise<number | null>((r) => host.child.once('exit', (code) => r(code)));
+      host.child.kill('SIGTERM');
+      // git's HTTP helper outlives a killed `git fetch`; it gives up on a mirror silent for 20 s.
+      const code = await Promise.race([gone, new Promise((r) => setTimeout(() => r('still running'), 40_000))]);
+      expect(code, host.stderr()).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(40_000);
+    } finally {
+      await stop(host);
+      stalled.closeAllConnections();
+      stalled.close();
     }
   }, 90_000);
 });

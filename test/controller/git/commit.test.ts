@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffDelay, commitAndPush, readAt, recentCommits, type WriterRepo } from '../../../controller/git/commit.js';
 import { TransientError } from '../../../controller/lib/errors.js';
+import { execRunner, type Runner } from '../../../controller/lib/exec.js';
 import { git, makeLedgerRemote } from '../../helpers/git.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
@@ -123,6 +124,41 @@ describe('commitAndPush', () => {
     const log = await recentCommits(w, res.commit!, new Date(Date.now() - 3_600_000));
     expect(log.slice(0, 2)).toEqual([{ email: 'fail2git@db1', body: 'two\n' }, { email: 'fail2git@web1', body: 'one\n\nFail2git-Id: 1-web1-a\n' }]);
     expect(await recentCommits(w, res.commit!, new Date(Date.now() + 3_600_000))).toEqual([]);
+  });
+
+  it('writes the commit git\'s plumbing would (same id, fsck --strict clean) with no git process per object, new entries in git\'s order', async () => {
+    const remote = makeLedgerRemote({ 'bans/active.yaml': 'seed\n', 'bans/policy.yaml': 'p\n', 'bans.txt': 'x\n', 'z.txt': 'z\n', 'README.md': 'r\n' });
+    const calls: string[] = [];
+    const run: Runner = (cmd, args, o) => {
+      calls.push(args.find((a, i) => i > 1 && !a.startsWith('-')) ?? '');
+      return execRunner(cmd, args, o);
+    };
+    const w = { ...writer(remote.bare), run };
+    const res = await commitAndPush(w, {
+      author, paths: ['bans/active.yaml', 'bans/allow.yaml', 'm.txt'],
+      mutate: () => ({ files: { 'bans/active.yaml': 'héllo ✓\n', 'bans/allow.yaml': 'new in bans/\n', 'm.txt': 'new at the root\n' }, message: 'direct ✓\n\nFail2git-Op: ban\n' }),
+    });
+    expect(calls).not.toContain('hash-object');
+    expect(calls).not.toContain('commit-tree');
+    expect(calls).not.toContain('read-tree');
+    expect(git(remote.bare, 'show', 'main:bans/active.yaml')).toBe('héllo ✓');
+    expect(git(remote.bare, 'show', 'main:bans/allow.yaml')).toBe('new in bans/');
+    expect(git(remote.bare, 'show', 'main:m.txt')).toBe('new at the root');
+    expect(git(remote.bare, 'show', 'main:bans.txt')).toBe('x');
+    expect(git(remote.bare, 'show', 'main:bans/policy.yaml')).toBe('p');
+    execFileSync('git', ['-C', w.dir, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+    execFileSync('git', ['-C', remote.bare, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+    // The same tree and commit git itself makes from the same content, dates and message.
+    const info = git(remote.bare, 'log', '-1', '--format=%T|%P|%ad|%cd', '--date=raw', 'main').split('|');
+    const index = join(tmpDir('f2g-index'), 'index');
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    execFileSync('git', ['-C', remote.bare, 'read-tree', res.tip], { env });
+    const blob = (path: string) => execFileSync('git', ['-C', remote.bare, 'rev-parse', `main:${path}`], { encoding: 'utf8' }).trim();
+    execFileSync('git', ['-C', remote.bare, 'update-index', '--add', '--index-info'], { env, input: ['bans/active.yaml', 'bans/allow.yaml', 'm.txt'].map((p) => `100644 ${blob(p)}\t${p}`).join('\n') + '\n' });
+    expect(execFileSync('git', ['-C', remote.bare, 'write-tree'], { env, encoding: 'utf8' }).trim()).toBe(info[0]);
+    const who = { GIT_AUTHOR_NAME: 'web1', GIT_AUTHOR_EMAIL: 'fail2git@web1', GIT_COMMITTER_NAME: 'web1', GIT_COMMITTER_EMAIL: 'fail2git@web1', GIT_AUTHOR_DATE: info[2], GIT_COMMITTER_DATE: info[3] };
+    const again = execFileSync('git', ['-C', remote.bare, 'commit-tree', info[0]!, '-p', info[1]!, '-F', '-'], { env: { ...process.env, ...who }, input: 'direct ✓\n\nFail2git-Op: ban\n', encoding: 'utf8' }).trim();
+    expect(again).toBe(res.commit);
   });
 
   it('backoff is jittered and capped', () => {
