@@ -1,17 +1,20 @@
 // Bench for the fail2ban side with the real fail2ban-server (issue 12): a restart with 2,000
 // bans restored from fail2ban's database, the time until the jail has handled all of them,
 // with fail2ban's own iptables-ipset action alone (the baseline) and with the fail2git action
-// next to it (as docs/fail2ban.md installs it), in the same run.
+// next to it (as docs/fail2ban.md installs it), and with the in-process fail2git.py instead, in
+// the same run.
 // And a storm (issue 14): 1,000 new bans fired at one jail (`fail2ban-client set JAIL banip`
 // with 1,000 addresses: fail2ban's own ban path, Actions.__checkBan running every action of
 // every ticket one after another), timed until fail2ban has run every action (each address
 // in the ipset, each record fsynced in the spool), paired against the same jail with
-// iptables-ipset alone, plus two jails that show where fail2ban's own time per ban goes.
+// iptables-ipset alone and against iptables-ipset + fail2git.py (the same records written in
+// fail2ban-server's own process: no sh, no sync), plus two jails that show where fail2ban's
+// own time per ban goes.
 //
 // Everything runs inside a network namespace of its own (`ip netns exec`), so the ipset and
 // iptables rules fail2ban creates never touch the host's firewall.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,7 @@ function fail2banConf(root, repo, run) {
   mkdirSync(join(conf, 'jail.d'), { recursive: true });
   cpSync('/etc/fail2ban/action.d', join(conf, 'action.d'), { recursive: true });
   copyFileSync(join(repo, 'hooks', 'fail2ban', 'fail2git.conf'), join(conf, 'action.d', 'fail2git.conf'));
+  copyFileSync(join(repo, 'hooks', 'fail2ban', 'fail2git.py'), join(conf, 'action.d', 'fail2git.py'));
   // Seeding only: a local action with nothing to run, so the 2,000 bans land in the database fast.
   writeFileSync(join(conf, 'action.d', 'seed.conf'), '[Definition]\nactionstart =\nactionstop =\nactioncheck =\nactionban =\nactionunban =\n');
   writeFileSync(join(conf, 'filter.d', 'bench.conf'), '[Definition]\nfailregex = ^FAIL login from <HOST>$\ndatepattern = {NONE}\n');
@@ -51,7 +55,7 @@ function jailConf(conf, run, actions) {
 
 const ips = Array.from({ length: BANS }, (_, i) => `100.80.${Math.floor(i / 250)}.${(i % 250) + 1}`);
 const STORM = 1000;
-const STORM_ROUNDS = 2;
+const STORM_ROUNDS = 3;
 const stormIps = (round) => Array.from({ length: STORM }, (_, i) => `100.${90 + round}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
 
 // Inside the namespace: fail2ban's own action line `sh -c "ipset -exist add SET IP timeout 0"` alone, 51 times.
@@ -127,6 +131,11 @@ export async function run({ root: repo, log }) {
 
     const ipset = 'iptables-ipset[name=benchjail]';
     const fail2git = `fail2git[fail2git="${process.execPath} ${cli}", config=${config}]`;
+    const fail2gitPy = `fail2git.py[fail2git="${process.execPath} ${cli}", config=${config}]`;
+    // fail2git.py with a stand-in for the CLI whose "flusher" only sleeps: the records alone, no flusher competing for the CPU.
+    const standIn = join(root, 'no-flusher');
+    writeFileSync(standIn, '#!/bin/sh\n[ "$1" = flush ] && exec sleep 300\nexit 0\n', { mode: 0o755 });
+    const fail2gitPyAlone = `fail2git.py[fail2git=${standIn}, config=${config}]`;
     /** `fail2ban-client start` → the log shows every restored ban handled and the jail answers. */
     const restart = async (actions) => {
       jailConf(conf, run, actions);
@@ -155,14 +164,17 @@ export async function run({ root: repo, log }) {
 
     const base = [];
     const ours = [];
+    const oursPy = [];
     let errors = 0;
     for (let i = 0; i < ROUNDS; i++) {
       log(`fail2ban restart ${i + 1}/${ROUNDS}`);
       const b = await restart([ipset]);
       const o = await restart([ipset, fail2git]);
+      const p = await restart([ipset, fail2gitPy]);
       base.push(b.ms);
       ours.push(o.ms);
-      errors += b.errors + o.errors;
+      oursPy.push(p.ms);
+      errors += b.errors + o.errors + p.errors;
     }
     // Storms of new bans (a fresh database each time: nothing restored).
     const nop = 'nop';
@@ -225,25 +237,54 @@ export async function run({ root: repo, log }) {
     };
     const stormLoad = loadavg()[0];
     const ipsetSh = JSON.parse(inNs(process.execPath, ['--input-type=module', '-e', IPSET_SH]));
-    const st = { base: [], ours: [], nop: [], seed: [], remote: [] };
+    const st = { base: [], ours: [], py: [], pyAlone: [], nop: [], seed: [], remote: [], remotePy: [] };
+    const records = () => readdirSync(join(stateDir, 'spool')).filter((n) => /^[0-9a-f]{32}\.f2b$/.test(n));
     let stormErrors = 0;
     let missing = 0;
     for (let r = 0; r < STORM_ROUNDS; r++) {
       log(`fail2ban storm of ${STORM} bans ${r + 1}/${STORM_ROUNDS}`);
       const b = await storm([ipset], stormIps(2 * r), false);
       const o = await storm([ipset, fail2git], stormIps(2 * r + 1), true);
+      const p = await storm([ipset, fail2gitPy], stormIps(10 + r), true);
+      // The same with no flusher running: stop the resident one, fire, count the records, drop them.
+      const w = watchPid();
+      if (w > 0) {
+        try {
+          process.kill(w, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        const gone = Date.now() + 60_000;
+        while ((existsSync(join(stateDir, 'watch.lock')) || existsSync(join(stateDir, 'flush.lock'))) && Date.now() < gone) await sleep(50);
+      }
+      const q = await storm([ipset, fail2gitPyAlone], stormIps(13 + r), false);
+      const left = records();
+      missing += STORM - left.length + (STORM - q.inSet);
+      try {
+        process.kill(Number(readFileSync(join(stateDir, 'watch.start'), 'utf8')), 'SIGTERM');
+      } catch {
+        /* not started */
+      }
+      rmSync(join(stateDir, 'watch.start'), { force: true });
+      for (const n of left) rmSync(join(stateDir, 'spool', n), { force: true });
+      st.pyAlone.push(q.ms);
+      stormErrors += q.errors;
       const n = await storm([`${nop}`], stormIps(8), false);
       const e = await storm(['seed'], stormIps(9), false);
       st.base.push(b.ms);
       st.ours.push(o.ms);
+      st.py.push(p.ms);
+      st.remotePy.push(p.remoteMs);
       st.nop.push(n.ms);
       st.seed.push(e.ms);
       st.remote.push(o.remoteMs);
-      stormErrors += b.errors + o.errors + n.errors + e.errors;
-      missing += (STORM - b.inSet) + (STORM - o.inSet) + (STORM - onRemote(stormIps(2 * r + 1)));
+      stormErrors += b.errors + o.errors + p.errors + n.errors + e.errors;
+      missing += (STORM - b.inSet) + (STORM - o.inSet) + (STORM - onRemote(stormIps(2 * r + 1))) + (STORM - p.inSet) + (STORM - onRemote(stormIps(10 + r)));
     }
     const sb = median(st.base);
     const so = median(st.ours);
+    const sp = median(st.py);
+    const sa = median(st.pyAlone);
     const sn = median(st.nop);
     const se = median(st.seed);
     const sh = median(ipsetSh);
@@ -252,27 +293,35 @@ export async function run({ root: repo, log }) {
       { name: `storm of ${STORM} bans: iptables-ipset + fail2git (median of ${STORM_ROUNDS})`, value: so / 1000, unit: 's', baseline: sb / 1000, ratio: so / sb, target: '≤ 10 s', ok: so <= 10_000 },
       { name: 'storm: per ban, iptables-ipset alone (fail2ban\'s own)', value: sb / STORM, unit: 'ms' },
       { name: 'storm: per ban, fail2git\'s action on top (difference)', value: (so - sb) / STORM, unit: 'ms', baseline: sb / STORM, ratio: (so - sb) / sb },
+      { name: `storm of ${STORM} bans: iptables-ipset + fail2git.py, in fail2ban-server's process (median of ${STORM_ROUNDS})`, value: sp / 1000, unit: 's', baseline: sb / 1000, ratio: sp / sb, target: '≤ 10 s', ok: sp <= 10_000 },
+      { name: 'storm: per ban, fail2git.py on top (difference)', value: (sp - sb) / STORM, unit: 'ms', baseline: sb / STORM, ratio: (sp - sb) / sb },
+      { name: `storm of ${STORM} bans: iptables-ipset + fail2git.py, no flusher running (the records alone; median of ${STORM_ROUNDS})`, value: sa / 1000, unit: 's', baseline: sb / 1000, ratio: sa / sb },
+      { name: 'storm: per ban, fail2git.py\'s records alone on top (difference)', value: (sa - sb) / STORM, unit: 'ms', baseline: sb / STORM, ratio: (sa - sb) / sb },
       { name: 'storm: per ban, a jail whose only action is `actionban = true` (one sh per ban)', value: sn / STORM, unit: 'ms' },
       { name: 'storm: per ban, a jail whose action runs nothing (fail2ban\'s own bookkeeping, no process)', value: se / STORM, unit: 'ms' },
       { name: 'fail2ban\'s action line `sh -c "ipset -exist add …"` run alone, p50 (51 runs)', value: sh, unit: 'ms' },
       { name: `storm: all ${STORM} on the remote after fail2ban ran the last action (median of ${STORM_ROUNDS})`, value: median(st.remote) / 1000, unit: 's', target: '≤ 30 s', ok: median(st.remote) <= 30_000 },
+      { name: `storm: all ${STORM} on the remote after fail2ban ran the last action, fail2git.py (median of ${STORM_ROUNDS})`, value: median(st.remotePy) / 1000, unit: 's', target: '≤ 30 s', ok: median(st.remotePy) <= 30_000 },
       { name: 'storm: bans missing from the ipset or the remote, ERROR lines in fail2ban\'s log', value: missing, unit: `missing, ${stormErrors} ERROR lines`, target: '0, 0', ok: missing === 0 && stormErrors === 0 },
     ];
 
     const b = median(base);
     const o = median(ours);
+    const op = median(oursPy);
     return {
       section,
       rows: [
         { name: `restart with ${BANS.toLocaleString('en')} restored bans: iptables-ipset alone (baseline, median of ${ROUNDS})`, value: b / 1000, unit: 's' },
         { name: `restart with ${BANS.toLocaleString('en')} restored bans: iptables-ipset + fail2git (median of ${ROUNDS})`, value: o / 1000, unit: 's', baseline: b / 1000, ratio: o / b },
         { name: 'fail2git\'s cost per restored ban', value: (o - b) / BANS, unit: 'ms' },
+        { name: `restart with ${BANS.toLocaleString('en')} restored bans: iptables-ipset + fail2git.py (median of ${ROUNDS})`, value: op / 1000, unit: 's', baseline: b / 1000, ratio: op / b },
+        { name: 'fail2git.py\'s cost per restored ban', value: (op - b) / BANS, unit: 'ms' },
         { name: 'ERROR lines in fail2ban\'s log, all restarts', value: errors, unit: 'lines', target: '0', ok: errors === 0 },
         ...stormRows,
       ],
       notes: [
-        `Storm: \`fail2ban-client set benchjail banip\` with ${STORM.toLocaleString('en')} new addresses, timed until it returns: fail2ban runs the ban path of a log-line ban (Actions.__checkBan: ban manager, NOTICE line, every action of the ticket in turn, the observer's database insert) for each address on the command's thread and answers when all actions ran, so each address is in the ipset and each fail2git record is fsynced in the spool. Each storm starts a fresh server with an empty database; the fail2git jail has its resident flusher up (its actionstart) first. The two jails below the pair show where fail2ban's own time per ban goes: one whose only action is \`actionban = true\` (one \`sh\` per ban, nothing else), one whose action runs nothing (fail2ban's bookkeeping alone). Load average (1 min) before the storms: ${stormLoad.toFixed(1)} (the whole machine; other work shares these 2 cores).`,
-        `"Ready": from \`fail2ban-client start\` until fail2ban's log shows all ${BANS.toLocaleString('en')} bans restored and the last one is in the jail's ipset. fail2ban runs every action for every restored ticket; the fail2git action skips them in its own shell line (\`[ "<restored>" = 1 ] ||\`), so no node process starts per restored ban: what is left is the \`sh -c\` fail2ban starts for every action of every ticket (the iptables-ipset action pays the same plus an \`ipset add\`). fail2ban-server runs in a network namespace of its own.`,
+        `Storm: \`fail2ban-client set benchjail banip\` with ${STORM.toLocaleString('en')} new addresses, timed until it returns: fail2ban runs the ban path of a log-line ban (Actions.__checkBan: ban manager, NOTICE line, every action of the ticket in turn, the observer's database insert) for each address on the command's thread and answers when all actions ran, so each address is in the ipset and each fail2git record is fsynced in the spool. Each storm starts a fresh server with an empty database; each fail2git jail (the shell action \`fail2git\`, or the in-process \`fail2git.py\`, which writes the same records with the same fsyncs inside fail2ban-server) has its resident flusher up (its actionstart) first. The fail2git.py jail runs twice: as installed (its resident flusher delivers the storm meanwhile, competing with fail2ban for the 2 cores), and with no flusher running (a stand-in CLI: the records wait in the spool and are counted), which is what fail2ban's thread itself pays for the in-process action. The two jails below show where fail2ban's own time per ban goes: one whose only action is \`actionban = true\` (one \`sh\` per ban, nothing else), one whose action runs nothing (fail2ban's bookkeeping alone). Load average (1 min) before the storms: ${stormLoad.toFixed(1)} (the whole machine; other work shares these 2 cores).`,
+        `"Ready": from \`fail2ban-client start\` until fail2ban's log shows all ${BANS.toLocaleString('en')} bans restored and the last one is in the jail's ipset. fail2ban runs every action for every restored ticket; the fail2git action skips them in its own shell line (\`[ "<restored>" = 1 ] ||\`), so no node process starts per restored ban (fail2git.py returns at once for them, no process at all): what is left is the \`sh -c\` fail2ban starts for every action of every ticket (the iptables-ipset action pays the same plus an \`ipset add\`). fail2ban-server runs in a network namespace of its own.`,
       ],
     };
   } finally {

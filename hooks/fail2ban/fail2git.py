@@ -152,6 +152,12 @@ class Fail2gitAction(ActionBase):
 
     banEpoch = 0
 
+    def _warn(self, reason, fmt, *args):
+        # One line per new reason, not one per ban of a storm.
+        if reason != self._last_warning:
+            self._last_warning = reason
+            self._logSys.warning(fmt, *args)
+
     def _hook_cmd(self, *args):
         return self.fail2git + list(args) + ["--config=%s" % self.config]
 
@@ -209,10 +215,8 @@ class Fail2gitAction(ActionBase):
             write_record(os.path.join(s, "spool"), record_text(op, tags))
         except (OSError, ValueError, UnicodeError) as e:
             why = "%s: %s" % (type(e).__name__, e) if not isinstance(e, OSError) else (e.strerror or str(e))
-            if why != self._last_warning:
-                self._logSys.warning("fail2git: cannot write the %s record of %s (%s); running the node hook instead",
-                                     op, tags["ip"], why)
-                self._last_warning = why
+            self._warn("record " + why, "fail2git: cannot write the %s record of %s (%s); running the node hook instead",
+                       op, tags["ip"], why)
             self._node_hook(op, tags)
         if s is not None:
             self._ensure_flusher(s)
@@ -244,7 +248,7 @@ class Fail2gitAction(ActionBase):
                                      start_new_session=True, close_fds=True)
         except (OSError, subprocess.SubprocessError) as e:
             # The record is safe in the spool: the next ban, `fail2git flush` or a timer delivers it.
-            self._logSys.warning("fail2git: cannot start the resident flusher (%s): %s", self.fail2git[0], e)
+            self._warn("flusher %s" % e, "fail2git: cannot start the resident flusher (%s): %s", self.fail2git[0], e)
             return
         self._children.append(p)
         try:

@@ -5,11 +5,13 @@
  * name), skip the same restored tickets, and read stateDir from the same config shapes.
  * Driven from fail2ban-server's own Python, with fail2ban's real BanTicket and ActionInfo.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../helpers/git.js';
+import { makeLedgerRemote, REPO_ROOT, type LedgerRemote } from '../helpers/git.js';
+import { makeHost, quietHosts, remoteBans, spooled, waitFor } from '../helpers/hook-host.js';
+import { CLI } from '../helpers/cli.js';
 import { cleanupTmp, tmpDir } from '../helpers/tmp.js';
 import { fail2banAvailable, fail2banPython } from '../helpers/fail2ban.js';
 
@@ -150,4 +152,96 @@ describe.skipIf(!available)('fail2git.conf (through fail2ban\'s CommandAction an
     expect(got.find((g) => g.what === 'a permanent prolong')!.records[0]).toMatch(/^fail2git-hook 1\nop prolong\njail sshd\nbantime -1\ntime \d+(\.\d+)?\nrestored 0\nbancount 1\nfailures 3\nip 203\.0\.113\.10\nend\n$/);
     expect(got.find((g) => g.what === 'a ban')!.records[0]).toContain('\ntime 1764760000.123456\n');
   });
+});
+
+/** fail2git.py alone, in fail2ban's Python with fail2ban's real tickets: steps, each's outcome, and what it logged. */
+const STEPS = String.raw`
+import json, logging, os, signal, sys, time, importlib.util
+from fail2ban.server.actions import Actions
+from fail2ban.server.ticket import BanTicket
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
+req = json.load(sys.stdin)
+class Jail(object):
+    name = "sshd"
+spec = importlib.util.spec_from_file_location("fail2git_action", req["py"])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+action = mod.Action(Jail(), "fail2git", config=req["config"], fail2git=req["fail2git"])
+out = []
+for s in req["steps"]:
+    if s.get("kill"):
+        time.sleep(0.3)  # it has started
+        pid = int(open(s["kill"]).read().split()[0])
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)  # dead, and not reaped by anyone but us
+        out.append({"killed": pid})
+        continue
+    t = BanTicket(s["ip"], time.time())
+    t.setBanTime(600)
+    try:
+        getattr(action, s["op"])(Actions.ActionInfo(t, Jail()))
+        out.append({"ok": True})
+    except Exception as e:
+        out.append({"ok": False, "error": str(e)})
+json.dump(out, sys.stdout)
+`;
+
+function steps(config: string, fail2git: string, list: ({ op: string; ip: string } | { kill: string })[]) {
+  const req = { py: join(REPO_ROOT, 'hooks', 'fail2ban', 'fail2git.py'), config, fail2git, steps: list };
+  const r = spawnSync(fail2banPython(), ['-c', STEPS], { input: JSON.stringify(req), encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return { results: JSON.parse(r.stdout) as { ok?: boolean; error?: string; killed?: number }[], log: r.stderr.split('\n').filter(Boolean) };
+}
+
+describe.skipIf(!available)('fail2git.py on its own', () => {
+  let remote: LedgerRemote;
+  beforeAll(() => {
+    remote = makeLedgerRemote();
+  });
+  afterAll(async () => {
+    await quietHosts();
+    cleanupTmp();
+  });
+
+  it('no spool yet: it runs the node hook (an argument list), which records the ban; one WARNING line for the reason, not one per ban', async () => {
+    const host = makeHost(remote.bare, 'pyfirst');
+    expect(existsSync(host.spool)).toBe(false);
+    const { results, log } = steps(host.config, `${process.execPath} ${CLI}`, [{ op: 'ban', ip: '203.0.113.80' }]);
+    expect(results).toEqual([{ ok: true }]);
+    expect(log).toEqual([expect.stringMatching(/^WARNING fail2git: cannot write the ban record of 203\.0\.113\.80 \(No such file or directory\); running the node hook instead$/)]);
+    await waitFor('ban on remote', () => remoteBans(remote.bare).some((b) => b.cidr === '203.0.113.80'), 60_000);
+    // The same reason again (a host whose stateDir cannot be written): no second line.
+    const other = makeHost(remote.bare, 'pyrel');
+    writeFileSync(other.config, `remote: ${remote.bare}\nhost: pyrel\nstateDir: relative/state\n`);
+    const again = steps(other.config, '/nonexistent/fail2git', [{ op: 'ban', ip: '203.0.113.81' }, { op: 'unban', ip: '203.0.113.81' }]);
+    expect(again.log.filter((l) => l.startsWith('WARNING'))).toHaveLength(1);
+    // and with no node hook either, fail2ban gets one sentence saying what is lost
+    expect(again.results).toEqual([
+      { ok: false, error: expect.stringMatching(/^fail2git: the ban of 203\.0\.113\.81 is not recorded: cannot run \/nonexistent\/fail2git \(.*No such file or directory.*\)$/) },
+      { ok: false, error: expect.stringMatching(/^fail2git: the unban of 203\.0\.113\.81 is not recorded: /) },
+    ]);
+  }, 120_000);
+
+  it('starts one resident flusher for a burst, detached (its own session, stdin /dev/null), and a new one once that one is gone (a dead child never looks alive)', () => {
+    const host = makeHost(remote.bare, 'pyburst');
+    mkdirSync(host.spool, { recursive: true });
+    const starts = join(host.stateDir, 'starts');
+    const fake = join(host.stateDir, 'slow-fail2git');
+    // A flusher that never takes watch.lock: records its start, its session and its stdin, then waits.
+    writeFileSync(fake, `#!/bin/sh\necho "$* sid=$(cut -d' ' -f6 /proc/$$/stat) pid=$$ stdin=$(readlink /proc/$$/fd/0)" >> ${starts}\nexec sleep 30\n`, { mode: 0o755 });
+    const watchStart = join(host.stateDir, 'watch.start');
+    const { results } = steps(host.config, fake, [
+      ...Array.from({ length: 5 }, (_, i) => ({ op: 'ban', ip: `203.0.113.${110 + i}` })),
+      { kill: watchStart },
+      { op: 'ban', ip: '203.0.113.120' },
+      { kill: watchStart },
+    ]);
+    expect(results.filter((r) => r.ok === true)).toHaveLength(6);
+    expect(spooled(host)).toHaveLength(6);
+    const lines = readFileSync(starts, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l).toMatch(new RegExp(`^flush --watch --idle-exit=600 --config=${host.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} sid=(\\d+) pid=\\1 stdin=/dev/null$`));
+    }
+  }, 120_000);
 });
