@@ -8,7 +8,7 @@
  * so nothing is applied twice. After releasing the lock it looks once more: an operation
  * spooled while the lock was held is never left behind.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../controller/config/host-config.js';
 import { spoolPath } from '../controller/config/host-config.js';
@@ -30,10 +30,12 @@ import { writeFileAtomicSync } from '../controller/lib/files.js';
 export interface FlushOptions {
   /** wait for a running flusher (people's commands) instead of leaving the work to it */
   wait?: boolean;
-  /** pause before another round when operations arrived during one (batches storms); default 250 ms */
+  /** pause before another round when operations arrived during one (batches storms); default 500 ms */
   batchDelayMs?: number;
-  /** the pause doubles with every further busy round, up to this (a long storm → few commits); default 4000 ms */
+  /** the pause doubles with every further busy round, up to this (a long storm → few commits); default 8000 ms */
   maxBatchDelayMs?: number;
+  /** a pause ends early once nothing new arrived in the spool for this long (the storm is over); default 1000 ms */
+  quietMs?: number;
   /** pause before the first round, holding the lock, so hooks firing together share a commit; default 0 */
   gatherMs?: number;
   /** fetch and refresh the guard cache even when nothing is pending */
@@ -57,6 +59,8 @@ export interface FlushResult {
   rejected: { file: string; why: string }[];
   /** left in the spool */
   pending: number;
+  /** the pauses between rounds, ms as chosen (a lone ban: none; a storm: growing) */
+  pauses: number[];
 }
 
 const PATHS = [LEDGER_FILES.bans, LEDGER_FILES.allow, LEDGER_FILES.policy];
@@ -73,18 +77,41 @@ export function authorOf(cfg: Pick<HostConfig, 'host'>): { name: string; email: 
   return { name: cfg.host, email: `fail2git@${cfg.host}` };
 }
 
+/**
+ * The last ban list and allowlist + policy a flusher parsed, by their exact text: a storm's
+ * attempts mostly find allow.yaml and policy.yaml unchanged (the YAML parser is the dearest
+ * part of an attempt), and a host that won the last push finds its own ban list at the tip
+ * (its text was parsed when applyChecked checked it). Never mutated (applyOperations copies).
+ */
+const parsed: {
+  bans?: { text: string; list: ReturnType<typeof import('../controller/ledger/banlist.js').parseBanList> };
+  rest?: { allow: string | null; policy: string | null; result: ReturnType<typeof import('../controller/ledger/load.js').parseLedgerFiles> };
+} = {};
+
 /** Parses the ledger at a snapshot; an invalid ban list or policy cannot be written onto. */
 async function ledgerAt(snap: Snapshot) {
   const { parseBanList, formatBanList } = await import('../controller/ledger/banlist.js');
   const { parseLedgerFiles } = await import('../controller/ledger/load.js');
   const text = snap.files[LEDGER_FILES.bans] ?? null;
-  const list = text === null ? { bans: [], header: '', problems: [] } : parseBanList(text, LEDGER_FILES.bans);
-  const rest = parseLedgerFiles({ ...snap.files, [LEDGER_FILES.bans]: null, [LEDGER_FILES.targets]: null }, { dir: '.', rev: snap.tip });
+  const parse: typeof parseBanList = (t, file) => {
+    if (parsed.bans?.text === t) return parsed.bans.list;
+    const list = parseBanList(t, file);
+    if (t.length >= 1024) parsed.bans = { text: t, list }; // not applyChecked's one-entry checks
+    return list;
+  };
+  const list = text === null ? { bans: [], header: '', problems: [] } : parse(text, LEDGER_FILES.bans);
+  const allow = snap.files[LEDGER_FILES.allow] ?? null;
+  const policy = snap.files[LEDGER_FILES.policy] ?? null;
+  if (parsed.rest?.allow !== allow || parsed.rest.policy !== policy) {
+    parsed.rest = { allow, policy, result: parseLedgerFiles({ ...snap.files, [LEDGER_FILES.bans]: null, [LEDGER_FILES.targets]: null }, { dir: '.' }) };
+  }
+  const cached = parsed.rest.result;
+  const rest = { ...cached, ledger: { ...cached.ledger, source: { dir: '.', rev: snap.tip } } };
   const problems = [...list.problems, ...rest.problems];
   if (problems.length > 0) {
     throw new InvalidLedgerError(`ledger at ${snap.tip.slice(0, 12)} is invalid (${formatProblem(problems[0]!)}); operations wait until it is fixed`, problems);
   }
-  return { list, ledger: rest.ledger, format: formatBanList, parse: parseBanList };
+  return { list, ledger: rest.ledger, format: formatBanList, parse };
 }
 
 type Ledger = Awaited<ReturnType<typeof ledgerAt>>;
@@ -148,10 +175,24 @@ interface Round {
   skipped: string[];
 }
 
-async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions): Promise<{ commit: string | null; round: Round }> {
+/** Both lists, each operation once, oldest first. */
+function mergeOps(a: readonly Operation[], b: readonly Operation[]): Operation[] {
+  const byId = new Map(a.map((o) => [o.id, o] as const));
+  for (const o of b) if (!byId.has(o.id)) byId.set(o.id, o);
+  return [...byId.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+}
+
+/**
+ * One commit of `first`'s operations. An attempt that lost the race to another writer is
+ * retried with whatever `relist` finds in the spool by then folded in: the retry costs the
+ * same fetch and push either way, and the records that arrived meanwhile need no round of
+ * their own. Returns the operations of the commit that was pushed.
+ */
+async function flushRound(cfg: HostConfig, first: Operation[], opts: FlushOptions, relist?: () => Operation[]): Promise<{ commit: string | null; round: Round; ops: Operation[] }> {
   const repo = writerRepo(cfg, opts.run);
   const author = authorOf(cfg);
-  const oldest = Math.min(...ops.map((o) => opCreatedAt(o.id)));
+  let ops = first;
+  let attempts = 0;
   let round: Round = { results: [], skipped: [] };
   const { commit } = await commitAndPush(repo, {
     author,
@@ -160,9 +201,11 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
     // gc --auto once the rounds are done (runRounds), not after every fetch of a storm
     autoMaintenance: false,
     async mutate(snap) {
+      if (++attempts > 1 && relist && ops.length > 0) ops = mergeOps(ops, relist());
       const { list, ledger, format, parse } = await ledgerAt(snap);
       writeGuard(cfg.stateDir, summarize(ledger, snap.tip));
       if (ops.length === 0) return null;
+      const oldest = Math.min(...ops.map((o) => opCreatedAt(o.id)));
       // One look at the recent history for both: this host's commits since the oldest op was
       // spooled (clock slack: the commit that delivered an op was made after it), and every
       // writer's unbans since an hour before the oldest ban's own time.
@@ -179,7 +222,7 @@ async function flushRound(cfg: HostConfig, ops: Operation[], opts: FlushOptions)
       return message === null ? null : { files: { [LEDGER_FILES.bans]: text }, message };
     },
   });
-  return { commit, round };
+  return { commit, round, ops };
 }
 
 /**
@@ -251,15 +294,17 @@ function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {
 }
 
 /**
- * 250 ms, 500 ms, 1 s, 2 s, 4 s, 4 s, …: the pause before the n-th round after the first.
+ * 500 ms, 2 s, 8 s, 8 s, …: the pause before the n-th round after the first, four times as
+ * long each time (a storm that goes on costs a host a handful of commits, not one every few
+ * seconds), cut short once the spool stops growing (waitGathering: the storm is over).
  * With `random`, each pause is spread ±25 % around that: hosts hit by one storm start their
  * rounds at the same moment, and with equal pauses they would keep pushing at the same
  * moments, every round a lost race (a fetch, the ledger re-applied, another push) for all
  * but one of them.
  */
 export function stormPause(n: number, opts: Pick<FlushOptions, 'batchDelayMs' | 'maxBatchDelayMs'> = {}, random?: () => number): number {
-  const base = opts.batchDelayMs ?? 250;
-  const pause = Math.min(opts.maxBatchDelayMs ?? 4000, base * 2 ** Math.min(n, 16));
+  const base = opts.batchDelayMs ?? 500;
+  const pause = Math.min(opts.maxBatchDelayMs ?? 8000, base * 4 ** Math.min(n, 8));
   return random ? Math.round(pause * (0.75 + 0.5 * random())) : pause;
 }
 
@@ -278,6 +323,36 @@ async function runRounds(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
   }
 }
 
+/** How many files the spool directory holds: a readdir, nothing read. */
+function spoolSize(spool: string): number {
+  try {
+    return readdirSync(spool).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits `ms` while records keep arriving, or less: once nothing new has landed in the spool
+ * for `quietMs` (the storm is over, or it was a burst), the round starts. A look is a readdir
+ * every 250 ms, whatever the storm's rate (never a read per record).
+ */
+async function waitGathering(spool: string, ms: number, quietMs: number): Promise<void> {
+  const end = Date.now() + ms;
+  let size = spoolSize(spool);
+  let changed = Date.now();
+  for (;;) {
+    const left = end - Date.now();
+    if (left <= 0) return;
+    await new Promise((r) => setTimeout(r, Math.min(250, left)));
+    const now = spoolSize(spool);
+    if (now !== size) {
+      size = now;
+      changed = Date.now();
+    } else if (Date.now() - changed >= quietMs) return;
+  }
+}
+
 async function roundLoop(cfg: HostConfig, opts: FlushOptions, out: FlushResult, lock: Lock, afterRound: () => Promise<void> | undefined): Promise<void> {
   const spool = spoolPath(cfg);
   const list = lister(cfg, opts, out);
@@ -291,13 +366,19 @@ async function roundLoop(cfg: HostConfig, opts: FlushOptions, out: FlushResult, 
     // storm lasts, the longer each gathering (a lone ban still goes out at once).
     const pause = first ? (opts.gatherMs ?? 0) : stormPause(busyRounds++, opts, Math.random);
     if (pause > 0 && ops.length > 0) {
-      await new Promise((r) => setTimeout(r, pause));
+      if (first) await new Promise((r) => setTimeout(r, pause));
+      else {
+        out.pauses.push(pause);
+        await waitGathering(spool, pause, opts.quietMs ?? 1000);
+      }
       ops = list();
     }
     if (ops.length === 0 && !(first && opts.refresh)) return;
     first = false;
     lock.refresh();
-    const { commit, round } = await flushRound(cfg, ops, opts);
+    const done = await flushRound(cfg, ops, opts, list);
+    const { commit, round } = done;
+    ops = done.ops;
     await afterRound();
     const refused = round.results.filter((r) => r.outcome === 'refused');
     const refusedIds = new Set(refused.map((r) => r.op.id));
@@ -332,7 +413,7 @@ export async function flushSpool(cfg: HostConfig, opts: FlushOptions = {}): Prom
   } catch (err) {
     throw spoolReadError(spoolPath(cfg), err);
   }
-  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], rejected: [], pending: 0 };
+  const out: FlushResult = { busy: false, delivered: 0, commits: [], commitOf: {}, results: [], refused: [], rejected: [], pending: 0, pauses: [] };
   const list = lister(cfg, opts, out);
   for (;;) {
     const lock: Lock | null = opts.wait ? await waitLock(lockPath(cfg), 120_000) : tryLock(lockPath(cfg));

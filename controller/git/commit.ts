@@ -56,7 +56,7 @@ export interface CommitOptions {
   mutate(snap: Snapshot): Promise<Change | null> | Change | null;
   /** default 12 */
   maxAttempts?: number;
-  /** first backoff ceiling in ms (doubles per attempt, capped at 2 s); default 100 */
+  /** first backoff ceiling in ms, at least half an attempt's own duration (doubles per attempt, capped at 2 s); default 100 */
   backoffMs?: number;
   /**
    * let each fetch run git's auto-maintenance (`gc --auto`), as `git fetch` does; default true.
@@ -385,6 +385,7 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   await ensureWriterRepo(repo);
   const max = opts.maxAttempts ?? 12;
   for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
     const snap = await fetchSnapshot(repo, opts.paths, opts.autoMaintenance ?? true);
     const { tip } = snap;
     const change = await opts.mutate({ tip, files: snap.files });
@@ -400,7 +401,9 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
     if (attempt >= max) {
       throw new TransientError('E_PUSH_CONTENDED', `push to ${redact(repo.remote)} rejected ${attempt} times (other writers kept winning); will retry later`);
     }
-    await new Promise((r) => setTimeout(r, backoffDelay(attempt, opts.backoffMs ?? 100)));
+    // The writers that lost with us retry too: spread the retries over about as long as an
+    // attempt takes here (fetch to push), or they meet again at the next push.
+    await new Promise((r) => setTimeout(r, backoffDelay(attempt, Math.max(opts.backoffMs ?? 100, Math.round((Date.now() - started) / 2)))));
   }
 }
 
