@@ -2,6 +2,9 @@
  * Hook records: what the shipped fail2ban action line writes into the spool itself, with shell
  * built-ins and one `sync` (hooks/fail2ban/fail2git.conf), so a ban costs fail2ban's thread
  * about what its own `ipset add` costs — no node start-up on that path.
+ * hooks/fail2ban/fail2git.py, the in-process action, writes the very same records inside
+ * fail2ban-server (under a hidden temp name, renamed once fsynced); test/hooks/fail2ban-parity
+ * keeps the two byte-identical.
  *
  * A record is `spool/<32 hex>.f2b`, the name from the kernel's random UUID, holding exactly
  *
