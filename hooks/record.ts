@@ -148,6 +148,14 @@ function refuseRecord(spoolDir: string, hex: string, text: string, mtimeMs: numb
 }
 
 /**
+ * Complete records already read, by spool and file name: a record is written once under a
+ * random name and never changed, so a flusher that looks at the spool before every round of
+ * a storm reads each one once, not once per round. (What it means is decided again each time:
+ * the allowlist may have changed.) Names no longer in the spool are dropped.
+ */
+const seenRecords = new Map<string, Map<string, { text: string; mtimeMs: number }>>();
+
+/**
  * The operations the records in the spool stand for, oldest first. Skipped ones (a restored
  * ban, an unban at natural expiry) are deleted; refused ones are kept in `spool/refused/` and
  * reported; incomplete ones are left for the next look.
@@ -160,20 +168,32 @@ export function readRecords(spoolDir: string, ctx: RecordContext): Operation[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw spoolReadError(spoolDir, err);
   }
-  if (names.length === 0) return [];
+  const before = seenRecords.get(spoolDir);
+  const seen = new Map<string, { text: string; mtimeMs: number }>();
+  if (names.length === 0) {
+    seenRecords.delete(spoolDir);
+    return [];
+  }
+  seenRecords.set(spoolDir, seen);
   const guard = ctx.guard();
   const ops: Operation[] = [];
   for (const name of names) {
     const path = join(spoolDir, name);
     let text: string;
     let mtimeMs: number;
-    try {
-      mtimeMs = Number(statSync(path, { bigint: true }).mtimeNs / 1_000_000n);
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // delivered meanwhile
-      throw err;
+    const known = before?.get(name);
+    if (known) {
+      ({ text, mtimeMs } = known);
+    } else {
+      try {
+        mtimeMs = Number(statSync(path, { bigint: true }).mtimeNs / 1_000_000n);
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // delivered meanwhile
+        throw err;
+      }
     }
+    if (text.endsWith('\nend\n')) seen.set(name, { text, mtimeMs });
     const d = decideRecord(text, RECORD_FILE.exec(name)![1]!, ctx.host, guard, mtimeMs);
     if (d.kind === 'incomplete') continue;
     if (d.kind === 'spool') ops.push(d.op);
