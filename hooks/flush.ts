@@ -211,10 +211,11 @@ async function flushRound(cfg: HostConfig, first: Operation[], opts: FlushOption
       // writer's unbans since an hour before the oldest ban's own time.
       const banTimes = banTimesOf(ops);
       const log = await recentCommits(repo, snap.tip, new Date(Math.min(oldest - 3_600_000, ...banTimes.map((t) => t - UNBAN_LOOKBACK_MS))));
-      const seen = deliveredIds(log.filter((c) => c.email === author.email).map((c) => c.body).join('\0'));
+      const history = log.map(historyOf);
+      const seen = new Set(history.flatMap((h, i) => (log[i]!.email === author.email ? h.ids : [])));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const unbannedAt = banTimesOf(todo).length > 0 ? unbansIn(log.map((c) => c.body).join('\0'), now) : undefined;
+      const unbannedAt = banTimesOf(todo).length > 0 ? latestUnbans(history.flatMap((h) => h.unbans), now) : undefined;
       const writerRole = cfg.requireSignedCommits && cfg.adminSigners ? await writerRoleCheck(ledger.policy, now) : undefined;
       const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) }, writerRole);
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
@@ -257,21 +258,55 @@ function banTimesOf(ops: readonly Operation[]): number[] {
   return ops.filter((o) => o.op !== 'unban').map((o) => Date.parse(o.at)).filter(Number.isFinite);
 }
 
-/** Pure: the latest unban time per key in `git log --format=%B%x00` output. */
-export function unbansIn(log: string, now: Date): Map<string, string> {
-  const out = new Map<string, string>();
-  const limit = now.getTime() + MAX_UNBAN_SKEW_MS;
-  for (const body of log.split('\0')) {
-    for (const t of parseTrailers(body)) {
-      const { cidr, at } = t.fields;
-      if (t.op !== 'unban' || !cidr || !at) continue;
-      const ms = Date.parse(at);
-      if (!Number.isFinite(ms) || ms > limit) continue;
-      const prev = out.get(cidr);
-      if (prev === undefined || ms > Date.parse(prev)) out.set(cidr, at);
-    }
+/** What a flusher reads from one commit's message: the operation ids it delivered and the unbans it records. */
+interface CommitHistory {
+  ids: string[];
+  unbans: { cidr: string; at: string }[];
+}
+
+/** The unbans a commit message records (any writer's), as its trailers say. */
+function unbanTrailers(body: string): CommitHistory['unbans'] {
+  const out: CommitHistory['unbans'] = [];
+  for (const t of parseTrailers(body)) {
+    const { cidr, at } = t.fields;
+    if (t.op === 'unban' && cidr && at) out.push({ cidr, at });
   }
   return out;
+}
+
+/**
+ * Each commit's message is read once per process: a storm's every attempt looks at the same
+ * last hour of history (thousands of trailers), and a commit never changes. Bounded.
+ */
+const historyMemo = new Map<string, CommitHistory>();
+const HISTORY_MEMO_MAX = 20_000;
+
+function historyOf(c: { id: string; body: string }): CommitHistory {
+  let h = historyMemo.get(c.id);
+  if (!h) {
+    h = { ids: [...deliveredIds(c.body)], unbans: unbanTrailers(c.body) };
+    if (historyMemo.size >= HISTORY_MEMO_MAX) historyMemo.clear();
+    historyMemo.set(c.id, h);
+  }
+  return h;
+}
+
+/** Pure: the latest unban time per key, unbans dated far ahead of `now` not believed. */
+function latestUnbans(unbans: readonly { cidr: string; at: string }[], now: Date): Map<string, string> {
+  const out = new Map<string, string>();
+  const limit = now.getTime() + MAX_UNBAN_SKEW_MS;
+  for (const { cidr, at } of unbans) {
+    const ms = Date.parse(at);
+    if (!Number.isFinite(ms) || ms > limit) continue;
+    const prev = out.get(cidr);
+    if (prev === undefined || ms > Date.parse(prev)) out.set(cidr, at);
+  }
+  return out;
+}
+
+/** Pure: the latest unban time per key in `git log --format=%B%x00` output. */
+export function unbansIn(log: string, now: Date): Map<string, string> {
+  return latestUnbans(log.split('\0').flatMap(unbanTrailers), now);
 }
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {

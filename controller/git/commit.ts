@@ -407,8 +407,9 @@ export async function commitAndPush(repo: WriterRepo, opts: CommitOptions): Prom
   }
 }
 
-/** One commit of `recentCommits`: its author's email and its message. */
+/** One commit of `recentCommits`: its id, its author's email and its message. */
 export interface RecentCommit {
+  id: string;
   email: string;
   body: string;
 }
@@ -419,13 +420,14 @@ export interface RecentCommit {
  * delivered, and every writer's recent unbans).
  */
 export async function recentCommits(repo: WriterRepo, rev: string, since: Date): Promise<RecentCommit[]> {
-  const out = await gitIn(repo)(['log', `--since=${since.toISOString()}`, '--format=%ae%x01%B%x00', rev, '--']);
+  const out = await gitIn(repo)(['log', `--since=${since.toISOString()}`, '--format=%H%x01%ae%x01%B%x00', rev, '--']);
   const commits: RecentCommit[] = [];
   for (const chunk of out.split('\0')) {
     const text = chunk.replace(/^\n/, '');
-    const sep = text.indexOf('\x01');
-    if (sep < 0) continue;
-    commits.push({ email: text.slice(0, sep), body: text.slice(sep + 1) });
+    const a = text.indexOf('\x01');
+    const b = a < 0 ? -1 : text.indexOf('\x01', a + 1);
+    if (b < 0) continue;
+    commits.push({ id: text.slice(0, a), email: text.slice(a + 1, b), body: text.slice(b + 1) });
   }
   return commits;
 }

@@ -122,7 +122,7 @@ describe('commitAndPush', () => {
     await commitAndPush(w, { author, paths: ['notes.txt'], mutate: () => ({ files: { 'notes.txt': 'one\n' }, message: 'one\n\nFail2git-Id: 1-web1-a\n' }) });
     const res = await commitAndPush(w, { author: { name: 'db1', email: 'fail2git@db1' }, paths: ['notes.txt'], mutate: () => ({ files: { 'notes.txt': 'two\n' }, message: 'two\n' }) });
     const log = await recentCommits(w, res.commit!, new Date(Date.now() - 3_600_000));
-    expect(log.slice(0, 2)).toEqual([{ email: 'fail2git@db1', body: 'two\n' }, { email: 'fail2git@web1', body: 'one\n\nFail2git-Id: 1-web1-a\n' }]);
+    expect(log.slice(0, 2)).toEqual([{ id: res.commit, email: 'fail2git@db1', body: 'two\n' }, { id: expect.stringMatching(/^[0-9a-f]{40}$/), email: 'fail2git@web1', body: 'one\n\nFail2git-Id: 1-web1-a\n' }]);
     expect(await recentCommits(w, res.commit!, new Date(Date.now() + 3_600_000))).toEqual([]);
   });
 
