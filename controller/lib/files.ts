@@ -6,9 +6,15 @@
  * are the cause the caller wraps: `new XError(code, '…', { cause: err })`).
  * A sync form for the hook and the per-run state files, an async form for the drivers and
  * the CLI. Imports nothing of ours (controller/lib/).
+ *
+ * A target that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO: what
+ * people pass to `--out` or as a metrics file to mean "throw it away" or "show me") is
+ * written through, never renamed over: a rename would replace the host's /dev/null with a
+ * regular file, which every later `> /dev/null` appends to and every reader of /dev/null
+ * (git's repack among them) then reads back. A directory stays an error (EISDIR).
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -24,6 +30,19 @@ export interface AtomicWriteOptions {
   mkdir?: boolean;
   /** the temp file's path (Proxmox wants `<file>.tmp.<pid>`); default a hidden, unique name beside the file */
   tmp?: string;
+}
+
+/** Whether `st` (of the target, links followed) is something to write into rather than replace. */
+function isSpecial(st: Stats | undefined): boolean {
+  return st !== undefined && !st.isFile() && !st.isDirectory();
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 let counter = 0;
@@ -71,14 +90,9 @@ async function fsyncDir(dir: string): Promise<void> {
 
 export function writeFileAtomicSync(path: string, text: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   if (opts.mkdir) mkdirSync(dirname(path), { recursive: true });
-  let mode = opts.mode ?? 0o644;
-  if (opts.keepMode) {
-    try {
-      mode = statSync(path).mode & 0o7777;
-    } catch {
-      /* a new file */
-    }
-  }
+  const target = statOrUndefined(path);
+  if (isSpecial(target)) return writeFileSync(path, text);
+  const mode = opts.keepMode && target ? target.mode & 0o7777 : opts.mode ?? 0o644;
   const tmp = tmpPath(path, opts);
   try {
     const fd = openSync(tmp, 'wx', mode);
@@ -104,7 +118,9 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array, opt
 
 export async function writeFileAtomic(path: string, text: string, opts: AtomicWriteOptions = {}): Promise<void> {
   if (opts.mkdir) await mkdir(dirname(path), { recursive: true });
-  const mode = opts.keepMode ? await stat(path).then((s) => s.mode & 0o7777, () => opts.mode ?? 0o644) : opts.mode ?? 0o644;
+  const target = await stat(path).catch(() => undefined);
+  if (isSpecial(target)) return writeFile(path, text, 'utf8');
+  const mode = opts.keepMode && target ? target.mode & 0o7777 : opts.mode ?? 0o644;
   const tmp = tmpPath(path, opts);
   try {
     const fh = await open(tmp, 'wx', mode);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileAtomic, writeFileAtomicSync } from '../../../controller/lib/files.js';
 import { cleanupTmp, tmpDir } from '../../helpers/tmp.js';
 
@@ -17,6 +18,23 @@ describe.each([
     await write(path, 'short\n', { durable: true });
     expect(readFileSync(path, 'utf8')).toBe('short\n');
     expect(readdirSync(join(dir, 'sub'))).toEqual(['fail2git.prom']);
+  });
+
+  it('writes through a target that is not a regular file (a FIFO, as /dev/null or /dev/stdout), never renames over it', async () => {
+    const dir = tmpDir('f2g-files');
+    const fifo = join(dir, 'out');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const got: Buffer[] = [];
+    reader.stdout.on('data', (d: Buffer) => got.push(d));
+    const closed = new Promise<void>((r) => reader.on('close', () => r()));
+    await write(fifo, 'through\n', { durable: true, keepMode: true });
+    // A FIFO renamed over would leave cat waiting for a writer forever.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000))]);
+    reader.kill();
+    expect(Buffer.concat(got).toString()).toBe('through\n');
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['out']);
   });
 
   it('gives a new file its mode, and keeps the mode of the file it replaces when asked', async () => {
