@@ -20,6 +20,7 @@ import { advanceTracking, fetchFromMirror, isSha, type MirrorAuth } from '../git
 import { ConfigError, TransientError, errorMessage } from '../lib/errors.js';
 import type { Runner } from '../lib/exec.js';
 import type { Logger } from '../lib/log.js';
+import { readKeyFile } from '../lib/key-file.js';
 import { rememberSecret } from '../lib/redact.js';
 import { sleep } from './watch.js';
 
@@ -42,13 +43,7 @@ export function wakeRetryMs(failures: number, random: number): number {
 export function loadWakeAuth(w: WakeConfig): MirrorAuth {
   const auth: MirrorAuth = {};
   if (w.keyFile) {
-    let key: string;
-    try {
-      key = readFileSync(w.keyFile, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError('E_WAKE_KEY', `${w.keyFile}: cannot read wake.keyFile (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    if (key.length < 16 || /\s/.test(key)) throw new ConfigError('E_WAKE_KEY', `${w.keyFile}: the wake key must be one line of at least 16 characters without spaces`);
+    const key = readKeyFile(w.keyFile, 'E_WAKE_KEY', { setting: 'wake.keyFile', secret: 'the wake key' });
     rememberSecret(key);
     auth.key = key;
   }

@@ -5,31 +5,23 @@
  * sha256=<HMAC-SHA256 hex>`); GitLab sends the secret itself (`X-Gitlab-Token`). Both are
  * compared in constant time. The secret is read once, remembered for redaction, never logged.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../lib/errors.js';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readKeyFile } from '../lib/key-file.js';
 import { rememberSecret } from '../lib/redact.js';
+import { sha256 } from '../serve/keys.js';
 
 /** A webhook body larger than this is refused unread (GitHub caps payloads at 25 MB; pushes are small). */
 export const MAX_WEBHOOK_BODY = 1 << 20;
-const MIN_SECRET = 16;
 
 export function loadWebhookSecret(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError('E_MIRROR_SECRET', `${path}: cannot read serve.mirror.webhookSecretFile (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  if (text.length < MIN_SECRET || /\s/.test(text)) throw new ConfigError('E_MIRROR_SECRET', `${path}: the webhook secret must be one line of at least ${MIN_SECRET} characters without spaces`);
+  const text = readKeyFile(path, 'E_MIRROR_SECRET', { setting: 'serve.mirror.webhookSecretFile', secret: 'the webhook secret' });
   rememberSecret(text);
   return text;
 }
 
 export type WebhookVerdict = 'ok' | 'missing' | 'bad';
 
-const digest = (b: Buffer | string): Buffer => createHash('sha256').update(b).digest();
-const sameSecret = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+const sameSecret = (a: string, b: string): boolean => timingSafeEqual(sha256(a), sha256(b));
 
 /** Checks a webhook's proof of the secret. Pure. */
 export function verifyWebhook(headers: Record<string, string | string[] | undefined>, body: Buffer, secret: string): WebhookVerdict {

@@ -4,8 +4,7 @@
  * never logged, never echoed, never part of a page.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../lib/errors.js';
+import { readKeyFile } from '../lib/key-file.js';
 import type { ServeKey } from '../config/host-config.js';
 
 export interface LoadedKey {
@@ -18,18 +17,8 @@ export const sha256 = (text: string): Buffer => createHash('sha256').update(text
 
 export function loadKeys(keys: readonly ServeKey[], what: string): LoadedKey[] {
   return keys.map((k) => {
-    let digest: Buffer;
-    if (k.keySha256) digest = Buffer.from(k.keySha256, 'hex');
-    else {
-      let text: string;
-      try {
-        text = readFileSync(k.keyFile!, 'utf8').trim();
-      } catch (err) {
-        throw new ConfigError('E_SERVE_KEY', `${k.keyFile}: cannot read the ${what} key "${k.name}" (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-      if (text.length < 16 || /\s/.test(text)) throw new ConfigError('E_SERVE_KEY', `${k.keyFile}: the ${what} key "${k.name}" must be one line of at least 16 characters without spaces`);
-      digest = sha256(text);
-    }
+    const name = `the ${what} key "${k.name}"`;
+    const digest = k.keySha256 ? Buffer.from(k.keySha256, 'hex') : sha256(readKeyFile(k.keyFile!, 'E_SERVE_KEY', { setting: name, secret: name }));
     return { name: k.name, sha256: digest, expandRanges: k.expandRanges ?? 0 };
   });
 }
