@@ -129,17 +129,28 @@ function originUrl(dir: string): string | undefined {
   return url && !/["\\]/.test(url[1]!) && !text.includes('[include') ? url[1] : undefined;
 }
 
-/** The commit last fetched into the tracking ref, if any. */
-export async function localTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
-  // A loose ref is one small file; fetch writes it. Packed refs (after gc) go through git.
+/** A full commit id (SHA-1 or SHA-256 hex). */
+export const isSha = (text: string): boolean => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text);
+
+/**
+ * The commit `ref` of the repository at `gitDir` (a clone's `.git`, or a bare repository)
+ * points at, if any. A loose ref is one small file that fetch writes: read without starting
+ * git. Packed refs (after gc) go through git.
+ */
+export async function refTip(gitDir: string, ref: string, run: Runner = execRunner): Promise<string | undefined> {
   try {
-    const loose = readFileSync(join(dir, '.git', trackingRef(branch)), 'utf8').trim();
-    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(loose)) return loose;
+    const loose = readFileSync(join(gitDir, ref), 'utf8').trim();
+    if (isSha(loose)) return loose;
   } catch {
     // not loose: ask git
   }
-  const out = await git(run, dir, ['rev-parse', '--verify', '-q', `${trackingRef(branch)}^{commit}`]).catch(() => '');
+  const out = await git(run, gitDir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`]).catch(() => '');
   return out === '' ? undefined : out;
+}
+
+/** The commit last fetched into the tracking ref, if any. */
+export function localTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  return refTip(join(dir, '.git'), trackingRef(branch), run);
 }
 
 /** Fetches the remote tip of `branch` (forced: the remote is the truth, history may be rewritten). */

@@ -11,14 +11,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TransientError, redact } from '../lib/errors.js';
 import { execRunner, type Runner } from '../lib/exec.js';
-import { GIT_ENV, ensureDiskConfig, firstLine, localTip, lsRemoteTip, trackingRef } from './clone.js';
+import { GIT_ENV, ensureDiskConfig, firstLine, isSha, localTip, lsRemoteTip, refTip, trackingRef } from './clone.js';
 
 const FETCH_TIMEOUT_MS = 120_000;
 /** Seconds without a byte from the mirror before a fetch from it is given up. */
 export const MIRROR_STALL_S = 20;
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-export const isSha = (text: string): boolean => SHA.test(text);
+export { isSha };
 
 /** Where a host keeps what it fetched from the mirror (never the tracking ref itself). */
 export function mirrorFetchRef(branch: string): string {
@@ -49,16 +48,8 @@ export async function ensureMirrorRepo(remote: string, dir: string, branch: stri
 }
 
 /** The mirror's own tip of `branch`; undefined before the first fetch. */
-export async function mirrorLocalTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
-  try {
-    const loose = readFileSync(join(dir, 'refs', 'heads', branch), 'utf8').trim();
-    if (isSha(loose)) return loose;
-  } catch {
-    // packed (or none): ask git
-  }
-  const r = await run('git', ['-C', dir, 'rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`], { env: GIT_ENV }).catch(() => undefined);
-  const out = r?.stdout.trim() ?? '';
-  return out === '' ? undefined : out;
+export function mirrorLocalTip(dir: string, branch: string, run: Runner = execRunner): Promise<string | undefined> {
+  return refTip(dir, `refs/heads/${branch}`, run);
 }
 
 export interface MirrorPoll {
