@@ -215,7 +215,7 @@ async function flushRound(cfg: HostConfig, first: Operation[], opts: FlushOption
       const seen = new Set(history.flatMap((h, i) => (log[i]!.email === author.email ? h.ids : [])));
       const todo = ops.filter((o) => !seen.has(o.id));
       const now = opts.now?.() ?? new Date();
-      const unbannedAt = banTimesOf(todo).length > 0 ? latestUnbans(history.flatMap((h) => h.unbans), now) : undefined;
+      const unbannedAt = banTimesOf(todo).length > 0 ? unbansIn(log, now) : undefined;
       const writerRole = cfg.requireSignedCommits && cfg.adminSigners ? await writerRoleCheck(ledger.policy, now) : undefined;
       const { results, text } = applyChecked({ format, parse, bans: list.bans, header: list.header }, todo, { policy: ledger.policy, allow: ledger.allow, now, ...(unbannedAt && { unbannedAt }) }, writerRole);
       round = { results, skipped: ops.filter((o) => seen.has(o.id)).map((o) => o.id) };
@@ -291,22 +291,20 @@ function historyOf(c: { id: string; body: string }): CommitHistory {
   return h;
 }
 
-/** Pure: the latest unban time per key, unbans dated far ahead of `now` not believed. */
-function latestUnbans(unbans: readonly { cidr: string; at: string }[], now: Date): Map<string, string> {
+/**
+ * The latest unban time per key that these commits' trailers record (any writer's), unbans
+ * dated far ahead of `now` not believed. Each message is read once per process (historyOf).
+ */
+export function unbansIn(commits: readonly { id: string; body: string }[], now: Date): Map<string, string> {
   const out = new Map<string, string>();
   const limit = now.getTime() + MAX_UNBAN_SKEW_MS;
-  for (const { cidr, at } of unbans) {
+  for (const { cidr, at } of commits.flatMap((c) => historyOf(c).unbans)) {
     const ms = Date.parse(at);
     if (!Number.isFinite(ms) || ms > limit) continue;
     const prev = out.get(cidr);
     if (prev === undefined || ms > Date.parse(prev)) out.set(cidr, at);
   }
   return out;
-}
-
-/** Pure: the latest unban time per key in `git log --format=%B%x00` output. */
-export function unbansIn(log: string, now: Date): Map<string, string> {
-  return latestUnbans(log.split('\0').flatMap(unbanTrailers), now);
 }
 
 function writeStatus(cfg: HostConfig, status: Record<string, unknown>): void {

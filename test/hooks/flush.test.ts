@@ -272,13 +272,13 @@ describe('operations are applied by their time (two hosts, real git)', () => {
 });
 
 describe('unbansIn', () => {
-  it('reads the latest unban per key from trailers, ignoring bans and unbans dated far ahead', async () => {
+  it('reads the latest unban per key from the commits\' trailers, ignoring bans and unbans dated far ahead', async () => {
     const { unbansIn } = await import('../../hooks/flush.js');
     const log = [
       'unban 203.0.113.9 (web1)\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-Host: web1\nFail2git-At: 2026-11-25T10:00:00Z\nFail2git-Id: a',
       'x\n\nFail2git-Op: ban\nFail2git-Cidr: 203.0.113.8\nFail2git-At: 2026-11-25T11:00:00Z\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.9\nFail2git-At: 2026-11-25T09:00:00Z',
       'forged\n\nFail2git-Op: unban\nFail2git-Cidr: 203.0.113.7\nFail2git-At: 2099-01-01T00:00:00Z',
-    ].join('\0');
+    ].map((body, i) => ({ id: `unbans-in-test-${i}`, body }));
     expect([...unbansIn(log, new Date('2026-11-25T12:00:00Z'))]).toEqual([['203.0.113.9', '2026-11-25T10:00:00Z']]);
   });
 });
