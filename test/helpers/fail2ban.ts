@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './git.js';
-import type { TestHost } from './hook-host.js';
+import { settled, waitFor, type TestHost } from './hook-host.js';
 import { CLI } from './cli.js';
 import { tmpDir } from './tmp.js';
 
@@ -124,4 +124,10 @@ export function setUpFail2ban(host: TestHost, opts: Fail2banOptions = {}): Fail2
       }
     },
   };
+}
+
+/** Waits for fail2ban to have run our action for everything so far (`ms`), and the flusher to finish. */
+export async function quiesce(host: TestHost, ms = 2500): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  await waitFor('flusher done', () => settled(host), 60_000);
 }

@@ -10,18 +10,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, quietHosts, remoteBans, settled, spooled, stopWatchers, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
+import { commitCount, makeHost, quietHosts, remoteBans, spooled, stopWatchers, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
 import { cli } from '../helpers/cli.js';
-import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
+import { fail2banAvailable, setUpFail2ban, type Fail2ban, quiesce } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();
 const JAIL = 'f2gpy';
-
-/** Waits for fail2ban to have run our action for everything so far, and the flusher to finish. */
-async function quiesce(host: TestHost, ms = 1500): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-  await waitFor('flusher done', () => settled(host), 60_000);
-}
 
 describe.skipIf(!available)('real fail2ban-server with the in-process fail2git.py action', () => {
   let remote: LedgerRemote;
@@ -64,7 +58,7 @@ describe.skipIf(!available)('real fail2ban-server with the in-process fail2git.p
     // A record (its id names it: `-r0` + 32 hex), not the node hook (whose ids differ).
     expect(git(remote.bare, 'log', '-1', '--format=%B', 'main')).toMatch(/^Fail2git-Id: \d{13}-f2bpyhost-r0[0-9a-f]{32}$/m);
     expect(watcherPid(host)).not.toBeNull();
-    await quiesce(host);
+    await quiesce(host, 1500);
     // Nothing left behind in the spool: no record, no temp file.
     expect(readdirSync(host.spool).filter((n) => n !== 'refused' && n !== 'bad')).toEqual([]);
     expect(errors()).toEqual([]);
@@ -79,11 +73,11 @@ describe.skipIf(!available)('real fail2ban-server with the in-process fail2git.p
     } finally {
       f2b.client('set', JAIL, 'bantime', '600');
     }
-    await quiesce(host);
+    await quiesce(host, 1500);
   });
 
   it('manual `unbanip` before expiry → an unban commit', async () => {
-    await quiesce(host);
+    await quiesce(host, 1500);
     const before = commitCount(remote.bare);
     f2b.client('set', JAIL, 'unbanip', '203.0.113.211');
     await waitFor('unban on remote', () => banned('203.0.113.211') === undefined, 60_000);
@@ -92,11 +86,11 @@ describe.skipIf(!available)('real fail2ban-server with the in-process fail2git.p
   });
 
   it('stop → no unban; a restart restores the bans and writes nothing for them; `unbanip` of a restored ban still reaches the ledger', async () => {
-    await quiesce(host);
+    await quiesce(host, 1500);
     expect(errors()).toEqual([]);
     const before = commitCount(remote.bare);
     f2b.stop();
-    await quiesce(host);
+    await quiesce(host, 1500);
     expect(commitCount(remote.bare)).toBe(before);
     // From here on no flusher can start (a fail2git that is not there): whatever the action writes stays in the spool.
     await stopWatchers();

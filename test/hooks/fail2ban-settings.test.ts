@@ -7,15 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync } from 'node:fs';
 import { makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, type TestHost } from '../helpers/hook-host.js';
-import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
+import { commitCount, makeHost, quietHosts, remoteBans, waitFor } from '../helpers/hook-host.js';
+import { fail2banAvailable, setUpFail2ban, type Fail2ban, quiesce } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();
-
-async function quiesce(host: TestHost, ms = 2500): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-  await waitFor('flusher done', () => settled(host), 60_000);
-}
 
 describe.skipIf(!available)('fail2ban settings reach the ledger exactly', () => {
   let remote: LedgerRemote;

@@ -9,20 +9,14 @@ import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, makeLedgerRemote, type LedgerRemote } from '../helpers/git.js';
 import { cleanupTmp } from '../helpers/tmp.js';
-import { commitCount, makeHost, quietHosts, remoteBans, settled, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
-import { fail2banAvailable, setUpFail2ban, type Fail2ban } from '../helpers/fail2ban.js';
+import { commitCount, makeHost, quietHosts, remoteBans, waitFor, watcherPid, type TestHost } from '../helpers/hook-host.js';
+import { fail2banAvailable, setUpFail2ban, type Fail2ban, quiesce } from '../helpers/fail2ban.js';
 
 const available = fail2banAvailable();
 const JAIL = 'f2gtest';
 
 function serverLog(f: Fail2ban): string {
   return f.serverLog();
-}
-
-/** Waits for fail2ban to have run our action for everything so far, and the flusher to finish. */
-async function quiesce(host: TestHost, ms = 2500): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-  await waitFor('flusher done', () => settled(host), 60_000);
 }
 
 describe.skipIf(!available)('real fail2ban-server with the fail2git action', () => {
