@@ -40,15 +40,21 @@ async function stop(p: { child: ChildProcess }): Promise<void> {
   if (p.child.exitCode === null) p.child.kill('SIGKILL');
 }
 
+/** A temp dir, a host state dir whose file target `alias` (hosts web*) is lists/alias.txt, and a remote banning 192.0.2.7. */
+function wakeFixture() {
+  const dir = tmpDir('f2g-wake-cli');
+  const hostState = join(dir, 'host');
+  const listsDir = join(hostState, 'lists');
+  mkdirSync(listsDir, { recursive: true });
+  const list = join(listsDir, 'alias.txt');
+  const targets: FixtureTarget[] = [{ name: 'alias', hosts: ['web*'], options: { path: list, format: 'txt' } }];
+  const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets }));
+  return { dir, hostState, list, targets, remote };
+}
+
 describe('fail2git reconcile --watch with wake: (a site mirror in fail2git serve)', () => {
   it('enforces a push within seconds through the mirror while the remote is polled every 10 minutes', async () => {
-    const dir = tmpDir('f2g-wake-cli');
-    const hostState = join(dir, 'host');
-    const listsDir = join(hostState, 'lists');
-    mkdirSync(listsDir, { recursive: true });
-    const list = join(listsDir, 'alias.txt');
-    const targets: FixtureTarget[] = [{ name: 'alias', hosts: ['web*'], options: { path: list, format: 'txt' } }];
-    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets }));
+    const { dir, hostState, list, targets, remote } = wakeFixture();
     const mirrorCfg = join(dir, 'mirror.yaml');
     writeFileSync(mirrorCfg, [`remote: ${remote.bare}`, 'host: mirror1', `stateDir: ${join(dir, 'mirror')}`, 'publishStatus: false',
       'serve:', '  listen: 127.0.0.1:0', '  fleetRefresh: 1h', '  mirror:', '    interval: 300ms', ''].join('\n'));
@@ -79,13 +85,7 @@ describe('fail2git reconcile --watch with wake: (a site mirror in fail2git serve
   }, 90_000);
 
   it('a mirror that answers the long-poll and never the git: the fetch gives up (the wake path is down), and SIGTERM still ends the loop', async () => {
-    const dir = tmpDir('f2g-wake-cli');
-    const hostState = join(dir, 'host');
-    const listsDir = join(hostState, 'lists');
-    mkdirSync(listsDir, { recursive: true });
-    const list = join(listsDir, 'alias.txt');
-    const targets: FixtureTarget[] = [{ name: 'alias', hosts: ['web*'], options: { path: list, format: 'txt' } }];
-    const remote = makeLedgerRemote(ledgerFiles({ bans: [{ cidr: '192.0.2.7' }], targets }));
+    const { dir, hostState, list, targets, remote } = wakeFixture();
     const asked: string[] = [];
     const stalled = createServer((req, res) => {
       asked.push(req.url ?? '');
